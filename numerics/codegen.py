@@ -1,0 +1,97 @@
+"""SymPy expressions → numeric callables, through one table of backends.
+
+A formula is written once, in :mod:`theory`; everything numeric is generated
+from it here with :func:`sympy.lambdify`.  The backend table maps the few
+functions whose default printing is wrong or missing for a backend (the
+Heaviside step's value at 0, ``erf`` in mpmath) to an implementation.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import mpmath
+import numpy as np
+import scipy.special
+import sympy as sp
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.codegen.rewriting import optimize, optims_numpy
+
+__all__ = ["BACKENDS", "generate", "stable_form"]
+
+
+def _np_heaviside(x, h0=0.5):
+    return np.heaviside(x, h0)
+
+
+def _mp_heaviside(x, h0=mpmath.mpf("0.5")):
+    return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else h0)
+
+
+def _no_delta(*args):
+    raise ValueError("a Dirac delta has no pointwise value; derive the expectation symbolically")
+
+
+#: backend name -> modules passed to lambdify (first match wins).
+BACKENDS: dict[str, list] = {
+    "numpy": [
+        {"Heaviside": _np_heaviside, "DiracDelta": _no_delta, "erf": scipy.special.erf, "erfc": scipy.special.erfc},
+        "scipy",
+        "numpy",
+    ],
+    "mpmath": [
+        {"Heaviside": _mp_heaviside, "DiracDelta": _no_delta, "erf": mpmath.erf, "erfc": mpmath.erfc},
+        "mpmath",
+    ],
+}
+
+
+def _softplus_form(expr: sp.Expr) -> sp.Expr:
+    """log(1 + exp(a)) → logaddexp(0, a), which does not overflow."""
+
+    def is_softplus(e):
+        if not isinstance(e, sp.log) or not e.args[0].is_Add:
+            return False
+        terms = sp.Add.make_args(e.args[0])
+        return len(terms) == 2 and sp.S.One in terms and any(isinstance(t, sp.exp) for t in terms)
+
+    def rewrite(e):
+        (exponential,) = [t for t in sp.Add.make_args(e.args[0]) if isinstance(t, sp.exp)]
+        return logaddexp(sp.S.Zero, exponential.args[0])
+
+    return expr.replace(is_softplus, rewrite)
+
+
+def stable_form(expr: sp.Expr) -> sp.Expr:
+    """The same function, written for floating point.
+
+    Steps become one ``Piecewise`` (so that ``H(x)·x + (1 − H(x))·(eˣ − 1)``
+    never forms ``0·inf``), softplus becomes ``logaddexp``, and SymPy's numpy
+    rewrites (expm1, log1p, …) apply.
+    """
+    if expr.has(sp.Heaviside):
+        expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
+    return optimize(_softplus_form(expr), optims_numpy)
+
+
+def _quiet_overflow(f: Callable) -> Callable:
+    # Piecewise branches are all evaluated by numpy.select; an overflow in a
+    # branch that is not selected is harmless.  Invalid values still warn.
+    @functools.wraps(f)
+    def wrapped(*args):
+        with np.errstate(over="ignore", under="ignore"):
+            return f(*args)
+
+    return wrapped
+
+
+def generate(expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy") -> Callable:
+    """A function of ``args`` that evaluates ``expr`` with ``backend``."""
+    try:
+        modules = BACKENDS[backend]
+    except KeyError:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}") from None
+    if backend == "numpy":
+        return _quiet_overflow(sp.lambdify(tuple(args), stable_form(expr), modules=modules, cse=True))
+    return sp.lambdify(tuple(args), expr, modules=modules)

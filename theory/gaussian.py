@@ -1,0 +1,618 @@
+r"""Gaussian expectations, derived symbolically.
+
+``expect(f, z)`` is :math:`\mathbb E_{z\sim N(0,1)}[f(z)]`;
+``expect(f, (u, v), rho)`` is :math:`\mathbb E[f(u, v)]` for a standard
+bivariate normal pair with correlation ``rho``.  The answer is a
+:class:`Derivation`: a closed form with its provenance (the rule and the
+steps), or, when no rule applies, the unevaluated :class:`GaussianExpectation`
+that :mod:`numerics.gaussian` evaluates by quadrature.
+
+Strategies, tried in order, each under a time limit (:mod:`theory.timelimit`):
+
+1. **parity** — an integrand odd under ``z → −z`` (or ``(u, v) → (−u, −v)``)
+   has expectation 0.
+2. **gaussian-moments** — polynomial × exp(quadratic) × steps × Dirac deltas,
+   sin/cos through complex exponentials.  Completing the square reduces every
+   term to truncated moments :math:`\int_t^\infty w^k\varphi(w)\,dw`, which obey
+   :math:`T_k = t^{k-1}\varphi(t) + (k-1)T_{k-2}` with
+   :math:`T_0 = \tfrac12\operatorname{erfc}(t/\sqrt2)`, :math:`T_1=\varphi(t)`
+   (Isserlis/Wick on the whole line).  Bivariate terms are integrated one
+   variable at a time through the conditional law
+   :math:`v\mid u \sim N(\rho u, 1-\rho^2)`; a Dirac delta conditions on its
+   root.
+3. **price** — Price's theorem (Price 1958; Papoulis, *Probability, Random
+   Variables and Stochastic Processes*, §7-4):
+   :math:`\partial_\rho^n\,\mathbb E[F(u)G(v)] = \mathbb E[F^{(n)}(u)G^{(n)}(v)]`.
+   Differentiate until rule 2 applies, then integrate back from ρ = 0, where
+   :math:`\partial_\rho^k\mathbb E[F(u)G(v)]|_{\rho=0} = \mathbb E[F^{(k)}]\,\mathbb E[G^{(k)}]`.
+   A one-variable expectation of a product :math:`F(z)G(z)` is the bivariate
+   one at ρ = 1.  This derives the arcsine kernel of erf (Williams 1997) and
+   the arc-cosine kernels of the ReLU family (Cho & Saul 2009).
+4. **sympy-integrate** — ``sympy.integrate`` against the Gaussian density.
+
+Tanh, sigmoid, softplus, SiLU and the like have no closed form: the result says
+so (``rule is None``) and carries the unevaluated expectation.
+
+Assumptions: parameters that scale a step's argument must have a known sign
+(declare them ``positive=True``); exponential factors must decay
+(``1 − 2·α > 0`` for a factor ``exp(α z²)``).  Derived values at |ρ| = 1 are
+the one-sided limits of the formulas for |ρ| < 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy as sp
+
+from theory.timelimit import SymbolicTimeout, time_limit
+
+__all__ = [
+    "Z",
+    "U",
+    "V",
+    "RHO",
+    "GaussianExpectation",
+    "Derivation",
+    "NoClosedForm",
+    "expect",
+    "normal_pdf",
+]
+
+#: The standard normal variable of one-dimensional expectations.
+Z = sp.Symbol("z", real=True)
+#: The standard bivariate pair.
+U, V = sp.symbols("u v", real=True)
+#: Their correlation.
+RHO = sp.Symbol("rho", real=True)
+
+#: Seconds allowed per strategy, and for the final simplification.
+DEFAULT_TIME_LIMIT = 20.0
+SIMPLIFY_TIME_LIMIT = 10.0
+PRICE_MAX_ORDER = 3
+
+
+def normal_pdf(t: sp.Expr) -> sp.Expr:
+    """Standard normal density φ(t)."""
+    return sp.exp(-(t**2) / 2) / sp.sqrt(2 * sp.pi)
+
+
+class GaussianExpectation(sp.Expr):
+    r"""Unevaluated :math:`\mathbb E[f]` over standard normal variables.
+
+    ``GaussianExpectation(f, (z,))`` or ``GaussianExpectation(f, (u, v), rho)``.
+    The variables are bound: they are not among the free symbols.
+    """
+
+    def __new__(cls, integrand, variables, rho=sp.S.Zero):
+        variables = sp.Tuple(*variables)
+        if len(variables) not in (1, 2):
+            raise ValueError("a Gaussian expectation is over one variable or a pair")
+        if len(set(variables)) != len(variables) or not all(isinstance(v, sp.Symbol) for v in variables):
+            raise ValueError("the variables of an expectation must be distinct symbols")
+        if len(variables) == 1:
+            rho = sp.S.Zero
+        return super().__new__(cls, integrand, variables, rho)
+
+    @property
+    def integrand(self) -> sp.Expr:
+        return self.args[0]
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def rho(self) -> sp.Expr:
+        return self.args[2]
+
+    @property
+    def bivariate(self) -> bool:
+        return len(self.variables) == 2
+
+    @property
+    def free_symbols(self):
+        inner = self.integrand.free_symbols - set(self.variables)
+        return inner | self.rho.free_symbols
+
+    def _latex(self, printer):
+        body = printer._print(self.integrand)
+        if self.bivariate:
+            u, v = (printer._print(x) for x in self.variables)
+            return (
+                rf"\mathbb{{E}}_{{({u},{v})\sim\mathcal N_\rho,\ \rho={printer._print(self.rho)}}}"
+                rf"\left[{body}\right]"
+            )
+        return rf"\mathbb{{E}}_{{{printer._print(self.variables[0])}\sim\mathcal N(0,1)}}\left[{body}\right]"
+
+    def _sympystr(self, printer):
+        vs = ", ".join(printer._print(x) for x in self.variables)
+        if self.bivariate:
+            return f"E({printer._print(self.integrand)}, ({vs}), {printer._print(self.rho)})"
+        return f"E({printer._print(self.integrand)}, {vs})"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The result of :func:`expect`.
+
+    ``value`` is the closed form, or the unevaluated expectation when
+    ``rule`` is ``None``.  ``steps`` is the provenance, one sentence a step,
+    including the strategies that failed and why.
+    """
+
+    expectation: GaussianExpectation
+    value: sp.Expr
+    rule: str | None
+    steps: tuple[str, ...]
+
+    @property
+    def closed(self) -> bool:
+        return self.rule is not None
+
+
+class NoClosedForm(Exception):
+    """A strategy does not apply to this integrand (the message says why)."""
+
+
+# ---------------------------------------------------------------------------
+# Preparation
+
+
+def _prepare(expr: sp.Expr) -> sp.Expr:
+    """Steps for kinks, complex exponentials for trigonometric factors, expanded."""
+    expr = expr.rewrite(sp.Heaviside)
+    for trig in (sp.sin, sp.cos, sp.sinh, sp.cosh):
+        expr = expr.rewrite(trig, sp.exp)
+    return sp.expand(expr)
+
+
+def _linear(arg: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """(a, b) with arg = a·var + b, or NoClosedForm."""
+    try:
+        poly = sp.Poly(arg, var)
+    except sp.PolynomialError:
+        raise NoClosedForm(f"{arg} is not linear in {var}") from None
+    if poly.degree() != 1:
+        raise NoClosedForm(f"{arg} is not linear in {var}")
+    a, b = poly.all_coeffs()
+    return a, b
+
+
+def _sign(a: sp.Expr) -> int:
+    if a.is_positive:
+        return 1
+    if a.is_negative:
+        return -1
+    raise NoClosedForm(f"the sign of {a} is unknown (declare the parameters positive)")
+
+
+# ---------------------------------------------------------------------------
+# Rule 2, one variable: truncated Gaussian moments
+
+
+def _tail_moment(k: int, t: sp.Expr) -> sp.Expr:
+    r""":math:`T_k(t) = \int_t^\infty w^k \varphi(w)\,dw`."""
+    if t is sp.S.Infinity:
+        return sp.S.Zero
+    if t is sp.S.NegativeInfinity:
+        return sp.factorial2(k - 1) if k % 2 == 0 else sp.S.Zero
+    if k == 0:
+        return sp.erfc(t / sp.sqrt(2)) / 2
+    if k == 1:
+        return normal_pdf(t)
+    return t ** (k - 1) * normal_pdf(t) + (k - 1) * _tail_moment(k - 2, t)
+
+
+def _interval_moment(k: int, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    return _tail_moment(k, lo) - _tail_moment(k, hi)
+
+
+def _moments_term(term: sp.Expr, z: sp.Symbol) -> sp.Expr:
+    """E_z[term] for term = c · z^n · exp(α z² + β z + γ) · Π H(·) · [δ(·)]."""
+    coeff, degree, exponent = sp.S.One, 0, sp.S.Zero
+    lower, upper, delta = [], [], None
+    for factor in sp.Mul.make_args(term):
+        base, power = factor.as_base_exp()
+        if not factor.has(z):
+            coeff *= factor
+        elif base == z and power.is_Integer and power >= 0:
+            degree += int(power)
+        elif isinstance(factor, sp.exp) or base is sp.E:
+            exponent += factor.args[0] if isinstance(factor, sp.exp) else power
+        elif isinstance(base, sp.exp) and not power.has(z):
+            exponent += power * base.args[0]
+        elif isinstance(base, sp.Heaviside) and power.is_Integer and power > 0:
+            # H^k = H almost everywhere.
+            a, b = _linear(base.args[0], z)
+            (lower if _sign(a) > 0 else upper).append(-b / a)
+        elif isinstance(factor, sp.DiracDelta):
+            if delta is not None:
+                raise NoClosedForm("a product of two Dirac deltas in one variable")
+            delta = factor
+        else:
+            raise NoClosedForm(f"{factor} is not polynomial × exp(quadratic) × steps in {z}")
+
+    if delta is not None:
+        rest = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not delta])
+        return _against_delta(delta, z, lambda at: rest.subs(z, at) * normal_pdf(at))
+
+    try:
+        poly = sp.Poly(exponent, z)
+    except sp.PolynomialError:
+        raise NoClosedForm(f"exponent {exponent} is not polynomial in {z}") from None
+    if poly.degree() > 2:
+        raise NoClosedForm(f"exponent {exponent} is of degree > 2 in {z}")
+    alpha, beta, gamma = ([sp.S.Zero] * 3 + poly.all_coeffs())[-3:]
+    precision = 1 - 2 * alpha
+    if precision.is_positive is False:
+        raise NoClosedForm(f"exp({exponent}) grows too fast: the expectation diverges")
+
+    lo = sp.Max(*lower) if lower else sp.S.NegativeInfinity
+    hi = sp.Min(*upper) if upper else sp.S.Infinity
+    mean = beta / precision
+    root = sp.sqrt(precision)
+    t_lo = lo if lo.is_infinite else root * (lo - mean)
+    t_hi = hi if hi.is_infinite else root * (hi - mean)
+    total = sp.Add(
+        *[
+            sp.binomial(degree, k) * mean ** (degree - k) * root ** (-k) * _interval_moment(k, t_lo, t_hi)
+            for k in range(degree + 1)
+        ]
+    )
+    value = coeff * sp.exp(gamma + beta**2 / (2 * precision)) / root * total
+    if lower and upper:
+        # An empty interval contributes nothing.
+        value *= sp.Heaviside(hi - lo)
+    return value
+
+
+def _delta_order(delta: sp.DiracDelta) -> int:
+    return int(delta.args[1]) if len(delta.args) > 1 else 0
+
+
+def _against_delta(delta: sp.DiracDelta, var: sp.Symbol, density) -> sp.Expr:
+    r"""∫ δ^{(k)}(a·var + b) · density(var) d var = (−1)^k / (|a| a^k) · density^{(k)}(−b/a).
+
+    ``density`` maps a point to the rest of the integrand (density included)
+    there; it is differentiated symbolically for derivatives of the delta.
+    """
+    a, b = _linear(delta.args[0], var)
+    k = _delta_order(delta)
+    root = -b / a
+    if k == 0:
+        value = density(root)
+    else:
+        point = sp.Dummy("x", real=True)
+        value = sp.diff(density(point), point, k).subs(point, root) * (-1) ** k
+        if value.has(sp.DiracDelta):
+            raise NoClosedForm(f"{delta} meets a step at its own root")
+    return value / (sp.Abs(a) * a**k)
+
+
+def _moments_1d(expr: sp.Expr, z: sp.Symbol) -> sp.Expr:
+    return sp.Add(*[_moments_term(t, z) for t in sp.Add.make_args(_prepare(expr))])
+
+
+# ---------------------------------------------------------------------------
+# Rule 2, two variables: condition on one variable, then the other
+
+
+class _Conditional:
+    """Symbols for the conditional law v | u ~ N(ρu, s²), s = √(1 − ρ²) kept positive."""
+
+    def __init__(self, rho: sp.Expr):
+        self.rho = rho
+        self.s = sp.Dummy("s", positive=True)
+        self.w = sp.Dummy("w", real=True)
+
+    def finish(self, expr: sp.Expr) -> sp.Expr:
+        # The precisions that arise are positive (convergence), so radicals combine.
+        expr = sp.powsimp(expr, force=True)
+        return expr.subs(self.s, sp.sqrt(1 - self.rho**2))
+
+
+def _steps_in(term: sp.Expr, var: sp.Symbol) -> bool:
+    return any(a.has(var) for a in term.atoms(sp.Heaviside))
+
+
+def _delta_in(term: sp.Expr, var: sp.Symbol):
+    for factor in sp.Mul.make_args(term):
+        if isinstance(factor, sp.DiracDelta) and factor.has(var):
+            return factor
+    return None
+
+
+def _joint_gaussian_term(term: sp.Expr, u, v, rho) -> sp.Expr:
+    r"""E[c · u^i v^j · exp(½ xᵀMx + bᵀx + γ)] for x = (u, v) ~ N(0, Σ), Σ = [[1, ρ], [ρ, 1]].
+
+    With Λ = Σ⁻¹ − M (positive definite for convergence):
+    E = exp(γ + ½ bᵀΛ⁻¹b) / √det(I − ΣM) · E_{N(Λ⁻¹b, Λ⁻¹)}[u^i v^j],
+    the polynomial moment taken from the moment generating function.
+    """
+    coeff, powers, exponent = sp.S.One, {u: 0, v: 0}, sp.S.Zero
+    for factor in sp.Mul.make_args(term):
+        base, power = factor.as_base_exp()
+        if not factor.has(u, v):
+            coeff *= factor
+        elif base in powers and power.is_Integer and power >= 0:
+            powers[base] += int(power)
+        elif isinstance(factor, sp.exp) or base is sp.E:
+            exponent += factor.args[0] if isinstance(factor, sp.exp) else power
+        elif isinstance(base, sp.exp) and not power.has(u, v):
+            exponent += power * base.args[0]
+        else:
+            raise NoClosedForm(f"{factor} is not polynomial × exp(quadratic) in ({u}, {v})")
+    try:
+        poly = sp.Poly(exponent, u, v)
+    except sp.PolynomialError:
+        raise NoClosedForm(f"exponent {exponent} is not polynomial in ({u}, {v})") from None
+    if poly.total_degree() > 2:
+        raise NoClosedForm(f"exponent {exponent} is of degree > 2")
+    c = poly.coeff_monomial
+    m = sp.Matrix([[2 * c(u**2), c(u * v)], [c(u * v), 2 * c(v**2)]])
+    lin = sp.Matrix([c(u), c(v)])
+    sigma = sp.Matrix([[1, rho], [rho, 1]])
+    det = sp.factor(sp.expand((sp.eye(2) - sigma * m).det()))
+    if det.is_positive is False:
+        raise NoClosedForm(f"exp({exponent}) grows too fast: the expectation diverges")
+    # Λ⁻¹ = (Σ⁻¹ − M)⁻¹ = (I − ΣM)⁻¹ Σ, free of 1/(1 − ρ²).
+    cov = sp.simplify((sp.eye(2) - sigma * m).inv() * sigma)
+    mean = cov * lin
+    s1, s2 = sp.Dummy("s1"), sp.Dummy("s2")
+    svec = sp.Matrix([s1, s2])
+    mgf = sp.exp((mean.T * svec)[0] + (svec.T * cov * svec)[0] / 2)
+    moment = sp.diff(mgf, s1, powers[u], s2, powers[v]).subs({s1: 0, s2: 0})
+    shift = c(1) + (lin.T * cov * lin)[0] / 2
+    return coeff * sp.exp(shift) / sp.sqrt(det) * moment
+
+
+def _bivariate_term(term: sp.Expr, u, v, cond: _Conditional) -> sp.Expr:
+    rho, s, w = cond.rho, cond.s, cond.w
+    if not term.has(sp.Heaviside, sp.DiracDelta):
+        return _joint_gaussian_term(term, u, v, rho)
+    for first, second in ((u, v), (v, u)):
+        delta = _delta_in(term, first)
+        if delta is None:
+            continue
+        if delta.args[0].has(second):
+            raise NoClosedForm(f"Dirac delta of both variables: {delta}")
+        rest = term / delta
+
+        def marginal(at, rest=rest, first=first, second=second):
+            # ∫ rest(at, v) p(at, v) dv = φ(at) · E_w[rest(at, ρ·at + s·w)]
+            conditional = rest.subs(first, at).subs(second, rho * at + s * w)
+            return _moments_1d(conditional, w) * normal_pdf(at)
+
+        return _against_delta(delta, first, marginal)
+    for outer, inner in ((u, v), (v, u)):
+        if not _steps_in(term, inner):
+            conditional = _moments_1d(term.subs(inner, rho * outer + s * w), w)
+            return _moments_1d(sp.powsimp(conditional, force=True), outer)
+    raise NoClosedForm("steps in both variables (Price's theorem applies)")
+
+
+def _moments_2d(expr: sp.Expr, u, v, rho) -> sp.Expr:
+    cond = _Conditional(rho)
+    total = sp.Add(*[_bivariate_term(t, u, v, cond) for t in sp.Add.make_args(_prepare(expr))])
+    return cond.finish(total)
+
+
+# ---------------------------------------------------------------------------
+# Rule 3: Price's theorem
+
+
+def _split_product(term: sp.Expr, u, v) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """term = c · F(u) · G(v), or NoClosedForm if a factor mixes u and v."""
+    c, f, g = sp.S.One, sp.S.One, sp.S.One
+    for factor in sp.Mul.make_args(term):
+        has_u, has_v = factor.has(u), factor.has(v)
+        if has_u and has_v:
+            raise NoClosedForm(f"{factor} couples u and v: Price's theorem needs F(u)·G(v)")
+        if has_u:
+            f *= factor
+        elif has_v:
+            g *= factor
+        else:
+            c *= factor
+    return c, f, g
+
+
+def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: int) -> sp.Expr:
+    r"""E[f(u) g(v)] at correlation rho by Price's theorem."""
+    t = sp.Dummy("t", real=True)
+    for n in range(1, PRICE_MAX_ORDER + 1):
+        fn, gn = sp.diff(f, u, n), sp.diff(g, v, n)
+        try:
+            kernel = _moments_2d(fn * gn, u, v, t)
+        except NoClosedForm:
+            continue
+        kernel = sp.simplify(kernel)
+        z = sp.Dummy("z", real=True)
+        boundary = sp.S.Zero
+        for k in range(n):
+            ef = _expect_1d(sp.diff(f, u, k).subs(u, z), z, depth + 1)
+            eg = _expect_1d(sp.diff(g, v, k).subs(v, z), z, depth + 1)
+            boundary += ef * eg * rho**k / sp.factorial(k)
+        integral = sp.integrate((rho - t) ** (n - 1) / sp.factorial(n - 1) * kernel, (t, 0, rho), conds="none")
+        if integral.has(sp.Integral):
+            raise NoClosedForm(f"could not integrate the order-{n} Price kernel {kernel} back in rho")
+        steps.append(
+            f"Price's theorem, order {n}: d^{n}/drho^{n} E[{f}·{g}] = E[{fn}·{gn}] = {kernel}; "
+            f"integrated back from rho = 0 with boundary terms {sp.simplify(boundary)}"
+        )
+        return boundary + integral
+    raise NoClosedForm(f"no order ≤ {PRICE_MAX_ORDER} of Price's theorem reduces {f}·{g} to Gaussian moments")
+
+
+def _price_2d(expr: sp.Expr, u, v, rho, steps, depth=0) -> sp.Expr:
+    total = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(expr)):
+        c, f, g = _split_product(term, u, v)
+        total += c * _price_product(f, g, u, v, rho, steps, depth)
+    return total
+
+
+def _is_moment_factor(factor: sp.Expr, z) -> bool:
+    try:
+        _moments_term(factor, z)
+    except NoClosedForm:
+        return False
+    return True
+
+
+def _price_1d(expr: sp.Expr, z, steps, depth=0) -> sp.Expr:
+    """E[F(z)G(z)] as the bivariate E[F(u)G(v)] at rho = 1."""
+    u, v, rho = sp.Dummy("u", real=True), sp.Dummy("v", real=True), sp.Dummy("rho", real=True)
+    total = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(expr)):
+        coeff, dependent = term.as_independent(z, as_Add=False)
+        factors = [f for base, power in dependent.as_powers_dict().items() for f in [base] * _multiplicity(power)]
+        hard = [f for f in factors if not _is_moment_factor(f, z)]
+        if not hard:
+            total += _moments_1d(term, z)
+            continue
+        first = hard[0]
+        rest = coeff * sp.Mul(*factors) / first
+        kernel = _price_product(first.subs(z, u), rest.subs(z, v), u, v, rho, steps, depth)
+        at_one = kernel.subs(rho, 1)
+        if at_one.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            at_one = sp.limit(kernel, rho, 1, "-")
+        steps.append(f"E[{first}·{rest}] is the bivariate expectation at rho = 1")
+        total += at_one
+    return total
+
+
+def _multiplicity(power: sp.Expr) -> int:
+    if power.is_Integer and 0 < power <= 64:
+        return int(power)
+    raise NoClosedForm(f"power {power} is not a small positive integer")
+
+
+# ---------------------------------------------------------------------------
+# Rule 1: parity; rule 4: sympy.integrate
+
+
+def _is_odd(expr: sp.Expr, variables) -> bool:
+    flipped = expr.subs({x: -x for x in variables}, simultaneous=True)
+    return sp.expand(flipped + expr) == 0
+
+
+def _integrate_1d(expr, z) -> sp.Expr:
+    result = sp.integrate(expr * normal_pdf(z), (z, -sp.oo, sp.oo), conds="none")
+    if result.has(sp.Integral):
+        raise NoClosedForm("sympy.integrate returned an unevaluated integral")
+    return result
+
+
+def _integrate_2d(expr, u, v, rho) -> sp.Expr:
+    density = sp.exp(-(u**2 - 2 * rho * u * v + v**2) / (2 * (1 - rho**2))) / (2 * sp.pi * sp.sqrt(1 - rho**2))
+    result = sp.integrate(expr * density, (v, -sp.oo, sp.oo), (u, -sp.oo, sp.oo), conds="none")
+    if result.has(sp.Integral):
+        raise NoClosedForm("sympy.integrate returned an unevaluated integral")
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Driver
+
+
+def _expect_1d(expr: sp.Expr, z, depth: int = 0) -> sp.Expr:
+    """Closed-form E_z[expr] by rules 1–3 (used inside Price boundary terms)."""
+    if depth > 3:
+        raise NoClosedForm("recursion too deep")
+    if _is_odd(expr, (z,)):
+        return sp.S.Zero
+    try:
+        return _moments_1d(expr, z)
+    except NoClosedForm:
+        return _price_1d(expr, z, [], depth)
+
+
+def _strategies(expr, variables, rho):
+    if len(variables) == 1:
+        (z,) = variables
+        return [
+            ("parity", lambda steps: _parity(expr, variables)),
+            ("gaussian-moments", lambda steps: _moments_1d(expr, z)),
+            ("price", lambda steps: _price_1d(expr, z, steps)),
+            ("sympy-integrate", lambda steps: _integrate_1d(expr, z)),
+        ]
+    u, v = variables
+    return [
+        ("parity", lambda steps: _parity(expr, variables)),
+        ("gaussian-moments", lambda steps: _moments_2d(expr, u, v, rho)),
+        ("price", lambda steps: _price_2d(expr, u, v, rho, steps)),
+        ("sympy-integrate", lambda steps: _integrate_2d(expr, u, v, rho)),
+    ]
+
+
+def _parity(expr, variables) -> sp.Expr:
+    if not _is_odd(expr, variables):
+        raise NoClosedForm("the integrand is not odd")
+    return sp.S.Zero
+
+
+def _factor_radicands(expr: sp.Expr) -> sp.Expr:
+    """sqrt(4q² + 4q + 1) → 2q + 1: factor the base of a fractional power where
+    that removes or splits the radical."""
+
+    def factored(e):
+        new = sp.factor(e.base) ** e.exp
+        return new if not (new.is_Pow and new.exp == e.exp) else e
+
+    return expr.replace(
+        lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and e.base.is_Add,
+        factored,
+    )
+
+
+def _simplify(expr: sp.Expr, steps: list[str]) -> sp.Expr:
+    try:
+        with time_limit(SIMPLIFY_TIME_LIMIT):
+            return _factor_radicands(sp.simplify(expr))
+    except SymbolicTimeout:
+        steps.append(f"simplification stopped after {SIMPLIFY_TIME_LIMIT:g} s; the form is unsimplified")
+        return expr
+    except Exception as error:  # SymPy's simplifiers raise on some Piecewise forms
+        steps.append(f"simplification failed ({type(error).__name__}); the form is unsimplified")
+        return expr
+
+
+def expect(integrand, variables, rho=None, *, time_limit_s: float = DEFAULT_TIME_LIMIT) -> Derivation:
+    r"""Derive :math:`\mathbb E[\text{integrand}]` over standard normal ``variables``.
+
+    ``variables`` is one symbol (z ~ N(0, 1)) or a pair ``(u, v)`` with
+    correlation ``rho`` (required for a pair).  Returns a :class:`Derivation`.
+    """
+    variables = tuple(variables) if isinstance(variables, tuple | list | sp.Tuple) else (variables,)
+    if len(variables) == 2 and rho is None:
+        raise ValueError("a bivariate expectation needs the correlation rho")
+    if len(variables) == 1 and rho is not None:
+        raise ValueError("a correlation is meaningful only for a pair of variables")
+    rho = sp.S.Zero if rho is None else rho
+    target = GaussianExpectation(integrand, variables, rho)
+    if not integrand.has(*variables):
+        return Derivation(target, integrand, "constant", ("the integrand does not depend on the variables",))
+
+    steps: list[str] = []
+    for rule, attempt in _strategies(integrand, variables, rho):
+        try:
+            with time_limit(time_limit_s) as enforced:
+                value = attempt(steps)
+            if not enforced:
+                steps.append(f"{rule}: ran without a time limit (not in the main thread)")
+        except NoClosedForm as why:
+            steps.append(f"{rule}: does not apply ({why})")
+            continue
+        except SymbolicTimeout:
+            steps.append(f"{rule}: stopped after {time_limit_s:g} s")
+            continue
+        if value.has(sp.nan, sp.zoo) or value.has(sp.Integral):
+            steps.append(f"{rule}: produced an indeterminate form, discarded")
+            continue
+        steps.append(f"{rule}: closed form derived")
+        return Derivation(target, _simplify(value, steps), rule, tuple(steps))
+    steps.append("no closed form: the expectation is left for quadrature")
+    return Derivation(target, target, None, tuple(steps))
