@@ -75,13 +75,15 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
     return optimize(_softplus_form(expr), optims_numpy)
 
 
-def _quiet_overflow(f: Callable) -> Callable:
-    # Piecewise branches are all evaluated by numpy.select; an overflow in a
-    # branch that is not selected is harmless.  Invalid values still warn.
+def _vectorized(f: Callable) -> Callable:
+    # numpy.select (Piecewise) needs its branches in one shape: broadcast the
+    # arguments first (views, no copies).  All branches are evaluated, so an
+    # overflow in a branch that is not selected is harmless; invalid values
+    # still warn.
     @functools.wraps(f)
     def wrapped(*args):
         with np.errstate(over="ignore", under="ignore"):
-            return f(*args)
+            return f(*np.broadcast_arrays(*args)) if len(args) > 1 else f(*args)
 
     return wrapped
 
@@ -93,5 +95,5 @@ def generate(expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy") -
     except KeyError:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}") from None
     if backend == "numpy":
-        return _quiet_overflow(sp.lambdify(tuple(args), stable_form(expr), modules=modules, cse=True))
+        return _vectorized(sp.lambdify(tuple(args), stable_form(expr), modules=modules, cse=True))
     return sp.lambdify(tuple(args), expr, modules=modules)

@@ -38,7 +38,9 @@ __all__ = [
     "compile_expectation",
     "expectation_mp",
     "expectation_mc",
+    "replicate_means",
     "MonteCarloEstimate",
+    "evaluate_mp",
     "CUTOFF",
 ]
 
@@ -319,22 +321,55 @@ class MonteCarloEstimate:
     seed: int
 
 
+def _draws(e: GaussianExpectation, values, shape, rng: np.random.Generator) -> np.ndarray:
+    integrand = e.integrand.subs(values)
+    if e.bivariate:
+        u, v = e.variables
+        rho_val = float(e.rho.subs(values))
+        z1, z2 = rng.standard_normal((2, *shape))
+        draws = generate(integrand, (u, v))(z1, rho_val * z1 + math.sqrt(max(1 - rho_val**2, 0.0)) * z2)
+    else:
+        (z,) = e.variables
+        draws = generate(integrand, (z,))(rng.standard_normal(shape))
+    return np.broadcast_to(np.asarray(draws, float), shape)
+
+
 def expectation_mc(
     expr, values: Mapping[sp.Symbol, float], samples: int, seed: int, variables=None, rho=None
 ) -> MonteCarloEstimate:
     """E[expr] by plain Monte Carlo with ``samples`` draws from ``seed``."""
     e = _as_expectation(expr, variables, rho)
-    integrand = e.integrand.subs(values)
-    rng = np.random.default_rng(seed)
-    if e.bivariate:
-        u, v = e.variables
-        rho_val = float(e.rho.subs(values))
-        f = generate(integrand, (u, v))
-        z1, z2 = rng.standard_normal((2, samples))
-        draws = f(z1, rho_val * z1 + math.sqrt(max(1 - rho_val**2, 0.0)) * z2)
-    else:
-        (z,) = e.variables
-        f = generate(integrand, (z,))
-        draws = f(rng.standard_normal(samples))
-    draws = np.broadcast_to(np.asarray(draws, float), (samples,))
+    draws = _draws(e, values, (samples,), np.random.default_rng(seed))
     return MonteCarloEstimate(float(draws.mean()), float(draws.std(ddof=1) / math.sqrt(samples)), samples, seed)
+
+
+def replicate_means(
+    expr, values: Mapping[sp.Symbol, float], samples: int, replicates: int, seed: int, variables=None, rho=None
+) -> np.ndarray:
+    """``replicates`` independent Monte Carlo means of ``samples`` draws each (for rate tests)."""
+    e = _as_expectation(expr, variables, rho)
+    return _draws(e, values, (replicates, samples), np.random.default_rng(seed)).mean(axis=1)
+
+
+def evaluate_mp(expr: sp.Expr, values: Mapping[sp.Symbol, object], dps: int = 40) -> mpmath.mpc:
+    """``expr`` at ``values`` with ``dps`` digits; every unevaluated
+    :class:`GaussianExpectation` inside it goes through :func:`expectation_mp`.
+
+    Returns an mpmath number (complex where the expression is not real there).
+    """
+    exact = {k: sp.Float(str(v), dps + 10) if not isinstance(v, sp.Basic) else v for k, v in values.items()}
+    replacements = {}
+    for node in expr.atoms(GaussianExpectation):
+        inner_values = {k: v for k, v in exact.items() if k in node.free_symbols}
+        with mpmath.workdps(dps):
+            value = expectation_mp(node, inner_values, dps=dps)
+        replacements[node] = sp.Float(mpmath.nstr(value, dps + 5, strip_zeros=False), dps + 5)
+    result = sp.N(expr.xreplace(replacements).subs(exact), dps)
+    if result.free_symbols:
+        missing = ", ".join(sorted(str(s) for s in result.free_symbols))
+        raise ValueError(f"values are needed for {missing}")
+    if result.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return mpmath.mpc(mpmath.nan)
+    real, imag = result.as_real_imag()
+    with mpmath.workdps(dps):
+        return mpmath.mpc(mpmath.mpf(str(sp.N(real, dps))), mpmath.mpf(str(sp.N(imag, dps))))

@@ -1,0 +1,41 @@
+"""The catalogue: every claim, by topic module, in one registry.
+
+Each topic module ``proofs_check/claims/<topic>.py`` lists its claims in
+``CLAIMS``; a claim's id starts with its topic (``gaussian.erf_variance``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from proofs_check.claim import Claim
+from proofs_check.claims import gaussian
+
+__all__ = ["REGISTRY", "TOPICS", "select"]
+
+TOPICS = (gaussian,)
+
+
+def _gather() -> dict[str, Claim]:
+    registry: dict[str, Claim] = {}
+    for module in TOPICS:
+        topic = module.__name__.rsplit(".", 1)[-1]
+        for claim in module.CLAIMS:
+            if claim.id in registry:
+                raise ValueError(f"duplicate claim id {claim.id}")
+            if not claim.id.startswith(topic + "."):
+                raise ValueError(f"claim {claim.id} must be named after its topic {topic!r}")
+            registry[claim.id] = claim
+    return registry
+
+
+#: Every claim, by id.
+REGISTRY: dict[str, Claim] = _gather()
+
+
+def select(pattern: str | None) -> list[Claim]:
+    """Claims whose id matches the glob ``pattern`` or starts with it (all when None)."""
+    claims = list(REGISTRY.values())
+    if not pattern:
+        return claims
+    return [c for c in claims if fnmatch.fnmatch(c.id, pattern) or c.id.startswith(pattern)]

@@ -1,0 +1,120 @@
+"""Claims from the literature, and how each is judged.
+
+A :class:`Claim` is one statement (id, source, LaTeX statement) with two or
+more independent routes.  Running it judges the literature's formula *and* a
+deliberately wrong formula (the negative control) by the same routes: the
+claim stands only if the formula is proved or verified and the control is
+refuted — a check that cannot fail is a defect.
+
+Claims live by topic in ``proofs_check/claims/<topic>.py``; each module lists
+its claims in ``CLAIMS`` and :data:`proofs_check.claims.REGISTRY` gathers them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from proofs_check.verdicts import REFUTED, Evidence, combine
+
+__all__ = ["Profile", "PROFILES", "Claim", "ClaimResult"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard each route works.  ``quick`` is the default of ``dyncheck verify``."""
+
+    name: str
+    quadrature_points: int  # parameter points of the double-precision route
+    high_precision_points: int  # points of the 40-digit route (one-variable expectations)
+    bivariate_high_precision: bool  # nested 40-digit quadrature costs ~minute a point
+    monte_carlo_samples: int  # draws of the z-test
+    monte_carlo_replicates: int  # replicates per N of the rate test
+    monte_carlo_sizes: tuple[int, ...]  # N of the rate test
+
+
+PROFILES = {
+    "quick": Profile("quick", 128, 3, False, 1 << 20, 64, (256, 1024, 4096, 16384)),
+    "full": Profile("full", 1024, 8, True, 1 << 22, 128, (256, 1024, 4096, 16384, 65536)),
+}
+
+
+@dataclass
+class ClaimResult:
+    """Verdict of a claim, the evidence, and the negative control's verdict."""
+
+    claim_id: str
+    source: str
+    statement: str
+    verdict: str
+    reason: str
+    evidence: list[Evidence]
+    control_verdict: str
+    control_reason: str
+    control_evidence: list[Evidence]
+    seconds: float
+
+    @property
+    def control_refuted(self) -> bool:
+        return self.control_verdict == REFUTED
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.claim_id,
+            "source": self.source,
+            "statement": self.statement,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "evidence": [e.to_json() for e in self.evidence],
+            "negative_control": {
+                "verdict": self.control_verdict,
+                "reason": self.control_reason,
+                "evidence": [e.to_json() for e in self.control_evidence],
+            },
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement from the literature and the routes that judge it.
+
+    Subclasses implement :meth:`routes`, which judges a candidate formula (the
+    literature's, or the negative control) and returns one
+    :class:`~proofs_check.verdicts.Evidence` a route.
+    """
+
+    id: str
+    source: str
+    statement: str
+    tags: tuple[str, ...] = field(default=(), kw_only=True)
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        raise NotImplementedError
+
+    @property
+    def formula(self):
+        raise NotImplementedError
+
+    @property
+    def negative_control(self):
+        raise NotImplementedError
+
+    def run(self, profile: Profile) -> ClaimResult:
+        start = time.perf_counter()
+        evidence = self.routes(self.formula, profile)
+        verdict, reason = combine(evidence)
+        control = self.routes(self.negative_control, profile)
+        control_verdict, control_reason = combine(control)
+        return ClaimResult(
+            self.id,
+            self.source,
+            self.statement,
+            verdict,
+            reason,
+            evidence,
+            control_verdict,
+            control_reason,
+            control,
+            time.perf_counter() - start,
+        )

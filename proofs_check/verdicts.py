@@ -1,0 +1,56 @@
+"""Verdicts and the evidence behind them.
+
+* ``proved`` — an exact symbolic route established the identity;
+* ``verified`` — independent numeric routes agree within declared tolerances;
+* ``refuted`` — a route disagrees beyond tolerance (the counterexample is recorded);
+* ``inconclusive`` — no route could decide (the reason says why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine"]
+
+PROVED = "proved"
+VERIFIED = "verified"
+REFUTED = "refuted"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (PROVED, VERIFIED, REFUTED, INCONCLUSIVE)
+
+#: Outcomes of one route.
+EXACT, AGREE, DISAGREE, UNDECIDED = "exact", "agree", "disagree", "undecided"
+
+
+@dataclass
+class Evidence:
+    """What one route found: its outcome, a one-line summary, the numbers behind it."""
+
+    route: str
+    outcome: str
+    summary: str
+    details: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.outcome not in (EXACT, AGREE, DISAGREE, UNDECIDED):
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def combine(evidence: list[Evidence]) -> tuple[str, str]:
+    """The verdict of a list of route outcomes, and why."""
+    against = [e for e in evidence if e.outcome == DISAGREE]
+    if against:
+        return REFUTED, "; ".join(f"{e.route}: {e.summary}" for e in against)
+    exact = [e for e in evidence if e.outcome == EXACT]
+    agree = [e for e in evidence if e.outcome == AGREE]
+    if exact:
+        return PROVED, f"{exact[0].route}: {exact[0].summary}" + (f"; {len(agree)} numeric route(s) agree" if agree else "")
+    if len(agree) >= 2:
+        return VERIFIED, f"{len(agree)} independent numeric routes agree: " + ", ".join(e.route for e in agree)
+    undecided = [e for e in evidence if e.outcome == UNDECIDED]
+    why = "; ".join(f"{e.route}: {e.summary}" for e in undecided) or "fewer than two routes decided"
+    return INCONCLUSIVE, why
