@@ -11,6 +11,8 @@ Three independent routes to :math:`\mathbb E[f]` over standard normal variables
   The map puts nodes on every length scale from ``c`` (the smallest feature:
   ``1/√q`` for ``tanh(√q z)``) to the Gaussian's, so tanh at q = 10⁴ is as
   accurate as at q = 10⁻⁶ (≤ 1e-13 relative; tests pin this against mpmath).
+  Periodic integrands (sin/cos of √q z) are held to this accuracy only for
+  q ≤ 1 (2e-9 at q = 10): the map resolves saturating features, not many periods.
   A bivariate expectation is iterated: outer over ``u = z₁``, inner over
   ``z₂`` with ``v = ρ z₁ + √(1−ρ²) z₂``, the inner pieces anchored where ``v``
   meets the kinks and centres of the integrand.

@@ -1,0 +1,21 @@
+"""Hypothesis profiles: ``default`` (fast, local) and ``ci`` (more examples).
+
+Select with HYPOTHESIS_PROFILE=ci; mpmath's precision is reset around each test.
+"""
+
+import os
+
+import mpmath
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _reset_mpmath_precision():
+    dps = mpmath.mp.dps
+    yield
+    mpmath.mp.dps = dps

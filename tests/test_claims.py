@@ -1,0 +1,42 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from proofs_check.claim import PROFILES
+from proofs_check.claims import REGISTRY, select
+from proofs_check.verdicts import PROVED, REFUTED, VERIFIED
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_registry_matches_readme():
+    section = README.read_text().split("<!-- claims -->")[1].split("<!-- /claims -->")[0]
+    assert set(re.findall(r"`([a-z_]+\.[a-z_0-9]+)`", section)) == set(REGISTRY)
+
+
+def test_every_claim_has_source_and_statement():
+    for claim in REGISTRY.values():
+        assert claim.source and claim.statement
+        assert claim.negative_control != claim.formula
+
+
+def test_select():
+    assert {c.id for c in select("gaussian")} == {c for c in REGISTRY if c.startswith("gaussian.")}
+    assert [c.id for c in select("gaussian.erf_variance")] == ["gaussian.erf_variance"]
+
+
+@pytest.mark.parametrize("claim_id", ["gaussian.erf_variance", "gaussian.relu_arccos_kernel", "gaussian.hard_tanh_variance"])
+def test_claims_stand_and_controls_fall(claim_id):
+    result = REGISTRY[claim_id].run(PROFILES["quick"])
+    assert result.verdict in (PROVED, VERIFIED), result.reason
+    assert result.control_verdict == REFUTED, result.control_reason
+    routes = {e.route for e in result.evidence if e.outcome in ("exact", "agree")}
+    assert len(routes) >= 2
+
+
+def test_monte_carlo_rate_flattens_for_a_biased_formula():
+    claim = REGISTRY["gaussian.relu_variance"]
+    evidence = claim._monte_carlo(claim.negative_control, PROFILES["quick"])
+    assert evidence.outcome == "disagree"
+    assert evidence.details["rate_slope"] > -0.35
