@@ -41,7 +41,6 @@ the one-sided limits of the formulas for |ρ| < 1.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import sympy as sp
