@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance"]
+__all__ = ["Tolerance", "TOLERANCES", "tolerance", "relative_difference"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,9 @@ TOLERANCES = {t.name: t for t in _TABLE}
 def tolerance(name: str) -> float:
     """The value of tolerance ``name``."""
     return TOLERANCES[name].value
+
+
+def relative_difference(a, b) -> float:
+    """|a − b| / max(|a|, |b|), and 0 when both vanish (real, complex or mpmath numbers)."""
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0 else float(abs(a - b) / scale)

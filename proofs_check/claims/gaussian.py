@@ -34,7 +34,7 @@ import sympy as sp
 from numerics.codegen import generate
 from numerics.gaussian import compile_expectation, evaluate_mp, expectation_mc, expectation_mp, replicate_means
 from proofs_check.claim import Claim, Profile
-from proofs_check.tolerances import tolerance
+from proofs_check.tolerances import relative_difference, tolerance
 from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from theory.activations import X, activation
 from theory.gaussian import RHO, U, V, Z, expect
@@ -66,11 +66,6 @@ def _centre(domain: Mapping) -> dict:
         s: (math.sqrt(lo * hi) if scale == "log" else (lo + hi) / 2) if not (scale == "linear" and lo < 0 < hi) else (hi / 2)
         for s, (lo, hi, scale) in domain.items()
     }
-
-
-def _relative(a, b) -> float:
-    scale = max(abs(a), abs(b))
-    return 0.0 if scale == 0 else float(abs(a - b) / scale)
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,7 @@ class GaussianClosedForm(Claim):
         dps = int(tolerance("high_precision_digits"))
         worst, at = 0.0, None
         for point in _sample(self.domain, profile.high_precision_points, seed=11):
-            diff = _relative(evaluate_mp(derivation.value, point, dps), evaluate_mp(candidate, point, dps))
+            diff = relative_difference(evaluate_mp(derivation.value, point, dps), evaluate_mp(candidate, point, dps))
             if diff > worst:
                 worst, at = diff, point
         details["max_relative_difference"] = worst
@@ -178,7 +173,7 @@ class GaussianClosedForm(Claim):
             with mpmath.workdps(dps):
                 value, error = expectation_mp(self.integrand, point, self.variables, self.rho, dps=dps, error=True)
             claimed = evaluate_mp(candidate, point, dps)
-            diff = _relative(value, claimed)
+            diff = relative_difference(value, claimed)
             rows.append({"point": {str(k): v for k, v in point.items()}, "quadrature": mpmath.nstr(value, 30), "formula": mpmath.nstr(claimed, 30), "relative_difference": diff, "error_estimate": float(error)})
             if diff > worst:
                 worst, at = diff, point
