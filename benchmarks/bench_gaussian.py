@@ -1,8 +1,10 @@
 """Gaussian expectations for tanh: generated vectorized quadrature vs per-point scipy quad.
 
-E[tanh(√q z)²] over N₁ values of q, and the kernel E[tanh(√q u) tanh(√q v)] over N₂ (q, ρ)
-points, timed against per-point ``scipy.integrate.quad`` / ``dblquad`` (the original papers'
-approach) on a subsample in the same run; accuracy of both against mpmath (30 digits).
+E[tanh(√q z)²] over N₁ values of q — by the generated quadrature directly, and by a
+Chebyshev table of it (numerics.chebyshev, construction time included) — and the kernel
+E[tanh(√q u) tanh(√q v)] over N₂ (q, ρ) points by the generated quadrature, timed against
+per-point ``scipy.integrate.quad`` / ``dblquad`` (the original papers' approach) on a
+subsample in the same run; accuracy of each against mpmath (30 digits).
 
     python3 benchmarks/bench_gaussian.py [--n1 1000000] [--n2 20000] [--baseline 40]
 """
@@ -17,6 +19,7 @@ import numpy as np
 import sympy as sp
 from scipy import integrate
 
+from numerics.chebyshev import tabulate
 from numerics.gaussian import compile_expectation, expectation_mp
 from theory.gaussian import RHO, U, V, Z
 
@@ -33,7 +36,13 @@ def quad_1d(qv):
 
 def quad_2d(qv, rho):
     s = math.sqrt(1 - rho * rho)
-    f = lambda z2, z1: math.tanh(math.sqrt(qv) * z1) * math.tanh(math.sqrt(qv) * (rho * z1 + s * z2)) * math.exp(-(z1 * z1 + z2 * z2) / 2) * PDF * PDF
+    f = lambda z2, z1: (
+        math.tanh(math.sqrt(qv) * z1)
+        * math.tanh(math.sqrt(qv) * (rho * z1 + s * z2))
+        * math.exp(-(z1 * z1 + z2 * z2) / 2)
+        * PDF
+        * PDF
+    )
     return integrate.dblquad(f, -np.inf, np.inf, -np.inf, np.inf)[0]
 
 
@@ -41,8 +50,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n1", type=int, default=1_000_000)
     parser.add_argument("--n2", type=int, default=20_000)
-    parser.add_argument("--baseline", type=int, default=40, help="points for per-point quad")
-    parser.add_argument("--reference", type=int, default=8, help="points for the mpmath reference")
+    parser.add_argument(
+        "--baseline", type=int, default=40, help="points for per-point quad"
+    )
+    parser.add_argument(
+        "--reference", type=int, default=8, help="points for the mpmath reference"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
 
@@ -50,20 +63,41 @@ def main():
     rule = compile_expectation(ONE_D, [q], Z)
     rule(qs[:10])
     t = time.perf_counter()
-    ours = np.concatenate([rule(c) for c in np.array_split(qs, max(1, args.n1 // 50_000))])
+    ours = np.concatenate(
+        [rule(c) for c in np.array_split(qs, max(1, args.n1 // 50_000))]
+    )
     ours_time = time.perf_counter() - t
     sub = qs[: args.baseline]
     t = time.perf_counter()
     base = np.array([quad_1d(x) for x in sub])
     base_per_point = (time.perf_counter() - t) / len(sub)
     ref_idx = np.arange(args.reference)
-    ref = np.array([float(expectation_mp(ONE_D, {q: qs[i]}, Z, dps=30)) for i in ref_idx])
+    ref = np.array(
+        [float(expectation_mp(ONE_D, {q: qs[i]}, Z, dps=30)) for i in ref_idx]
+    )
+    t = time.perf_counter()
+    table = tabulate(rule, [(1e-3, 1e3)])
+    tabled = table(qs)
+    table_time = time.perf_counter() - t
     err_ours = np.max(np.abs(ours[ref_idx] / ref - 1))
+    err_table = np.max(np.abs(tabled[ref_idx] / ref - 1))
     err_base = np.max(np.abs(base[ref_idx] / ref - 1))
+    table_vs_direct = np.max(np.abs(tabled / ours - 1))
     print(f"1-D E[tanh(sqrt(q) z)^2], q log-uniform in [1e-3, 1e3], {args.n1} points")
-    print(f"  ours : {ours_time:8.2f} s total, {ours_time / args.n1 * 1e6:8.2f} us/point, max rel err {err_ours:.1e}")
-    print(f"  quad : {base_per_point * 1e6:8.1f} us/point (on {len(sub)} points), max rel err {err_base:.1e}")
-    print(f"  speed-up per point: {base_per_point / (ours_time / args.n1):.0f}x")
+    print(
+        f"  quadrature: {ours_time:8.2f} s total, {ours_time / args.n1 * 1e6:8.3f} us/point, max rel err {err_ours:.1e}"
+    )
+    print(
+        f"  table     : {table_time:8.2f} s total incl. construction ({table.cells} cells, "
+        f"{table.function_evaluations} quadratures), {table_time / args.n1 * 1e6:8.3f} us/point, "
+        f"max rel err {err_table:.1e}; vs quadrature at all {args.n1} points {table_vs_direct:.1e}"
+    )
+    print(
+        f"  quad      : {base_per_point * 1e6:8.1f} us/point (on {len(sub)} points), max rel err {err_base:.1e}"
+    )
+    print(
+        f"  speed-up per point: quadrature {base_per_point / (ours_time / args.n1):.0f}x, table {base_per_point / (table_time / args.n1):.0f}x"
+    )
 
     q2 = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), args.n2))
     r2 = rng.uniform(-0.99, 0.99, args.n2)
@@ -76,12 +110,23 @@ def main():
     base2 = np.array([quad_2d(q2[i], r2[i]) for i in range(nb)])
     base2_per_point = (time.perf_counter() - t) / nb
     nref = max(1, args.reference // 4)
-    ref2 = np.array([float(expectation_mp(TWO_D, {q: q2[i], RHO: r2[i]}, (U, V), RHO, dps=20)) for i in range(nref)])
+    ref2 = np.array(
+        [
+            float(expectation_mp(TWO_D, {q: q2[i], RHO: r2[i]}, (U, V), RHO, dps=20))
+            for i in range(nref)
+        ]
+    )
     err2_ours = np.max(np.abs(ours2[:nref] - ref2) / np.abs(ref2))
     err2_base = np.max(np.abs(base2[:nref] - ref2) / np.abs(ref2))
-    print(f"2-D E[tanh(sqrt(q) u) tanh(sqrt(q) v)], q in [1e-2, 1e2], rho in [-0.99, 0.99], {args.n2} points")
-    print(f"  ours   : {ours2_time:8.2f} s total, {ours2_time / args.n2 * 1e3:8.3f} ms/point, max rel err {err2_ours:.1e} (vs mpmath, {nref} pts)")
-    print(f"  dblquad: {base2_per_point * 1e3:8.1f} ms/point (on {nb} points), max rel err {err2_base:.1e}")
+    print(
+        f"2-D E[tanh(sqrt(q) u) tanh(sqrt(q) v)], q in [1e-2, 1e2], rho in [-0.99, 0.99], {args.n2} points"
+    )
+    print(
+        f"  ours   : {ours2_time:8.2f} s total, {ours2_time / args.n2 * 1e3:8.3f} ms/point, max rel err {err2_ours:.1e} (vs mpmath, {nref} pts)"
+    )
+    print(
+        f"  dblquad: {base2_per_point * 1e3:8.1f} ms/point (on {nb} points), max rel err {err2_base:.1e}"
+    )
     print(f"  speed-up per point: {base2_per_point / (ours2_time / args.n2):.0f}x")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance", "relative_difference"]
+__all__ = ["TOLERANCES", "Tolerance", "relative_difference", "tolerance"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,14 @@ _TABLE = [
         1e-14,
         "Floor for values that vanish (e.g. E[relu(u)relu(v)] at ρ = −1): absolute error of a sum "
         "of O(1) terms in double precision.",
+    ),
+    Tolerance(
+        "chebyshev_table_relative",
+        1e-13,
+        "Tables (numerics.chebyshev) hold each cell's neglected Chebyshev coefficients below 1e-14 of "
+        "the cell's scale; the interpolation error is at most a few times the tail (Trefethen, ATAP "
+        "ch. 8), and the tabulated values carry the quadrature's ~1e-15.  1e-13 leaves a factor 10 "
+        "for both, and is still ten times inside the 1e-12 that the quadrature is held to.",
     ),
     Tolerance(
         "monte_carlo_z",

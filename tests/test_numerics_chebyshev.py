@@ -1,0 +1,88 @@
+"""Chebyshev tables against their evaluators, and the failures they must not hide."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numerics.chebyshev import TableError, tabulate
+from numerics.gaussian import compile_expectation
+from proofs_check.tolerances import tolerance
+from theory.gaussian import Z
+
+q = sp.Symbol("q", positive=True)
+TOL = tolerance("chebyshev_table_relative")
+
+
+@pytest.fixture(scope="module")
+def tanh_second_moment():
+    direct = compile_expectation(sp.tanh(sp.sqrt(q) * Z) ** 2, [q], Z)
+    return direct, tabulate(direct, [(1e-6, 1e4)])
+
+
+def test_one_parameter_table_is_relative_over_ten_decades(tanh_second_moment):
+    direct, table = tanh_second_moment
+    x = np.exp(np.random.default_rng(3).uniform(np.log(1e-6), np.log(1e4), 4000))
+    x = np.concatenate([x, [1e-6, 1e4]])
+    assert np.max(np.abs(table(x) / direct(x) - 1)) <= TOL
+    assert table.axes[0].coordinate == "log"
+    assert table.verified_error <= TOL
+
+
+def erf_kernel(qv, rho):
+    """The arcsine kernel E[erf(√q u) erf(√q v)] (Williams 1997), in closed form."""
+    return 2 / np.pi * np.arcsin(2 * qv * rho / (1 + 2 * qv))
+
+
+@pytest.fixture(scope="module")
+def erf_table():
+    return tabulate(erf_kernel, [(1e-2, 1e2), (-1, 1)], [None, "angle"])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(np.log(1e-2), np.log(1e2)),
+    st.floats(-1, 1),
+)
+def test_two_parameter_table_matches_the_kernel(erf_table, log_q, rho):
+    value, exact = erf_table(np.exp(log_q), rho), erf_kernel(np.exp(log_q), rho)
+    # relative away from the kernel's zero at ρ = 0, absolute (to the kernel's scale) next to it
+    assert abs(value - exact) <= TOL * max(
+        abs(exact), abs(erf_kernel(np.exp(log_q), 1.0)) * 1e-2
+    )
+
+
+def test_two_parameter_table_vectorized_at_the_edges(erf_table):
+    qs = np.array([1e-2, 1e2, 1.0, 1.0, 7.0])
+    rs = np.array([-1.0, 1.0, 0.0, 1e-9, -0.3])
+    exact = erf_kernel(qs, rs)
+    assert np.allclose(erf_table(qs, rs), exact, rtol=TOL, atol=1e-16)
+
+
+def test_a_jump_is_refused_not_smoothed():
+    # Negative control: a discontinuity has no convergent Chebyshev series on any cell around it.
+    with pytest.raises(TableError, match="could not reach"):
+        tabulate(lambda x: np.sign(x - 0.3), [(-1.0, 1.0)])
+
+
+def test_values_outside_the_domain_are_refused(tanh_second_moment):
+    _, table = tanh_second_moment
+    with pytest.raises(ValueError, match="outside the table's domain"):
+        table(np.array([1.0, 2e4]))
+    with pytest.raises(ValueError, match="outside the table's domain"):
+        table(np.nan)
+
+
+def test_a_non_finite_function_is_refused():
+    with pytest.raises(TableError, match="not finite"):
+        tabulate(lambda x: np.where(x > 0.5, np.nan, x), [(-1.0, 1.0)])
+
+
+@pytest.mark.parametrize(
+    "coordinate, domain",
+    [("log", (-1.0, 1.0)), ("angle", (0.0, 2.0)), ("cubic", (0.0, 1.0))],
+)
+def test_bad_coordinates_are_refused(coordinate, domain):
+    with pytest.raises(ValueError):
+        tabulate(np.cos, [domain], [coordinate])
