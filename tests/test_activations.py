@@ -1,9 +1,10 @@
 import re
 from pathlib import Path
 
+import pytest
 import sympy as sp
 
-from theory.activations import ACTIVATIONS, ALIASES, X, activation, kinks
+from theory.activations import ACTIVATIONS, ALIASES, X, activation, derivative, kinks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -37,3 +38,25 @@ def test_pointwise_values():
     values = {"relu": (-1.5, 0.0), "abs": (-1.5, 1.5), "hard_tanh": (-3, -1), "sign": (-2, -1), "step": (-2, 0), "elu": (-1, sp.exp(-1) - 1)}
     for name, (x, expected) in values.items():
         assert sp.simplify(activation(name).expr().subs(X, x) - expected) == 0, name
+
+
+@pytest.mark.parametrize(
+    "name, first, second",
+    [
+        ("relu", sp.Heaviside(X), sp.DiracDelta(X)),
+        ("abs", 2 * sp.Heaviside(X) - 1, 2 * sp.DiracDelta(X)),
+        ("hard_tanh", sp.Heaviside(X + 1) - sp.Heaviside(X - 1), sp.DiracDelta(X + 1) - sp.DiracDelta(X - 1)),
+        ("linear", sp.S.One, sp.S.Zero),
+    ],
+)
+def test_distributional_derivatives_drop_vanishing_delta_terms(name, first, second):
+    phi = activation(name).expr()
+    assert sp.simplify(derivative(phi) - first) == 0
+    assert sp.simplify(derivative(phi, order=2) - second) == 0
+
+
+def test_a_smooth_factor_on_a_delta_derivative_is_moved_by_parts():
+    # relu‴ = 3δ′ + x·δ″ by the product rule, and x·δ″(x) = −2δ′(x), so relu‴ = δ′
+    reduced = derivative(X * sp.Heaviside(X), order=3)
+    assert sp.simplify(reduced - sp.DiracDelta(X, 1)) == 0
+    assert sp.simplify(sp.diff(X * sp.Heaviside(X), X, 3) - sp.DiracDelta(X, 1)) != 0  # negative control

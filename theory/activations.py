@@ -27,6 +27,7 @@ __all__ = [
     "ACTIVATIONS",
     "activation",
     "ab_relu",
+    "derivative",
     "kinks",
     "smooth_scale_points",
 ]
@@ -181,6 +182,47 @@ def kinks(expr: sp.Expr, var: sp.Symbol = X) -> tuple[sp.Expr, ...]:
         if arg.has(var):
             roots.add(_linear_root(arg, var))
     return tuple(sorted(roots, key=sp.default_sort_key))
+
+
+def _reduce_deltas(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    """Apply F(t)·δ⁽ᵏ⁾(t) = Σⱼ (−1)ʲ C(k, j) F⁽ʲ⁾(0) δ⁽ᵏ⁻ʲ⁾(t) to every term with one delta
+    of a linear argument t = αx + β.  Terms whose F⁽ʲ⁾(0) involves a step at its jump
+    (H(x)·δ(x): not defined as a distribution) are left as they are."""
+    terms = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.DiracDelta) and f.args[0].has(var)]
+        if len(deltas) != 1:
+            terms.append(term)
+            continue
+        (delta,) = deltas
+        arg, order = delta.args[0], int(delta.args[1]) if len(delta.args) > 1 else 0
+        try:
+            alpha, beta = sp.Poly(arg, var).all_coeffs()
+        except (sp.PolynomialError, ValueError):
+            terms.append(term)
+            continue
+        t = sp.Dummy("t", real=True)
+        rest = (term / delta).subs(var, (t - beta) / alpha)
+        values = [sp.diff(rest, t, j).subs(t, 0) for j in range(order + 1)]
+        if any(v.has(sp.Heaviside, sp.DiracDelta, sp.nan, sp.zoo) for v in values):
+            terms.append(term)
+            continue
+        terms += [(-1) ** j * sp.binomial(order, j) * values[j] * sp.DiracDelta(arg, order - j) for j in range(order + 1)]
+    return sp.Add(*terms)
+
+
+def derivative(expr: sp.Expr, var: sp.Symbol = X, order: int = 1) -> sp.Expr:
+    """The ``order``-th derivative of ``expr`` in ``var`` as a distribution.
+
+    Steps differentiate to Dirac deltas; a smooth factor multiplying a delta is
+    replaced by its values at the delta's point, so relu′ = H(x) (not
+    H(x) + x·δ(x)) and relu″ = δ(x).  χ₁ = σ_w² E[φ′(√q z)²] needs this: the
+    square of x·δ(x) is not a distribution, though x·δ(x) = 0 is.
+    """
+    out = expr
+    for _ in range(order):
+        out = _reduce_deltas(sp.diff(out, var), var)
+    return out
 
 
 def smooth_scale_points(expr: sp.Expr, var: sp.Symbol) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
