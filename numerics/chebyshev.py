@@ -233,7 +233,8 @@ class ChebyshevTable:
         if cells > MAX_CELLS or width < MIN_WIDTH * (hi - lo):
             x = float(axis.inverse(where))
             raise TableError(
-                f"could not reach relative accuracy {self.rtol:g} near {x:g} with {MAX_CELLS} cells"
+                f"could not reach relative accuracy {self.rtol:g} near {x:g} within {MAX_CELLS} cells "
+                f"no narrower than {MIN_WIDTH:g} of the domain (a jump or a singularity there?)"
             )
 
     def _build_1d(self):
