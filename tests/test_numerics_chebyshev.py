@@ -46,11 +46,10 @@ def erf_table():
     st.floats(-1, 1),
 )
 def test_two_parameter_table_matches_the_kernel(erf_table, log_q, rho):
-    value, exact = erf_table(np.exp(log_q), rho), erf_kernel(np.exp(log_q), rho)
+    qv = np.clip(np.exp(log_q), 1e-2, 1e2)  # exp(log(100)) rounds to just above 100
+    value, exact = erf_table(qv, rho), erf_kernel(qv, rho)
     # relative away from the kernel's zero at ρ = 0, absolute (to the kernel's scale) next to it
-    assert abs(value - exact) <= TOL * max(
-        abs(exact), abs(erf_kernel(np.exp(log_q), 1.0)) * 1e-2
-    )
+    assert abs(value - exact) <= TOL * max(abs(exact), abs(erf_kernel(qv, 1.0)) * 1e-2)
 
 
 def test_two_parameter_table_vectorized_at_the_edges(erf_table):
