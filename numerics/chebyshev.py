@@ -290,6 +290,7 @@ class ChebyshevTable:
             scale = self._scale(values.reshape(len(work), -1), 1, narrow0 | narrow1)
             new_columns: dict[tuple, list] = {}
             halved = set()
+            cells = sum(map(len, done.values())) + len(work)
             for i, (col, row) in enumerate(work):
                 if col in halved:
                     continue
@@ -298,12 +299,7 @@ class ChebyshevTable:
                     rows_seen = sorted(
                         {r for r, _, _ in done.pop(col, [])} | set(columns[col])
                     )
-                    self._too_many(
-                        len(done) + len(work),
-                        col[1] - col[0],
-                        axis0,
-                        (col[0] + col[1]) / 2,
-                    )
+                    self._too_many(cells, col[1] - col[0], axis0, (col[0] + col[1]) / 2)
                     mid = (col[0] + col[1]) / 2
                     new_columns[(col[0], mid)] = list(rows_seen)
                     new_columns[(mid, col[1])] = list(rows_seen)
@@ -311,12 +307,7 @@ class ChebyshevTable:
                 elif ok1[i]:
                     done.setdefault(col, []).append((row, coefficients[i], scale[i]))
                 else:
-                    self._too_many(
-                        sum(map(len, done.values())),
-                        row[1] - row[0],
-                        axis1,
-                        (row[0] + row[1]) / 2,
-                    )
+                    self._too_many(cells, row[1] - row[0], axis1, (row[0] + row[1]) / 2)
                     mid = (row[0] + row[1]) / 2
                     new_columns.setdefault(col, []).extend(
                         [(row[0], mid), (mid, row[1])]

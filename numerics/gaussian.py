@@ -129,6 +129,11 @@ def _sinh_rule(start, direction, c, t_max, panels: int):
     return z.reshape(shape), w.reshape(shape)
 
 
+def _gaussian_sum(values, z, w):
+    """Σ values·w·φ(z) over the last axis: the quadrature of E[f] on nodes ``z`` with weights ``w``."""
+    return np.sum(values * w * np.exp(-z * z / 2), axis=-1) / _SQRT_2PI
+
+
 def _grouped(panels: np.ndarray, evaluate):
     """``evaluate(index, p)`` on the points of each panel count ``p``, gathered into one array.
 
@@ -205,12 +210,10 @@ class CompiledExpectation:
         for f in self._scales:
             scale = np.minimum(scale, np.broadcast_to(np.asarray(f(*params), float), shape))
         pieces = _pieces(anchors, scale)
-        expanded = [np.broadcast_to(p, shape) for p in params]
 
         def evaluate(index, panels):
             z, w = _sinh_rule(*(x[index] for x in pieces), panels)
-            values = self._integrand(z, *(p[index][..., None] for p in expanded))
-            return np.sum(values * w * np.exp(-z * z / 2), axis=-1) / _SQRT_2PI
+            return _gaussian_sum(self._integrand(z, *(p[index][..., None] for p in params)), z, w)
 
         return _grouped(_panel_count(pieces[3]), evaluate)
 
@@ -244,7 +247,6 @@ class CompiledExpectation:
         for f in self._scales_v:
             scale_v = np.minimum(scale_v, bcast(f) / s_safe)
         anchors_v = [bcast(f) for f in self._anchors_v]
-        expanded = [np.broadcast_to(p, shape) for p in params]
 
         def evaluate(index, panels):
             z1, w1 = _sinh_rule(*(x[index] for x in outer), panels)  # (m, n1)
@@ -256,10 +258,9 @@ class CompiledExpectation:
 
             def evaluate_inner(rows, inner_panels):
                 z2, w2 = _sinh_rule(*(x[rows] for x in inner), inner_panels)  # (m', n1, n2)
-                extra = [p[index][rows][:, None, None] for p in expanded]
-                values = self._integrand(z1[rows][..., None], z2, *extra)
-                inner_mean = np.sum(values * w2 * np.exp(-z2 * z2 / 2), axis=-1) / _SQRT_2PI
-                return np.sum(inner_mean * w1[rows] * np.exp(-z1[rows] ** 2 / 2), axis=-1) / _SQRT_2PI
+                extra = [p[index][rows][:, None, None] for p in params]
+                inner_mean = _gaussian_sum(self._integrand(z1[rows][..., None], z2, *extra), z2, w2)
+                return _gaussian_sum(inner_mean, z1[rows], w1[rows])
 
             return _grouped(_panel_count(inner[3]).max(axis=-1), evaluate_inner)
 
