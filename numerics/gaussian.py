@@ -62,6 +62,8 @@ MIN_SCALE = 1e-14
 #: Points per chunk of the bivariate rule: bounds its temporaries to a few
 #: hundred MB for the largest rules (~250 × 250 nodes a point).
 BIVARIATE_CHUNK = 128
+#: Points per chunk of the one-variable rule (≤ ~1000 nodes a point: ≤ 64 MB a temporary).
+UNIVARIATE_CHUNK = 8192
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -97,14 +99,16 @@ def _pieces(anchors: np.ndarray, scale: np.ndarray):
     two outer pieces run to ±CUTOFF.  Returns ``start, direction, c, T``, each
     of shape (..., 2k) (``c`` of shape (..., 1)).
     """
-    a = np.sort(np.clip(anchors, -CUTOFF, CUTOFF), axis=-1)
+    # A centre −b/a or scale 1/|a| of a nonlinearity whose slope a vanishes is
+    # infinite (or 0/0): the nonlinearity is constant there, and 0 is as good an anchor.
+    a = np.sort(np.clip(np.nan_to_num(anchors, nan=0.0), -CUTOFF, CUTOFF), axis=-1)
     lower = np.full(a.shape[:-1] + (1,), -CUTOFF)
     upper = np.full(a.shape[:-1] + (1,), CUTOFF)
     mids = (a[..., 1:] + a[..., :-1]) / 2
     start = np.concatenate([a, a], axis=-1)
     direction = np.concatenate([-np.ones(a.shape), np.ones(a.shape)], axis=-1)
     length = np.concatenate([a - np.concatenate([lower, mids], axis=-1), np.concatenate([mids, upper], axis=-1) - a], axis=-1)
-    c = np.clip(scale, MIN_SCALE, 1.0)[..., None]
+    c = np.clip(np.nan_to_num(scale, nan=1.0), MIN_SCALE, 1.0)[..., None]
     return start, direction, c, np.arcsinh(length / c)
 
 
@@ -270,14 +274,18 @@ class CompiledExpectation:
         if len(params) != len(self.parameters):
             raise TypeError(f"expected {len(self.parameters)} parameter array(s), got {len(params)}")
         params = _broadcast_params(params)
-        if not self.expectation.bivariate:
-            return self._evaluate_1d(params)
         shape = np.broadcast(*params).shape if params else ()
+        if not params or (not self.expectation.bivariate and math.prod(shape) <= UNIVARIATE_CHUNK):
+            return self._evaluate_1d(params) if not self.expectation.bivariate else self._evaluate_2d(params, 1)
         flat = [p.reshape(-1) for p in params]
         out = np.empty(math.prod(shape))
-        for i in range(0, out.size, BIVARIATE_CHUNK):
-            chunk = [f[i : i + BIVARIATE_CHUNK] for f in flat]
-            out[i : i + BIVARIATE_CHUNK] = self._evaluate_2d(chunk, min(BIVARIATE_CHUNK, out.size - i))
+        step = BIVARIATE_CHUNK if self.expectation.bivariate else UNIVARIATE_CHUNK
+        for i in range(0, out.size, step):
+            chunk = [f[i : i + step] for f in flat]
+            if self.expectation.bivariate:
+                out[i : i + step] = self._evaluate_2d(chunk, min(step, out.size - i))
+            else:
+                out[i : i + step] = self._evaluate_1d(chunk)
         return out.reshape(shape)
 
 

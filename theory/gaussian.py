@@ -608,6 +608,9 @@ def expect(integrand, variables, rho=None, *, time_limit_s: float = DEFAULT_TIME
         except SymbolicTimeout:
             steps.append(f"{rule}: stopped after {time_limit_s:g} s")
             continue
+        except Exception as error:  # noqa: BLE001 - SymPy's integrator raises internal errors
+            steps.append(f"{rule}: failed inside SymPy ({type(error).__name__})")
+            continue
         if value.has(sp.nan, sp.zoo) or value.has(sp.Integral):
             steps.append(f"{rule}: produced an indeterminate form, discarded")
             continue

@@ -1,0 +1,429 @@
+r"""Numerics of mean-field signal propagation: fixed points, χ's, depth scales, grids.
+
+Every function of q (and c) is generated from :mod:`theory.meanfield`: a
+closed form through :func:`numerics.codegen.generate`, an unevaluated
+expectation through :func:`numerics.gaussian.compile_expectation`.  For grids,
+the numeric ones are replaced by piecewise Chebyshev tables
+(:mod:`numerics.chebyshev`) over the range of q (and c) the grid needs.
+
+Fixed points (vectorized over arrays of σ_w², σ_b²):
+
+* q* solves F(q) = σ_w² E[φ(√q z)²] + σ_b² − q = 0 by Newton's method kept
+  inside a bracket [lo, hi] with F(lo) ≥ 0 > F(hi) (bisection in log q when a
+  step leaves it).  lo = σ_b² (F(σ_b²) = σ_w² E[φ²] ≥ 0); hi grows tenfold
+  until F(hi) < 0 or hi passes :data:`Q_MAX`, in which case no fixed point
+  exists below Q_MAX and the point is reported as such.  For σ_b² = 0 and
+  φ(0) = 0, q = 0 is a fixed point; it is q* when F < 0 just above
+  :data:`Q_MIN` (no positive fixed point attracts).
+* c* solves G(c) = (σ_w² E[φ(√q* u)φ(√q* v)] + σ_b²)/q* − c = 0 on [0, 1).
+  By Mehler's expansion the kernel is a power series in c with non-negative
+  coefficients, so G is convex on [0, 1] with G(0) ≥ 0, G(1) = 0 and
+  G′(1) = χ₁ − 1.  In the chaotic phase (χ₁ > 1) the root c* < 1 is unique
+  and Newton's method from c = 0 climbs to it monotonically; G′ = χ_c(c) − 1
+  by Price's theorem.  In the ordered phase c* = 1.
+
+Neither solver stops silently: points that do not converge raise
+:class:`FixedPointError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from numerics.chebyshev import tabulate
+from numerics.codegen import generate
+from numerics.gaussian import compile_expectation
+from theory.activations import X
+from theory.gaussian import RHO, Derivation, Z
+from theory.meanfield import MeanField, Q
+
+__all__ = [
+    "Q_MIN",
+    "Q_MAX",
+    "PHASES",
+    "FixedPointError",
+    "MeanFieldFunctions",
+    "MeanFieldState",
+    "mean_field_state",
+    "solve_q_star",
+    "solve_c_star",
+    "iterate_maps",
+]
+
+#: Range of q where the quadrature is validated to ≤ 1e-12 (numerics.gaussian);
+#: fixed points outside it are reported, not extrapolated.
+Q_MIN, Q_MAX = 1e-6, 1e4
+#: Newton iterations allowed; both solvers converge in ≲ 30 away from criticality.
+MAX_ITERATIONS = 200
+#: Relative step at which an iteration has converged (a few ulp).
+STEP_RTOL = 4 * np.finfo(float).eps
+#: Residual |F(q)| ≤ this × q (|G(c)| ≤ this) is rounding noise: a converged root.
+RESIDUAL_RTOL = 8 * np.finfo(float).eps
+#: |χ₁ − 1| below which a point is called critical: the double-precision error
+#: of χ₁ (≤ 1e-12 relative) with a factor 10 of margin.
+CRITICAL_TOLERANCE = 1e-11
+#: Degree of the two-parameter tables (16 Chebyshev points a side: for the tanh
+#: kernel on q ∈ [1e-2, 6] × c ∈ [0, 1] this needs 27 cells, 13.6 thousand
+#: quadratures, at a verified 6e-13).
+TABLE_DEGREE_2D = 16
+TABLE_RTOL_2D = 1e-13
+
+#: Phase labels, by code.
+PHASES = ("ordered", "critical", "chaotic", "no fixed point")
+ORDERED, CRITICAL, CHAOTIC, NO_FIXED_POINT = range(4)
+#: Status of a point where every q is a fixed point (an affine q-map with slope 1
+#: and no bias: ReLU at (2, 0)); its phase is critical.
+MARGINAL = -2
+
+
+class FixedPointError(RuntimeError):
+    """A fixed-point iteration did not converge (never reported as a number)."""
+
+
+def _compiled(derivation: Derivation, parameters):
+    """A vectorized callable of ``parameters`` for a derivation: its closed form, or quadrature."""
+    if derivation.closed and not derivation.value.has(sp.DiracDelta):
+        return generate(derivation.value, parameters)
+    if derivation.expectation.integrand.has(sp.DiracDelta):
+        raise ValueError(
+            f"{derivation.expectation} has a Dirac delta and no closed form; it has no pointwise value"
+        )
+    return compile_expectation(derivation.expectation, parameters)
+
+
+@dataclass
+class MeanFieldFunctions:
+    """Vectorized q ↦ E[φ²], E[φ′²], E[φ″φ], E[φ′⁴] and (q, c) ↦ E[φφ], E[φ′φ′] for one activation.
+
+    ``numeric`` names the functions evaluated by quadrature (no closed form);
+    :meth:`tabulated` replaces them by Chebyshev tables.
+    """
+
+    theory: MeanField
+    second_moment: object = field(init=False)
+    slope_moment: object = field(init=False)
+    curvature_moment: object = field(init=False)
+    numeric: set = field(init=False, default_factory=set)
+
+    def __post_init__(self):
+        t = self.theory
+        self.second_moment = self._one(t.second_moment, "second_moment")
+        self.slope_moment = self._one(t.slope_moment, "slope_moment")
+        self.curvature_moment = self._curvature()
+        # the kernels are compiled on first use (their derivations take the longest)
+
+    def _one(self, derivation: Derivation, name: str):
+        if not derivation.closed:
+            self.numeric.add(name)
+        return _compiled(derivation, (Q,))
+
+    def _curvature(self):
+        derivation = self.theory.curvature_moment
+        if derivation.closed or not derivation.expectation.integrand.has(sp.DiracDelta):
+            return self._one(derivation, "curvature_moment")
+        # E[φ″φ] = E[z φ(√q z) φ′(√q z)]/√q − E[φ′²] (Gaussian integration by parts):
+        # the form without deltas when φ′ jumps.
+        self.numeric.add("curvature_moment")
+        t = self.theory
+        first = compile_expectation((Z * t.phi * t.phi_prime).subs(X, sp.sqrt(Q) * Z), (Q,), Z)
+        slope = self.slope_moment
+        return lambda q: first(q) / np.sqrt(q) - slope(q)
+
+    @functools.cached_property
+    def slope_fourth_moment(self):
+        return self._one(self.theory.slope_fourth_moment, "slope_fourth_moment")
+
+    @functools.cached_property
+    def kernel(self):
+        return self._two(self.theory.kernel, "kernel")
+
+    @functools.cached_property
+    def slope_kernel(self):
+        return self._two(self.theory.slope_kernel, "slope_kernel")
+
+    def _two(self, derivation: Derivation, name: str):
+        if not derivation.closed:
+            self.numeric.add(name)
+        return _compiled(derivation, (Q, RHO))
+
+    def q_map_slope_moment(self, q):
+        """d/dq E[φ(√q z)²] = E[φ′²] + E[φ″φ]."""
+        return self.slope_moment(q) + self.curvature_moment(q)
+
+    def phi_prime_squared_at_zero(self) -> float:
+        """lim_{q→0} E[φ′(√q z)²] = (φ′(0⁺)² + φ′(0⁻)²)/2."""
+        d = self.theory.phi_prime
+        right, left = (sp.limit(d, X, 0, side) for side in ("+", "-"))
+        return float((right**2 + left**2) / 2)
+
+    def tabulated(self, q_range: tuple[float, float], kernels: bool = False) -> MeanFieldFunctions:
+        """A copy whose numeric functions of q (and, with ``kernels``, of (q, c ∈ [0, 1])) are tables over ``q_range``."""
+        out = _TabulatedFunctions(self)
+        coordinate = "log" if q_range[1] / q_range[0] >= 100 else "linear"
+        for name in ("second_moment", "slope_moment", "curvature_moment"):
+            if name in self.numeric:
+                setattr(out, name, _table_1d(self, name, q_range, coordinate))
+        if kernels:
+            for name in ("kernel", "slope_kernel"):
+                function = getattr(self, name)
+                if name in self.numeric:
+                    function = _table_2d(self, name, q_range, coordinate)
+                setattr(out, name, function)
+        return out
+
+
+class _TabulatedFunctions(MeanFieldFunctions):
+    def __init__(self, source: MeanFieldFunctions):  # a shallow copy
+        self.__dict__.update({k: v for k, v in source.__dict__.items()})
+
+
+@functools.lru_cache(maxsize=32)
+def _table_1d_cached(functions, name, q_range, coordinate):
+    return tabulate(getattr(functions, name), [q_range], [coordinate])
+
+
+def _table_1d(functions, name, q_range, coordinate):
+    return _table_1d_cached(functions, name, tuple(map(float, q_range)), coordinate)
+
+
+@functools.lru_cache(maxsize=16)
+def _table_2d_cached(functions, name, q_range, coordinate):
+    return tabulate(
+        getattr(functions, name),
+        [q_range, (0.0, 1.0)],
+        [coordinate, "angle"],
+        rtol=TABLE_RTOL_2D,
+        degree=TABLE_DEGREE_2D,
+    )
+
+
+def _table_2d(functions, name, q_range, coordinate):
+    return _table_2d_cached(functions, name, tuple(map(float, q_range)), coordinate)
+
+
+MeanFieldFunctions.__hash__ = object.__hash__  # identity: tables are cached per instance
+
+
+@functools.lru_cache(maxsize=64)
+def functions_for(theory: MeanField) -> MeanFieldFunctions:
+    """The (cached) :class:`MeanFieldFunctions` of a theory."""
+    return MeanFieldFunctions(theory)
+
+
+# ---------------------------------------------------------------------------
+# Fixed points
+
+
+def _check_parameters(sw2, sb2):
+    sw2, sb2 = np.broadcast_arrays(np.asarray(sw2, float), np.asarray(sb2, float))
+    if not (np.all(np.isfinite(sw2)) and np.all(np.isfinite(sb2))):
+        raise ValueError("σ_w² and σ_b² must be finite numbers")
+    if np.any(sw2 <= 0):
+        raise ValueError(f"σ_w² must be positive, got {sw2[sw2 <= 0].ravel()[0]:g}")
+    if np.any(sb2 < 0):
+        raise ValueError(f"σ_b² must be non-negative, got {sb2[sb2 < 0].ravel()[0]:g}")
+    return sw2.astype(float), sb2.astype(float)
+
+
+def _bracketed_newton(f, df, lo, hi, log_scale: bool, what: str):
+    """Roots of f in [lo, hi] (f(lo) ≥ 0 > f(hi)), vectorized: Newton kept inside the bracket."""
+    x = np.sqrt(lo * hi) if log_scale else (lo + hi) / 2
+    active = np.ones(x.shape, bool)
+    for _ in range(MAX_ITERATIONS):
+        if not active.any():
+            return x
+        idx = np.nonzero(active)
+        xa, la, ha = x[idx], lo[idx], hi[idx]
+        fx = f(xa, idx)
+        positive = fx >= 0
+        la, ha = np.where(positive, xa, la), np.where(positive, ha, xa)
+        step = fx / df(xa, idx)
+        new = xa - step
+        outside = ~np.isfinite(new) | (new <= la) | (new >= ha)
+        middle = np.sqrt(la * ha) if log_scale else (la + ha) / 2
+        new = np.where(outside, middle, new)
+        done = (np.abs(new - xa) <= STEP_RTOL * np.abs(xa)) | (ha - la <= STEP_RTOL * ha) | (np.abs(fx) <= RESIDUAL_RTOL * xa)
+        x[idx], lo[idx], hi[idx] = np.where(fx == 0, xa, new), la, ha
+        active[idx] = ~done
+    raise FixedPointError(f"{what}: {int(active.sum())} point(s) did not converge in {MAX_ITERATIONS} iterations")
+
+
+def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
+    """q* and a phase code per point (``NO_FIXED_POINT``, ``MARGINAL`` or −1 for a found q*).
+
+    Returns ``(q_star, status)``; q* is NaN where it does not exist.
+    """
+    sw2, sb2 = _check_parameters(sw2, sb2)
+    theory = functions.theory
+    q_star = np.full(sw2.shape, np.nan)
+    status = np.full(sw2.shape, -1)
+    if theory.is_homogeneous:
+        # q' = σ_w² v q + σ_b²: q* = σ_b²/(1 − σ_w² v) when σ_w² v < 1 (theory.fixed_point)
+        v = float(sp.simplify(theory.second_moment.value / Q))
+        gain = sw2 * v
+        below = gain < 1 - CRITICAL_TOLERANCE
+        q_star[below] = sb2[below] / (1 - gain[below])
+        marginal = ~below & (np.abs(gain - 1) <= CRITICAL_TOLERANCE) & (sb2 == 0)
+        status[marginal] = MARGINAL
+        status[~below & ~marginal] = NO_FIXED_POINT
+        return q_star, status
+    V, Vp = functions.second_moment, functions.q_map_slope_moment
+
+    def F(q, idx=()):
+        return sw2[idx] * V(q) + sb2[idx] - q
+
+    phi_zero = float(theory.phi.subs(X, 0)) if theory.phi.subs(X, 0).is_number else math.nan
+    lo = np.maximum(sb2, Q_MIN)
+    f_lo = F(lo, ...)
+    low_root = f_lo < 0  # q* < Q_MIN: zero if σ_b² = 0 and φ(0) = 0, else unresolved
+    zero = low_root & (sb2 == 0) & (phi_zero == 0)
+    if np.any(low_root & ~zero):
+        raise ValueError(f"q* lies below {Q_MIN:g}, outside the validated range (σ_b² too small)")
+    q_star[zero] = 0.0
+    hi = np.maximum(2 * lo, sw2 + sb2)
+    todo = ~zero
+    while True:
+        f_hi = np.where(todo, F(np.minimum(hi, Q_MAX), ...), -1.0)
+        grow = todo & (f_hi >= 0) & (hi < Q_MAX)
+        if not grow.any():
+            break
+        hi = np.where(grow, hi * 10, hi)
+    hi = np.minimum(hi, Q_MAX)
+    unbounded = todo & (f_hi >= 0)
+    status[unbounded] = NO_FIXED_POINT
+    todo &= ~unbounded
+    if todo.any():
+        idx = np.nonzero(todo)
+        roots = _bracketed_newton(
+            lambda q, i: F(q, tuple(a[i] for a in idx)),
+            lambda q, i: sw2[idx][i] * Vp(q) - 1,
+            lo[idx].copy(),
+            hi[idx].copy(),
+            True,
+            "q*",
+        )
+        q_star[idx] = roots
+    return q_star, status
+
+
+def solve_c_star(functions: MeanFieldFunctions, q_star, sw2, sb2):
+    """c* ∈ [0, 1) at each chaotic point (Newton from c = 0 on the convex G; see the module docstring)."""
+    K, Kp = functions.kernel, functions.slope_kernel
+    c = np.zeros(q_star.shape)
+    for _ in range(MAX_ITERATIONS):
+        g = (sw2 * K(q_star, c) + sb2) / q_star - c
+        dg = sw2 * Kp(q_star, c) - 1
+        new = np.clip(c - g / dg, 0.0, 1.0)
+        if np.all((np.abs(new - c) <= STEP_RTOL * new) | (np.abs(g) <= RESIDUAL_RTOL)):
+            return np.where(np.abs(g) <= RESIDUAL_RTOL, c, new)
+        c = new
+    raise FixedPointError(f"c*: did not converge in {MAX_ITERATIONS} Newton iterations")
+
+
+@dataclass(frozen=True)
+class MeanFieldState:
+    """Fixed points, slopes and depth scales at each (σ_w², σ_b²) (arrays of one shape).
+
+    ``phase`` holds indices into :data:`PHASES`.  Where q* does not exist, every
+    other quantity is NaN.  At a marginal point (every q is a fixed point, ReLU
+    at (2, 0)) q* is NaN and the slopes, which do not depend on q, are given.
+    """
+
+    sigma_w2: np.ndarray
+    sigma_b2: np.ndarray
+    q_star: np.ndarray
+    c_star: np.ndarray
+    chi_1: np.ndarray
+    chi_c: np.ndarray
+    xi_q: np.ndarray
+    xi_c: np.ndarray
+    phase: np.ndarray
+
+    def phase_names(self) -> np.ndarray:
+        return np.asarray(PHASES, dtype=object)[self.phase]
+
+
+def _depth_scale(chi):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(chi == 1, np.inf, -1 / np.log(chi))
+
+
+def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | None = None) -> MeanFieldState:
+    """Everything at each (σ_w², σ_b²): q*, c*, χ₁, χ_c, ξ_q, ξ_c and the phase.
+
+    With ``tabulate_over_grid`` (the default for more than 2000 points) the
+    numeric functions are replaced by Chebyshev tables over the range of q*
+    the points need; otherwise every value is a direct quadrature.
+    """
+    functions = functions_for(theory)
+    sw2, sb2 = _check_parameters(sw2, sb2)
+    shape = sw2.shape
+    sw2, sb2 = sw2.ravel(), sb2.ravel()
+    many = sw2.size > 2000 if tabulate_over_grid is None else tabulate_over_grid
+    if many and functions.numeric:
+        functions = functions.tabulated((Q_MIN, Q_MAX))
+    q_star, status = solve_q_star(functions, sw2, sb2)
+    exists = np.isfinite(q_star)
+    positive = exists & (q_star > 0)
+    chi_1 = np.full(sw2.shape, np.nan)
+    slope = np.full(sw2.shape, np.nan)
+    chi_1[positive] = sw2[positive] * functions.slope_moment(q_star[positive])
+    slope[positive] = sw2[positive] * functions.q_map_slope_moment(q_star[positive])
+    at_zero = (exists & (q_star == 0)) | (status == MARGINAL)
+    if at_zero.any():
+        # q* = 0: E[φ′²] → (φ′(0⁺)² + φ′(0⁻)²)/2; a marginal (homogeneous) map has constant slopes
+        s0 = functions.phi_prime_squared_at_zero() if not theory.is_homogeneous else float(functions.slope_moment(1.0))
+        chi_1[at_zero] = sw2[at_zero] * s0
+        slope[at_zero] = sw2[at_zero] * s0
+    phase = np.where(chi_1 < 1 - CRITICAL_TOLERANCE, ORDERED, np.where(chi_1 > 1 + CRITICAL_TOLERANCE, CHAOTIC, CRITICAL))
+    phase = np.where(status == NO_FIXED_POINT, NO_FIXED_POINT, phase)
+    c_star = np.where(np.isnan(chi_1), np.nan, 1.0)
+    chi_c = chi_1.copy()
+    chaotic = (phase == CHAOTIC) & positive
+    if chaotic.any():
+        f = functions
+        if many and {"kernel", "slope_kernel"} & functions_for(theory).numeric:
+            qc = q_star[chaotic]
+            lo = 10.0 ** math.floor(math.log10(max(qc.min(), Q_MIN)))
+            hi = 10.0 ** math.ceil(math.log10(qc.max() * (1 + 1e-12)))
+            f = functions_for(theory).tabulated((lo, hi), kernels=True)
+        c_star[chaotic] = solve_c_star(f, q_star[chaotic], sw2[chaotic], sb2[chaotic])
+        chi_c[chaotic] = sw2[chaotic] * f.slope_kernel(q_star[chaotic], c_star[chaotic])
+    state = MeanFieldState(
+        sw2.reshape(shape),
+        sb2.reshape(shape),
+        q_star.reshape(shape),
+        c_star.reshape(shape),
+        chi_1.reshape(shape),
+        chi_c.reshape(shape),
+        _depth_scale(slope).reshape(shape),
+        _depth_scale(chi_c).reshape(shape),
+        phase.reshape(shape),
+    )
+    return state
+
+
+def iterate_maps(theory: MeanField, sw2: float, sb2: float, q0: float, c0: float, depth: int):
+    """q_l and c_l for l = 0 … depth from inputs of variance q0 and correlation c0.
+
+    Both inputs have variance q_l at every layer; the correlation map is the
+    general one, c_{l+1} = (σ_w² E[φ(√q_l u)φ(√q_l v)] + σ_b²)/q_{l+1}.
+    """
+    functions = functions_for(theory)
+    sw2_, sb2_ = _check_parameters(sw2, sb2)
+    if not (q0 > 0 and -1 <= c0 <= 1):
+        raise ValueError("the input variance must be positive and the correlation in [−1, 1]")
+    q = np.empty(depth + 1)
+    c = np.empty(depth + 1)
+    q[0], c[0] = q0, c0
+    for layer in range(depth):
+        q[layer + 1] = float(sw2_ * functions.second_moment(q[layer]) + sb2_)
+        if not np.isfinite(q[layer + 1]):
+            raise ValueError(f"the variance diverges at layer {layer + 1}")
+        c[layer + 1] = float(sw2_ * functions.kernel(q[layer], c[layer]) + sb2_) / q[layer + 1]
+    return q, c
