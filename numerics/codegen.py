@@ -88,12 +88,48 @@ def _vectorized(f: Callable) -> Callable:
     return wrapped
 
 
+_TorchStep = sp.Function("torch_step")
+_TorchLogAddExp = sp.Function("torch_logaddexp")
+
+
+def _torch_modules() -> list:
+    import torch
+
+    def step(t, h0=0.5):
+        return torch.heaviside(t, torch.full((), h0, dtype=t.dtype, device=t.device))
+
+    def _as_tensors(*xs):
+        like = next(x for x in xs if isinstance(x, torch.Tensor))
+        return [x if isinstance(x, torch.Tensor) else torch.full((), float(x), dtype=like.dtype, device=like.device) for x in xs]
+
+    def logaddexp_(x, y):
+        return torch.logaddexp(*_as_tensors(x, y))
+
+    return [{"torch_step": step, "torch_logaddexp": logaddexp_, "DiracDelta": _no_delta}, "torch"]
+
+
+def torch_form(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as the torch printer needs it: numeric constants as floats (the printer
+    would call ``torch.sqrt(2)`` on a Python int), steps and softplus as named functions."""
+    expr = _softplus_form(expr).replace(logaddexp, lambda a, b: _TorchLogAddExp(a, b))
+    expr = expr.replace(sp.Heaviside, lambda *a: _TorchStep(*a))
+    constants = expr.atoms(sp.Pow, sp.Rational, sp.NumberSymbol)
+    return expr.xreplace({c: c.evalf(17) for c in constants if c.is_number and not c.is_Integer})
+
+
 def generate(expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy") -> Callable:
-    """A function of ``args`` that evaluates ``expr`` with ``backend``."""
+    """A function of ``args`` that evaluates ``expr`` with ``backend`` (numpy, mpmath or torch).
+
+    The torch function takes and returns tensors on any device and dtype.
+    """
+    if backend == "torch":
+        from sympy.printing.pytorch import TorchPrinter
+
+        return sp.lambdify(tuple(args), torch_form(expr), modules=_torch_modules(), printer=TorchPrinter({"strict": False}))
     try:
         modules = BACKENDS[backend]
     except KeyError:
-        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}") from None
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join([*BACKENDS, 'torch'])}") from None
     if backend == "numpy":
         return _vectorized(sp.lambdify(tuple(args), stable_form(expr), modules=modules, cse=True))
     return sp.lambdify(tuple(args), expr, modules=modules)

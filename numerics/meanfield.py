@@ -427,3 +427,162 @@ def iterate_maps(theory: MeanField, sw2: float, sb2: float, q0: float, c0: float
             raise ValueError(f"the variance diverges at layer {layer + 1}")
         c[layer + 1] = float(sw2_ * functions.kernel(q[layer], c[layer]) + sb2_) / q[layer + 1]
     return q, c
+
+
+# ---------------------------------------------------------------------------
+# Finite random networks
+
+
+@dataclass(frozen=True)
+class NetworkSimulation:
+    """Measurements on finite random networks, one row per seed.
+
+    ``q[s, l]`` = |h^l|²/N averaged over the two inputs, ``c[s, l]`` their
+    correlation, ``jacobian_msv[s]`` = ‖∂h^L/∂h^0‖_F²/N (the mean squared
+    singular value, by Hutchinson's estimator with Gaussian probes) and
+    ``gradient[s, l]`` = |∂(u·h^L)/∂h^l|²/N for a Gaussian probe u at the
+    output (the backward variance q̃_l).
+    """
+
+    q: np.ndarray
+    c: np.ndarray
+    jacobian_msv: np.ndarray
+    gradient: np.ndarray
+    width: int
+    depth: int
+    weights: str
+    backend: str
+    device: str
+
+    @staticmethod
+    def mean_and_error(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean over seeds and its standard error."""
+        return values.mean(axis=0), values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
+
+
+class _Backend:
+    """The few array operations the simulator needs, for numpy or torch."""
+
+    def __init__(self, backend: str, device: str, seed: int):
+        self.name, self.device = backend, device
+        if backend == "numpy":
+            if device != "cpu":
+                raise ValueError("the numpy backend runs on the CPU; use --backend torch for CUDA")
+            self.rng = np.random.default_rng(seed)
+        elif backend == "torch":
+            try:
+                import torch
+            except ImportError:
+                raise ValueError("the torch backend needs torch: pip install 'dyncheck[torch]'") from None
+            if device.startswith("cuda") and not torch.cuda.is_available():
+                raise ValueError("CUDA is not available on this machine")
+            self.torch = torch
+            self.rng = torch.Generator(device=device).manual_seed(seed)
+        else:
+            raise ValueError(f"unknown backend {backend!r}; choose numpy or torch")
+
+    def normal(self, *shape):
+        if self.name == "numpy":
+            return self.rng.standard_normal(shape)
+        return self.torch.randn(*shape, generator=self.rng, device=self.device, dtype=self.torch.float64)
+
+    def orthogonal(self, batch, n):
+        g = self.normal(batch, n, n)
+        qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
+        q, r = qr(g)
+        diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
+        signs = diagonal / abs(diagonal)
+        return q * signs[..., None, :]  # Haar-distributed (Mezzadri 2007)
+
+    def numpy(self, x):
+        return x if self.name == "numpy" else x.detach().cpu().numpy()
+
+
+def simulate_network(
+    theory: MeanField,
+    sw2: float,
+    sb2: float,
+    *,
+    width: int,
+    depth: int,
+    q0: float,
+    c0: float,
+    seeds: int,
+    weights: str = "gaussian",
+    backend: str = "numpy",
+    device: str = "cpu",
+    probes: int = 4,
+    seed: int = 0,
+) -> NetworkSimulation:
+    r"""Propagate two inputs through ``seeds`` independent random networks.
+
+    h^{l+1} = W^{l+1} φ(h^l) + b^{l+1} with W_ij ~ N(0, σ_w²/N) (``weights=
+    "gaussian"``) or W = σ_w Q with Q Haar-orthogonal (``"orthogonal"``), and
+    b_i ~ N(0, σ_b²); the inputs h⁰ have i.i.d. entries of variance q0 and
+    correlation c0.  All seeds run as one batch (float64).
+    """
+    _check_parameters(sw2, sb2)
+    if width < 2 or depth < 1 or seeds < 2:
+        raise ValueError("need width ≥ 2, depth ≥ 1 and at least 2 seeds (for standard errors)")
+    if weights not in ("gaussian", "orthogonal"):
+        raise ValueError(f"unknown weight ensemble {weights!r}; choose gaussian or orthogonal")
+    xp = _Backend(backend, device, seed)
+    phi = generate(theory.phi, (X,), backend)
+    phi_prime = generate(theory.phi_prime, (X,), backend)
+    n, s = width, seeds
+    z1, z2 = xp.normal(s, n), xp.normal(s, n)
+    h = [math.sqrt(q0) * z1, math.sqrt(q0) * (c0 * z1 + math.sqrt(max(1 - c0 * c0, 0.0)) * z2)]
+    probe = xp.normal(s, probes, n)  # tangent vectors v, propagated forward
+    q = np.empty((s, depth + 1))
+    c = np.empty((s, depth + 1))
+    slopes, matrices = [], []
+
+    def record(layer):
+        a, b = h
+        qa, qb = (a * a).sum(-1) / n, (b * b).sum(-1) / n
+        q[:, layer] = xp.numpy((qa + qb) / 2)
+        c[:, layer] = xp.numpy((a * b).sum(-1) / n / (qa * qb) ** 0.5)
+
+    record(0)
+    for layer in range(1, depth + 1):
+        if weights == "gaussian":
+            w = xp.normal(s, n, n) * math.sqrt(sw2 / n)
+        else:
+            w = xp.orthogonal(s, n) * math.sqrt(sw2)
+        bias = xp.normal(s, 1, n)[:, 0, :] * math.sqrt(sb2)
+        slope = phi_prime(h[0])
+        probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
+        slopes.append(slope)
+        matrices.append(w)
+        h = [(phi(x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
+        record(layer)
+    msv = xp.numpy((probe * probe).sum(-1).mean(-1) / n)
+    # backward: δ_l = D_l W_{l+1}ᵀ δ_{l+1}, from a Gaussian probe at the output
+    delta = xp.normal(s, 1, n)
+    gradient = np.empty((s, depth + 1))
+    gradient[:, depth] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
+    for layer in range(depth, 0, -1):
+        delta = (delta @ matrices[layer - 1]) * slopes[layer - 1][:, None, :]
+        gradient[:, layer - 1] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
+    return NetworkSimulation(q, c, msv, gradient, width, depth, weights, backend, device)
+
+
+def jacobian_singular_values(
+    theory: MeanField, sw2: float, sb2: float, q0: float, *, width: int, depth: int, weights: str = "gaussian", seed: int = 0
+) -> np.ndarray:
+    """Squared singular values of the input–output Jacobian ∂h^L/∂h^0 of one random network (numpy)."""
+    _check_parameters(sw2, sb2)
+    rng = np.random.default_rng(seed)
+    phi = generate(theory.phi, (X,))
+    phi_prime = generate(theory.phi_prime, (X,))
+    h = math.sqrt(q0) * rng.standard_normal(width)
+    jacobian = np.eye(width)
+    for _ in range(depth):
+        if weights == "gaussian":
+            w = rng.standard_normal((width, width)) * math.sqrt(sw2 / width)
+        else:
+            g, r = np.linalg.qr(rng.standard_normal((width, width)))
+            w = g * np.sign(np.diag(r)) * math.sqrt(sw2)
+        jacobian = w @ (phi_prime(h)[:, None] * jacobian)
+        h = w @ phi(h) + rng.standard_normal(width) * math.sqrt(sb2)
+    return np.linalg.svd(jacobian, compute_uv=False) ** 2

@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 
 from proofs_check.claim import Claim
-from proofs_check.claims import gaussian
+from proofs_check.claims import gaussian, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 
-TOPICS = (gaussian,)
+TOPICS = (gaussian, meanfield)
 
 
 def _gather() -> dict[str, Claim]:
