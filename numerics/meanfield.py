@@ -87,7 +87,8 @@ class FixedPointError(RuntimeError):
 
 def _compiled(derivation: Derivation, parameters):
     """A vectorized callable of ``parameters`` for a derivation: its closed form, or quadrature."""
-    if derivation.closed and not derivation.value.has(sp.DiracDelta):
+    # Closed forms in special functions numpy lacks (Meijer G, hypergeometric) go to quadrature.
+    if derivation.closed and not derivation.value.has(sp.DiracDelta, sp.meijerg, sp.hyper):
         return generate(derivation.value, parameters)
     if derivation.expectation.integrand.has(sp.DiracDelta):
         raise ValueError(
@@ -497,6 +498,13 @@ class _Backend:
     def numpy(self, x):
         return x if self.name == "numpy" else x.detach().cpu().numpy()
 
+    def apply(self, f, x):
+        """f(x) with the shape of x (a generated function of a constant returns a number)."""
+        y = f(x)
+        if self.name == "numpy":
+            return np.broadcast_to(np.asarray(y, float), x.shape)
+        return y if isinstance(y, self.torch.Tensor) else self.torch.full_like(x, float(y))
+
 
 def simulate_network(
     theory: MeanField,
@@ -550,11 +558,11 @@ def simulate_network(
         else:
             w = xp.orthogonal(s, n) * math.sqrt(sw2)
         bias = xp.normal(s, 1, n)[:, 0, :] * math.sqrt(sb2)
-        slope = phi_prime(h[0])
+        slope = xp.apply(phi_prime, h[0])
         probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
         slopes.append(slope)
         matrices.append(w)
-        h = [(phi(x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
+        h = [(xp.apply(phi, x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
         record(layer)
     msv = xp.numpy((probe * probe).sum(-1).mean(-1) / n)
     # backward: δ_l = D_l W_{l+1}ᵀ δ_{l+1}, from a Gaussian probe at the output
@@ -583,6 +591,150 @@ def jacobian_singular_values(
         else:
             g, r = np.linalg.qr(rng.standard_normal((width, width)))
             w = g * np.sign(np.diag(r)) * math.sqrt(sw2)
-        jacobian = w @ (phi_prime(h)[:, None] * jacobian)
-        h = w @ phi(h) + rng.standard_normal(width) * math.sqrt(sb2)
+        slope = np.broadcast_to(np.asarray(phi_prime(h), float), h.shape)
+        jacobian = w @ (slope[:, None] * jacobian)
+        h = w @ np.broadcast_to(np.asarray(phi(h), float), h.shape) + rng.standard_normal(width) * math.sqrt(sb2)
     return np.linalg.svd(jacobian, compute_uv=False) ** 2
+
+
+# ---------------------------------------------------------------------------
+# Plots
+
+
+def plot_phase_diagram(state: MeanFieldState, theory: MeanField, path, critical_line=None):
+    """χ₁ and ξ_c over the (σ_w², σ_b²) grid, with the critical line; written to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm, TwoSlopeNorm
+
+    extent = [state.sigma_w2.min(), state.sigma_w2.max(), state.sigma_b2.min(), state.sigma_b2.max()]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
+    chi = np.ma.masked_invalid(state.chi_1.T)
+    image = axes[0].imshow(chi, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=TwoSlopeNorm(1.0, max(chi.min(), 1e-3), max(chi.max(), 1 + 1e-3)))
+    fig.colorbar(image, ax=axes[0], label=r"$\chi_1$")
+    xi = np.ma.masked_invalid(np.where(np.isfinite(state.xi_c), state.xi_c, np.nan).T)
+    image = axes[1].imshow(xi, origin="lower", extent=extent, aspect="auto", cmap="viridis", norm=LogNorm(max(xi.min(), 1e-2), xi.max()))
+    fig.colorbar(image, ax=axes[1], label=r"$\xi_c$ (layers)")
+    for ax, title in zip(axes, (r"$\chi_1$ (ordered < 1 < chaotic)", r"correlation depth scale $\xi_c$")):
+        ax.contour(state.sigma_w2[:, 0], state.sigma_b2[0], state.chi_1.T, levels=[1.0], colors="k", linewidths=1.2)
+        if critical_line is not None:
+            ax.plot(*critical_line, "w--", linewidth=1, label="critical line (parametric)")
+        none = state.phase == NO_FIXED_POINT
+        if none.any():
+            ax.contourf(state.sigma_w2[:, 0], state.sigma_b2[0], none.T.astype(float), levels=[0.5, 1.5], colors="0.6", hatches=["//"])
+        ax.set_xlabel(r"$\sigma_w^2$")
+        ax.set_ylabel(r"$\sigma_b^2$")
+        ax.set_title(title)
+    fig.suptitle(f"mean-field phase diagram of {theory.name}")
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSimulation, q0: float, c0: float, path):
+    """q_l and c_l from the maps (lines) and from the simulated networks (points ± s.e.); gradient variance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    q_theory, c_theory = iterate_maps(theory, sw2, sb2, q0, c0, sim.depth)
+    layers = np.arange(sim.depth + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    for ax, theory_values, measured, label in ((axes[0], q_theory, sim.q, "$q_l$"), (axes[1], c_theory, sim.c, "$c_l$")):
+        mean, error = sim.mean_and_error(measured)
+        ax.plot(layers, theory_values, "k-", label="mean-field map")
+        ax.errorbar(layers, mean, yerr=error, fmt="o", ms=3, label=f"N = {sim.width}, {measured.shape[0]} seeds")
+        ax.set_xlabel("layer $l$")
+        ax.set_ylabel(label)
+        ax.legend()
+    mean, error = sim.mean_and_error(sim.gradient)
+    axes[2].errorbar(layers, mean / mean[-1], yerr=error / mean[-1], fmt="o", ms=3, label="simulation")
+    chi = float(sw2 * np.asarray(functions_for(theory).slope_moment(np.array([q_theory[-1]])))[0])
+    axes[2].plot(layers, chi ** (sim.depth - layers), "k-", label=r"$\chi_1^{L-l}$")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel("layer $l$")
+    axes[2].set_ylabel(r"gradient variance $\tilde q_l / \tilde q_L$")
+    axes[2].legend()
+    fig.suptitle(f"{theory.name}: σ_w² = {sw2:g}, σ_b² = {sb2:g} ({sim.weights} weights, {sim.backend} on {sim.device})")
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def plot_jacobian_spectra(spectra: dict[str, np.ndarray], title: str, path):
+    """Histograms of the squared singular values of the Jacobian, one per weight ensemble."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    for label, values in spectra.items():
+        ax.hist(np.log10(values), bins=60, histtype="step", density=True, label=f"{label} (mean {values.mean():.3g}, var {values.var():.3g})")
+    ax.set_xlabel(r"$\log_{10}\sigma^2$ (squared singular values of $J$)")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------
+# The critical line
+
+
+def _line_functions(theory: MeanField):
+    functions = functions_for(theory)
+
+    def sw2(q):
+        return 1 / np.asarray(functions.slope_moment(q), float)
+
+    def sb2(q):
+        return q - sw2(q) * np.asarray(functions.second_moment(q), float)
+
+    return sw2, sb2
+
+
+def critical_curve(theory: MeanField, points: int = 200, sb2_max: float = 1.0):
+    """The critical line as arrays (σ_w², σ_b², q) for q from Q_MIN up to σ_b² = ``sb2_max``.
+
+    See :class:`theory.meanfield.CriticalLine`; points with σ_b² < 0 are dropped.
+    """
+    line = theory.critical_line()
+    if line.is_point:
+        return np.array([float(line.sigma_w2)]), np.array([0.0]), np.array([np.nan])
+    sw2, sb2 = _line_functions(theory)
+    q = np.geomspace(Q_MIN, Q_MAX, 4 * points)
+    b = sb2(q)
+    keep = (b >= 0) & (b <= sb2_max)
+    if not keep.any():
+        raise ValueError(f"the critical line of {theory.name} has no point with 0 ≤ σ_b² ≤ {sb2_max:g}")
+    q = np.geomspace(q[keep].min(), q[keep].max(), points)
+    b = sb2(q)
+    keep = b >= 0
+    return sw2(q)[keep], b[keep], q[keep]
+
+
+def critical_sigma_w2(theory: MeanField, sb2: float) -> tuple[float, float]:
+    """(σ_w², q*) on the critical line at bias variance ``sb2`` (root of σ_b²(q) = sb2 in log q)."""
+    _check_parameters(1.0, sb2)
+    line = theory.critical_line()
+    if line.is_point:
+        if sb2 != 0:
+            raise ValueError(f"the critical line of {theory.name} is the single point σ_w² = {line.sigma_w2}, σ_b² = 0")
+        return float(line.sigma_w2), math.nan
+    sw2, sb2_of = _line_functions(theory)
+    if sb2 == 0 and theory.phi.subs(X, 0) == 0:
+        return 1 / functions_for(theory).phi_prime_squared_at_zero(), 0.0
+    from scipy.optimize import brentq
+
+    grid = np.geomspace(Q_MIN, Q_MAX, 400)
+    values = sb2_of(grid) - sb2
+    crossing = np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]
+    if crossing.size == 0:
+        raise ValueError(f"no point of the critical line of {theory.name} has σ_b² = {sb2:g} (q* in [{Q_MIN:g}, {Q_MAX:g}])")
+    i = crossing[0]
+    q = brentq(lambda t: float(sb2_of(np.array([math.exp(t)]))[0]) - sb2, math.log(grid[i]), math.log(grid[i + 1]), xtol=1e-15)
+    q = math.exp(q)
+    return float(sw2(np.array([q]))[0]), q

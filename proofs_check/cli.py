@@ -1,4 +1,5 @@
-"""The ``dyncheck`` command line: ``verify``, ``check`` and ``gauss``.
+"""The ``dyncheck`` command line: ``verify``, ``check``, ``gauss``, ``meanfield``, ``boundary``,
+``phase-diagram`` and ``simulate``.
 
 Exit status: 0 success (proved/verified), 1 refuted, 2 bad input.  Bad input
 gets a one-line error and no traceback.
@@ -109,6 +110,157 @@ def _cmd_gauss(args) -> int:
     return EXIT_OK
 
 
+def _theory_for(spec: str):
+    """A MeanField for a registered activation name or an expression in x."""
+    from proofs_check.parser import parse_expression
+    from theory.activations import ACTIVATIONS, ALIASES, activation
+    from theory.meanfield import mean_field
+
+    if spec in ACTIVATIONS or spec in ALIASES:
+        return mean_field(activation(spec).expr(), spec)
+    expr = parse_expression(spec)
+    if expr.free_symbols - {sp.Symbol("x", real=True)}:
+        names = ", ".join(sorted(str(s) for s in expr.free_symbols))
+        raise ParseError(f"an activation is an expression in x alone; found {names}")
+    if not expr.free_symbols:
+        raise ParseError("the activation is constant: it propagates no signal")
+    return mean_field(expr, spec)
+
+
+def _number(value: float):
+    """JSON-friendly: NaN → None, ±inf → "inf"/"-inf"."""
+    import math
+
+    value = float(value)
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _cmd_meanfield(args) -> int:
+    from numerics.meanfield import PHASES, mean_field_state
+
+    theory = _theory_for(args.phi)
+    state = mean_field_state(theory, args.sw2, args.sb2)
+    phase = PHASES[int(state.phase)]
+    if phase == "no fixed point":
+        print(
+            f"dyncheck: error: no fixed point q* at σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g}: "
+            f"the variance of {args.phi} grows without bound (beyond q = 1e4)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    result = {
+        "phi": args.phi,
+        "sigma_w2": args.sw2,
+        "sigma_b2": args.sb2,
+        "q_star": _number(state.q_star),
+        "chi_1": _number(state.chi_1),
+        "chi_c": _number(state.chi_c),
+        "c_star": _number(state.c_star),
+        "xi_q": _number(state.xi_q),
+        "xi_c": _number(state.xi_c),
+        "phase": phase,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>9}: {value:.12g}" if isinstance(value, float) else f"{key:>9}: {value}")
+        if result["q_star"] is None:
+            print("  every q is a fixed point here (the q-map is the identity): q* is the input's variance")
+    return EXIT_OK
+
+
+def _cmd_boundary(args) -> int:
+    from numerics.meanfield import critical_sigma_w2
+
+    theory = _theory_for(args.phi)
+    line = theory.critical_line()
+    if args.sb2 is not None:
+        sw2, q = critical_sigma_w2(theory, args.sb2)
+        result = {"phi": args.phi, "sigma_b2": args.sb2, "sigma_w2": _number(sw2), "q_star": _number(q)}
+        print(json.dumps(result, indent=2) if args.json else f"critical σ_w² = {sw2:.15g} at σ_b² = {args.sb2:g} (q* = {q:.15g})")
+        return EXIT_OK
+    result = {
+        "phi": args.phi,
+        "closed_form": line.closed,
+        "sigma_w2": str(line.sigma_w2) if line.closed else None,
+        "sigma_b2": str(line.sigma_b2) if line.closed else None,
+        "latex": line.latex() if line.closed else None,
+        "point": line.is_point,
+    }
+    if not line.closed:
+        from numerics.meanfield import critical_curve
+
+        sw2, sb2, q = critical_curve(theory)
+        result["curve"] = {"q": q.tolist(), "sigma_w2": sw2.tolist(), "sigma_b2": sb2.tolist()}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif line.closed:
+        print(line.latex() if args.latex else f"sigma_w2(q) = {line.sigma_w2}\nsigma_b2(q) = {line.sigma_b2}   (q > 0, sigma_b2 >= 0)")
+        if line.is_point:
+            print(f"  the line is one point: (sigma_w2, sigma_b2) = ({line.sigma_w2}, 0) for every q")
+    else:
+        print(f"no closed form for {args.phi}; the numeric critical line (q, sigma_w2, sigma_b2):")
+        for qv, w, b in zip(result["curve"]["q"], result["curve"]["sigma_w2"], result["curve"]["sigma_b2"]):
+            print(f"  {qv:12.6g}  {w:.15g}  {b:.15g}")
+    return EXIT_OK
+
+
+def _cmd_phase_diagram(args) -> int:
+    import time
+
+    import numpy as np
+
+    from numerics.meanfield import critical_curve, mean_field_state, plot_phase_diagram
+
+    theory = _theory_for(args.phi)
+    sw2 = np.linspace(*args.sw2_range, args.grid)
+    sb2 = np.linspace(*args.sb2_range, args.grid)
+    start = time.perf_counter()
+    state = mean_field_state(theory, *np.meshgrid(sw2, sb2, indexing="ij"))
+    seconds = time.perf_counter() - start
+    line = None
+    try:
+        w, b, _ = critical_curve(theory, sb2_max=args.sb2_range[1])
+        keep = (w >= args.sw2_range[0]) & (w <= args.sw2_range[1])
+        line = (w[keep], b[keep])
+    except ValueError:
+        pass
+    plot_phase_diagram(state, theory, args.out, line)
+    print(f"{args.grid}×{args.grid} grid in {seconds:.2f} s; written {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_simulate(args) -> int:
+    from numerics.meanfield import plot_trajectories, simulate_network
+
+    theory = _theory_for(args.phi)
+    sim = simulate_network(
+        theory, args.sw2, args.sb2, width=args.width, depth=args.depth, q0=args.q0, c0=args.c0,
+        seeds=args.seeds, weights=args.weights, backend=args.backend, device=args.device, seed=args.seed,
+    )
+    q_mean, q_error = sim.mean_and_error(sim.q)
+    c_mean, c_error = sim.mean_and_error(sim.c)
+    if args.plot:
+        plot_trajectories(theory, args.sw2, args.sb2, sim, args.q0, args.c0, args.plot)
+    result = {
+        "q": q_mean.tolist(), "q_error": q_error.tolist(), "c": c_mean.tolist(), "c_error": c_error.tolist(),
+        "jacobian_msv": float(sim.jacobian_msv.mean()), "width": sim.width, "depth": sim.depth,
+        "backend": sim.backend, "device": sim.device,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"layer  q_l (± s.e.)            c_l (± s.e.)   [{args.seeds} networks, N = {args.width}, {args.backend}/{args.device}]")
+        for layer in range(0, sim.depth + 1, max(1, sim.depth // 10)):
+            print(f"{layer:5d}  {q_mean[layer]:.6f} ± {q_error[layer]:.1e}  {c_mean[layer]:.6f} ± {c_error[layer]:.1e}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dyncheck", description="Derive and verify the dynamical-systems theory of deep learning.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -136,6 +288,52 @@ def build_parser() -> argparse.ArgumentParser:
     gauss.add_argument("--json", action="store_true")
     gauss.add_argument("--latex", action="store_true")
     gauss.set_defaults(run=_cmd_gauss)
+
+    def activation_argument(p):
+        p.add_argument("--phi", required=True, help="activation: a registered name (tanh, relu, erf, …) or an expression in x")
+
+    def variances(p, required=True):
+        p.add_argument("--sw2", type=float, required=required, help="weight variance σ_w²")
+        p.add_argument("--sb2", type=float, required=required, help="bias variance σ_b²")
+
+    mf = sub.add_parser("meanfield", help="fixed points, χ₁, χ_c, depth scales and the phase at (σ_w², σ_b²)")
+    activation_argument(mf)
+    variances(mf)
+    mf.add_argument("--json", action="store_true")
+    mf.set_defaults(run=_cmd_meanfield)
+
+    boundary = sub.add_parser("boundary", help="the order–chaos critical line χ₁ = 1")
+    activation_argument(boundary)
+    boundary.add_argument("--sb2", type=float, help="give the critical σ_w² at this σ_b²")
+    boundary.add_argument("--latex", action="store_true")
+    boundary.add_argument("--json", action="store_true")
+    boundary.set_defaults(run=_cmd_boundary)
+
+    diagram = sub.add_parser("phase-diagram", help="χ₁ and ξ_c over a (σ_w², σ_b²) grid, with the critical line")
+    activation_argument(diagram)
+    diagram.add_argument("--grid", type=int, default=256, help="points per axis")
+    diagram.add_argument("--sw2-range", type=float, nargs=2, default=(0.5, 4.0), metavar=("LO", "HI"))
+    diagram.add_argument("--sb2-range", type=float, nargs=2, default=(0.0, 0.3), metavar=("LO", "HI"))
+    diagram.add_argument("--out", required=True, help="image file (png, pdf, svg)")
+    diagram.set_defaults(run=_cmd_phase_diagram)
+
+    simulate = sub.add_parser("simulate", help="simulate finite random systems")
+    what = simulate.add_subparsers(dest="system", required=True, parser_class=_Parser)
+    sim = what.add_parser("meanfield", help="random fully-connected networks: q_l, c_l, gradients, Jacobian")
+    activation_argument(sim)
+    variances(sim)
+    sim.add_argument("--width", type=int, default=1024)
+    sim.add_argument("--depth", type=int, default=50)
+    sim.add_argument("--seeds", type=int, default=16, help="independent networks (standard errors)")
+    sim.add_argument("--q0", type=float, default=1.0, help="input variance")
+    sim.add_argument("--c0", type=float, default=0.5, help="input correlation")
+    sim.add_argument("--weights", choices=["gaussian", "orthogonal"], default="gaussian")
+    sim.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    sim.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--plot", metavar="PNG", help="write q_l, c_l and gradient variance against theory")
+    sim.add_argument("--json", action="store_true")
+    sim.set_defaults(run=_cmd_simulate)
     return parser
 
 
@@ -145,6 +343,11 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except ParseError as error:
+        message = error.args[0] if error.args else type(error).__name__
+        print(f"dyncheck: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, KeyError) as error:
+        # bad parameters (negative variances, NaN, a q* outside the validated range, …)
         message = error.args[0] if error.args else type(error).__name__
         print(f"dyncheck: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,144 @@
+"""Mean-field theory, its numerics and its CLI verbs (fast cases; the claims run in test_claims)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from numerics.meanfield import (
+    CHAOTIC,
+    NO_FIXED_POINT,
+    ORDERED,
+    FixedPointError,
+    critical_sigma_w2,
+    iterate_maps,
+    jacobian_singular_values,
+    mean_field_state,
+    simulate_network,
+)
+from proofs_check.cli import main
+from theory.activations import activation
+from theory.meanfield import SIGMA_B2, SIGMA_W2, Q, mean_field
+
+
+def _theory(name):
+    return mean_field(activation(name).expr(), name)
+
+
+def test_relu_closed_forms():
+    t = _theory("relu")
+    assert sp.simplify(t.chi_1 - SIGMA_W2 / 2) == 0
+    assert sp.simplify(t.fixed_point() - SIGMA_B2 / (1 - SIGMA_W2 / 2)) == 0
+    line = t.critical_line()
+    assert line.is_point and line.sigma_w2 == 2
+
+
+def test_erf_critical_line_closed_form():
+    line = _theory("erf").critical_line()
+    assert line.closed
+    assert sp.simplify(line.sigma_w2 - sp.pi / 4 * sp.sqrt(1 + 4 * Q)) == 0
+
+
+def test_q_map_slope_is_derivative_of_q_map():
+    # Gaussian integration by parts: χ₁ + σ_w² E[φ″φ] = ∂(q-map)/∂q (negative control: χ₁ alone)
+    t = _theory("erf")
+    assert sp.simplify(t.q_map_slope - sp.diff(t.q_map, Q)) == 0
+    assert sp.simplify(t.chi_1 - sp.diff(t.q_map, Q)) != 0
+
+
+def test_erf_state_matches_closed_form_fixed_point():
+    t = _theory("erf")
+    state = mean_field_state(t, np.array([0.5, 1.5, 3.0]), np.array([0.1, 0.05, 0.2]))
+    q = state.q_star
+    residual = state.sigma_w2 * 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q)) + state.sigma_b2 - q
+    assert np.max(np.abs(residual)) < 1e-14
+    assert list(state.phase) == [ORDERED, CHAOTIC, CHAOTIC]
+    chaotic = state.phase == CHAOTIC
+    c, qc = state.c_star[chaotic], q[chaotic]
+    c_map = (state.sigma_w2[chaotic] * 2 / np.pi * np.arcsin(2 * c * qc / (1 + 2 * qc)) + state.sigma_b2[chaotic]) / qc
+    assert np.max(np.abs(c_map - c)) < 1e-13
+    assert np.all(state.chi_c[chaotic] < 1)
+
+
+def test_no_fixed_point_is_reported_not_a_number():
+    state = mean_field_state(_theory("relu"), np.array([2.5, 1.0]), np.array([0.1, 0.1]))
+    assert state.phase[0] == NO_FIXED_POINT and np.isnan(state.q_star[0])
+    assert state.q_star[1] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("sw2, sb2", [(-1.0, 0.1), (1.0, -0.1), (float("nan"), 0.1)])
+def test_bad_parameters_raise(sw2, sb2):
+    with pytest.raises(ValueError):
+        mean_field_state(_theory("relu"), sw2, sb2)
+
+
+def test_tanh_critical_sigma_w2_at_small_bias_is_on_chi_one():
+    t = _theory("tanh")
+    sw2, q = critical_sigma_w2(t, 0.05)
+    state = mean_field_state(t, sw2, 0.05)
+    assert float(state.q_star) == pytest.approx(q, rel=1e-10)
+    assert float(state.chi_1) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_simulation_follows_maps_numpy():
+    t = _theory("erf")
+    q_theory, c_theory = iterate_maps(t, 1.5, 0.05, 1.0, 0.5, 4)
+    sim = simulate_network(t, 1.5, 0.05, width=512, depth=4, q0=1.0, c0=0.5, seeds=32)
+    for measured, theory in ((sim.q, q_theory), (sim.c, c_theory)):
+        mean, error = sim.mean_and_error(measured)
+        assert np.all(np.abs(mean - theory) < 5 * error + 1e-12)
+    # negative control: the map without the bias is many standard errors off
+    q_wrong, _ = iterate_maps(t, 1.5, 0.0, 1.0, 0.5, 4)
+    mean, error = sim.mean_and_error(sim.q)
+    assert abs(mean[-1] - q_wrong[-1]) > 5 * error[-1]
+
+
+def test_simulation_torch_matches_numpy_statistics():
+    torch = pytest.importorskip("torch")
+    del torch
+    t = _theory("erf")
+    a = simulate_network(t, 1.5, 0.05, width=256, depth=3, q0=1.0, c0=0.5, seeds=32, backend="torch")
+    b = simulate_network(t, 1.5, 0.05, width=256, depth=3, q0=1.0, c0=0.5, seeds=32)
+    (ma, ea), (mb, eb) = a.mean_and_error(a.q), b.mean_and_error(b.q)
+    assert np.all(np.abs(ma - mb) < 5 * np.hypot(ea, eb))
+
+
+def test_orthogonal_linear_network_is_an_isometry():
+    values = jacobian_singular_values(_theory("linear"), 1.0, 0.0, 1.0, width=64, depth=10, weights="orthogonal")
+    assert np.allclose(values, 1.0, atol=1e-10)
+    gaussian = jacobian_singular_values(_theory("linear"), 1.0, 0.0, 1.0, width=64, depth=10)
+    assert gaussian.var() > 1.0  # Gaussian weights spread the spectrum (variance ≈ L)
+
+
+def test_fixed_point_error_is_an_error():
+    assert issubclass(FixedPointError, RuntimeError)
+
+
+def test_cli_meanfield_json(capsys):
+    assert main(["meanfield", "--phi", "erf", "--sw2", "1.5", "--sb2", "0.05", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"q_star", "chi_1", "chi_c", "c_star", "xi_q", "xi_c", "phase"}
+    assert out["phase"] == "chaotic"
+
+
+def test_cli_meanfield_custom_activation_and_errors(capsys):
+    assert main(["meanfield", "--phi", "x/(1 + abs(x))", "--sw2", "1.2", "--sb2", "0.1"]) == 0
+    assert main(["meanfield", "--phi", "relu", "--sw2", "2.5", "--sb2", "0.1"]) == 2
+    assert "no fixed point" in capsys.readouterr().err
+    assert main(["meanfield", "--phi", "__import__('os')", "--sw2", "1", "--sb2", "0"]) == 2
+
+
+def test_cli_boundary(capsys):
+    assert main(["boundary", "--phi", "erf", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["closed_form"] and "asin" in out["sigma_b2"]
+    assert main(["boundary", "--phi", "relu", "--sb2", "0.1"]) == 2
+
+
+def test_cli_phase_diagram_writes_a_figure(tmp_path):
+    out = tmp_path / "erf.png"
+    assert main(["phase-diagram", "--phi", "erf", "--grid", "32", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
