@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from proofs_check.verdicts import REFUTED, Evidence, combine
 
-__all__ = ["Profile", "PROFILES", "Claim", "ClaimResult"]
+__all__ = ["Profile", "PROFILES", "Claim", "ClaimResult", "timed"]
 
 
 @dataclass(frozen=True)
@@ -75,30 +75,45 @@ class ClaimResult:
         }
 
 
+def timed(route, *args) -> Evidence:
+    """``route(*args)``, with the seconds it took recorded on its evidence."""
+    start = time.perf_counter()
+    evidence = route(*args)
+    evidence.seconds = round(time.perf_counter() - start, 3)
+    return evidence
+
+
 @dataclass(frozen=True)
 class Claim:
     """A statement from the literature and the routes that judge it.
 
-    Subclasses implement :meth:`routes`, which judges a candidate formula (the
-    literature's, or the negative control) and returns one
+    ``literature`` is the claimed formula or value and ``wrong`` the negative
+    control, a plausible mistake.  Subclasses implement :meth:`routes`, which
+    judges a candidate (either of them) and returns one
     :class:`~proofs_check.verdicts.Evidence` a route.
     """
 
     id: str
     source: str
     statement: str
+    literature: object = field(kw_only=True)
+    wrong: object = field(kw_only=True)
     tags: tuple[str, ...] = field(default=(), kw_only=True)
+
+    def __post_init__(self):
+        if self.wrong == self.literature:
+            raise ValueError(f"{self.id}: the negative control equals the formula")
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         raise NotImplementedError
 
     @property
     def formula(self):
-        raise NotImplementedError
+        return self.literature
 
     @property
     def negative_control(self):
-        raise NotImplementedError
+        return self.wrong
 
     def run(self, profile: Profile) -> ClaimResult:
         start = time.perf_counter()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -32,8 +31,14 @@ import numpy as np
 import sympy as sp
 
 from numerics.codegen import generate
-from numerics.gaussian import compile_expectation, evaluate_mp, expectation_mc, expectation_mp, replicate_means
-from proofs_check.claim import Claim, Profile
+from numerics.gaussian import (
+    compile_expectation,
+    evaluate_mp,
+    expectation_mc,
+    expectation_mp,
+    replicate_means,
+)
+from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import relative_difference, tolerance
 from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from theory.activations import X, activation
@@ -78,8 +83,6 @@ class GaussianClosedForm(Claim):
 
     integrand: sp.Expr = field(kw_only=True)
     variables: tuple = field(kw_only=True)
-    literature: sp.Expr = field(kw_only=True)
-    wrong: sp.Expr = field(kw_only=True)
     domain: Mapping = field(kw_only=True)
 
     def __post_init__(self):
@@ -90,16 +93,7 @@ class GaussianClosedForm(Claim):
             needed |= {RHO}
         if needed - params:
             raise ValueError(f"{self.id}: no domain for {needed - params}")
-        if self.wrong == self.literature:
-            raise ValueError(f"{self.id}: the negative control equals the formula")
-
-    @property
-    def formula(self):
-        return self.literature
-
-    @property
-    def negative_control(self):
-        return self.wrong
+        super().__post_init__()
 
     @property
     def bivariate(self) -> bool:
@@ -115,18 +109,11 @@ class GaussianClosedForm(Claim):
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         return [
-            self._timed(self._symbolic, candidate, profile),
-            self._timed(self._high_precision, candidate, profile),
-            self._timed(self._double_quadrature, candidate, profile),
-            self._timed(self._monte_carlo, candidate, profile),
+            timed(self._symbolic, candidate, profile),
+            timed(self._high_precision, candidate, profile),
+            timed(self._double_quadrature, candidate, profile),
+            timed(self._monte_carlo, candidate, profile),
         ]
-
-    @staticmethod
-    def _timed(route, candidate, profile) -> Evidence:
-        start = time.perf_counter()
-        evidence = route(candidate, profile)
-        evidence.seconds = round(time.perf_counter() - start, 3)
-        return evidence
 
     # -- routes ------------------------------------------------------------
     def _symbolic(self, candidate, profile) -> Evidence:

@@ -12,7 +12,6 @@ refute.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import mpmath
@@ -22,7 +21,7 @@ from scipy.optimize import brentq
 
 from numerics.gaussian import compile_expectation, expectation_mp
 from numerics.meanfield import iterate_maps, mean_field_state, simulate_network
-from proofs_check.claim import Claim, Profile
+from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import relative_difference, tolerance
 from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from theory.activations import X, activation
@@ -33,13 +32,6 @@ __all__ = ["CLAIMS"]
 
 def _theory(name: str) -> MeanField:
     return mean_field(activation(name).expr(), name)
-
-
-def _timed(route, *args) -> Evidence:
-    start = time.perf_counter()
-    evidence = route(*args)
-    evidence.seconds = round(time.perf_counter() - start, 3)
-    return evidence
 
 
 def _quadrature_slope_moment(theory: MeanField):
@@ -56,19 +48,9 @@ class CriticalPoint(Claim):
     """(σ_w², σ_b²) = ``point`` lies on the critical line χ₁ = 1 of activation ``name`` (σ_b² = 0)."""
 
     name: str = field(kw_only=True)
-    point: sp.Expr = field(kw_only=True)  # σ_w² at σ_b² = 0
-    wrong: sp.Expr = field(kw_only=True)
-
-    @property
-    def formula(self):
-        return self.point
-
-    @property
-    def negative_control(self):
-        return self.wrong
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._symbolic, candidate), _timed(self._quadrature, candidate)]
+        return [timed(self._symbolic, candidate), timed(self._quadrature, candidate)]
 
     def _symbolic(self, sw2) -> Evidence:
         theory = _theory(self.name)
@@ -109,19 +91,9 @@ class CriticalPoint(Claim):
 class ErfCriticalLine(Claim):
     r"""The erf critical line σ_w²(q) = (π/4)√(1+4q), σ_b²(q) = q − (√(1+4q)/2) arcsin(2q/(1+2q))."""
 
-    literature: sp.Expr = field(kw_only=True)  # σ_w²(q)
-    wrong: sp.Expr = field(kw_only=True)
-
-    @property
-    def formula(self):
-        return self.literature
-
-    @property
-    def negative_control(self):
-        return self.wrong
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._symbolic, candidate), _timed(self._high_precision, candidate, profile), _timed(self._numeric, candidate, profile)]
+        return [timed(self._symbolic, candidate), timed(self._high_precision, candidate, profile), timed(self._numeric, candidate, profile)]
 
     def _symbolic(self, sw2) -> Evidence:
         line = _theory("erf").critical_line()
@@ -179,19 +151,9 @@ class ErfCriticalLine(Claim):
 class DepthScaleDivergence(Claim):
     """ξ_c ∝ |χ₁ − 1|^p near the critical line, with p = ``exponent``."""
 
-    exponent: sp.Expr = field(kw_only=True)
-    wrong: sp.Expr = field(kw_only=True)
-
-    @property
-    def formula(self):
-        return self.exponent
-
-    @property
-    def negative_control(self):
-        return self.wrong
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._ordered, candidate), _timed(self._chaotic, candidate, "tanh"), _timed(self._chaotic, candidate, "erf")]
+        return [timed(self._ordered, candidate), timed(self._chaotic, candidate, "tanh"), timed(self._chaotic, candidate, "erf")]
 
     def _ordered(self, p) -> Evidence:
         """Ordered side: ξ_c = −1/ln χ₁, so ln ξ_c / ln(1 − χ₁) → p as χ₁ → 1⁻."""
@@ -226,19 +188,9 @@ def _relu_epsilon_step(e):
 class ReluCorrelationAsymptotics(Claim):
     r"""At ReLU criticality, l²(1 − c_l) → 9π²/2."""
 
-    limit: sp.Expr = field(kw_only=True)
-    wrong: sp.Expr = field(kw_only=True)
-
-    @property
-    def formula(self):
-        return self.limit
-
-    @property
-    def negative_control(self):
-        return self.wrong
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._symbolic, candidate), _timed(self._iteration, candidate)]
+        return [timed(self._symbolic, candidate), timed(self._iteration, candidate)]
 
     def _symbolic(self, candidate) -> Evidence:
         """Expand the derived c-map at c = 1: ε′ = ε − a ε^{3/2} + …, whence l² ε_l → 4/a²."""
@@ -302,18 +254,14 @@ def _judge_simulation(route, z, slope, details) -> Evidence:
 
 @dataclass(frozen=True)
 class FiniteWidthAgreement(Claim):
-    """Finite tanh networks follow the mean-field q- and c-maps; the gap shrinks like N^{-1/2}."""
+    """Finite tanh networks follow the mean-field q- and c-maps; the gap shrinks like N^{-1/2}.
 
-    @property
-    def formula(self):
-        return True
-
-    @property
-    def negative_control(self):
-        return False  # the q-map without σ_b² (a common slip)
+    The candidate says whether the maps include σ_b²: the literature's do
+    (``True``); the control drops it (``False``), a common slip.
+    """
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._route, candidate, profile, "q"), _timed(self._route, candidate, profile, "c")]
+        return [timed(self._route, candidate, profile, "q"), timed(self._route, candidate, profile, "c")]
 
     def _route(self, with_bias, profile, which) -> Evidence:
         theory = _theory("tanh")
@@ -332,18 +280,14 @@ class FiniteWidthAgreement(Claim):
 
 @dataclass(frozen=True)
 class JacobianMeanSquaredSingularValue(Claim):
-    """‖∂h^L/∂h^0‖_F²/N = χ₁^{power} for inputs at q*, with power = L (the literature) for Gaussian and orthogonal weights."""
+    """‖∂h^L/∂h^0‖_F²/N = χ₁^{L + offset} for inputs at q*, Gaussian and orthogonal weights.
 
-    @property
-    def formula(self):
-        return 0
-
-    @property
-    def negative_control(self):
-        return -1  # χ₁^{L−1}: an off-by-one in the number of layers
+    The candidate is the offset: 0 in the literature; the control is −1, an
+    off-by-one in the number of layers.
+    """
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [_timed(self._route, candidate, profile, "gaussian"), _timed(self._route, candidate, profile, "orthogonal")]
+        return [timed(self._route, candidate, profile, "gaussian"), timed(self._route, candidate, profile, "orthogonal")]
 
     def _route(self, offset, profile, weights) -> Evidence:
         theory = _theory("tanh")
@@ -368,7 +312,7 @@ CLAIMS = [
         "Poole et al. (2016); Schoenholz et al. (2017): the ReLU network is critical at (σ_w², σ_b²) = (2, 0) (He initialisation)",
         r"\chi_1 = \sigma_w^2\,\mathbb E[H(\sqrt{q}z)^2] = 1 \text{ at } (\sigma_w^2, \sigma_b^2) = (2, 0)",
         name="relu",
-        point=sp.Integer(2),
+        literature=sp.Integer(2),
         wrong=sp.Integer(1),
     ),
     CriticalPoint(
@@ -376,7 +320,7 @@ CLAIMS = [
         "Poole et al. (2016); Williams (1997): erf is critical at σ_w² = π/4 for σ_b = 0",
         r"\chi_1 = 1 \text{ at } (\sigma_w^2, \sigma_b^2) = (\pi/4, 0)",
         name="erf",
-        point=sp.pi / 4,
+        literature=sp.pi / 4,
         wrong=sp.Integer(1),
     ),
     CriticalPoint(
@@ -384,7 +328,7 @@ CLAIMS = [
         "Poole et al. (2016); Schoenholz et al. (2017): tanh is critical at σ_w² = 1 for σ_b = 0",
         r"\chi_1 = 1 \text{ at } (\sigma_w^2, \sigma_b^2) = (1, 0)",
         name="tanh",
-        point=sp.Integer(1),
+        literature=sp.Integer(1),
         wrong=sp.pi / 4,
     ),
     ErfCriticalLine(
@@ -398,24 +342,28 @@ CLAIMS = [
         "meanfield.xi_c_divergence",
         "Schoenholz et al. (2017), §3: ξ_c diverges at the order–chaos transition",
         r"\xi_c \propto |\chi_1 - 1|^{-1}",
-        exponent=sp.Integer(-1),
+        literature=sp.Integer(-1),
         wrong=sp.Rational(-1, 2),
     ),
     ReluCorrelationAsymptotics(
         "meanfield.relu_critical_correlation",
         "At ReLU criticality the correlation approaches 1 polynomially (Hayou et al. 2019; review by Liu & Theodorou)",
         r"l^2 (1 - c_l) \to \tfrac{9\pi^2}{2}",
-        limit=9 * sp.pi**2 / 2,
+        literature=9 * sp.pi**2 / 2,
         wrong=9 * sp.pi**2 / 4,
     ),
     FiniteWidthAgreement(
         "meanfield.finite_width_agreement",
         "Poole et al. (2016), Fig. 1: finite random tanh networks follow the q- and c-maps",
         r"\hat q_L, \hat c_L \to q_L, c_L \text{ with } |\hat q_L - q_L| = O(N^{-1/2})",
+        literature=True,
+        wrong=False,
     ),
     JacobianMeanSquaredSingularValue(
         "meanfield.jacobian_mean_squared_singular_value",
         "Pennington, Schoenholz & Ganguli (2017): the mean squared singular value of the input–output Jacobian is χ₁^L",
         r"\tfrac{1}{N}\operatorname{tr} JJ^\top = \chi_1^L",
+        literature=0,
+        wrong=-1,
     ),
 ]
