@@ -495,6 +495,12 @@ class _Backend:
         signs = diagonal / abs(diagonal)
         return q * signs[..., None, :]  # Haar-distributed (Mezzadri 2007)
 
+    def weights(self, ensemble: str, batch: int, n: int, sw2: float):
+        """``batch`` weight matrices: entries N(0, σ_w²/n) (``gaussian``) or σ_w × Haar-orthogonal."""
+        if ensemble == "gaussian":
+            return self.normal(batch, n, n) * math.sqrt(sw2 / n)
+        return self.orthogonal(batch, n) * math.sqrt(sw2)
+
     def numpy(self, x):
         return x if self.name == "numpy" else x.detach().cpu().numpy()
 
@@ -553,10 +559,7 @@ def simulate_network(
 
     record(0)
     for layer in range(1, depth + 1):
-        if weights == "gaussian":
-            w = xp.normal(s, n, n) * math.sqrt(sw2 / n)
-        else:
-            w = xp.orthogonal(s, n) * math.sqrt(sw2)
+        w = xp.weights(weights, s, n, sw2)
         bias = xp.normal(s, 1, n)[:, 0, :] * math.sqrt(sb2)
         slope = xp.apply(phi_prime, h[0])
         probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
@@ -580,20 +583,15 @@ def jacobian_singular_values(
 ) -> np.ndarray:
     """Squared singular values of the input–output Jacobian ∂h^L/∂h^0 of one random network (numpy)."""
     _check_parameters(sw2, sb2)
-    rng = np.random.default_rng(seed)
+    xp = _Backend("numpy", "cpu", seed)
     phi = generate(theory.phi, (X,))
     phi_prime = generate(theory.phi_prime, (X,))
-    h = math.sqrt(q0) * rng.standard_normal(width)
+    h = math.sqrt(q0) * xp.normal(width)
     jacobian = np.eye(width)
     for _ in range(depth):
-        if weights == "gaussian":
-            w = rng.standard_normal((width, width)) * math.sqrt(sw2 / width)
-        else:
-            g, r = np.linalg.qr(rng.standard_normal((width, width)))
-            w = g * np.sign(np.diag(r)) * math.sqrt(sw2)
-        slope = np.broadcast_to(np.asarray(phi_prime(h), float), h.shape)
-        jacobian = w @ (slope[:, None] * jacobian)
-        h = w @ np.broadcast_to(np.asarray(phi(h), float), h.shape) + rng.standard_normal(width) * math.sqrt(sb2)
+        w = xp.weights(weights, 1, width, sw2)[0]
+        jacobian = w @ (xp.apply(phi_prime, h)[:, None] * jacobian)
+        h = w @ xp.apply(phi, h) + xp.normal(width) * math.sqrt(sb2)
     return np.linalg.svd(jacobian, compute_uv=False) ** 2
 
 

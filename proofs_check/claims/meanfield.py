@@ -20,7 +20,7 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from numerics.gaussian import compile_expectation, expectation_mp
-from numerics.meanfield import iterate_maps, mean_field_state, simulate_network
+from numerics.meanfield import critical_sigma_w2, iterate_maps, mean_field_state, simulate_network
 from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import relative_difference, tolerance
 from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
@@ -168,7 +168,7 @@ class DepthScaleDivergence(Claim):
         """Chaotic side, σ_b² = 0.05: fitted slope of ln ξ_c against ln(χ₁ − 1) for χ₁ − 1 from 1e-2 to 1e-4."""
         theory = _theory(name)
         sb2 = 0.05
-        critical = brentq(lambda w: float(mean_field_state(theory, w, sb2).chi_1) - 1, 0.8, 4.0, xtol=1e-14)
+        critical, _ = critical_sigma_w2(theory, sb2)
         offsets = np.geomspace(1e-2, 1e-4, 5)
         state = mean_field_state(theory, critical * (1 + offsets), np.full(offsets.shape, sb2), tabulate_over_grid=False)
         slope = float(np.polyfit(np.log(state.chi_1 - 1), np.log(state.xi_c), 1)[0])
