@@ -275,17 +275,16 @@ class CompiledExpectation:
             raise TypeError(f"expected {len(self.parameters)} parameter array(s), got {len(params)}")
         params = _broadcast_params(params)
         shape = np.broadcast(*params).shape if params else ()
-        if not params or (not self.expectation.bivariate and math.prod(shape) <= UNIVARIATE_CHUNK):
-            return self._evaluate_1d(params) if not self.expectation.bivariate else self._evaluate_2d(params, 1)
+        bivariate = self.expectation.bivariate
+        if not bivariate and math.prod(shape) <= UNIVARIATE_CHUNK:
+            return self._evaluate_1d(params)
+        step = BIVARIATE_CHUNK if bivariate else UNIVARIATE_CHUNK
         flat = [p.reshape(-1) for p in params]
         out = np.empty(math.prod(shape))
-        step = BIVARIATE_CHUNK if self.expectation.bivariate else UNIVARIATE_CHUNK
         for i in range(0, out.size, step):
             chunk = [f[i : i + step] for f in flat]
-            if self.expectation.bivariate:
-                out[i : i + step] = self._evaluate_2d(chunk, min(step, out.size - i))
-            else:
-                out[i : i + step] = self._evaluate_1d(chunk)
+            size = min(step, out.size - i)
+            out[i : i + size] = self._evaluate_2d(chunk, size) if bivariate else self._evaluate_1d(chunk)
         return out.reshape(shape)
 
 

@@ -28,6 +28,7 @@ Neither solver stops silently: points that do not converge raise
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def _compiled(derivation: Derivation, parameters):
     return compile_expectation(derivation.expectation, parameters)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: tables are cached per instance
 class MeanFieldFunctions:
     """Vectorized q ↦ E[φ²], E[φ′²], E[φ″φ], E[φ′⁴] and (q, c) ↦ E[φφ], E[φ′φ′] for one activation.
 
@@ -164,50 +165,30 @@ class MeanFieldFunctions:
 
     def tabulated(self, q_range: tuple[float, float], kernels: bool = False) -> MeanFieldFunctions:
         """A copy whose numeric functions of q (and, with ``kernels``, of (q, c ∈ [0, 1])) are tables over ``q_range``."""
-        out = _TabulatedFunctions(self)
-        coordinate = "log" if q_range[1] / q_range[0] >= 100 else "linear"
-        for name in ("second_moment", "slope_moment", "curvature_moment"):
+        out = copy.copy(self)
+        names = ["second_moment", "slope_moment", "curvature_moment"] + (list(_KERNELS) if kernels else [])
+        for name in names:
             if name in self.numeric:
-                setattr(out, name, _table_1d(self, name, q_range, coordinate))
-        if kernels:
-            for name in ("kernel", "slope_kernel"):
-                function = getattr(self, name)
-                if name in self.numeric:
-                    function = _table_2d(self, name, q_range, coordinate)
-                setattr(out, name, function)
+                setattr(out, name, _table(self, name, (float(q_range[0]), float(q_range[1]))))
         return out
 
 
-class _TabulatedFunctions(MeanFieldFunctions):
-    def __init__(self, source: MeanFieldFunctions):  # a shallow copy
-        self.__dict__.update({k: v for k, v in source.__dict__.items()})
+_KERNELS = ("kernel", "slope_kernel")
 
 
-@functools.lru_cache(maxsize=32)
-def _table_1d_cached(functions, name, q_range, coordinate):
+@functools.lru_cache(maxsize=48)
+def _table(functions: MeanFieldFunctions, name: str, q_range: tuple[float, float]):
+    """The Chebyshev table of ``functions.<name>`` over ``q_range`` (× c ∈ [0, 1] for a kernel)."""
+    coordinate = "log" if q_range[1] / q_range[0] >= 100 else "linear"
+    if name in _KERNELS:
+        return tabulate(
+            getattr(functions, name),
+            [q_range, (0.0, 1.0)],
+            [coordinate, "angle"],
+            rtol=TABLE_RTOL_2D,
+            degree=TABLE_DEGREE_2D,
+        )
     return tabulate(getattr(functions, name), [q_range], [coordinate])
-
-
-def _table_1d(functions, name, q_range, coordinate):
-    return _table_1d_cached(functions, name, tuple(map(float, q_range)), coordinate)
-
-
-@functools.lru_cache(maxsize=16)
-def _table_2d_cached(functions, name, q_range, coordinate):
-    return tabulate(
-        getattr(functions, name),
-        [q_range, (0.0, 1.0)],
-        [coordinate, "angle"],
-        rtol=TABLE_RTOL_2D,
-        degree=TABLE_DEGREE_2D,
-    )
-
-
-def _table_2d(functions, name, q_range, coordinate):
-    return _table_2d_cached(functions, name, tuple(map(float, q_range)), coordinate)
-
-
-MeanFieldFunctions.__hash__ = object.__hash__  # identity: tables are cached per instance
 
 
 @functools.lru_cache(maxsize=64)
