@@ -156,8 +156,7 @@ class MeanField:
 
     def _expect_2d(self, f: sp.Expr, g: sp.Expr) -> Derivation:
         pair = f.subs(X, sp.sqrt(Q) * U) * g.subs(X, sp.sqrt(Q) * V)
-        derivation = expect(pair, (U, V), RHO, time_limit_s=self.time_limit_s)
-        return derivation
+        return expect(pair, (U, V), RHO, time_limit_s=self.time_limit_s)
 
     @functools.cached_property
     def second_moment(self) -> Derivation:
@@ -307,10 +306,6 @@ class MeanField:
 
 
 @functools.lru_cache(maxsize=64)
-def _cached(phi: sp.Expr, name: str | None) -> MeanField:
-    return MeanField(phi, name)
-
-
 def mean_field(phi: sp.Expr, name: str | None = None) -> MeanField:
     """The (cached) :class:`MeanField` of activation ``phi``."""
-    return _cached(phi, name)
+    return MeanField(phi, name)
