@@ -22,7 +22,10 @@ changes sign (relative accuracy is not defined at a zero: the tanh kernel at
 ρ = 0).  Next to a zero on a cell's edge (the ReLU kernel at ρ = −1) the
 smallest value shrinks with the cell, so once a cell is narrower than
 :data:`ZERO_ZONE` of the domain its scale is at least the rounding noise of
-the values, :data:`NOISE_FLOOR` × its largest |value| / ``rtol``.
+the values, :data:`NOISE_FLOOR` × its largest |value| / ``rtol``.  A caller that
+knows a natural magnitude passes it instead (``magnitude``): a kernel K(q, ρ) is
+held to ``rtol`` × K(q, 1), its diagonal, which bounds it by Cauchy–Schwarz —
+the accuracy its uses need, without refining towards its zeros in ρ.
 
 Two parameters: cells are columns in the first parameter, each split in the
 second parameter independently; a column whose first-parameter tail is too
@@ -65,7 +68,7 @@ ZERO_ZONE = 1e-3
 MAX_CELLS = 4096
 #: Narrowest cell, as a fraction of the domain in the working coordinate.
 MIN_WIDTH = 1e-9
-#: Points a chunk in two-parameter evaluation (bounds the gathered coefficient blocks to ~60 MB).
+#: Points a chunk in two-parameter evaluation (bounds the basis arrays to a few MB).
 EVALUATION_CHUNK = 16384
 
 
@@ -180,12 +183,14 @@ class ChebyshevTable:
         coordinates: Sequence[str],
         rtol: float,
         degree: int,
+        magnitude: Callable | None = None,
     ):
         if len(domain) not in (1, 2) or len(coordinates) != len(domain):
             raise ValueError(
                 "a table has one or two parameters, each with a coordinate"
             )
         self.function = function
+        self.magnitude = magnitude
         self.axes = tuple(
             _Axis(float(lo), float(hi), c) for (lo, hi), c in zip(domain, coordinates)
         )
@@ -208,10 +213,20 @@ class ChebyshevTable:
             raise TableError("the function is not finite on the whole domain")
         return values
 
-    def _scale(self, values, axis, narrow):
+    def _magnitudes(self, values, *params):
+        """|f| at the nodes, or the caller's ``magnitude`` (an upper bound of |f| there)."""
+        if self.magnitude is None:
+            return np.abs(values)
+        out = np.broadcast_to(np.asarray(self.magnitude(*params), float), values.shape)
+        if not np.all(out > 0):
+            raise TableError("the magnitude must be positive on the whole domain")
+        return out
+
+    def _scale(self, values, magnitude, axis, narrow):
         """Scale of each slice of ``values`` along ``axis``: the error target is rtol × scale
         (see the module docstring)."""
-        magnitude = np.abs(values)
+        if self.magnitude is not None:
+            return magnitude.min(axis=axis)
         largest = magnitude.max(axis=axis)
         sign_change = (values.min(axis=axis) < 0) & (values.max(axis=axis) > 0)
         scale = np.where(sign_change, largest, magnitude.min(axis=axis))
@@ -219,13 +234,13 @@ class ChebyshevTable:
             narrow, np.maximum(scale, NOISE_FLOOR / self.rtol * largest), scale
         )
 
-    def _converged(self, values, axis, narrow):
+    def _converged(self, values, magnitude, axis, narrow):
         """Whether the Chebyshev tail of every slice of ``values`` along ``axis`` meets its target."""
         coefficients = np.moveaxis(
             np.tensordot(self._transform, values, axes=([1], [axis])), 0, axis
         )
         tail = np.abs(np.take(coefficients, [-3, -2, -1], axis=axis)).max(axis=axis)
-        ok = tail <= self.rtol * self._scale(values, axis, narrow)
+        ok = tail <= self.rtol * self._scale(values, magnitude, axis, narrow)
         return ok.reshape(ok.shape[0], -1).all(axis=1)
 
     def _too_many(self, cells: int, width: float, axis: _Axis, where: float):
@@ -244,11 +259,13 @@ class ChebyshevTable:
         while pending:
             a, b = np.array(pending).T
             s = _global(self._nodes, a[:, None], b[:, None])
-            values = self._evaluate(axis.inverse(s))
+            x = axis.inverse(s)
+            values = self._evaluate(x)
+            magnitude = self._magnitudes(values, x)
             coefficients = values @ self._transform.T
             narrow = b - a < ZERO_ZONE * (axis.span[1] - axis.span[0])
-            scale = self._scale(values, 1, narrow)
-            ok = self._converged(values, 1, narrow)
+            scale = self._scale(values, magnitude, 1, narrow)
+            ok = self._converged(values, magnitude, 1, narrow)
             pending = []
             for i in range(len(a)):
                 if ok[i]:
@@ -275,7 +292,9 @@ class ChebyshevTable:
             s0 = _global(self._nodes, cols[:, :1], cols[:, 1:])[:, :, None]
             s1 = _global(self._nodes, rows[:, :1], rows[:, 1:])[:, None, :]
             s0, s1 = np.broadcast_arrays(s0, s1)
-            values = self._evaluate(axis0.inverse(s0), axis1.inverse(s1))
+            x0, x1 = axis0.inverse(s0), axis1.inverse(s1)
+            values = self._evaluate(x0, x1)
+            magnitude = self._magnitudes(values, x0, x1)
             coefficients = np.einsum(
                 "ik,ckl,jl->cij", self._transform, values, self._transform
             )
@@ -285,9 +304,14 @@ class ChebyshevTable:
             narrow1 = rows[:, 1] - rows[:, 0] < ZERO_ZONE * (
                 axis1.span[1] - axis1.span[0]
             )
-            ok0 = self._converged(values, 1, narrow0[:, None])
-            ok1 = self._converged(values, 2, narrow1[:, None])
-            scale = self._scale(values.reshape(len(work), -1), 1, narrow0 | narrow1)
+            ok0 = self._converged(values, magnitude, 1, narrow0[:, None])
+            ok1 = self._converged(values, magnitude, 2, narrow1[:, None])
+            scale = self._scale(
+                values.reshape(len(work), -1),
+                magnitude.reshape(len(work), -1),
+                1,
+                narrow0 | narrow1,
+            )
             new_columns: dict[tuple, list] = {}
             halved = set()
             cells = sum(map(len, done.values())) + len(work)
@@ -369,14 +393,19 @@ class ChebyshevTable:
         )
         t0 = _local(s0, self._column_lower[column], self._column_upper[column])
         t1 = _local(s1, self._row_lower[index], self._row_upper[index])
+        # cell by cell: T(t0)ᵀ C T(t1) as one matrix product for all the cell's points
         out = np.empty(s0.shape)
-        for i in range(0, s0.size, EVALUATION_CHUNK):
-            part = slice(i, i + EVALUATION_CHUNK)
-            basis0 = _basis(t0[part], self.degree)
-            basis1 = _basis(t1[part], self.degree)
-            out[part] = np.einsum(
-                "mi,mij,mj->m", basis0, self._coefficients[index[part]], basis1
-            )
+        order = np.argsort(index, kind="stable")
+        cells, starts = np.unique(index[order], return_index=True)
+        ends = np.append(starts[1:], order.size)
+        for cell, start, end in zip(cells, starts, ends):
+            for i in range(start, end, EVALUATION_CHUNK):
+                part = order[i : min(i + EVALUATION_CHUNK, end)]
+                basis0 = _basis(t0[part], self.degree)
+                basis1 = _basis(t1[part], self.degree)
+                out[part] = np.einsum(
+                    "mj,mj->m", basis0 @ self._coefficients[cell], basis1
+                )
         return out
 
     def __call__(self, *params) -> np.ndarray:
@@ -427,12 +456,19 @@ def tabulate(
     coordinates: Sequence[str | None] | None = None,
     rtol: float = TABLE_RTOL,
     degree: int = TABLE_DEGREE,
+    magnitude: Callable | None = None,
 ) -> ChebyshevTable:
     """A :class:`ChebyshevTable` of ``function`` (vectorized, one array per parameter) over ``domain``.
 
     ``coordinates`` names each parameter's working coordinate (``"linear"``,
     ``"log"``, ``"angle"``; ``None`` picks log for a positive domain over two
     decades or more, else linear).  Pass ``"angle"`` for a correlation.
+
+    ``magnitude`` (vectorized like ``function``, positive) sets the scale of the
+    error instead of |f| itself: the table is then accurate to ``rtol`` ×
+    magnitude.  For a kernel K(q, ρ) pass its diagonal K(q, 1), which bounds
+    |K(q, ρ)| by Cauchy–Schwarz: relative accuracy on the diagonal's scale,
+    without refining towards the zeros of K in ρ.
     """
     if degree < 4:
         raise ValueError("a table needs at least 4 Chebyshev points per cell")
@@ -440,4 +476,4 @@ def tabulate(
     coordinates = [
         c or _Axis.default_coordinate(*d) for c, d in zip(coordinates, domain)
     ]
-    return ChebyshevTable(function, domain, coordinates, rtol, degree)
+    return ChebyshevTable(function, domain, coordinates, rtol, degree, magnitude)
