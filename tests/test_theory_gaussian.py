@@ -82,3 +82,23 @@ def test_time_limit_interrupts():
     with pytest.raises(SymbolicTimeout):
         with time_limit(0.2):
             time.sleep(2)
+
+
+def test_a_swallowed_timeout_fires_again():
+    # SymPy has broad ``except`` clauses: a limit must hold even when its first signal is caught.
+    import time
+
+    start = time.monotonic()
+
+    def spin():
+        while time.monotonic() < start + 5:
+            pass
+
+    with pytest.raises(SymbolicTimeout):
+        with time_limit(0.1):
+            try:
+                spin()
+            except SymbolicTimeout:
+                pass
+            spin()
+    assert time.monotonic() - start < 1

@@ -6,7 +6,10 @@ the caller falls back to its next strategy when :class:`SymbolicTimeout` is
 raised, saying so in the provenance.
 
 The limit is a ``SIGALRM`` interval timer, so it interrupts pure-Python code
-(all of SymPy) without a second process.  Signals are delivered to the main
+(all of SymPy) without a second process.  Once the deadline has passed the
+timer keeps firing every :data:`REPEAT_S` until the block has left: SymPy
+catches broad exceptions in places, and a timeout swallowed there must not
+let the computation run on unbounded.  Signals are delivered to the main
 thread only; in any other thread the block runs without a limit and
 :func:`time_limit` yields ``False`` so that the caller can record that.
 """
@@ -20,6 +23,9 @@ import time
 from collections.abc import Iterator
 
 __all__ = ["SymbolicTimeout", "time_limit"]
+
+#: Interval at which an expired limit raises again until the block has left.
+REPEAT_S = 0.05
 
 
 class SymbolicTimeout(TimeoutError):
@@ -50,7 +56,7 @@ def time_limit(seconds: float) -> Iterator[bool]:
 
     previous = signal.signal(signal.SIGALRM, _expire)
     start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_S)
     try:
         yield True
     finally:
@@ -59,4 +65,4 @@ def time_limit(seconds: float) -> Iterator[bool]:
         if outer_remaining:
             # Re-arm the enclosing limit with what is left of it.
             elapsed = time.monotonic() - start
-            signal.setitimer(signal.ITIMER_REAL, max(outer_remaining - elapsed, 1e-3))
+            signal.setitimer(signal.ITIMER_REAL, max(outer_remaining - elapsed, 1e-3), REPEAT_S)
