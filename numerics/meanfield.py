@@ -41,19 +41,20 @@ from numerics.codegen import generate
 from numerics.gaussian import compile_expectation
 from theory.activations import X
 from theory.gaussian import RHO, Derivation, Z
-from theory.meanfield import MeanField, Q
+from theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
 
 __all__ = [
-    "Q_MIN",
-    "Q_MAX",
     "PHASES",
+    "Q_MAX",
+    "Q_MIN",
     "FixedPointError",
     "MeanFieldFunctions",
     "MeanFieldState",
-    "mean_field_state",
-    "solve_q_star",
-    "solve_c_star",
     "iterate_maps",
+    "jacobian_spectrum_moments",
+    "mean_field_state",
+    "solve_c_star",
+    "solve_q_star",
 ]
 
 #: Range of q where the quadrature is validated to ≤ 1e-12 (numerics.gaussian);
@@ -150,6 +151,11 @@ class MeanFieldFunctions:
     def slope_kernel(self):
         return self._two(self.theory.slope_kernel, "slope_kernel")
 
+    def compile_kernels(self) -> MeanFieldFunctions:
+        """Derive and compile the kernels now (otherwise done on their first use)."""
+        self.kernel, self.slope_kernel  # noqa: B018 (cached properties)
+        return self
+
     def _two(self, derivation: Derivation, name: str):
         if not derivation.closed:
             self.numeric.add(name)
@@ -167,8 +173,10 @@ class MeanFieldFunctions:
 
     def tabulated(self, q_range: tuple[float, float], kernels: bool = False) -> MeanFieldFunctions:
         """A copy whose numeric functions of q (and, with ``kernels``, of (q, c ∈ [0, 1])) are tables over ``q_range``."""
-        out = copy.copy(self)
         names = ["second_moment", "slope_moment", "curvature_moment"] + (list(_KERNELS) if kernels else [])
+        if kernels:
+            self.compile_kernels()  # classifies them as numeric or not
+        out = copy.copy(self)
         for name in names:
             if name in self.numeric:
                 setattr(out, name, _table(self, name, (float(q_range[0]), float(q_range[1]))))
@@ -374,7 +382,7 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
     chaotic = (phase == CHAOTIC) & positive
     if chaotic.any():
         f = functions
-        if many and {"kernel", "slope_kernel"} & functions_for(theory).numeric:
+        if many:
             qc = q_star[chaotic]
             lo = 10.0 ** math.floor(math.log10(max(qc.min(), Q_MIN)))
             hi = 10.0 ** math.ceil(math.log10(qc.max() * (1 + 1e-12)))
@@ -581,6 +589,26 @@ def jacobian_singular_values(
     return np.linalg.svd(jacobian, compute_uv=False) ** 2
 
 
+def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: int, ensemble: str = "gaussian"):
+    """(mean, variance) of the squared singular values of the depth-L Jacobian at q*.
+
+    :meth:`theory.meanfield.MeanField.jacobian_spectrum` evaluated at the
+    fixed point, its expectations E[φ′²] and E[φ′⁴] replaced by their values.
+    """
+    state = mean_field_state(theory, sw2, sb2)
+    if not np.isfinite(state.q_star):
+        raise ValueError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}: the spectrum is taken at q*")
+    q_star = float(state.q_star)
+    functions = functions_for(theory)
+    spectrum = theory.jacobian_spectrum(ensemble)
+    values = {
+        theory.slope_moment.value: float(functions.slope_moment(q_star)),
+        theory.slope_fourth_moment.value: float(functions.slope_fourth_moment(q_star)),
+    }
+    at = {Q: q_star, SIGMA_W2: sw2, DEPTH: depth}
+    return tuple(float(e.subs(values).subs(at)) for e in (spectrum.mean, spectrum.variance))
+
+
 # ---------------------------------------------------------------------------
 # Plots
 
@@ -646,16 +674,24 @@ def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSim
     plt.close(fig)
 
 
-def plot_jacobian_spectra(spectra: dict[str, np.ndarray], title: str, path):
-    """Histograms of the squared singular values of the Jacobian, one per weight ensemble."""
+def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, tuple[float, float]], title: str, path):
+    """Histograms of the squared singular values of the Jacobian, one per weight ensemble,
+    with the measured and the predicted (:func:`jacobian_spectrum_moments`) mean and variance."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
     for label, values in spectra.items():
-        ax.hist(np.log10(values), bins=60, histtype="step", density=True, label=f"{label} (mean {values.mean():.3g}, var {values.var():.3g})")
+        mean, variance = predicted[label]
+        ax.hist(
+            np.log10(values),
+            bins=60,
+            histtype="step",
+            density=True,
+            label=f"{label}: mean {values.mean():.3g} (theory {mean:.3g}), var {values.var():.3g} (theory {variance:.3g})",
+        )
     ax.set_xlabel(r"$\log_{10}\sigma^2$ (squared singular values of $J$)")
     ax.set_ylabel("density")
     ax.set_title(title)

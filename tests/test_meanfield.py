@@ -16,12 +16,14 @@ from numerics.meanfield import (
     critical_sigma_w2,
     iterate_maps,
     jacobian_singular_values,
+    jacobian_spectrum_moments,
     mean_field_state,
     simulate_network,
 )
 from proofs_check.cli import main
-from theory.activations import activation
-from theory.meanfield import SIGMA_B2, SIGMA_W2, Q, mean_field
+from proofs_check.tolerances import tolerance
+from theory.activations import X, activation
+from theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
 
 
 def _theory(name):
@@ -141,4 +143,56 @@ def test_cli_boundary(capsys):
 def test_cli_phase_diagram_writes_a_figure(tmp_path):
     out = tmp_path / "erf.png"
     assert main(["phase-diagram", "--phi", "erf", "--grid", "32", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+
+
+def test_a_grid_solves_c_star_on_kernel_tables_from_a_fresh_theory(monkeypatch):
+    # Regression: the kernels are compiled lazily; a grid must still find them numeric and
+    # tabulate them rather than integrate them point by point.
+    import numerics.meanfield as nm
+
+    built = []
+    table = nm._table
+
+    def spy(functions, name, q_range):
+        built.append(name)
+        return table(functions, name, q_range)
+
+    monkeypatch.setattr(nm, "_table", spy)
+    theory = MeanField(sp.tanh(X), "tanh")  # not the cached instance: nothing compiled yet
+    sw2, sb2 = np.meshgrid(np.linspace(1.2, 3.0, 50), np.linspace(0.0, 0.1, 50), indexing="ij")
+    state = nm.mean_field_state(theory, sw2, sb2)
+    assert {"kernel", "slope_kernel"} <= set(built)
+    assert np.all(state.c_star[state.phase == nm.PHASES.index("chaotic")] < 1)
+
+
+@pytest.mark.parametrize("weights, width, seeds", [("gaussian", 512, 16), ("orthogonal", 256, 24)])
+def test_jacobian_spectrum_variance_matches_free_probability(weights, width, seeds):
+    # Pennington et al. (2017): relative variance L(μ₂/μ₁² − 1 + v_W) of the squared singular
+    # values, v_W = 1 (Gaussian) or 0 (orthogonal); tanh near criticality, depth 8.
+    theory, sw2, sb2, depth = _theory("tanh"), 1.76, 0.05, 8
+    q_star = float(mean_field_state(theory, sw2, sb2).q_star)
+    relative = np.array(
+        [
+            (lambda s: s.var() / s.mean() ** 2)(
+                jacobian_singular_values(theory, sw2, sb2, q_star, width=width, depth=depth, weights=weights, seed=seed)
+            )
+            for seed in range(seeds)
+        ]
+    )
+    error = relative.std(ddof=1) / np.sqrt(seeds)
+    predicted = {}
+    for ensemble in ("gaussian", "orthogonal"):
+        mean, variance = jacobian_spectrum_moments(theory, sw2, sb2, depth, ensemble)
+        predicted[ensemble] = variance / mean**2
+    other = "orthogonal" if weights == "gaussian" else "gaussian"
+    assert abs(relative.mean() - predicted[weights]) <= tolerance("monte_carlo_z") * error
+    # negative control: the other ensemble's formula is far outside the standard error
+    assert abs(relative.mean() - predicted[other]) > 10 * tolerance("monte_carlo_z") * error
+
+
+def test_cli_simulate_writes_the_jacobian_spectra(tmp_path):
+    out = tmp_path / "spectra.png"
+    argv = ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1.76", "--sb2", "0.05", "--width", "64", "--depth", "4"]
+    assert main([*argv, "--seeds", "2", "--spectrum", str(out)]) == 0
     assert out.stat().st_size > 10_000

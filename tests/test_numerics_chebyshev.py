@@ -85,3 +85,23 @@ def test_a_non_finite_function_is_refused():
 def test_bad_coordinates_are_refused(coordinate, domain):
     with pytest.raises(ValueError):
         tabulate(np.cos, [domain], [coordinate])
+
+
+def test_a_kernel_held_to_its_diagonal_is_tabulated_up_to_its_zero():
+    # The arcsine kernel vanishes at ρ = 0, an edge of this domain: relative to itself the
+    # table cannot close in on the zero, relative to its diagonal K(q, 1) (a Cauchy–Schwarz
+    # bound) it need not.
+    domain, coordinates = [(1e-2, 1e2), (0.0, 1.0)], [None, "angle"]
+    with pytest.raises(TableError, match="could not reach"):
+        tabulate(erf_kernel, domain, coordinates, degree=32)
+    held = tabulate(erf_kernel, domain, coordinates, degree=32, magnitude=lambda qv, rho: erf_kernel(qv, 1.0))
+    assert held.cells <= 8
+    rng = np.random.default_rng(5)
+    qs, rs = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), 5000)), rng.uniform(0, 1, 5000)
+    assert np.max(np.abs(held(qs, rs) - erf_kernel(qs, rs)) / erf_kernel(qs, 1.0)) <= TOL
+    assert held.verified_error <= TOL
+
+
+def test_a_magnitude_must_be_positive():
+    with pytest.raises(TableError, match="magnitude must be positive"):
+        tabulate(np.sin, [(0.0, 1.0)], magnitude=lambda x: x - 0.5)
