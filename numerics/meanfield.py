@@ -459,7 +459,7 @@ class _Backend:
     """The few array operations the simulator needs, for numpy or torch."""
 
     def __init__(self, backend: str, device: str, seed: int):
-        self.name, self.device = backend, device
+        self.name, self.device, self.seed = backend, device, seed
         if backend == "numpy":
             if device != "cpu":
                 raise ValueError("the numpy backend runs on the CPU; use --backend torch for CUDA")
@@ -476,24 +476,32 @@ class _Backend:
         else:
             raise ValueError(f"unknown backend {backend!r}; choose numpy or torch")
 
-    def normal(self, *shape):
+    def normal(self, *shape, rng=None):
+        rng = self.rng if rng is None else rng
         if self.name == "numpy":
-            return self.rng.standard_normal(shape)
-        return self.torch.randn(*shape, generator=self.rng, device=self.device, dtype=self.torch.float64)
+            return rng.standard_normal(shape)
+        return self.torch.randn(*shape, generator=rng, device=self.device, dtype=self.torch.float64)
 
-    def orthogonal(self, batch, n):
-        g = self.normal(batch, n, n)
+    def stream(self, key: int):
+        """A generator of its own for ``key``: the same draws each time it is asked for."""
+        state = int(np.random.SeedSequence([self.seed, key]).generate_state(1, np.uint64)[0] >> 1)
+        if self.name == "numpy":
+            return np.random.default_rng(state)
+        return self.torch.Generator(device=self.device).manual_seed(state)
+
+    def orthogonal(self, batch, n, rng=None):
+        g = self.normal(batch, n, n, rng=rng)
         qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
         q, r = qr(g)
         diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
         signs = diagonal / abs(diagonal)
         return q * signs[..., None, :]  # Haar-distributed (Mezzadri 2007)
 
-    def weights(self, ensemble: str, batch: int, n: int, sw2: float):
+    def weights(self, ensemble: str, batch: int, n: int, sw2: float, rng=None):
         """``batch`` weight matrices: entries N(0, σ_w²/n) (``gaussian``) or σ_w × Haar-orthogonal."""
         if ensemble == "gaussian":
-            return self.normal(batch, n, n) * math.sqrt(sw2 / n)
-        return self.orthogonal(batch, n) * math.sqrt(sw2)
+            return self.normal(batch, n, n, rng=rng) * math.sqrt(sw2 / n)
+        return self.orthogonal(batch, n, rng=rng) * math.sqrt(sw2)
 
     def numpy(self, x):
         return x if self.name == "numpy" else x.detach().cpu().numpy()
@@ -527,7 +535,9 @@ def simulate_network(
     h^{l+1} = W^{l+1} φ(h^l) + b^{l+1} with W_ij ~ N(0, σ_w²/N) (``weights=
     "gaussian"``) or W = σ_w Q with Q Haar-orthogonal (``"orthogonal"``), and
     b_i ~ N(0, σ_b²); the inputs h⁰ have i.i.d. entries of variance q0 and
-    correlation c0.  All seeds run as one batch (float64).
+    correlation c0.  All seeds run as one batch (float64).  Each layer's
+    weights come from a stream of their own and are drawn again for the
+    backward pass rather than kept: memory O(seeds·N²), not O(seeds·L·N²).
     """
     _check_parameters(sw2, sb2)
     if width < 2 or depth < 1 or seeds < 2:
@@ -543,7 +553,7 @@ def simulate_network(
     probe = xp.normal(s, probes, n)  # tangent vectors v, propagated forward
     q = np.empty((s, depth + 1))
     c = np.empty((s, depth + 1))
-    slopes, matrices = [], []
+    slopes = []
 
     def record(layer):
         a, b = h
@@ -553,12 +563,11 @@ def simulate_network(
 
     record(0)
     for layer in range(1, depth + 1):
-        w = xp.weights(weights, s, n, sw2)
+        w = xp.weights(weights, s, n, sw2, rng=xp.stream(layer))
         bias = xp.normal(s, 1, n)[:, 0, :] * math.sqrt(sb2)
         slope = xp.apply(phi_prime, h[0])
         probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
         slopes.append(slope)
-        matrices.append(w)
         h = [(xp.apply(phi, x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
         record(layer)
     msv = xp.numpy((probe * probe).sum(-1).mean(-1) / n)
@@ -567,7 +576,8 @@ def simulate_network(
     gradient = np.empty((s, depth + 1))
     gradient[:, depth] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
     for layer in range(depth, 0, -1):
-        delta = (delta @ matrices[layer - 1]) * slopes[layer - 1][:, None, :]
+        w = xp.weights(weights, s, n, sw2, rng=xp.stream(layer))  # the forward pass's W^layer
+        delta = (delta @ w) * slopes[layer - 1][:, None, :]
         gradient[:, layer - 1] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
     return NetworkSimulation(q, c, msv, gradient, width, depth, weights, backend, device)
 

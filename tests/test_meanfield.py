@@ -196,3 +196,20 @@ def test_cli_simulate_writes_the_jacobian_spectra(tmp_path):
     argv = ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1.76", "--sb2", "0.05", "--width", "64", "--depth", "4"]
     assert main([*argv, "--seeds", "2", "--spectrum", str(out)]) == 0
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_the_backward_pass_draws_the_forward_weights_again(backend):
+    # the simulator regenerates each layer's weights from its stream instead of keeping them
+    if backend == "torch":
+        pytest.importorskip("torch")
+    from numerics.meanfield import _Backend
+
+    xp = _Backend(backend, "cpu", 11)
+    for ensemble in ("gaussian", "orthogonal"):
+        first = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(3)))
+        xp.normal(5)  # draws from the main generator in between change nothing
+        again = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(3)))
+        other = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(4)))
+        assert np.array_equal(first, again)
+        assert not np.allclose(first, other)
