@@ -63,6 +63,27 @@ def _softplus_form(expr: sp.Expr) -> sp.Expr:
     return expr.replace(is_softplus, rewrite)
 
 
+def _split_at_steps(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as one ``Piecewise`` over the signs of its steps' arguments, each branch step-free.
+
+    Each step H(a) is set to 0, H(0) and 1 on a < 0, a = 0 and a > 0, which
+    collapses the powers and products of steps that derivatives of |x| and
+    kinks produce; k distinct steps give at most 3^k branches (SymPy's
+    ``piecewise_fold`` of the same expression can take minutes).
+    """
+    steps = sorted(expr.atoms(sp.Heaviside), key=sp.default_sort_key)
+    if not steps:
+        return expr
+    step = steps[0]
+    argument = step.args[0]
+    at_zero = step.func(sp.S.Zero, *step.args[1:])
+    return sp.Piecewise(
+        (_split_at_steps(expr.xreplace({step: sp.S.Zero})), argument < 0),
+        (_split_at_steps(expr.xreplace({step: at_zero})), sp.Eq(argument, 0)),
+        (_split_at_steps(expr.xreplace({step: sp.S.One})), True),
+    )
+
+
 def stable_form(expr: sp.Expr) -> sp.Expr:
     """The same function, written for floating point.
 
@@ -71,7 +92,7 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
     rewrites (expm1, log1p, …) apply.
     """
     if expr.has(sp.Heaviside):
-        expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
+        expr = _split_at_steps(expr)
     return optimize(_softplus_form(expr), optims_numpy)
 
 
