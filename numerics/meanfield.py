@@ -77,6 +77,10 @@ CRITICAL_TOLERANCE = 1e-11
 TABLE_DEGREE_2D = 32
 TABLE_RTOL_2D = 1e-13
 
+#: Largest size of the weights the simulator keeps for its backward pass; beyond
+#: it they are drawn again from their streams (twice the sampling, and QR, work).
+KEPT_WEIGHTS_BYTES = 2**30
+
 #: Phase labels, by code.
 PHASES = ("ordered", "critical", "chaotic", "no fixed point")
 ORDERED, CRITICAL, CHAOTIC, NO_FIXED_POINT = range(4)
@@ -536,8 +540,10 @@ def simulate_network(
     "gaussian"``) or W = σ_w Q with Q Haar-orthogonal (``"orthogonal"``), and
     b_i ~ N(0, σ_b²); the inputs h⁰ have i.i.d. entries of variance q0 and
     correlation c0.  All seeds run as one batch (float64).  Each layer's
-    weights come from a stream of their own and are drawn again for the
-    backward pass rather than kept: memory O(seeds·N²), not O(seeds·L·N²).
+    weights come from a stream of their own; the backward pass keeps them when
+    they fit in :data:`KEPT_WEIGHTS_BYTES`, and otherwise draws them again
+    (memory O(seeds·N²), not O(seeds·L·N²): 4 seeds of width 4096 and depth
+    100 would keep 54 GB).
     """
     _check_parameters(sw2, sb2)
     if width < 2 or depth < 1 or seeds < 2:
@@ -553,7 +559,8 @@ def simulate_network(
     probe = xp.normal(s, probes, n)  # tangent vectors v, propagated forward
     q = np.empty((s, depth + 1))
     c = np.empty((s, depth + 1))
-    slopes = []
+    slopes, kept = [], []
+    keep = s * depth * n * n * 8 <= KEPT_WEIGHTS_BYTES
 
     def record(layer):
         a, b = h
@@ -568,6 +575,8 @@ def simulate_network(
         slope = xp.apply(phi_prime, h[0])
         probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
         slopes.append(slope)
+        if keep:
+            kept.append(w)
         h = [(xp.apply(phi, x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
         record(layer)
     msv = xp.numpy((probe * probe).sum(-1).mean(-1) / n)
@@ -576,7 +585,7 @@ def simulate_network(
     gradient = np.empty((s, depth + 1))
     gradient[:, depth] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
     for layer in range(depth, 0, -1):
-        w = xp.weights(weights, s, n, sw2, rng=xp.stream(layer))  # the forward pass's W^layer
+        w = kept[layer - 1] if keep else xp.weights(weights, s, n, sw2, rng=xp.stream(layer))  # the forward W^layer
         delta = (delta @ w) * slopes[layer - 1][:, None, :]
         gradient[:, layer - 1] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
     return NetworkSimulation(q, c, msv, gradient, width, depth, weights, backend, device)
