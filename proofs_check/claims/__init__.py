@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 
 from proofs_check.claim import Claim
-from proofs_check.claims import gaussian, meanfield
+from proofs_check.claims import control, gaussian, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 
-TOPICS = (gaussian, meanfield)
+TOPICS = (gaussian, meanfield, control)
 
 
 def _gather() -> dict[str, Claim]:

@@ -1,0 +1,212 @@
+r"""Numerics of the optimal-control view of training: costates, gradients, LQ control.
+
+Residual tanh networks x_{t+1} = x_t + δ tanh(W_t x_t + b_t) (``step=None``:
+the dense layer x_{t+1} = tanh(W_t x_t + b_t)), S samples as the rows of x,
+terminal cost Φ(x_T, y) = ½‖x_T − y‖² and regulariser L_t = (λ/2)‖θ_t‖².  With
+the convention of :mod:`theory.control` (H_t = p·f_t − L_t/S, p_T = −∇Φ/S):
+
+* :func:`pmp_costates` runs the costate recursion p_t = ∇_x H_t and returns the
+  states, the costates and ∇_θ J = −Σ_s ∇_θ H_t, written once for numpy and
+  torch arrays (CPU or CUDA);
+* :func:`autograd_gradients` is the independent route: torch's reverse-mode
+  derivatives of J with respect to each x_t and θ_t;
+* :func:`complex_step_gradient` a third: ∂J/∂θ_k = Im J(θ + i h e_k)/h, exact
+  to rounding (no subtraction), one coordinate per call.
+
+Linear–quadratic control (:func:`riccati_gains`, :func:`pmp_lq_controls`,
+:func:`direct_lq_controls`): the feedback of dynamic programming, the
+maximum principle's two-point boundary problem solved as one linear system,
+and the minimiser of the cost over the whole control sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.control import LITERATURE, Convention, riccati
+
+__all__ = [
+    "ResidualNetwork",
+    "autograd_gradients",
+    "complex_step_gradient",
+    "direct_lq_controls",
+    "pmp_costates",
+    "pmp_lq_controls",
+    "riccati_gains",
+]
+
+
+@dataclass
+class ResidualNetwork:
+    """Weights W (T, n, n) and biases b (T, n) of a residual (``step``) or dense (``step=None``) tanh network."""
+
+    weights: object
+    biases: object
+    step: float | None = 0.25
+    regularisation: float = 0.0
+
+    @classmethod
+    def random(cls, layers: int, width: int, *, step=0.25, regularisation=0.0, scale=1.0, seed=0):
+        rng = np.random.default_rng(seed)
+        return cls(
+            rng.standard_normal((layers, width, width)) * scale / np.sqrt(width),
+            rng.standard_normal((layers, width)) * 0.1,
+            step,
+            regularisation,
+        )
+
+    @property
+    def layers(self) -> int:
+        return self.weights.shape[0]
+
+    def layer(self, t: int, x, xp=np):
+        """f_t(x) for the rows of x, and the tanh activations a = tanh(x W_tᵀ + b_t)."""
+        a = xp.tanh(x @ self.weights[t].T + self.biases[t])
+        return (a if self.step is None else x + self.step * a), a
+
+    def objective(self, x0, y, xp=np):
+        """J = (1/S) Σ_s ½‖x_{s,T} − y_s‖² + Σ_t (λ/2)‖θ_t‖² (analytic: no conjugates, for the complex step)."""
+        x = x0
+        for t in range(self.layers):
+            x, _ = self.layer(t, x, xp)
+        fit = ((x - y) ** 2).sum() / (2 * x0.shape[0])
+        return fit + self.regularisation / 2 * ((self.weights**2).sum() + (self.biases**2).sum())
+
+
+def pmp_costates(network: ResidualNetwork, x0, y, xp=np, convention: Convention = LITERATURE):
+    """States x_0 … x_T, costates p_0 … p_T and (∇_W J, ∇_b J) by the discrete maximum principle.
+
+    p_T = −(x_T − y)/S (``convention`` may state it otherwise, for negative
+    controls); p_t = (∂f_t/∂x)ᵀ p_{t+1}; ∇_θ J = −Σ_s ∂H_t/∂θ + λθ.
+    ``xp`` is ``numpy`` or ``torch`` (arrays of that library).
+    """
+    samples = x0.shape[0]
+    states, activations = [x0], []
+    for t in range(network.layers):
+        x, a = network.layer(t, states[-1], xp)
+        states.append(x)
+        activations.append(a)
+    costates = [None] * (network.layers + 1)
+    costates[-1] = convention.terminal(states[-1] - y, samples)
+    grad_w, grad_b = [None] * network.layers, [None] * network.layers
+    gain = 1.0 if network.step is None else network.step
+    for t in reversed(range(network.layers)):
+        p = costates[t + 1]
+        # f = x + δ a (or a): ∂f/∂x = I + δ diag(1 − a²) W, ∂f/∂(W, b) through δ (1 − a²)
+        signal = gain * p * (1 - activations[t] ** 2)
+        carried = signal @ network.weights[t]
+        costates[t] = carried if network.step is None else p + carried
+        grad_w[t] = -(signal.T @ states[t]) + network.regularisation * network.weights[t]
+        grad_b[t] = -signal.sum(0) + network.regularisation * network.biases[t]
+    return states, costates, (xp.stack(grad_w), xp.stack(grad_b))
+
+
+def autograd_gradients(network: ResidualNetwork, x0, y):
+    """(−∂J/∂x_t for t = 0 … T, ∇_W J, ∇_b J) by torch reverse-mode differentiation (torch arrays)."""
+    import torch
+
+    weights = network.weights.detach().clone().requires_grad_(True)
+    biases = network.biases.detach().clone().requires_grad_(True)
+    copy = ResidualNetwork(weights, biases, network.step, network.regularisation)
+    states = [x0.detach().clone().requires_grad_(True)]
+    for t in range(copy.layers):
+        x, _ = copy.layer(t, states[-1], torch)
+        x.retain_grad()
+        states.append(x)
+    fit = ((states[-1] - y) ** 2).sum() / (2 * x0.shape[0])
+    objective = fit + copy.regularisation / 2 * ((weights**2).sum() + (biases**2).sum())
+    objective.backward()
+    return [-s.grad for s in states], weights.grad, biases.grad
+
+
+def complex_step_gradient(network: ResidualNetwork, x0, y, which: str, index: tuple, step: float = 1e-30) -> float:
+    """∂J/∂θ at one coordinate (``which`` = "weights" or "biases") by the complex step (numpy)."""
+    weights = network.weights.astype(complex)
+    biases = network.biases.astype(complex)
+    (weights if which == "weights" else biases)[index] += 1j * step
+    perturbed = ResidualNetwork(weights, biases, network.step, network.regularisation)
+    return float(np.imag(perturbed.objective(x0.astype(complex), y)) / step)
+
+
+# ---------------------------------------------------------------------------
+# Linear–quadratic control
+
+
+def riccati_gains(a, b, q, r, q_final, horizon: int):
+    """Feedback gains K_0 … K_{T−1} and cost-to-go matrices P_0 … P_T (:func:`theory.control.riccati` on numpy arrays)."""
+    p, k = riccati(a, b, q, r, q_final, horizon, np.linalg.inv)
+    return k, p
+
+
+def pmp_lq_controls(a, b, q, r, q_final, horizon: int, x0):
+    """Controls u_0 … u_{T−1} solving the maximum principle's two-point boundary problem.
+
+    Unknowns x_1 … x_T, u_0 … u_{T−1}, p_1 … p_T: x_{t+1} = A x_t + B u_t,
+    Bᵀp_{t+1} − R u_t = 0, p_t = Aᵀp_{t+1} − Q x_t (t ≥ 1), p_T = −Q_T x_T —
+    one sparse-in-structure linear system, solved densely.
+    """
+    n, m = b.shape
+    size = horizon * (2 * n + m)
+
+    def x(t):  # columns of x_t, t = 1 … T
+        return slice((t - 1) * n, t * n)
+
+    def u(t):  # u_t, t = 0 … T−1
+        start = horizon * n + t * m
+        return slice(start, start + m)
+
+    def p(t):  # p_t, t = 1 … T
+        start = horizon * (n + m) + (t - 1) * n
+        return slice(start, start + n)
+
+    system = np.zeros((size, size))
+    rhs = np.zeros(size)
+    row = 0
+    for t in range(horizon):  # dynamics
+        rows = slice(row, row + n)
+        system[rows, x(t + 1)] = np.eye(n)
+        system[rows, u(t)] = -b
+        if t == 0:
+            rhs[rows] = a @ x0
+        else:
+            system[rows, x(t)] = -a
+        row += n
+    for t in range(horizon):  # maximisation of H_t in u
+        rows = slice(row, row + m)
+        system[rows, p(t + 1)] = b.T
+        system[rows, u(t)] = -r
+        row += m
+    for t in range(1, horizon):  # costate recursion
+        rows = slice(row, row + n)
+        system[rows, p(t)] = np.eye(n)
+        system[rows, p(t + 1)] = -a.T
+        system[rows, x(t)] = q
+        row += n
+    rows = slice(row, row + n)  # terminal condition
+    system[rows, p(horizon)] = np.eye(n)
+    system[rows, x(horizon)] = q_final
+    solution = np.linalg.solve(system, rhs)
+    return np.array([solution[u(t)] for t in range(horizon)])
+
+
+def direct_lq_controls(a, b, q, r, q_final, horizon: int, x0):
+    """The minimiser of ½Σ(xᵀQx + uᵀRu) + ½x_TᵀQ_T x_T over the whole control sequence.
+
+    With x = F x_0 + G u (stacked), the cost is ½uᵀ(GᵀQ̄G + R̄)u + uᵀGᵀQ̄F x_0 + const:
+    one normal equation, no recursion in time.
+    """
+    n, m = b.shape
+    f = np.zeros(((horizon + 1) * n, n))
+    g = np.zeros(((horizon + 1) * n, horizon * m))
+    f[:n] = np.eye(n)
+    for t in range(1, horizon + 1):
+        f[t * n : (t + 1) * n] = a @ f[(t - 1) * n : t * n]
+        g[t * n : (t + 1) * n] = a @ g[(t - 1) * n : t * n]
+        g[t * n : (t + 1) * n, (t - 1) * m : t * m] = b
+    weights = np.kron(np.eye(horizon + 1), q)
+    weights[horizon * n :, horizon * n :] = q_final
+    hessian = g.T @ weights @ g + np.kron(np.eye(horizon), r)
+    controls = np.linalg.solve(hessian, -g.T @ weights @ f @ x0)
+    return controls.reshape(horizon, m)

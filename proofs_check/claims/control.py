@@ -1,0 +1,202 @@
+r"""Training as optimal control: the maximum principle is backpropagation; Riccati is PMP for LQ.
+
+Routes: an exact symbolic route through :mod:`theory.control` (generic,
+undefined layers and costs unrolled over several layers, and concrete tanh
+layers with symbolic weights), and double-precision routes through
+:mod:`numerics.control` on random networks and LQ problems — torch's
+reverse-mode autograd, the complex step, a direct linear solve — each never
+the recursion it checks.  Negative controls: the costate started with the
+wrong sign, the 1/S lost, the Riccati update with the wrong sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from numerics.control import (
+    ResidualNetwork,
+    autograd_gradients,
+    complex_step_gradient,
+    direct_lq_controls,
+    pmp_costates,
+    pmp_lq_controls,
+)
+from proofs_check.claim import Claim, Profile, timed
+from proofs_check.tolerances import tolerance
+from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
+from theory.control import (
+    LITERATURE,
+    Convention,
+    concrete_costate_residuals,
+    costate_residuals,
+    gradient_residuals,
+    lq_residuals,
+    riccati,
+)
+
+__all__ = ["CLAIMS"]
+
+#: The random problem of the numeric routes: 12 residual tanh layers of width 6, 16 samples.
+LAYERS, WIDTH, SAMPLES = 12, 6, 16
+
+
+def _symbolic(route: str, residuals, what: str) -> Evidence:
+    flat = list(sp.flatten(residuals))
+    nonzero = [r for r in flat if r != 0]
+    if not nonzero:
+        return Evidence(route, EXACT, f"{what}: all {len(flat)} residuals simplify to 0")
+    return Evidence(route, DISAGREE, f"{what}: {len(nonzero)} of {len(flat)} residuals do not vanish", {"first": str(nonzero[0])[:400]})
+
+
+def _problem(seed: int = 7):
+    rng = np.random.default_rng(seed)
+    network = ResidualNetwork.random(LAYERS, WIDTH, regularisation=1e-2, scale=1.5, seed=seed)
+    return network, rng.standard_normal((SAMPLES, WIDTH)), rng.standard_normal((SAMPLES, WIDTH))
+
+
+def _torch_problem(network, x0, y):
+    import torch
+
+    as_tensor = torch.from_numpy
+    return ResidualNetwork(as_tensor(network.weights), as_tensor(network.biases), network.step, network.regularisation), as_tensor(x0), as_tensor(y)
+
+
+def _relative(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(np.asarray(b))))
+
+
+def _judge(route: str, difference: float, what: str, details: dict) -> Evidence:
+    limit = tolerance("derivative_relative")
+    details.update({"max_relative_difference": difference, "tolerance": limit})
+    outcome = AGREE if difference <= limit else DISAGREE
+    return Evidence(route, outcome, f"{what}: max relative difference {difference:.1e}", details)
+
+
+@dataclass(frozen=True)
+class CostateIsBackprop(Claim):
+    """p_t = −∂J/∂x_t for the costate started as ``candidate`` (a :class:`Convention`)."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [
+            timed(lambda: _symbolic("symbolic-generic", costate_residuals(3, 2, candidate), "generic f_t, Φ, T = 3, n = 2")),
+            timed(self._layers, candidate),
+            timed(self._autograd, candidate),
+        ]
+
+    def _layers(self, convention) -> Evidence:
+        residuals = [concrete_costate_residuals(kind, 2, 2, convention) for kind in ("dense", "residual")]
+        return _symbolic("symbolic-tanh-layers", residuals, "dense and residual tanh layers, symbolic W and b, T = 2")
+
+    def _autograd(self, convention) -> Evidence:
+        try:
+            import torch
+        except ImportError:
+            return Evidence("autograd", UNDECIDED, "torch is not installed")
+        network, x0, y = _torch_problem(*_problem())
+        _, costates, _ = pmp_costates(network, x0, y, torch, convention)
+        adjoints, _, _ = autograd_gradients(network, x0, y)
+        difference = max(_relative(p.numpy(), a.numpy()) for p, a in zip(costates, adjoints))
+        return _judge("autograd", difference, f"costates vs −∂J/∂x_t by torch autograd, {LAYERS} layers", {"layers": LAYERS, "width": WIDTH, "samples": SAMPLES})
+
+
+@dataclass(frozen=True)
+class GradientIsHamiltonianSlope(Claim):
+    """∇_{θ_t} J = −Σ_s ∂H_t/∂θ with the costate started as ``candidate``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [
+            timed(lambda: _symbolic("symbolic-generic", gradient_residuals(2, 2, 2, candidate), "generic f_t, Φ, L_t; T = 2, n = 2, S = 2")),
+            timed(self._autograd, candidate),
+            timed(self._complex_step, candidate),
+        ]
+
+    def _autograd(self, convention) -> Evidence:
+        try:
+            import torch
+        except ImportError:
+            return Evidence("autograd", UNDECIDED, "torch is not installed")
+        network, x0, y = _torch_problem(*_problem())
+        _, _, (grad_w, grad_b) = pmp_costates(network, x0, y, torch, convention)
+        _, auto_w, auto_b = autograd_gradients(network, x0, y)
+        difference = max(_relative(grad_w.numpy(), auto_w.numpy()), _relative(grad_b.numpy(), auto_b.numpy()))
+        return _judge("autograd", difference, "−Σ_s ∂H_t/∂θ vs torch autograd", {"layers": LAYERS})
+
+    def _complex_step(self, convention) -> Evidence:
+        network, x0, y = _problem()
+        _, _, (grad_w, grad_b) = pmp_costates(network, x0, y, np, convention)
+        rng = np.random.default_rng(3)
+        checked = []
+        for _ in range(6):
+            which, grad = ("weights", grad_w) if rng.random() < 0.7 else ("biases", grad_b)
+            index = tuple(int(rng.integers(0, size)) for size in grad.shape)
+            exact = complex_step_gradient(network, x0, y, which, index)
+            checked.append((which, index, exact, float(grad[index])))
+        difference = max(abs(g - e) / abs(e) for _, _, e, g in checked)
+        return _judge("complex-step", difference, f"{len(checked)} coordinates by the complex step", {"coordinates": [c[:2] for c in checked]})
+
+
+def _wrong_riccati(a, b, q, r, q_final, horizon, inverse=lambda m: m.inv()):
+    """The Riccati update with the sign of its correction term flipped (a common slip)."""
+    p = [None] * (horizon + 1)
+    k = [None] * horizon
+    p[horizon] = q_final
+    for t in reversed(range(horizon)):
+        k[t] = inverse(r + b.T @ p[t + 1] @ b) @ b.T @ p[t + 1] @ a
+        p[t] = q + a.T @ p[t + 1] @ a + a.T @ p[t + 1] @ b @ k[t]
+    return p, k
+
+
+@dataclass(frozen=True)
+class RiccatiEqualsPMP(Claim):
+    """For linear–quadratic control the feedback of the Riccati recursion ``candidate`` is the PMP control."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [
+            timed(lambda: _symbolic("symbolic-scalar", list(lq_residuals(3, candidate)), "scalar system, T = 3: u_t + K_t x_t and p_t + P_t x_t")),
+            timed(self._matrices, candidate),
+        ]
+
+    def _matrices(self, recursion) -> Evidence:
+        rng = np.random.default_rng(11)
+        n, m, horizon = 4, 2, 8
+        a, b = rng.standard_normal((n, n)) / np.sqrt(n) * 1.3, rng.standard_normal((n, m))
+        q, r, q_final = np.eye(n), 0.5 * np.eye(m), 2 * np.eye(n)
+        x0 = rng.standard_normal(n)
+        _, gains = recursion(a, b, q, r, q_final, horizon, np.linalg.inv)
+        x, controls = x0, []
+        for t in range(horizon):
+            controls.append(-gains[t] @ x)
+            x = a @ x + b @ controls[-1]
+        controls = np.array(controls)
+        pmp = pmp_lq_controls(a, b, q, r, q_final, horizon, x0)
+        direct = direct_lq_controls(a, b, q, r, q_final, horizon, x0)
+        difference = max(_relative(controls, pmp), _relative(controls, direct))
+        return _judge("matrices", difference, f"Riccati feedback vs the PMP boundary problem and the direct minimiser, n = {n}, T = {horizon}", {"n": n, "m": m, "horizon": horizon})
+
+
+CLAIMS = [
+    CostateIsBackprop(
+        "control.costate_is_backprop",
+        "Li, Chen, Tai & E (2018); Liu & Theodorou (2019): the costate of the discrete maximum principle is minus the backpropagated adjoint",
+        r"p_T = -\nabla\Phi(x_T)/S,\ p_t = \nabla_x H_t \;\Rightarrow\; p_t = -\partial J/\partial x_t",
+        literature=LITERATURE,
+        wrong=Convention(terminal_sign=+1),
+    ),
+    GradientIsHamiltonianSlope(
+        "control.gradient_is_hamiltonian_slope",
+        "Li, Chen, Tai & E (2018): gradient descent is ascent on the summed Hamiltonian",
+        r"\nabla_{\theta_t} J = -\sum_s \nabla_\theta H_t(x_{s,t}, p_{s,t+1}, \theta_t)",
+        literature=LITERATURE,
+        wrong=Convention(sample_power=0),
+    ),
+    RiccatiEqualsPMP(
+        "control.riccati_equals_pmp",
+        "Dynamic programming (Bellman/HJB → Riccati) and Pontryagin's principle agree for linear–quadratic control (review by Liu & Theodorou)",
+        r"u_t^{\mathrm{PMP}} = -K_t x_t,\ K_t = (R + B^\top P_{t+1} B)^{-1} B^\top P_{t+1} A,\ p_t = -P_t x_t",
+        literature=riccati,
+        wrong=_wrong_riccati,
+    ),
+]

@@ -1,0 +1,101 @@
+"""The maximum principle against backpropagation, and Riccati against PMP."""
+
+import numpy as np
+import pytest
+
+from numerics.control import (
+    ResidualNetwork,
+    complex_step_gradient,
+    direct_lq_controls,
+    pmp_costates,
+    pmp_lq_controls,
+    riccati_gains,
+)
+from proofs_check.claim import PROFILES
+from proofs_check.claims import REGISTRY
+from proofs_check.tolerances import tolerance
+from proofs_check.verdicts import PROVED, REFUTED
+from theory.control import (
+    Convention,
+    concrete_costate_residuals,
+    costate_residuals,
+    gradient_residuals,
+    lq_residuals,
+)
+
+TOL = tolerance("derivative_relative")
+
+
+def _all_zero(residuals):
+    return all(r == 0 for r in np.ravel(np.array(residuals, dtype=object)))
+
+
+def test_generic_costates_are_minus_the_adjoint_and_a_flipped_sign_is_not():
+    assert _all_zero(costate_residuals(3, 2))
+    assert not _all_zero(costate_residuals(2, 2, Convention(terminal_sign=+1)))
+
+
+def test_gradient_is_minus_the_hamiltonian_slope_and_needs_the_one_over_s():
+    assert _all_zero(gradient_residuals(2, 2, 2))
+    assert not _all_zero(gradient_residuals(2, 2, 2, Convention(sample_power=0)))
+
+
+@pytest.mark.parametrize("kind", ["dense", "residual"])
+def test_tanh_layers_with_symbolic_weights(kind):
+    assert _all_zero(concrete_costate_residuals(kind, 2, 2))
+
+
+def test_scalar_lq_riccati_is_pmp():
+    controls, costates = lq_residuals(3)
+    assert _all_zero(controls) and _all_zero(costates)
+
+
+@pytest.mark.parametrize("step", [0.25, None])
+def test_pmp_gradients_match_the_complex_step(step):
+    network = ResidualNetwork.random(5, 4, step=step, regularisation=0.1, seed=2)
+    rng = np.random.default_rng(0)
+    x0, y = rng.standard_normal((9, 4)), rng.standard_normal((9, 4))
+    _, _, (grad_w, grad_b) = pmp_costates(network, x0, y)
+    for which, grad, index in [("weights", grad_w, (0, 1, 2)), ("weights", grad_w, (4, 3, 0)), ("biases", grad_b, (2, 1))]:
+        exact = complex_step_gradient(network, x0, y, which, index)
+        assert abs(grad[index] - exact) <= TOL * abs(exact)
+
+
+def test_pmp_costates_match_torch_autograd_and_run_on_torch():
+    torch = pytest.importorskip("torch")
+    from numerics.control import autograd_gradients
+
+    network = ResidualNetwork.random(8, 5, seed=4)
+    rng = np.random.default_rng(1)
+    x0, y = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    as_torch = ResidualNetwork(torch.from_numpy(network.weights), torch.from_numpy(network.biases), network.step)
+    _, costates, (grad_w, _) = pmp_costates(as_torch, torch.from_numpy(x0), torch.from_numpy(y), torch)
+    adjoints, auto_w, _ = autograd_gradients(as_torch, torch.from_numpy(x0), torch.from_numpy(y))
+    for p, a in zip(costates, adjoints):
+        assert torch.allclose(p, a, rtol=TOL, atol=TOL * float(a.abs().max()))
+    assert torch.allclose(grad_w, auto_w, rtol=TOL, atol=TOL * float(auto_w.abs().max()))
+    _, numpy_costates, _ = pmp_costates(network, x0, y)
+    assert np.allclose(costates[0].numpy(), numpy_costates[0], rtol=TOL, atol=0)
+
+
+def test_lq_riccati_pmp_and_direct_agree_on_matrices():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+    q, r, q_final, x0 = np.eye(3), 0.5 * np.eye(2), 2 * np.eye(3), rng.standard_normal(3)
+    gains, _ = riccati_gains(a, b, q, r, q_final, 6)
+    x, controls = x0, []
+    for k in gains:
+        controls.append(-k @ x)
+        x = a @ x + b @ controls[-1]
+    for other in (pmp_lq_controls(a, b, q, r, q_final, 6, x0), direct_lq_controls(a, b, q, r, q_final, 6, x0)):
+        assert np.allclose(controls, other, rtol=TOL, atol=TOL * np.abs(other).max())
+
+
+@pytest.mark.parametrize("claim_id", ["control.costate_is_backprop", "control.gradient_is_hamiltonian_slope", "control.riccati_equals_pmp"])
+def test_control_claims_stand_and_controls_fall(claim_id):
+    result = REGISTRY[claim_id].run(PROFILES["quick"])
+    assert result.verdict == PROVED, result.reason
+    assert result.control_verdict == REFUTED, result.control_reason
+    # every route has teeth on its own: each one that decides refutes the control
+    decided = [e for e in result.control_evidence if e.outcome != "undecided"]
+    assert len(decided) >= 2 and all(e.outcome == "disagree" for e in decided)

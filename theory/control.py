@@ -1,0 +1,255 @@
+r"""Training as optimal control: the discrete Pontryagin maximum principle, and LQ control.
+
+A network of T layers is the control system x_{t+1} = f_t(x_t, θ_t) with the
+parameters θ_t as controls.  For S samples the training objective is
+
+.. math::  J(\theta) = \frac1S \sum_s \Phi(x_{s,T}, y_s) + \sum_t L_t(\theta_t).
+
+Convention (Li, Chen, Tai & E 2018, *Maximum principle based algorithms for
+deep learning*, JMLR; Liu & Theodorou 2019): the Hamiltonian is
+
+.. math::  H_t(x, p, \theta) = p\cdot f_t(x, \theta) - \tfrac1S L_t(\theta),
+
+the costate runs backwards from p_T = −∇Φ(x_T)/S with p_t = ∇_x H_t(x_t,
+p_{t+1}, θ_t), and an optimal θ_t maximises Σ_s H_t.  Then
+
+.. math::  p_{s,t} = -\frac{\partial J}{\partial x_{s,t}}, \qquad
+           \nabla_{\theta_t} J = -\sum_s \nabla_\theta H_t(x_{s,t}, p_{s,t+1}, \theta_t),
+
+so that backpropagation computes the costates (with the opposite sign) and
+gradient descent is ascent on the summed Hamiltonian.  :func:`costate_residuals`
+and :func:`gradient_residuals` state both as SymPy expressions for *generic*
+(undefined) layers f_t, terminal cost Φ and regulariser L_t, unrolled over T
+layers; every residual simplifies to 0.  With T = 1 and Φ read as an arbitrary
+cost-to-go this is also the induction step, p_{t+1} = −∂J/∂x_{t+1} ⇒ p_t =
+−∂J/∂x_t, which extends the statement to any depth.  :func:`concrete_costate_residuals`
+does the same for dense and residual tanh layers with symbolic weights.
+
+Linear–quadratic control (x_{t+1} = A x_t + B u_t, cost ½Σ(Q x_t² + R u_t²) +
+½ Q_T x_T²): dynamic programming (the Bellman equation, the discrete HJB) gives
+the Riccati recursion P_t = Q + AᵀP_{t+1}A − AᵀP_{t+1}B (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A
+with feedback u_t = −K_t x_t, K_t = (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A;
+the maximum principle, with H_t = p·(A x + B u) − ½(xᵀQx + uᵀRu), gives a
+linear two-point boundary problem.  :func:`lq_residuals` derives both for a
+scalar system and returns u_t^PMP + K_t x_t and p_t + P_t x_t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+__all__ = [
+    "LITERATURE",
+    "Convention",
+    "concrete_costate_residuals",
+    "costate_residuals",
+    "dense_tanh",
+    "gradient_residuals",
+    "lq_residuals",
+    "residual_tanh",
+    "riccati",
+]
+
+S = sp.Symbol("S", positive=True)
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How the costate is started: p_T = sign · ∇Φ(x_T) / S^power (the literature: −1, 1)."""
+
+    terminal_sign: int = -1
+    sample_power: int = 1
+
+    def terminal(self, gradient: sp.Expr, samples: sp.Expr) -> sp.Expr:
+        return self.terminal_sign * gradient / samples**self.sample_power
+
+
+#: Li, Chen, Tai & E (2018): p_T = −∇Φ/S.
+LITERATURE = Convention()
+
+
+def _canonical(expr: sp.Expr) -> sp.Expr:
+    """Expanded form: the chain-rule products on both sides are the same monomials, so a true
+    identity expands to 0 (``simplify`` is needlessly slow on nested tanh)."""
+    return sp.expand(expr.doit())
+
+
+def _at(expr: sp.Expr, variables, values) -> sp.Expr:
+    return expr.subs(dict(zip(variables, values)), simultaneous=True)
+
+
+def _generic_layer(t: int, n: int) -> Callable:
+    def layer(x, theta):
+        return [sp.Function(f"f{t}_{i}")(*x, theta) for i in range(n)]
+
+    return layer
+
+
+def _costates(layers, states, thetas, terminal_gradient, convention: Convention, samples):
+    """p_T … p_0 of the maximum principle along ``states`` (lists of n expressions)."""
+    n = len(states[0])
+    xi = sp.symbols(f"xi0:{n}")
+    costates = [None] * len(states)
+    costates[-1] = [convention.terminal(g, samples) for g in terminal_gradient]
+    for t in reversed(range(len(layers))):
+        f = layers[t](xi, thetas[t])
+        # p_t = ∇_x H_t = (∂f_t/∂x)ᵀ p_{t+1}
+        costates[t] = [
+            sum(_at(sp.diff(f[i], xi[j]), xi, states[t]) * costates[t + 1][i] for i in range(n)) for j in range(n)
+        ]
+    return costates
+
+
+def _terminal_gradient(terminal: Callable, final_state) -> list[sp.Expr]:
+    n = len(final_state)
+    xi = sp.symbols(f"xi0:{n}")
+    return [_at(sp.diff(terminal(xi), xi[i]), xi, final_state) for i in range(n)]
+
+
+def _run(layers, x0, thetas):
+    states = [list(x0)]
+    for t, layer in enumerate(layers):
+        states.append(layer(states[-1], thetas[t]))
+    return states
+
+
+def _residuals(layers, thetas, terminal, convention, n):
+    """p_t + ∂J/∂x_t for t = 0 … T (one sample; other samples do not depend on its states)."""
+    x0 = sp.symbols(f"x0_0:{n}")
+    states = _run(layers, x0, thetas)
+    regulariser = sum(sp.Function(f"L{t}")(theta) for t, theta in enumerate(thetas))
+    costates = _costates(layers, states, thetas, _terminal_gradient(terminal, states[-1]), convention, S)
+    xi = sp.symbols(f"xi0:{n}")
+    out = []
+    for t in range(len(states)):
+        # J as a function of a free x_t: the layers t … T−1 applied to ξ
+        cost = terminal(_run(layers[t:], xi, thetas[t:])[-1]) / S + regulariser
+        gradient = [_at(sp.diff(cost, xi[j]), xi, states[t]) for j in range(n)]
+        out.append([_canonical(costates[t][j] + gradient[j]) for j in range(n)])
+    return out
+
+
+def costate_residuals(layers: int = 3, dimension: int = 2, convention: Convention = LITERATURE) -> list[list[sp.Expr]]:
+    """p_t + ∂J/∂x_t, t = 0 … T, for generic layers f_t(x, θ_t) and terminal cost Φ (all zero: proved)."""
+    thetas = sp.symbols(f"theta0:{layers}")
+    terminal = sp.Function("Phi")
+    return _residuals(
+        [_generic_layer(t, dimension) for t in range(layers)], thetas, lambda x: terminal(*x), convention, dimension
+    )
+
+
+def gradient_residuals(
+    layers: int = 2, dimension: int = 2, samples: int = 2, convention: Convention = LITERATURE
+) -> list[sp.Expr]:
+    """∇_{θ_t} J + Σ_s ∂H_t/∂θ(x_{s,t}, p_{s,t+1}, θ_t) for generic layers and ``samples`` samples (all zero: proved)."""
+    thetas = sp.symbols(f"theta0:{layers}")
+    fs = [_generic_layer(t, dimension) for t in range(layers)]
+    terminal = sp.Function("Phi")
+    regularisers = [sp.Function(f"L{t}") for t in range(layers)]
+    n_samples = sp.Integer(samples)
+    objective = sum(r(th) for r, th in zip(regularisers, thetas))
+    # Σ_s ∂H_t/∂θ, starting from Σ_s ∂(−L_t/S)/∂θ = −L_t′
+    hamiltonian_slopes = [-sp.diff(regularisers[t](thetas[t]), thetas[t]) for t in range(layers)]
+    for s in range(samples):
+        states = _run(fs, sp.symbols(f"x{s}_0:{dimension}"), thetas)
+        objective += terminal(*states[-1]) / n_samples
+        gradient = _terminal_gradient(lambda x: terminal(*x), states[-1])
+        costates = _costates(fs, states, thetas, gradient, convention, n_samples)
+        for t in range(layers):
+            # ∂H_t/∂θ at fixed x and p: differentiate p·f with p a symbol, then put p_{s,t+1} in
+            held = sp.symbols(f"p0:{dimension}")
+            f = fs[t](states[t], thetas[t])
+            slope = sp.diff(sum(p * fi for p, fi in zip(held, f)), thetas[t])
+            hamiltonian_slopes[t] += _at(slope, held, costates[t + 1])
+    return [_canonical(sp.diff(objective, th) + h) for th, h in zip(thetas, hamiltonian_slopes)]
+
+
+def dense_tanh(n: int, t: int) -> tuple[Callable, list[sp.Symbol]]:
+    """The layer x ↦ tanh(W_t x + b_t) with symbolic W_t, b_t, and its parameters."""
+    w = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"W{t}_{i}{j}"))
+    b = sp.Matrix(n, 1, lambda i, _: sp.Symbol(f"b{t}_{i}"))
+
+    def layer(x, _theta):
+        return list((w * sp.Matrix(x) + b).applyfunc(sp.tanh))
+
+    return layer, [*w, *b]
+
+
+#: The residual step of Li et al. (2018).
+RESIDUAL_STEP = sp.Rational(1, 4)
+
+
+def residual_tanh(n: int, t: int, step: sp.Expr = RESIDUAL_STEP) -> tuple[Callable, list[sp.Symbol]]:
+    """The residual layer x ↦ x + δ tanh(W_t x + b_t) (Li et al. 2018 use δ = 1/4)."""
+    dense, parameters = dense_tanh(n, t)
+
+    def layer(x, theta):
+        return [xi + step * yi for xi, yi in zip(x, dense(x, theta))]
+
+    return layer, parameters
+
+
+def concrete_costate_residuals(
+    kind: str = "residual", layers: int = 2, dimension: int = 2, convention: Convention = LITERATURE
+) -> list[list[sp.Expr]]:
+    """p_t + ∂J/∂x_t for ``dense`` or ``residual`` tanh layers with symbolic weights and Φ = ½‖x_T − y‖²."""
+    make = {"dense": dense_tanh, "residual": residual_tanh}[kind]
+    built = [make(dimension, t) for t in range(layers)]
+    target = sp.symbols(f"y0:{dimension}")
+
+    def terminal(x):
+        return sum((xi - yi) ** 2 for xi, yi in zip(x, target)) / 2
+
+    thetas = sp.symbols(f"theta0:{layers}")  # unused by these layers: their weights are symbols
+    return _residuals([layer for layer, _ in built], thetas, terminal, convention, dimension)
+
+
+# ---------------------------------------------------------------------------
+# Linear–quadratic control
+
+
+def riccati(a, b, q, r, q_final, horizon: int, inverse: Callable = lambda m: m.inv()) -> tuple[list, list]:
+    """P_0 … P_T and K_0 … K_{T−1} of the discrete Riccati recursion.
+
+    Matrices of SymPy (the default ``inverse``) or numpy (pass ``numpy.linalg.inv``).
+    """
+    p = [None] * (horizon + 1)
+    k = [None] * horizon
+    p[horizon] = q_final
+    for t in reversed(range(horizon)):
+        nxt = p[t + 1]
+        k[t] = inverse(r + b.T @ nxt @ b) @ b.T @ nxt @ a
+        p[t] = q + a.T @ nxt @ a - a.T @ nxt @ b @ k[t]
+    return p, k
+
+
+def lq_residuals(horizon: int = 3, bellman: Callable | None = None) -> tuple[list[sp.Expr], list[sp.Expr]]:
+    """(u_t^PMP + K_t x_t, p_t + P_t x_t) for a scalar LQ problem: zero when PMP and dynamic programming agree.
+
+    The maximum principle's two-point boundary problem — x_{t+1} = a x_t + b u_t,
+    p_T = −q_T x_T, p_t = a p_{t+1} − q x_t, b p_{t+1} − r u_t = 0 — is solved
+    symbolically from x_0; ``bellman`` (default :func:`riccati`, called with 1 × 1
+    matrices) gives P_t, K_t.
+    """
+    a, b, q, r, q_final, x0 = sp.symbols("a b q r q_T x0", positive=True)
+    xs = [x0, *sp.symbols(f"x1:{horizon + 1}")]
+    us = sp.symbols(f"u0:{horizon}")
+    ps = [None, *sp.symbols(f"p1:{horizon + 1}")]
+    equations = [sp.Eq(xs[t + 1], a * xs[t] + b * us[t]) for t in range(horizon)]
+    equations += [sp.Eq(b * ps[t + 1] - r * us[t], 0) for t in range(horizon)]
+    equations += [sp.Eq(ps[t], a * ps[t + 1] - q * xs[t]) for t in range(1, horizon)]
+    equations.append(sp.Eq(ps[horizon], -q_final * xs[horizon]))
+    unknowns = [*xs[1:], *us, *ps[1:]]
+    solution = sp.solve(equations, unknowns, dict=True)[0]
+    as_matrix = [sp.Matrix([[v]]) for v in (a, b, q, r, q_final)]
+    p_matrix, gains = ([m[0, 0] for m in ms] for ms in (bellman or riccati)(*as_matrix, horizon))
+    controls = [sp.simplify(solution[us[t]] + gains[t] * _state(solution, xs, t)) for t in range(horizon)]
+    costates = [sp.simplify(solution[ps[t]] + p_matrix[t] * solution[xs[t]]) for t in range(1, horizon + 1)]
+    return controls, costates
+
+
+def _state(solution, xs, t):
+    return xs[0] if t == 0 else solution[xs[t]]
