@@ -11,7 +11,9 @@ the convention of :mod:`theory.control` (H_t = p·f_t − L_t/S, p_T = −∇Φ/
 * :func:`autograd_gradients` is the independent route: torch's reverse-mode
   derivatives of J with respect to each x_t and θ_t;
 * :func:`complex_step_gradient` a third: ∂J/∂θ_k = Im J(θ + i h e_k)/h, exact
-  to rounding (no subtraction), one coordinate per call.
+  to rounding (no subtraction), one coordinate per call;
+* :func:`euler_adjoint_costates` the continuous-time view: the Euler step of
+  the adjoint ODE of the neural ODE whose forward Euler scheme the network is.
 
 Linear–quadratic control (:func:`riccati_gains`, :func:`pmp_lq_controls`,
 :func:`direct_lq_controls`): the feedback of dynamic programming, the
@@ -32,6 +34,7 @@ __all__ = [
     "autograd_gradients",
     "complex_step_gradient",
     "direct_lq_controls",
+    "euler_adjoint_costates",
     "pmp_costates",
     "pmp_lq_controls",
     "riccati_gains",
@@ -119,6 +122,36 @@ def autograd_gradients(network: ResidualNetwork, x0, y):
     objective = fit + copy.regularisation / 2 * ((weights**2).sum() + (biases**2).sum())
     objective.backward()
     return [-s.grad for s in states], weights.grad, biases.grad
+
+
+def euler_adjoint_costates(network: ResidualNetwork, x0, y, evaluation: int = 0):
+    """Costates by the Euler step of the adjoint ODE ṗ = −(∂g/∂x)ᵀ p (torch arrays).
+
+    The residual network is forward Euler with step h = ``network.step`` for
+    the vector field g_t(x) = tanh(W_t x + b_t); each step backwards is
+    p_t = p_{t+1} + h (∂g_t/∂x)ᵀ p_{t+1}, the vector–Jacobian product taken by
+    ``torch.func.vjp`` of g_t alone at x_{t + evaluation} (0: the discrete
+    costate, see :func:`theory.control.euler_adjoint_residuals`).
+    """
+    import torch
+    from torch.func import vjp
+
+    if network.step is None:
+        raise ValueError("the adjoint ODE needs a residual (Euler) network")
+    states = [x0]
+    for t in range(network.layers):
+        states.append(network.layer(t, states[-1], torch)[0])
+    costates = [None] * (network.layers + 1)
+    costates[-1] = LITERATURE.terminal(states[-1] - y, x0.shape[0])
+    for t in reversed(range(network.layers)):
+
+        def field(x, t=t):
+            return torch.tanh(x @ network.weights[t].T + network.biases[t])
+
+        _, pullback = vjp(field, states[t + evaluation])
+        (slope,) = pullback(costates[t + 1])
+        costates[t] = costates[t + 1] + network.step * slope
+    return costates
 
 
 def complex_step_gradient(network: ResidualNetwork, x0, y, which: str, index: tuple, step: float = 1e-30) -> float:

@@ -19,6 +19,7 @@ from theory.control import (
     Convention,
     concrete_costate_residuals,
     costate_residuals,
+    euler_adjoint_residuals,
     gradient_residuals,
     lq_residuals,
 )
@@ -43,6 +44,11 @@ def test_gradient_is_minus_the_hamiltonian_slope_and_needs_the_one_over_s():
 @pytest.mark.parametrize("kind", ["dense", "residual"])
 def test_tanh_layers_with_symbolic_weights(kind):
     assert _all_zero(concrete_costate_residuals(kind, 2, 2))
+
+
+def test_euler_adjoint_at_x_t_is_the_costate_and_at_x_t_plus_one_is_not():
+    assert _all_zero(euler_adjoint_residuals(3, 2, 0))
+    assert not _all_zero(euler_adjoint_residuals(2, 2, 1))
 
 
 def test_scalar_lq_riccati_is_pmp():
@@ -91,7 +97,15 @@ def test_lq_riccati_pmp_and_direct_agree_on_matrices():
         assert np.allclose(controls, other, rtol=TOL, atol=TOL * np.abs(other).max())
 
 
-@pytest.mark.parametrize("claim_id", ["control.costate_is_backprop", "control.gradient_is_hamiltonian_slope", "control.riccati_equals_pmp"])
+@pytest.mark.parametrize(
+    "claim_id",
+    [
+        "control.costate_is_backprop",
+        "control.gradient_is_hamiltonian_slope",
+        "control.euler_adjoint_is_costate",
+        "control.riccati_equals_pmp",
+    ],
+)
 def test_control_claims_stand_and_controls_fall(claim_id):
     result = REGISTRY[claim_id].run(PROFILES["quick"])
     assert result.verdict == PROVED, result.reason

@@ -25,6 +25,11 @@ cost-to-go this is also the induction step, p_{t+1} = −∂J/∂x_{t+1} ⇒ p_t
 −∂J/∂x_t, which extends the statement to any depth.  :func:`concrete_costate_residuals`
 does the same for dense and residual tanh layers with symbolic weights.
 
+Continuous time (the neural ODE ẋ = g(x, θ), H = p·g): Ẋ = ∇_p H, Ṗ = −∇_x H.
+The residual network with step h is the forward Euler scheme of the ODE, and
+its discrete costate is the Euler step of the adjoint equation with the
+Jacobian at x_t (:func:`euler_adjoint_residuals`).
+
 Linear–quadratic control (x_{t+1} = A x_t + B u_t, cost ½Σ(Q x_t² + R u_t²) +
 ½ Q_T x_T²): dynamic programming (the Bellman equation, the discrete HJB) gives
 the Riccati recursion P_t = Q + AᵀP_{t+1}A − AᵀP_{t+1}B (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A
@@ -47,6 +52,7 @@ __all__ = [
     "concrete_costate_residuals",
     "costate_residuals",
     "dense_tanh",
+    "euler_adjoint_residuals",
     "gradient_residuals",
     "lq_residuals",
     "residual_tanh",
@@ -205,6 +211,44 @@ def concrete_costate_residuals(
 
     thetas = sp.symbols(f"theta0:{layers}")  # unused by these layers: their weights are symbols
     return _residuals([layer for layer, _ in built], thetas, terminal, convention, dimension)
+
+
+def euler_adjoint_residuals(steps: int = 3, dimension: int = 2, evaluation: int = 0) -> list[list[sp.Expr]]:
+    """p_t − p_t^adj along the Euler network x_{t+1} = x_t + h g(x_t, θ_t) of a generic vector field g.
+
+    p_t is the network's discrete costate; p_t^adj the Euler step of the adjoint
+    equation ṗ = −(∂g/∂x)ᵀ p backwards in time, p_t^adj = p_{t+1} + h (∂g/∂x)ᵀ p_{t+1}
+    with the Jacobian taken at x_{t + evaluation}.  With ``evaluation = 0`` the
+    pair (forward Euler, this adjoint step) is symplectic Euler and the residuals
+    vanish (Sanz-Serna 2016, *Symplectic Runge–Kutta schemes for adjoint
+    equations*); taken at x_{t+1}, the plain explicit step backwards in time,
+    they do not.
+    """
+    h = sp.Symbol("h", positive=True)
+    thetas = sp.symbols(f"theta0:{steps}")
+
+    def field(x, theta):
+        return [sp.Function(f"g{i}")(*x, theta) for i in range(dimension)]
+
+    def euler(x, theta):
+        return [xi + h * gi for xi, gi in zip(x, field(x, theta))]
+
+    terminal = sp.Function("Phi")
+    states = _run([euler] * steps, sp.symbols(f"x0_0:{dimension}"), thetas)
+    gradient = _terminal_gradient(lambda x: terminal(*x), states[-1])
+    costates = _costates([euler] * steps, states, thetas, gradient, LITERATURE, S)
+    xi = sp.symbols(f"xi0:{dimension}")
+    adjoint = [None] * (steps + 1)
+    adjoint[-1] = costates[-1]
+    for t in reversed(range(steps)):
+        g = field(xi, thetas[t])
+        at = states[t + evaluation]
+        adjoint[t] = [
+            adjoint[t + 1][j]
+            + h * sum(_at(sp.diff(g[i], xi[j]), xi, at) * adjoint[t + 1][i] for i in range(dimension))
+            for j in range(dimension)
+        ]
+    return [[_canonical(p - q) for p, q in zip(costates[t], adjoint[t])] for t in range(steps + 1)]
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from numerics.control import (
     autograd_gradients,
     complex_step_gradient,
     direct_lq_controls,
+    euler_adjoint_costates,
     pmp_costates,
     pmp_lq_controls,
 )
@@ -32,6 +33,7 @@ from theory.control import (
     Convention,
     concrete_costate_residuals,
     costate_residuals,
+    euler_adjoint_residuals,
     gradient_residuals,
     lq_residuals,
     riccati,
@@ -138,6 +140,28 @@ class GradientIsHamiltonianSlope(Claim):
         return _judge("complex-step", difference, f"{len(checked)} coordinates by the complex step", {"coordinates": [c[:2] for c in checked]})
 
 
+@dataclass(frozen=True)
+class EulerAdjointIsCostate(Claim):
+    """The Euler step of the adjoint ODE, Jacobian at x_{t + candidate}, gives the Euler network's costates."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [
+            timed(lambda: _symbolic("symbolic-generic", euler_adjoint_residuals(3, 2, candidate), "generic vector field g, T = 3, n = 2")),
+            timed(self._vjp, candidate),
+        ]
+
+    def _vjp(self, evaluation) -> Evidence:
+        try:
+            import torch
+        except ImportError:
+            return Evidence("vector-field-vjp", UNDECIDED, "torch is not installed")
+        network, x0, y = _torch_problem(*_problem())
+        _, costates, _ = pmp_costates(network, x0, y, torch)
+        adjoint = euler_adjoint_costates(network, x0, y, evaluation)
+        difference = max(_relative(a.numpy(), p.numpy()) for a, p in zip(adjoint, costates))
+        return _judge("vector-field-vjp", difference, f"adjoint steps by torch.func.vjp of g_t vs the PMP costates, h = {network.step}", {"h": network.step})
+
+
 def _wrong_riccati(a, b, q, r, q_final, horizon, inverse=lambda m: m.inv()):
     """The Riccati update with the sign of its correction term flipped (a common slip)."""
     p = [None] * (horizon + 1)
@@ -191,6 +215,13 @@ CLAIMS = [
         r"\nabla_{\theta_t} J = -\sum_s \nabla_\theta H_t(x_{s,t}, p_{s,t+1}, \theta_t)",
         literature=LITERATURE,
         wrong=Convention(sample_power=0),
+    ),
+    EulerAdjointIsCostate(
+        "control.euler_adjoint_is_costate",
+        "Chen et al. (2018), neural ODEs; Sanz-Serna (2016): the Euler adjoint step paired with forward Euler is the network's costate",
+        r"p_t = p_{t+1} + h\,\partial_x g(x_t)^\top p_{t+1} \text{ is the costate of } x_{t+1} = x_t + h\,g(x_t)",
+        literature=0,
+        wrong=1,
     ),
     RiccatiEqualsPMP(
         "control.riccati_equals_pmp",
