@@ -243,3 +243,132 @@ def direct_lq_controls(a, b, q, r, q_final, horizon: int, x0):
     hessian = g.T @ weights @ g + np.kron(np.eye(horizon), r)
     controls = np.linalg.solve(hessian, -g.T @ weights @ f @ x0)
     return controls.reshape(horizon, m)
+
+
+# ---------------------------------------------------------------------------
+# Training by the method of successive approximations
+
+
+def sin_problem(layers: int = 20, width: int = 5, points: int = 100, step: float = 0.25):
+    """The toy problem of Li et al. (2018): fit sin on [−π, π] with a residual tanh network, zero init.
+
+    Each input x is copied into the ``width`` state components and each target
+    is sin(x) in every component (Φ = ½‖x_T − y‖²).
+    """
+    x = np.linspace(-np.pi, np.pi, points)[:, None]
+    network = ResidualNetwork(np.zeros((layers, width, width)), np.zeros((layers, width)), step, 0.0)
+    return network, np.repeat(x, width, axis=1), np.repeat(np.sin(x), width, axis=1)
+
+
+def _layer_parameters(network: ResidualNetwork, t: int) -> np.ndarray:
+    return np.concatenate([network.weights[t].ravel(), network.biases[t]])
+
+
+def _augmented_hamiltonian(theta, x, x_next, p, p_next, step, regularisation, rho):
+    """−(1/S) Σ_s H̃_t and its gradient in θ_t = (W_t, b_t), by torch (float64).
+
+    H̃ = p̂′·f(x, θ) − L(θ) − ½ρ‖x′ − f(x, θ)‖² − ½ρ‖p̂ − ∇_x(p̂′·f)(x, θ)‖², with the
+    per-sample costates p̂ = S p (Li, Chen, Tai & E 2018, eq. 13).
+    """
+    import torch
+
+    n = x.shape[1]
+    theta = torch.from_numpy(theta).requires_grad_(True)
+    w, b = theta[: n * n].reshape(n, n), theta[n * n :]
+    a = torch.tanh(x @ w.T + b)
+    f = x + step * a
+    hamiltonian = (p_next * f).sum(1) - regularisation / 2 * (theta**2).sum()
+    slope_x = p_next + step * ((1 - a**2) * p_next) @ w
+    penalty = ((x_next - f) ** 2).sum(1) + ((p - slope_x) ** 2).sum(1)
+    value = -(hamiltonian - rho / 2 * penalty).mean()
+    value.backward()
+    return float(value.detach()), theta.grad.numpy()
+
+
+def msa_train(network: ResidualNetwork, x0, y, *, rho: float, iterations: int, inner_iterations: int = 10, progress=None):
+    """Train by the (extended) method of successive approximations; returns the loss after each iteration.
+
+    Each iteration runs the states forward and the costates back
+    (:func:`pmp_costates`), then maximises the augmented Hamiltonian H̃ of every
+    layer over its (W_t, b_t) by L-BFGS (``inner_iterations`` steps), all layers
+    from the same states and costates (Li et al. 2018, Algorithm 2).  ``rho = 0``
+    is plain MSA.  ``network`` is updated in place; ``progress(k, loss)`` is
+    called after each iteration.
+    """
+    import torch
+    from scipy.optimize import minimize
+
+    samples = x0.shape[0]
+    losses = [float(network.objective(x0, y))]
+    for k in range(iterations):
+        states, costates, _ = pmp_costates(network, x0, y)
+        tensors = [torch.from_numpy(s) for s in states]
+        scaled = [torch.from_numpy(samples * p) for p in costates]  # per-sample costates p̂
+        updated = []
+        for t in range(network.layers):
+            args = (tensors[t], tensors[t + 1], scaled[t], scaled[t + 1], network.step, network.regularisation, rho)
+            result = minimize(
+                _augmented_hamiltonian,
+                _layer_parameters(network, t),
+                args=args,
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": inner_iterations},
+            )
+            updated.append(result.x)
+        n = network.weights.shape[1]
+        for t, theta in enumerate(updated):
+            network.weights[t] = theta[: n * n].reshape(n, n)
+            network.biases[t] = theta[n * n :]
+        losses.append(float(network.objective(x0, y)))
+        if progress:
+            progress(k + 1, losses[-1])
+    return np.array(losses)
+
+
+def gradient_train(network: ResidualNetwork, x0, y, *, method: str, learning_rate: float, iterations: int, progress=None):
+    """Full-batch gradient descent (``gd``) or Adam (``adam``) on the PMP gradients; the loss after each step."""
+    if method not in ("gd", "adam"):
+        raise ValueError(f"unknown method {method!r}; choose gd or adam")
+    parameters = [network.weights, network.biases]
+    first = [np.zeros_like(p) for p in parameters]
+    second = [np.zeros_like(p) for p in parameters]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8  # Kingma & Ba (2015) defaults
+    losses = [float(network.objective(x0, y))]
+    for k in range(1, iterations + 1):
+        _, _, gradients = pmp_costates(network, x0, y)
+        for p, g, m, v in zip(parameters, gradients, first, second):
+            if method == "gd":
+                p -= learning_rate * g
+                continue
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            p -= learning_rate * (m / (1 - beta1**k)) / (np.sqrt(v / (1 - beta2**k)) + eps)
+        losses.append(float(network.objective(x0, y)))
+        if progress:
+            progress(k, losses[-1])
+    return np.array(losses)
+
+
+def plot_training(runs: dict, title: str, path):
+    """Loss against iteration and against wall-clock seconds, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for label, run in runs.items():
+        axes[0].plot(np.arange(len(run["loss"])), run["loss"], label=label)
+        axes[1].plot(run["seconds"], run["loss"], label=label)
+    axes[0].set_xscale("symlog", linthresh=1)
+    for ax, xlabel in zip(axes, ("iteration", "wall-clock seconds")):
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("training loss J")
+        ax.legend()
+    fig.suptitle(title)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

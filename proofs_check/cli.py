@@ -241,7 +241,12 @@ def _cmd_phase_diagram(args) -> int:
 
 
 def _plot_spectra(theory, args):
-    from numerics.meanfield import jacobian_singular_values, jacobian_spectrum_moments, mean_field_state, plot_jacobian_spectra
+    from numerics.meanfield import (
+        jacobian_singular_values,
+        jacobian_spectrum_moments,
+        mean_field_state,
+        plot_jacobian_spectra,
+    )
 
     q_star = float(mean_field_state(theory, args.sw2, args.sb2).q_star)
     if not q_star > 0:
@@ -281,6 +286,45 @@ def _cmd_simulate(args) -> int:
         print(f"layer  q_l (± s.e.)            c_l (± s.e.)   [{args.seeds} networks, N = {args.width}, {args.backend}/{args.device}]")
         for layer in range(0, sim.depth + 1, max(1, sim.depth // 10)):
             print(f"{layer:5d}  {q_mean[layer]:.6f} ± {q_error[layer]:.1e}  {c_mean[layer]:.6f} ± {c_error[layer]:.1e}")
+    return EXIT_OK
+
+
+def _cmd_train(args) -> int:
+    import time
+
+    from numerics.control import gradient_train, msa_train, plot_training, sin_problem
+
+    if args.layers < 1 or args.width < 1 or args.iterations < 1 or args.rho < 0:
+        raise ValueError("layers, width and iterations must be positive and ρ non-negative")
+    runs = {}
+
+    def run(label, train, **options):
+        network, x0, y = sin_problem(args.layers, args.width)
+        seconds = [0.0]
+        start = time.perf_counter()
+        total = options["iterations"]
+
+        def progress(k, loss):
+            seconds.append(time.perf_counter() - start)
+            if k == total or k % max(1, total // 10) == 0:
+                print(f"  {label:12s} iteration {k:5d}/{total}  loss {loss:.6g}", file=sys.stderr)
+
+        losses = train(network, x0, y, progress=progress, **options)
+        runs[label] = {"loss": losses.tolist(), "seconds": seconds}
+
+    print(f"sin on [−π, π], 100 points, {args.layers} residual tanh layers of width {args.width}, zero init", file=sys.stderr)
+    run(f"E-MSA ρ={args.rho:g}", msa_train, rho=args.rho, iterations=args.iterations, inner_iterations=args.inner)
+    run("MSA ρ=0", msa_train, rho=0.0, iterations=args.iterations, inner_iterations=args.inner)
+    run("GD", gradient_train, method="gd", learning_rate=args.gd_lr, iterations=args.baseline_iterations)
+    run("Adam", gradient_train, method="adam", learning_rate=args.adam_lr, iterations=args.baseline_iterations)
+    if args.plot:
+        plot_training(runs, f"sin toy: {args.layers} residual tanh layers, width {args.width}", args.plot)
+    if args.json:
+        print(json.dumps({"problem": args.problem, "layers": args.layers, "width": args.width, "rho": args.rho, "runs": runs}, indent=2))
+    else:
+        print(f"{'method':14s} {'iterations':>10s} {'final loss':>12s} {'seconds':>9s}")
+        for label, r in runs.items():
+            print(f"{label:14s} {len(r['loss']) - 1:10d} {r['loss'][-1]:12.6g} {r['seconds'][-1]:9.2f}")
     return EXIT_OK
 
 
@@ -361,6 +405,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--json", action="store_true")
     sim.set_defaults(run=_cmd_simulate)
+
+    train = sub.add_parser("train", help="train networks as optimal control problems")
+    methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)
+    msa = methods.add_parser("msa", help="extended MSA (Li et al. 2018) against plain MSA, GD and Adam")
+    msa.add_argument("--problem", choices=["sin"], default="sin")
+    msa.add_argument("--layers", type=int, default=20)
+    msa.add_argument("--width", type=int, default=5)
+    msa.add_argument("--rho", type=float, default=20.0, help="E-MSA penalty ρ")
+    msa.add_argument("--iterations", type=int, default=20, help="MSA iterations")
+    msa.add_argument("--inner", type=int, default=10, help="L-BFGS steps per layer and iteration")
+    msa.add_argument("--baseline-iterations", type=int, default=1000, help="GD and Adam steps")
+    msa.add_argument("--gd-lr", type=float, default=0.5)
+    msa.add_argument("--adam-lr", type=float, default=0.01)
+    msa.add_argument("--plot", metavar="PNG", help="loss per iteration and per second")
+    msa.add_argument("--json", action="store_true")
+    msa.set_defaults(run=_cmd_train)
     return parser
 
 

@@ -76,6 +76,12 @@ _TABLE = [
         "problems, so 1e-10 keeps four decades of margin while a wrong sign or a lost 1/S "
         "(relative error ≥ 1/S ≥ 1e-2) cannot pass.",
     ),
+    Tolerance(
+        "monotone_loss_relative",
+        1e-12,
+        "A training loss counts as increased when it grows by more than this, relative: the "
+        "loss is a sum of ≤ 10³ squares evaluated to ~1e-15, so smaller changes are rounding.",
+    ),
 ]
 
 TOLERANCES = {t.name: t for t in _TABLE}

@@ -113,3 +113,40 @@ def test_control_claims_stand_and_controls_fall(claim_id):
     # every route has teeth on its own: each one that decides refutes the control
     decided = [e for e in result.control_evidence if e.outcome != "undecided"]
     assert len(decided) >= 2 and all(e.outcome == "disagree" for e in decided)
+
+
+def test_emsa_descends_where_plain_msa_jumps():
+    pytest.importorskip("torch")
+    from numerics.control import msa_train, sin_problem
+
+    network, x0, y = sin_problem(layers=6, width=3, points=40)
+    losses = msa_train(network, x0, y, rho=20.0, iterations=4)
+    assert np.all(np.diff(losses) <= tolerance("monotone_loss_relative") * losses[:-1])
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_gradient_baselines_reduce_the_loss_and_reject_unknown_methods():
+    from numerics.control import gradient_train, sin_problem
+
+    for method, rate in (("gd", 0.5), ("adam", 0.01)):
+        network, x0, y = sin_problem(layers=4, width=3, points=30)
+        losses = gradient_train(network, x0, y, method=method, learning_rate=rate, iterations=50)
+        assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="unknown method"):
+        gradient_train(network, x0, y, method="sgd", learning_rate=0.1, iterations=1)
+
+
+def test_cli_train_msa_writes_json_and_a_plot(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import json
+
+    from proofs_check.cli import main
+
+    out = tmp_path / "msa.png"
+    argv = ["train", "msa", "--layers", "4", "--width", "3", "--iterations", "3", "--baseline-iterations", "20"]
+    assert main([*argv, "--json", "--plot", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["runs"]) == {"E-MSA ρ=20", "MSA ρ=0", "GD", "Adam"}
+    assert len(result["runs"]["E-MSA ρ=20"]["loss"]) == 4
+    assert out.stat().st_size > 10_000
+    assert main(["train", "msa", "--layers", "0"]) == 2

@@ -22,8 +22,10 @@ from numerics.control import (
     complex_step_gradient,
     direct_lq_controls,
     euler_adjoint_costates,
+    msa_train,
     pmp_costates,
     pmp_lq_controls,
+    sin_problem,
 )
 from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import tolerance
@@ -162,6 +164,42 @@ class EulerAdjointIsCostate(Claim):
         return _judge("vector-field-vjp", difference, f"adjoint steps by torch.func.vjp of g_t vs the PMP costates, h = {network.step}", {"h": network.step})
 
 
+def _teacher_problem(seed: int = 0):
+    """Regression onto a random residual tanh teacher (10 layers, width 4, 64 samples); zero-initialised student."""
+    rng = np.random.default_rng(seed)
+    teacher = ResidualNetwork.random(10, 4, scale=2.0, seed=5)
+    x0 = rng.standard_normal((64, 4))
+    y = x0
+    for t in range(teacher.layers):
+        y, _ = teacher.layer(t, y)
+    return ResidualNetwork(np.zeros((10, 4, 4)), np.zeros((10, 4)), 0.25), x0, y
+
+
+@dataclass(frozen=True)
+class ExtendedMSADescends(Claim):
+    """E-MSA with penalty ρ = ``candidate`` decreases the training loss at every iteration."""
+
+    iterations: int = 12
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._route, "sin-toy", candidate), timed(self._route, "teacher", candidate)]
+
+    def _route(self, problem: str, rho) -> Evidence:
+        try:
+            import torch  # noqa: F401 (the layer maximisation differentiates with torch)
+        except ImportError:
+            return Evidence(problem, UNDECIDED, "torch is not installed")
+        network, x0, y = sin_problem() if problem == "sin-toy" else _teacher_problem()
+        losses = msa_train(network, x0, y, rho=float(rho), iterations=self.iterations)
+        growth = np.diff(losses) / losses[:-1]
+        limit = tolerance("monotone_loss_relative")
+        details = {"rho": float(rho), "losses": losses.tolist(), "tolerance": limit}
+        if np.any(growth > limit):
+            k = int(np.argmax(growth > limit))
+            return Evidence(problem, DISAGREE, f"ρ = {rho:g}: the loss rises at iteration {k + 1}, {losses[k]:.4g} → {losses[k + 1]:.4g}", details)
+        return Evidence(problem, AGREE, f"ρ = {rho:g}: the loss falls at every one of {self.iterations} iterations, {losses[0]:.4g} → {losses[-1]:.4g}", details)
+
+
 def _wrong_riccati(a, b, q, r, q_final, horizon, inverse=lambda m: m.inv()):
     """The Riccati update with the sign of its correction term flipped (a common slip)."""
     p = [None] * (horizon + 1)
@@ -222,6 +260,13 @@ CLAIMS = [
         r"p_t = p_{t+1} + h\,\partial_x g(x_t)^\top p_{t+1} \text{ is the costate of } x_{t+1} = x_t + h\,g(x_t)",
         literature=0,
         wrong=1,
+    ),
+    ExtendedMSADescends(
+        "control.emsa_monotone_descent",
+        "Li, Chen, Tai & E (2018), Theorem 2 and §5: the extended MSA decreases the loss for ρ large enough; plain MSA (ρ = 0) need not",
+        r"\rho \text{ large} \Rightarrow J(\theta^{k+1}) \le J(\theta^k) \text{ for E-MSA}",
+        literature=20.0,
+        wrong=0.0,
     ),
     RiccatiEqualsPMP(
         "control.riccati_equals_pmp",
