@@ -11,6 +11,7 @@ refute.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -252,6 +253,38 @@ def _judge_simulation(route, z, slope, details) -> Evidence:
     return Evidence(route, AGREE, f"|z| = {z:.2f}; gap ∝ N^{slope:.2f}", details)
 
 
+#: σ_w², σ_b², depth, q⁰, c⁰ of the finite-width claim.
+_FINITE_WIDTH = (1.5, 0.05, 6, 1.0, 0.5)
+
+
+@functools.lru_cache(maxsize=2)
+def _finite_width_simulations(seeds: int) -> dict:
+    """The networks of the finite-width claim, by width: the formula and its control are judged on the same draws."""
+    sw2, sb2, depth, q0, c0 = _FINITE_WIDTH
+    return {
+        width: simulate_network(_theory("tanh"), sw2, sb2, width=width, depth=depth, q0=q0, c0=c0, seeds=seeds, probes=1, seed=100 + i)
+        for i, width in enumerate((64, 256, 1024))
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _jacobian_simulations(weights: str, seeds: int) -> tuple[float, float, dict]:
+    """q*, χ₁ and the Hutchinson estimates of ‖J‖_F²/N by width, for the Jacobian claim (shared by formula and control)."""
+    theory = _theory("tanh")
+    sw2, sb2, depth = _JACOBIAN
+    state = mean_field_state(theory, sw2, sb2)
+    q_star, chi = float(state.q_star), float(state.chi_1)
+    estimates = {}
+    for i, width in enumerate((32, 128, 512)):
+        sim = simulate_network(theory, sw2, sb2, width=width, depth=depth, q0=q_star, c0=0.0, seeds=seeds, weights=weights, probes=4, seed=200 + i)
+        estimates[width] = sim.jacobian_msv
+    return q_star, chi, estimates
+
+
+#: σ_w², σ_b², depth of the Jacobian claim.
+_JACOBIAN = (1.5, 0.05, 8)
+
+
 @dataclass(frozen=True)
 class FiniteWidthAgreement(Claim):
     """Finite tanh networks follow the mean-field q- and c-maps; the gap shrinks like N^{-1/2}.
@@ -265,14 +298,12 @@ class FiniteWidthAgreement(Claim):
 
     def _route(self, with_bias, profile, which) -> Evidence:
         theory = _theory("tanh")
-        sw2, sb2, depth, q0, c0 = 1.5, 0.05, 6, 1.0, 0.5
+        sw2, sb2, depth, q0, c0 = _FINITE_WIDTH
         q_theory, c_theory = iterate_maps(theory, sw2, sb2 if with_bias else 0.0, q0, c0, depth)
         target = float((q_theory if which == "q" else c_theory)[-1])
         seeds = profile.monte_carlo_replicates
-        estimates = {}
-        for i, width in enumerate((64, 256, 1024)):
-            sim = simulate_network(theory, sw2, sb2, width=width, depth=depth, q0=q0, c0=c0, seeds=seeds, probes=1, seed=100 + i)
-            estimates[width] = (sim.q if which == "q" else sim.c)[:, -1]
+        simulations = _finite_width_simulations(seeds)
+        estimates = {width: (sim.q if which == "q" else sim.c)[:, -1] for width, sim in simulations.items()}
         z, slope, details = _z_and_rate(estimates, target)
         details.update({"quantity": f"{which}_L", "depth": depth, "seeds": seeds, "sigma_w2": sw2, "sigma_b2": sb2})
         return _judge_simulation(f"simulation-{which}", z, slope, details)
@@ -290,15 +321,9 @@ class JacobianMeanSquaredSingularValue(Claim):
         return [timed(self._route, candidate, profile, "gaussian"), timed(self._route, candidate, profile, "orthogonal")]
 
     def _route(self, offset, profile, weights) -> Evidence:
-        theory = _theory("tanh")
-        sw2, sb2, depth = 1.5, 0.05, 8
-        state = mean_field_state(theory, sw2, sb2)
-        q_star, chi = float(state.q_star), float(state.chi_1)
+        depth = _JACOBIAN[2]
+        q_star, chi, estimates = _jacobian_simulations(weights, profile.monte_carlo_replicates)
         target = chi ** (depth + offset)
-        estimates = {}
-        for i, width in enumerate((32, 128, 512)):
-            sim = simulate_network(theory, sw2, sb2, width=width, depth=depth, q0=q_star, c0=0.0, seeds=profile.monte_carlo_replicates, weights=weights, probes=4, seed=200 + i)
-            estimates[width] = sim.jacobian_msv
         z, slope, details = _z_and_rate(estimates, target)
         details.update({"weights": weights, "depth": depth, "chi_1": chi, "q_star": q_star})
         return _judge_simulation(f"simulation-{weights}", z, slope, details)
