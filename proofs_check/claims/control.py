@@ -11,6 +11,7 @@ wrong sign, the 1/S lost, the Riccati update with the wrong sign.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,23 @@ __all__ = ["CLAIMS"]
 
 #: The random problem of the numeric routes: 12 residual tanh layers of width 6, 16 samples.
 LAYERS, WIDTH, SAMPLES = 12, 6, 16
+
+
+def _needs_torch(route: str):
+    """Decorate a route that needs torch: it gets the module, or is undecided where torch is absent."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def run(self, *args):
+            try:
+                import torch
+            except ImportError:
+                return Evidence(route, UNDECIDED, "torch is not installed")
+            return method(self, torch, *args)
+
+        return run
+
+    return decorate
 
 
 def _symbolic(route: str, residuals, what: str) -> Evidence:
@@ -94,11 +112,8 @@ class CostateIsBackprop(Claim):
         residuals = [concrete_costate_residuals(kind, 2, 2, convention) for kind in ("dense", "residual")]
         return _symbolic("symbolic-tanh-layers", residuals, "dense and residual tanh layers, symbolic W and b, T = 2")
 
-    def _autograd(self, convention) -> Evidence:
-        try:
-            import torch
-        except ImportError:
-            return Evidence("autograd", UNDECIDED, "torch is not installed")
+    @_needs_torch("autograd")
+    def _autograd(self, torch, convention) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, costates, _ = pmp_costates(network, x0, y, torch, convention)
         adjoints, _, _ = autograd_gradients(network, x0, y)
@@ -117,11 +132,8 @@ class GradientIsHamiltonianSlope(Claim):
             timed(self._complex_step, candidate),
         ]
 
-    def _autograd(self, convention) -> Evidence:
-        try:
-            import torch
-        except ImportError:
-            return Evidence("autograd", UNDECIDED, "torch is not installed")
+    @_needs_torch("autograd")
+    def _autograd(self, torch, convention) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, _, (grad_w, grad_b) = pmp_costates(network, x0, y, torch, convention)
         _, auto_w, auto_b = autograd_gradients(network, x0, y)
@@ -152,11 +164,8 @@ class EulerAdjointIsCostate(Claim):
             timed(self._vjp, candidate),
         ]
 
-    def _vjp(self, evaluation) -> Evidence:
-        try:
-            import torch
-        except ImportError:
-            return Evidence("vector-field-vjp", UNDECIDED, "torch is not installed")
+    @_needs_torch("vector-field-vjp")
+    def _vjp(self, torch, evaluation) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, costates, _ = pmp_costates(network, x0, y, torch)
         adjoint = euler_adjoint_costates(network, x0, y, evaluation)
@@ -182,13 +191,17 @@ class ExtendedMSADescends(Claim):
     iterations: int = 12
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._route, "sin-toy", candidate), timed(self._route, "teacher", candidate)]
+        return [timed(self._sin_toy, candidate), timed(self._teacher, candidate)]
+
+    @_needs_torch("sin-toy")  # the layer maximisation differentiates with torch
+    def _sin_toy(self, torch, rho) -> Evidence:
+        return self._route("sin-toy", rho)
+
+    @_needs_torch("teacher")
+    def _teacher(self, torch, rho) -> Evidence:
+        return self._route("teacher", rho)
 
     def _route(self, problem: str, rho) -> Evidence:
-        try:
-            import torch  # noqa: F401 (the layer maximisation differentiates with torch)
-        except ImportError:
-            return Evidence(problem, UNDECIDED, "torch is not installed")
         network, x0, y = sin_problem() if problem == "sin-toy" else _teacher_problem()
         losses = msa_train(network, x0, y, rho=float(rho), iterations=self.iterations)
         growth = np.diff(losses) / losses[:-1]
