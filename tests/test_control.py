@@ -150,3 +150,28 @@ def test_cli_train_msa_writes_json_and_a_plot(tmp_path, capsys):
     assert len(result["runs"]["E-MSA ρ=20"]["loss"]) == 4
     assert out.stat().st_size > 10_000
     assert main(["train", "msa", "--layers", "0"]) == 2
+
+
+def test_the_trainers_augmented_hamiltonian_is_the_derived_one():
+    # theory.control.augmented_hamiltonian (SymPy) against the torch objective E-MSA maximises
+    torch = pytest.importorskip("torch")
+    import sympy as sp
+
+    from numerics.control import _augmented_hamiltonian
+    from theory.control import augmented_hamiltonian, residual_tanh
+
+    n, rho, step = 3, 2.5, 0.25
+    layer, parameters = residual_tanh(n, 0, sp.Rational(1, 4))
+    xs, xn, ps, pn = (sp.symbols(f"{name}0:{n}") for name in ("x", "xn", "p", "pn"))
+    expression = augmented_hamiltonian(layer, xs, xn, ps, pn, None, rho)
+    rng = np.random.default_rng(9)
+    theta = rng.standard_normal(n * n + n)
+    values = [rng.standard_normal(n) for _ in range(4)]
+    at = dict(zip(parameters, theta)) | {s: v for group, vals in zip((xs, xn, ps, pn), values) for s, v in zip(group, vals)}
+    symbolic = float(expression.subs(at))
+    rows = [torch.from_numpy(v[None, :]) for v in values]
+    numeric, _ = _augmented_hamiltonian(theta, *rows[:2], rows[2], rows[3], step, 0.0, rho)
+    assert -numeric == pytest.approx(symbolic, rel=TOL)
+    # negative control: without the costate penalty the two differ
+    plain = augmented_hamiltonian(layer, xs, xn, ps, pn, None, 0)
+    assert float(plain.subs(at)) != pytest.approx(symbolic, rel=1e-3)

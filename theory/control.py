@@ -53,6 +53,7 @@ __all__ = [
     "costate_residuals",
     "dense_tanh",
     "euler_adjoint_residuals",
+    "augmented_hamiltonian",
     "gradient_residuals",
     "lq_residuals",
     "residual_tanh",
@@ -249,6 +250,23 @@ def euler_adjoint_residuals(steps: int = 3, dimension: int = 2, evaluation: int 
             for j in range(dimension)
         ]
     return [[_canonical(p - q) for p, q in zip(costates[t], adjoint[t])] for t in range(steps + 1)]
+
+
+def augmented_hamiltonian(layer: Callable, x, x_next, p, p_next, theta, rho, regulariser=0, samples=1) -> sp.Expr:
+    """The E-MSA augmented Hamiltonian of one sample (Li, Chen, Tai & E 2018, eq. 13):
+
+    H̃ = H(x, p′, θ) − ½ρ‖x′ − f(x, θ)‖² − ½ρ‖p − ∇_x H(x, p′, θ)‖²,  H = p′·f(x, θ) − L(θ)/S.
+
+    ``x``, ``x_next``, ``p``, ``p_next`` are sequences of symbols or numbers; maximising
+    Σ_s H̃ over θ is one layer's update of the extended method of successive
+    approximations (ρ = 0: plain MSA).
+    """
+    f = layer(list(x), theta)
+    hamiltonian = sum(pi * fi for pi, fi in zip(p_next, f)) - regulariser / samples
+    slope = [sp.diff(hamiltonian, xj) for xj in x]
+    state_gap = sum((xi - fi) ** 2 for xi, fi in zip(x_next, f))
+    costate_gap = sum((pj - sj) ** 2 for pj, sj in zip(p, slope))
+    return hamiltonian - rho / 2 * state_gap - rho / 2 * costate_gap
 
 
 # ---------------------------------------------------------------------------
