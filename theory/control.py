@@ -49,11 +49,11 @@ import sympy as sp
 __all__ = [
     "LITERATURE",
     "Convention",
+    "augmented_hamiltonian",
     "concrete_costate_residuals",
     "costate_residuals",
     "dense_tanh",
     "euler_adjoint_residuals",
-    "augmented_hamiltonian",
     "gradient_residuals",
     "lq_residuals",
     "residual_tanh",
