@@ -31,6 +31,7 @@ from theory.control import LITERATURE, Convention, riccati
 
 __all__ = [
     "ResidualNetwork",
+    "adjoint_ode_costate",
     "autograd_gradients",
     "complex_step_gradient",
     "direct_lq_controls",
@@ -152,6 +153,36 @@ def euler_adjoint_costates(network: ResidualNetwork, x0, y, evaluation: int = 0)
         (slope,) = pullback(costates[t + 1])
         costates[t] = costates[t + 1] + network.step * slope
     return costates
+
+
+def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0, rtol: float = 1e-12):
+    """p(0) of the neural ODE ẋ = tanh(W x + b) on [0, horizon] with p(T) = −(x(T) − y)/S (numpy, rows = samples).
+
+    The state runs forward and then, with the adjoint ṗ = −(∂g/∂x)ᵀ p, backwards
+    (``scipy.integrate.solve_ivp``, DOP853 at ``rtol``): the continuous-time
+    limit of the costates of the Euler network with W_t = W, b_t = b, h = T/L.
+    """
+    from scipy.integrate import solve_ivp
+
+    samples, n = x0.shape
+
+    def field(x):
+        return np.tanh(x @ weight.T + bias)
+
+    def forward(_, flat):
+        return field(flat.reshape(samples, n)).ravel()
+
+    end = solve_ivp(forward, (0.0, horizon), x0.ravel(), method="DOP853", rtol=rtol, atol=rtol).y[:, -1]
+    x_end = end.reshape(samples, n)
+    p_end = -(x_end - y) / samples
+
+    def backward(_, flat):
+        x, p = flat[: samples * n].reshape(samples, n), flat[samples * n :].reshape(samples, n)
+        a = field(x)
+        return np.concatenate([a.ravel(), (-((1 - a**2) * p) @ weight).ravel()])
+
+    start = solve_ivp(backward, (horizon, 0.0), np.concatenate([x_end.ravel(), p_end.ravel()]), method="DOP853", rtol=rtol, atol=rtol)
+    return start.y[samples * n :, -1].reshape(samples, n)
 
 
 def complex_step_gradient(network: ResidualNetwork, x0, y, which: str, index: tuple, step: float = 1e-30) -> float:

@@ -103,6 +103,7 @@ def test_lq_riccati_pmp_and_direct_agree_on_matrices():
         "control.costate_is_backprop",
         "control.gradient_is_hamiltonian_slope",
         "control.euler_adjoint_is_costate",
+        "control.euler_costate_first_order",
         "control.riccati_equals_pmp",
     ],
 )

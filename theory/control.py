@@ -54,6 +54,7 @@ __all__ = [
     "costate_residuals",
     "dense_tanh",
     "euler_adjoint_residuals",
+    "euler_costate_error_order",
     "gradient_residuals",
     "lq_residuals",
     "residual_tanh",
@@ -250,6 +251,20 @@ def euler_adjoint_residuals(steps: int = 3, dimension: int = 2, evaluation: int 
             for j in range(dimension)
         ]
     return [[_canonical(p - q) for p, q in zip(costates[t], adjoint[t])] for t in range(steps + 1)]
+
+
+def euler_costate_error_order() -> tuple[int, sp.Expr]:
+    """Order in h of the Euler network's costate error against the adjoint ODE, and its leading term.
+
+    For the linear field g(x) = a x over [0, T] with L = T/h steps, the discrete
+    costate is p_0 = (1 + a h)^L p_T and the adjoint ODE gives p(0) = e^{aT} p(T);
+    ln of their ratio, expanded in h, starts at −a²T h/2: first order.
+    """
+    a, h, horizon = sp.symbols("a h T", positive=True)
+    log_ratio = horizon / h * sp.log(1 + a * h) - a * horizon
+    leading = sp.series(log_ratio, h, 0, 3).removeO()
+    order = min(sp.Poly(leading, h).monoms())[0]
+    return order, sp.expand(leading).coeff(h, order) * h**order
 
 
 def augmented_hamiltonian(layer: Callable, x, x_next, p, p_next, theta, rho, regulariser=0, samples=1) -> sp.Expr:

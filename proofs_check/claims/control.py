@@ -19,6 +19,7 @@ import sympy as sp
 
 from numerics.control import (
     ResidualNetwork,
+    adjoint_ode_costate,
     autograd_gradients,
     complex_step_gradient,
     direct_lq_controls,
@@ -37,6 +38,7 @@ from theory.control import (
     concrete_costate_residuals,
     costate_residuals,
     euler_adjoint_residuals,
+    euler_costate_error_order,
     gradient_residuals,
     lq_residuals,
     riccati,
@@ -173,6 +175,37 @@ class EulerAdjointIsCostate(Claim):
         return _judge("vector-field-vjp", difference, f"adjoint steps by torch.func.vjp of g_t vs the PMP costates, h = {network.step}", {"h": network.step})
 
 
+@dataclass(frozen=True)
+class EulerCostateOrder(Claim):
+    """The Euler network's costate converges to the adjoint ODE's at order ``candidate`` in h."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._series, candidate), timed(self._convergence, candidate)]
+
+    def _series(self, order) -> Evidence:
+        found, leading = euler_costate_error_order()
+        outcome = EXACT if found == order else DISAGREE
+        return Evidence("symbolic-series", outcome, f"linear field: ln(p_0/p(0)) = {leading} + O(h^{found + 1}): order {found}", {"leading": str(leading)})
+
+    def _convergence(self, order) -> Evidence:
+        rng = np.random.default_rng(3)
+        n = 4
+        weight, bias = rng.standard_normal((n, n)) * 1.2 / np.sqrt(n), rng.standard_normal(n) * 0.3
+        x0, y = rng.standard_normal((8, n)), rng.standard_normal((8, n))
+        reference = adjoint_ode_costate(weight, bias, x0, y)
+        layers = (64, 128, 256, 512)
+        errors = []
+        for count in layers:
+            network = ResidualNetwork(np.repeat(weight[None], count, 0), np.repeat(bias[None], count, 0), 1.0 / count)
+            _, costates, _ = pmp_costates(network, x0, y)
+            errors.append(float(np.max(np.abs(costates[0] - reference)) / np.max(np.abs(reference))))
+        observed = float(np.log2(errors[-2] / errors[-1]))
+        limit = tolerance("convergence_order")
+        details = {"layers": list(layers), "errors": errors, "observed_order": observed, "tolerance": limit}
+        outcome = AGREE if abs(observed - order) <= limit else DISAGREE
+        return Evidence("convergence", outcome, f"tanh field, h = 1/64 … 1/512: observed order {observed:.3f}", details)
+
+
 def _teacher_problem(seed: int = 0):
     """Regression onto a random residual tanh teacher (10 layers, width 4, 64 samples); zero-initialised student."""
     rng = np.random.default_rng(seed)
@@ -273,6 +306,13 @@ CLAIMS = [
         r"p_t = p_{t+1} + h\,\partial_x g(x_t)^\top p_{t+1} \text{ is the costate of } x_{t+1} = x_t + h\,g(x_t)",
         literature=0,
         wrong=1,
+    ),
+    EulerCostateOrder(
+        "control.euler_costate_first_order",
+        "Chen et al. (2018): the residual network is the Euler scheme of a neural ODE; its costates approach the adjoint ODE's at first order in h",
+        r"\|p_0^{(h)} - p(0)\| = O(h)",
+        literature=1,
+        wrong=2,
     ),
     ExtendedMSADescends(
         "control.emsa_monotone_descent",
