@@ -291,6 +291,34 @@ def sin_problem(layers: int = 20, width: int = 5, points: int = 100, step: float
     return network, np.repeat(x, width, axis=1), np.repeat(np.sin(x), width, axis=1)
 
 
+def digits_problem(layers: int = 20, step: float = 0.25):
+    """scikit-learn's handwritten digits (1797 images of 8 × 8, shipped with the package, no download).
+
+    The state is the 64 pixels scaled to [0, 1]; the target puts a one in the
+    component of the class (0 … 9) and zeros elsewhere, so Φ = ½‖x_T − y‖²;
+    the predicted class is the largest of the first ten components
+    (:func:`accuracy`).  Zero-initialised residual tanh network of width 64.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ValueError("the digits problem needs scikit-learn: pip install 'dyncheck[datasets]'") from None
+    digits = load_digits()
+    x0 = digits.data / 16.0
+    y = np.zeros_like(x0)
+    y[np.arange(len(y)), digits.target] = 1.0
+    width = x0.shape[1]
+    return ResidualNetwork(np.zeros((layers, width, width)), np.zeros((layers, width)), step, 0.0), x0, y
+
+
+def accuracy(network: ResidualNetwork, x0, y) -> float:
+    """Fraction of samples whose largest of the first ten final components is their class (:func:`digits_problem`)."""
+    x = x0
+    for t in range(network.layers):
+        x, _ = network.layer(t, x)
+    return float(np.mean(np.argmax(x[:, :10], axis=1) == np.argmax(y[:, :10], axis=1)))
+
+
 def _layer_parameters(network: ResidualNetwork, t: int) -> np.ndarray:
     return np.concatenate([network.weights[t].ravel(), network.biases[t]])
 

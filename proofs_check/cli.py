@@ -292,14 +292,25 @@ def _cmd_simulate(args) -> int:
 def _cmd_train(args) -> int:
     import time
 
-    from numerics.control import gradient_train, msa_train, plot_training, sin_problem
+    from numerics.control import (
+        accuracy,
+        digits_problem,
+        gradient_train,
+        msa_train,
+        plot_training,
+        sin_problem,
+    )
 
     if args.layers < 1 or args.width < 1 or args.iterations < 1 or args.rho < 0:
         raise ValueError("layers, width and iterations must be positive and ρ non-negative")
+    digits = args.problem == "digits"
     runs = {}
 
+    def problem():
+        return digits_problem(args.layers) if digits else sin_problem(args.layers, args.width)
+
     def run(label, train, **options):
-        network, x0, y = sin_problem(args.layers, args.width)
+        network, x0, y = problem()
         seconds = [0.0]
         start = time.perf_counter()
         total = options["iterations"]
@@ -311,20 +322,27 @@ def _cmd_train(args) -> int:
 
         losses = train(network, x0, y, progress=progress, **options)
         runs[label] = {"loss": losses.tolist(), "seconds": seconds}
+        if digits:
+            runs[label]["accuracy"] = accuracy(network, x0, y)
 
-    print(f"sin on [−π, π], 100 points, {args.layers} residual tanh layers of width {args.width}, zero init", file=sys.stderr)
+    network, _, _ = problem()
+    what = "digits (1797 images), width 64" if digits else f"sin on [−π, π], 100 points, width {network.weights.shape[1]}"
+    title = f"{what}: {args.layers} residual tanh layers, zero init"
+    print(title, file=sys.stderr)
     run(f"E-MSA ρ={args.rho:g}", msa_train, rho=args.rho, iterations=args.iterations, inner_iterations=args.inner)
     run("MSA ρ=0", msa_train, rho=0.0, iterations=args.iterations, inner_iterations=args.inner)
     run("GD", gradient_train, method="gd", learning_rate=args.gd_lr, iterations=args.baseline_iterations)
     run("Adam", gradient_train, method="adam", learning_rate=args.adam_lr, iterations=args.baseline_iterations)
     if args.plot:
-        plot_training(runs, f"sin toy: {args.layers} residual tanh layers, width {args.width}", args.plot)
+        plot_training(runs, title, args.plot)
     if args.json:
-        print(json.dumps({"problem": args.problem, "layers": args.layers, "width": args.width, "rho": args.rho, "runs": runs}, indent=2))
+        width = network.weights.shape[1]
+        print(json.dumps({"problem": args.problem, "layers": args.layers, "width": width, "rho": args.rho, "runs": runs}, indent=2))
     else:
-        print(f"{'method':14s} {'iterations':>10s} {'final loss':>12s} {'seconds':>9s}")
+        print(f"{'method':14s} {'iterations':>10s} {'final loss':>12s} {'seconds':>9s}" + ("  accuracy" if digits else ""))
         for label, r in runs.items():
-            print(f"{label:14s} {len(r['loss']) - 1:10d} {r['loss'][-1]:12.6g} {r['seconds'][-1]:9.2f}")
+            line = f"{label:14s} {len(r['loss']) - 1:10d} {r['loss'][-1]:12.6g} {r['seconds'][-1]:9.2f}"
+            print(line + (f"  {r['accuracy']:8.3f}" if digits else ""))
     return EXIT_OK
 
 
@@ -409,9 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train networks as optimal control problems")
     methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)
     msa = methods.add_parser("msa", help="extended MSA (Li et al. 2018) against plain MSA, GD and Adam")
-    msa.add_argument("--problem", choices=["sin"], default="sin")
+    msa.add_argument("--problem", choices=["sin", "digits"], default="sin", help="digits needs scikit-learn")
     msa.add_argument("--layers", type=int, default=20)
-    msa.add_argument("--width", type=int, default=5)
+    msa.add_argument("--width", type=int, default=5, help="state width of the sin problem (digits: 64)")
     msa.add_argument("--rho", type=float, default=20.0, help="E-MSA penalty ρ")
     msa.add_argument("--iterations", type=int, default=20, help="MSA iterations")
     msa.add_argument("--inner", type=int, default=10, help="L-BFGS steps per layer and iteration")

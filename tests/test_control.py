@@ -17,6 +17,7 @@ from proofs_check.tolerances import tolerance
 from proofs_check.verdicts import PROVED, REFUTED
 from theory.control import (
     Convention,
+    bellman_riccati_residual,
     concrete_costate_residuals,
     costate_residuals,
     euler_adjoint_residuals,
@@ -49,6 +50,10 @@ def test_tanh_layers_with_symbolic_weights(kind):
 def test_euler_adjoint_at_x_t_is_the_costate_and_at_x_t_plus_one_is_not():
     assert _all_zero(euler_adjoint_residuals(3, 2, 0))
     assert not _all_zero(euler_adjoint_residuals(2, 2, 1))
+
+
+def test_the_riccati_recursion_is_the_bellman_equation_solved():
+    assert bellman_riccati_residual() == 0
 
 
 def test_scalar_lq_riccati_is_pmp():
@@ -176,3 +181,24 @@ def test_the_trainers_augmented_hamiltonian_is_the_derived_one():
     # negative control: without the costate penalty the two differ
     plain = augmented_hamiltonian(layer, xs, xn, ps, pn, None, 0)
     assert float(plain.subs(at)) != pytest.approx(symbolic, rel=1e-3)
+
+
+def test_digits_problem_and_accuracy():
+    pytest.importorskip("sklearn")
+    from numerics.control import accuracy, digits_problem, gradient_train
+
+    network, x0, y = digits_problem(layers=5)
+    assert x0.shape == (1797, 64) and np.all(y.sum(1) == 1)
+    before = accuracy(network, x0, y)
+    gradient_train(network, x0, y, method="adam", learning_rate=0.01, iterations=150)
+    assert accuracy(network, x0, y) > max(before, 0.8)
+
+
+def test_cli_train_msa_on_digits(capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
+    from proofs_check.cli import main
+
+    argv = ["train", "msa", "--problem", "digits", "--layers", "2", "--iterations", "2", "--baseline-iterations", "5"]
+    assert main(argv) == 0
+    assert "accuracy" in capsys.readouterr().out

@@ -35,8 +35,10 @@ Linear–quadratic control (x_{t+1} = A x_t + B u_t, cost ½Σ(Q x_t² + R u_t²
 the Riccati recursion P_t = Q + AᵀP_{t+1}A − AᵀP_{t+1}B (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A
 with feedback u_t = −K_t x_t, K_t = (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A;
 the maximum principle, with H_t = p·(A x + B u) − ½(xᵀQx + uᵀRu), gives a
-linear two-point boundary problem.  :func:`lq_residuals` derives both for a
-scalar system and returns u_t^PMP + K_t x_t and p_t + P_t x_t.
+linear two-point boundary problem.  :func:`bellman_riccati_residual` derives
+the Riccati recursion from the Bellman equation, and :func:`lq_residuals`
+solves the boundary problem for a scalar system and returns u_t^PMP + K_t x_t
+and p_t + P_t x_t.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = [
     "LITERATURE",
     "Convention",
     "augmented_hamiltonian",
+    "bellman_riccati_residual",
     "concrete_costate_residuals",
     "costate_residuals",
     "dense_tanh",
@@ -301,6 +304,23 @@ def riccati(a, b, q, r, q_final, horizon: int, inverse: Callable = lambda m: m.i
         k[t] = inverse(r + b.T @ nxt @ b) @ b.T @ nxt @ a
         p[t] = q + a.T @ nxt @ a - a.T @ nxt @ b @ k[t]
     return p, k
+
+
+def bellman_riccati_residual(recursion: Callable | None = None) -> sp.Expr:
+    """P_t(Bellman) − P_t of ``recursion`` (default :func:`riccati`), one step, scalar LQ: the recursion derived.
+
+    With V_{t+1}(x) = ½ P x² for a symbol P, the discrete HJB V_t(x) =
+    min_u ½(q x² + r u²) + V_{t+1}(a x + b u) is solved by ∂/∂u = 0 and gives
+    V_t = ½ P_t x².  One step with P arbitrary covers every t (and V_T = ½ q_T x²
+    starts it), so a zero residual proves the recursion at any horizon.
+    """
+    a, b, q, r, p_next, x = sp.symbols("a b q r P x", positive=True)
+    u = sp.Symbol("u", real=True)
+    cost = (q * x**2 + r * u**2) / 2 + p_next * (a * x + b * u) ** 2 / 2
+    (best,) = sp.solve(sp.diff(cost, u), u)
+    derived = sp.cancel(2 * cost.subs(u, best) / x**2)
+    p_matrix, _ = (recursion or riccati)(*[sp.Matrix([[v]]) for v in (a, b, q, r, p_next)], 1)
+    return sp.cancel(derived - p_matrix[0][0, 0])
 
 
 def lq_residuals(horizon: int = 3, bellman: Callable | None = None) -> tuple[list[sp.Expr], list[sp.Expr]]:

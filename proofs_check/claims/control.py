@@ -35,6 +35,7 @@ from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from theory.control import (
     LITERATURE,
     Convention,
+    bellman_riccati_residual,
     concrete_costate_residuals,
     costate_residuals,
     euler_adjoint_residuals,
@@ -263,6 +264,7 @@ class RiccatiEqualsPMP(Claim):
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         return [
+            timed(lambda: _symbolic("symbolic-bellman", [bellman_riccati_residual(candidate)], "scalar system: one Bellman step from V = ½Px², any P")),
             timed(lambda: _symbolic("symbolic-scalar", list(lq_residuals(3, candidate)), "scalar system, T = 3: u_t + K_t x_t and p_t + P_t x_t")),
             timed(self._matrices, candidate),
         ]
