@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine"]
+__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo"]
 
 PROVED = "proved"
 VERIFIED = "verified"
@@ -54,3 +54,23 @@ def combine(evidence: list[Evidence]) -> tuple[str, str]:
     undecided = [e for e in evidence if e.outcome == UNDECIDED]
     why = "; ".join(f"{e.route}: {e.summary}" for e in undecided) or "fewer than two routes decided"
     return INCONCLUSIVE, why
+
+
+def judge_monte_carlo(route: str, z: float, slope: float, details: dict, *, distance: str, decay: str, summary: str) -> Evidence:
+    """A sampling route's outcome: agree when |z| ≤ ``monte_carlo_z`` and the error falls like
+    N^{-1/2} (fitted slope within ``monte_carlo_rate_slope``), disagree naming each failure.
+
+    ``distance``, ``decay`` and ``summary`` phrase the two failures and the agreement;
+    their fields ``{z}`` and ``{slope}`` are filled in.
+    """
+    from proofs_check.tolerances import tolerance
+
+    details.update({"z": z, "rate_slope": slope})
+    problems = []
+    if z > tolerance("monte_carlo_z"):
+        problems.append(distance.format(z=z, slope=slope))
+    if abs(slope + 0.5) > tolerance("monte_carlo_rate_slope"):
+        problems.append(decay.format(z=z, slope=slope))
+    if problems:
+        return Evidence(route, DISAGREE, "; ".join(problems), details)
+    return Evidence(route, AGREE, summary.format(z=z, slope=slope), details)

@@ -40,7 +40,14 @@ from numerics.gaussian import (
 )
 from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import relative_difference, tolerance
-from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
+from proofs_check.verdicts import (
+    AGREE,
+    DISAGREE,
+    EXACT,
+    UNDECIDED,
+    Evidence,
+    judge_monte_carlo,
+)
 from theory.activations import X, activation
 from theory.gaussian import RHO, U, V, Z, expect
 from theory.timelimit import SymbolicTimeout, time_limit
@@ -214,15 +221,15 @@ class GaussianClosedForm(Claim):
             "rate_slope": slope,
             "replicates": profile.monte_carlo_replicates,
         }
-        z_limit, slope_limit = tolerance("monte_carlo_z"), tolerance("monte_carlo_rate_slope")
-        problems = []
-        if z > z_limit:
-            problems.append(f"mean {estimate.mean:.6g} is {z:.1f} standard errors from the formula {claimed:.6g}")
-        if abs(slope + 0.5) > slope_limit:
-            problems.append(f"RMS error falls like N^{slope:.2f}, not N^-0.5")
-        if problems:
-            return Evidence("monte-carlo", DISAGREE, "; ".join(problems), details)
-        return Evidence("monte-carlo", AGREE, f"|z| = {z:.2f} with N = {estimate.samples}; RMS error ∝ N^{slope:.2f}", details)
+        return judge_monte_carlo(
+            "monte-carlo",
+            z,
+            slope,
+            details,
+            distance=f"mean {estimate.mean:.6g} is {{z:.1f}} standard errors from the formula {claimed:.6g}",
+            decay="RMS error falls like N^{slope:.2f}, not N^-0.5",
+            summary=f"|z| = {{z:.2f}} with N = {estimate.samples}; RMS error ∝ N^{{slope:.2f}}",
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -21,10 +21,22 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from numerics.gaussian import compile_expectation, expectation_mp
-from numerics.meanfield import critical_sigma_w2, iterate_maps, mean_field_state, simulate_network
+from numerics.meanfield import (
+    critical_sigma_w2,
+    iterate_maps,
+    mean_field_state,
+    simulate_network,
+)
 from proofs_check.claim import Claim, Profile, timed
 from proofs_check.tolerances import relative_difference, tolerance
-from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
+from proofs_check.verdicts import (
+    AGREE,
+    DISAGREE,
+    EXACT,
+    UNDECIDED,
+    Evidence,
+    judge_monte_carlo,
+)
 from theory.activations import X, activation
 from theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
 
@@ -241,16 +253,15 @@ def _z_and_rate(estimates: dict[int, np.ndarray], target: float) -> tuple[float,
 
 
 def _judge_simulation(route, z, slope, details) -> Evidence:
-    details.update({"z": z, "rate_slope": slope})
-    z_limit, slope_limit = tolerance("monte_carlo_z"), tolerance("monte_carlo_rate_slope")
-    problems = []
-    if z > z_limit:
-        problems.append(f"the widest networks are {z:.1f} standard errors from the theory")
-    if abs(slope + 0.5) > slope_limit:
-        problems.append(f"the gap shrinks like N^{slope:.2f}, not N^-0.5")
-    if problems:
-        return Evidence(route, DISAGREE, "; ".join(problems), details)
-    return Evidence(route, AGREE, f"|z| = {z:.2f}; gap ∝ N^{slope:.2f}", details)
+    return judge_monte_carlo(
+        route,
+        z,
+        slope,
+        details,
+        distance="the widest networks are {z:.1f} standard errors from the theory",
+        decay="the gap shrinks like N^{slope:.2f}, not N^-0.5",
+        summary="|z| = {z:.2f}; gap ∝ N^{slope:.2f}",
+    )
 
 
 #: σ_w², σ_b², depth, q⁰, c⁰ of the finite-width claim.
