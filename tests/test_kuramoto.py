@@ -1,6 +1,7 @@
 """Kuramoto theory: the Ott–Antonsen solution, the self-consistency equation, critical couplings."""
 
 import mpmath
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -59,3 +60,35 @@ def _self_consistency_mp(coupling, width, r):
 @pytest.mark.parametrize("density", [lorentzian(), gaussian()])
 def test_densities_are_normalised(density):
     assert sp.simplify(sp.integrate(density, (OMEGA, -sp.oo, sp.oo))) == 1
+
+
+def test_simulated_lorentzian_population_reaches_the_ott_antonsen_steady_state():
+    from numerics.kuramoto import lorentzian_quantiles, simulate_all_to_all
+
+    n, width, coupling = 2000, 0.5, 2.0
+    times, r = simulate_all_to_all(lorentzian_quantiles(n, width), coupling, 60.0, 0.05, seed=1)
+    r_inf = float(sp.sqrt(1 - 2 * GAMMA / K).subs({GAMMA: width, K: coupling}))
+    bound = tolerance("finite_population_r") / np.sqrt(n)
+    assert abs(r[times >= 40].mean() - r_inf) <= bound
+    # negative control: r = √(1 − γ/K) is far outside the finite-size band
+    assert abs(r[times >= 40].mean() - np.sqrt(1 - width / coupling)) > 5 * bound
+
+
+def test_gaussian_population_is_incoherent_below_and_coherent_above_k_c():
+    from numerics.kuramoto import gaussian_quantiles, simulate_all_to_all
+
+    n = 2000
+    k_c = float(critical_coupling(gaussian()).subs(SIGMA, 1))
+    omega = gaussian_quantiles(n, 1.0)
+    below = simulate_all_to_all(omega, 0.75 * k_c, 60.0, 0.05, seed=2)[1][-400:].mean()
+    above = simulate_all_to_all(omega, 1.5 * k_c, 60.0, 0.05, seed=2)[1][-400:].mean()
+    assert below <= 5 * tolerance("finite_population_r") / np.sqrt(n) < 0.3 <= above
+
+
+def test_bad_populations_are_refused():
+    from numerics.kuramoto import lorentzian_quantiles, simulate_all_to_all
+
+    with pytest.raises(ValueError, match="at least 2"):
+        lorentzian_quantiles(1, 0.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        simulate_all_to_all(np.zeros(4), -1.0, 1.0, 0.1)
