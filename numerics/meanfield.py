@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from numerics.backend import ArrayBackend
 from numerics.chebyshev import tabulate
 from numerics.codegen import generate
 from numerics.gaussian import compile_expectation
@@ -459,65 +460,6 @@ class NetworkSimulation:
         return values.mean(axis=0), values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
 
 
-class _Backend:
-    """The few array operations the simulator needs, for numpy or torch."""
-
-    def __init__(self, backend: str, device: str, seed: int):
-        self.name, self.device, self.seed = backend, device, seed
-        if backend == "numpy":
-            if device != "cpu":
-                raise ValueError("the numpy backend runs on the CPU; use --backend torch for CUDA")
-            self.rng = np.random.default_rng(seed)
-        elif backend == "torch":
-            try:
-                import torch
-            except ImportError:
-                raise ValueError("the torch backend needs torch: pip install 'dyncheck[torch]'") from None
-            if device.startswith("cuda") and not torch.cuda.is_available():
-                raise ValueError("CUDA is not available on this machine")
-            self.torch = torch
-            self.rng = torch.Generator(device=device).manual_seed(seed)
-        else:
-            raise ValueError(f"unknown backend {backend!r}; choose numpy or torch")
-
-    def normal(self, *shape, rng=None):
-        rng = self.rng if rng is None else rng
-        if self.name == "numpy":
-            return rng.standard_normal(shape)
-        return self.torch.randn(*shape, generator=rng, device=self.device, dtype=self.torch.float64)
-
-    def stream(self, key: int):
-        """A generator of its own for ``key``: the same draws each time it is asked for."""
-        state = int(np.random.SeedSequence([self.seed, key]).generate_state(1, np.uint64)[0] >> 1)
-        if self.name == "numpy":
-            return np.random.default_rng(state)
-        return self.torch.Generator(device=self.device).manual_seed(state)
-
-    def orthogonal(self, batch, n, rng=None):
-        g = self.normal(batch, n, n, rng=rng)
-        qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
-        q, r = qr(g)
-        diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
-        signs = diagonal / abs(diagonal)
-        return q * signs[..., None, :]  # Haar-distributed (Mezzadri 2007)
-
-    def weights(self, ensemble: str, batch: int, n: int, sw2: float, rng=None):
-        """``batch`` weight matrices: entries N(0, σ_w²/n) (``gaussian``) or σ_w × Haar-orthogonal."""
-        if ensemble == "gaussian":
-            return self.normal(batch, n, n, rng=rng) * math.sqrt(sw2 / n)
-        return self.orthogonal(batch, n, rng=rng) * math.sqrt(sw2)
-
-    def numpy(self, x):
-        return x if self.name == "numpy" else x.detach().cpu().numpy()
-
-    def apply(self, f, x):
-        """f(x) with the shape of x (a generated function of a constant returns a number)."""
-        y = f(x)
-        if self.name == "numpy":
-            return np.broadcast_to(np.asarray(y, float), x.shape)
-        return y if isinstance(y, self.torch.Tensor) else self.torch.full_like(x, float(y))
-
-
 def simulate_network(
     theory: MeanField,
     sw2: float,
@@ -550,7 +492,7 @@ def simulate_network(
         raise ValueError("need width ≥ 2, depth ≥ 1 and at least 2 seeds (for standard errors)")
     if weights not in ("gaussian", "orthogonal"):
         raise ValueError(f"unknown weight ensemble {weights!r}; choose gaussian or orthogonal")
-    xp = _Backend(backend, device, seed)
+    xp = ArrayBackend(backend, device, seed)
     phi = generate(theory.phi, (X,), backend)
     phi_prime = generate(theory.phi_prime, (X,), backend)
     n, s = width, seeds
@@ -596,7 +538,7 @@ def jacobian_singular_values(
 ) -> np.ndarray:
     """Squared singular values of the input–output Jacobian ∂h^L/∂h^0 of one random network (numpy)."""
     _check_parameters(sw2, sb2)
-    xp = _Backend("numpy", "cpu", seed)
+    xp = ArrayBackend("numpy", "cpu", seed)
     phi = generate(theory.phi, (X,))
     phi_prime = generate(theory.phi_prime, (X,))
     h = math.sqrt(q0) * xp.normal(width)

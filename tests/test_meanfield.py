@@ -203,9 +203,9 @@ def test_the_backward_pass_draws_the_forward_weights_again(backend):
     # the simulator regenerates each layer's weights from its stream instead of keeping them
     if backend == "torch":
         pytest.importorskip("torch")
-    from numerics.meanfield import _Backend
+    from numerics.backend import ArrayBackend
 
-    xp = _Backend(backend, "cpu", 11)
+    xp = ArrayBackend(backend, "cpu", 11)
     for ensemble in ("gaussian", "orthogonal"):
         first = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(3)))
         xp.normal(5)  # draws from the main generator in between change nothing
