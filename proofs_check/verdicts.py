@@ -8,9 +8,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo"]
+import numpy as np
+
+__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo", "replicate_statistics"]
 
 PROVED = "proved"
 VERIFIED = "verified"
@@ -74,3 +77,16 @@ def judge_monte_carlo(route: str, z: float, slope: float, details: dict, *, dist
     if problems:
         return Evidence(route, DISAGREE, "; ".join(problems), details)
     return Evidence(route, AGREE, summary.format(z=z, slope=slope), details)
+
+
+def replicate_statistics(estimates: dict[int, np.ndarray], target: float) -> tuple[float, float, dict]:
+    """z of the largest-N replicates' mean against ``target``, and the fitted slope of log RMS error vs log N.
+
+    ``estimates[N]`` holds independent replicate estimates at size N.
+    """
+    sizes = np.array(sorted(estimates), float)
+    largest = estimates[int(sizes[-1])]
+    z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(largest.size))
+    rms = np.array([math.sqrt(np.mean((estimates[int(n)] - target) ** 2)) for n in sizes])
+    slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
+    return float(z), slope, {"sizes": sizes.tolist(), "rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from proofs_check.claim import PROFILES
+from proofs_check.claims import REGISTRY
 from proofs_check.tolerances import tolerance
+from proofs_check.verdicts import PROVED, REFUTED, VERIFIED
 from theory.kuramoto import (
     GAMMA,
     OMEGA,
@@ -63,32 +66,214 @@ def test_densities_are_normalised(density):
 
 
 def test_simulated_lorentzian_population_reaches_the_ott_antonsen_steady_state():
-    from numerics.kuramoto import lorentzian_quantiles, simulate_all_to_all
+    from numerics.kuramoto import frequencies, simulate
 
     n, width, coupling = 2000, 0.5, 2.0
-    times, r = simulate_all_to_all(lorentzian_quantiles(n, width), coupling, 60.0, 0.05, seed=1)
+    trajectory = simulate(frequencies("lorentzian", n, width), coupling, 60.0, 0.05, seed=1)
     r_inf = float(sp.sqrt(1 - 2 * GAMMA / K).subs({GAMMA: width, K: coupling}))
     bound = tolerance("finite_population_r") / np.sqrt(n)
-    assert abs(r[times >= 40].mean() - r_inf) <= bound
+    measured = trajectory.stationary(40.0)[0][0]
+    assert abs(measured - r_inf) <= bound
     # negative control: r = √(1 − γ/K) is far outside the finite-size band
-    assert abs(r[times >= 40].mean() - np.sqrt(1 - width / coupling)) > 5 * bound
-
-
-def test_gaussian_population_is_incoherent_below_and_coherent_above_k_c():
-    from numerics.kuramoto import gaussian_quantiles, simulate_all_to_all
-
-    n = 2000
-    k_c = float(critical_coupling(gaussian()).subs(SIGMA, 1))
-    omega = gaussian_quantiles(n, 1.0)
-    below = simulate_all_to_all(omega, 0.75 * k_c, 60.0, 0.05, seed=2)[1][-400:].mean()
-    above = simulate_all_to_all(omega, 1.5 * k_c, 60.0, 0.05, seed=2)[1][-400:].mean()
-    assert below <= 5 * tolerance("finite_population_r") / np.sqrt(n) < 0.3 <= above
+    assert abs(measured - np.sqrt(1 - width / coupling)) > 5 * bound
 
 
 def test_bad_populations_are_refused():
-    from numerics.kuramoto import lorentzian_quantiles, simulate_all_to_all
+    from numerics.kuramoto import erdos_renyi, frequencies, ring_lattice, simulate
 
     with pytest.raises(ValueError, match="at least 2"):
-        lorentzian_quantiles(1, 0.5)
+        frequencies("lorentzian", 1, 0.5)
+    with pytest.raises(ValueError, match="unknown frequency density"):
+        frequencies("cauchy", 10, 0.5)
     with pytest.raises(ValueError, match="non-negative"):
-        simulate_all_to_all(np.zeros(4), -1.0, 1.0, 0.1)
+        simulate(np.zeros(4), -1.0, 1.0, 0.1)
+    with pytest.raises(ValueError, match="positive"):
+        simulate(np.zeros(4), 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="edge probability"):
+        erdos_renyi(10, 1.5)
+    with pytest.raises(ValueError, match="neighbours"):
+        ring_lattice(10, 5)
+    with pytest.raises(ValueError, match="adjacency is 3"):
+        simulate(np.zeros(4), 1.0, 1.0, 0.1, graph=np.ones((3, 3)))
+
+
+# ------------------------------------------------------------------------------ derivations
+
+
+def test_the_order_parameter_rewrite_holds():
+    from theory.kuramoto import order_parameter_residual
+
+    assert order_parameter_residual(4) == 0
+
+
+def test_the_ott_antonsen_manifold_is_invariant_and_reduces_to_the_published_rate():
+    from theory.kuramoto import (
+        ott_antonsen_amplitude_equations,
+        ott_antonsen_order_parameter_equation,
+    )
+
+    _, _, residuals = ott_antonsen_amplitude_equations(6)
+    assert residuals and all(r == 0 for r in residuals)
+    r_dot, psi_dot = ott_antonsen_order_parameter_equation()
+    assert sp.simplify(r_dot - ott_antonsen_rate()) == 0 and psi_dot == 0
+    # a density without a pole in the upper half plane cannot be closed by residues
+    with pytest.raises(ValueError, match="upper half plane"):
+        ott_antonsen_order_parameter_equation(gaussian())
+
+
+def test_the_closed_form_lorentzian_self_consistency_matches_quadrature():
+    from theory.kuramoto import lorentzian_self_consistency
+
+    closed = sp.lambdify((K, GAMMA, R), lorentzian_self_consistency(), "mpmath")
+    with mpmath.workdps(30):
+        for coupling, width, r in [(3, 1, 0.3), (2.5, 0.5, 0.9), (10, 2, 0.05)]:
+            numeric = _self_consistency_mp(coupling, width, mpmath.mpf(r))
+            assert abs(closed(coupling, width, mpmath.mpf(r)) - numeric) <= tolerance("high_precision_relative") * numeric
+
+
+def test_near_onset_coefficient_is_the_published_one_and_the_exact_root_approaches_it():
+    from proofs_check.claims.kuramoto import _gaussian_root_mp
+    from theory.kuramoto import near_onset_coefficient
+
+    for g in (gaussian(), lorentzian()):
+        k_c = critical_coupling(g)
+        published = 16 / (sp.pi * k_c**4 * -sp.diff(g, OMEGA, 2).subs(OMEGA, 0))
+        assert sp.simplify(near_onset_coefficient(g) - published) == 0
+    # r² / (C (K − K_c)) → 1 at first order in K − K_c, for the exact (Bessel) Gaussian root
+    c = float(near_onset_coefficient(gaussian()).subs(SIGMA, 1))
+    k_c = float(critical_coupling(gaussian()).subs(SIGMA, 1))
+    errors = [abs(float(_gaussian_root_mp(k_c * (1 + e))) ** 2 / (c * k_c * e) - 1) for e in (1e-3, 1e-4)]
+    assert abs(np.log10(errors[0] / errors[1]) - 1) <= tolerance("convergence_order")
+    # negative control: half the coefficient is off by a factor 2, not by O(K − K_c)
+    assert abs(float(_gaussian_root_mp(k_c * 1.0001)) ** 2 / (c / 2 * k_c * 1e-4) - 1) > 0.9
+
+
+def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
+    from theory.kuramoto import DELTA, uniform, uniform_locked_branch
+
+    coupling, order, theta0 = uniform_locked_branch()
+    assert sp.simplify(coupling.subs(theta0, sp.pi / 2) - critical_coupling(uniform())) == 0
+    assert sp.simplify(order.subs(theta0, sp.pi / 2)) == sp.pi / 4
+    # K(θ₀) falls as θ₀ grows to π/2: no branch below K_c, the onset is a jump
+    slope = sp.simplify(sp.diff(coupling, theta0))
+    assert all(slope.subs({theta0: t, DELTA: 1}) < 0 for t in (0.3, 1.0, 1.5))
+
+
+def test_simulated_uniform_population_jumps():
+    from numerics.kuramoto import frequencies, simulate
+    from theory.kuramoto import DELTA, uniform, uniform_locked_branch
+
+    n = 4000
+    k_c = float(critical_coupling(uniform()).subs(DELTA, 1))
+    coupling, order, theta0 = uniform_locked_branch()
+    # on the fully locked branch at θ₀ = 0.9: K = 4/(1.8 + sin 1.8) ≈ 1.13 K_c, r ≈ 0.885
+    k_on, r_on = float(coupling.subs({theta0: 0.9, DELTA: 1})), float(order.subs(theta0, 0.9))
+    omega = np.repeat(frequencies("uniform", n, 1.0, seed=3), 2, axis=1)
+    trajectory = simulate(omega, np.array([0.9 * k_c, k_on]), 80.0, 0.1, seed=4)
+    below, above = trajectory.stationary(40.0)[0]
+    assert below <= 3 / np.sqrt(n * 0.1)
+    assert abs(above - r_on) <= tolerance("finite_population_r") / np.sqrt(n)
+
+
+def test_graphon_and_ring_eigenvalues_in_closed_form():
+    from numerics.kuramoto import ring_lattice, top_eigenvalue
+    from theory.kuramoto import circulant_eigenvalue, ring_lattice_eigenvalue
+
+    n, k = 24, 5
+    closed = sorted(float(ring_lattice_eigenvalue(n, k, m)) for m in range(n))
+    numeric = np.linalg.eigvalsh(ring_lattice(n, k).toarray())
+    assert np.allclose(closed, numeric, atol=1e-12)
+    assert top_eigenvalue(ring_lattice(n, k)) == pytest.approx(2 * k, rel=1e-12)
+    s, mode, rho = sp.Symbol("s", real=True), sp.Symbol("k", integer=True, nonzero=True), sp.Symbol("rho", positive=True)
+    assert sp.simplify(circulant_eigenvalue(sp.Integer(1), s, mode, rho) - sp.sin(2 * sp.pi * mode * rho) / (sp.pi * mode)) == 0
+    # a cosine kernel p + q cos 2π(x − y): eigenvalue p on the constant mode, q/2 on mode 1
+    p, q = sp.symbols("p q", positive=True)
+    kernel = p + q * sp.cos(2 * sp.pi * s)
+    assert circulant_eigenvalue(kernel, s, 0) == p and sp.simplify(circulant_eigenvalue(kernel, s, 1) - q / 2) == 0
+
+
+# ------------------------------------------------------------------------------- numerics
+
+
+def test_erdos_renyi_and_w_random_graphs_have_their_densities():
+    from numerics.kuramoto import erdos_renyi, w_random_graph
+
+    n, p = 3000, 0.01
+    graph = erdos_renyi(n, p, seed=1)
+    pairs = n * (n - 1) / 2
+    assert (graph != graph.T).nnz == 0 and graph.diagonal().sum() == 0 and graph.max() == 1
+    assert abs(graph.nnz / 2 - p * pairs) <= 4.5 * np.sqrt(pairs * p * (1 - p))
+    product = w_random_graph(lambda x, y: x * y, 1500, seed=2)  # ∫∫ xy = 1/4
+    assert abs(product.nnz / 1500**2 - 0.25) < 0.01
+    with pytest.raises(ValueError, match=r"\[0, bound"):
+        w_random_graph(lambda x, y: 2 * x, 100)
+
+
+def test_steady_state_order_from_generated_code():
+    from numerics.kuramoto import steady_state_order
+
+    couplings = np.array([0.5, 0.999, 1.2, 3.0, 10.0])
+    exact = np.sqrt(np.clip(1 - 1.0 / couplings, 0, None))  # γ = 1/2: r∞ = √(1 − 2γ/K)
+    assert np.allclose(steady_state_order(lorentzian(sp.Float(0.5)), couplings), exact, rtol=0, atol=1e-12)
+
+
+def test_locking_threshold_is_the_minimum_over_u():
+    from numerics.kuramoto import frequencies, locking_threshold
+
+    omega = frequencies("gaussian", 30, 1.0)[:, 0]
+    u = np.linspace(np.abs(omega).max(), 3 * np.abs(omega).max(), 200001)
+    brute = (u / np.sqrt(1 - (omega[:, None] / u) ** 2).mean(axis=0)).min()
+    assert locking_threshold(omega) == pytest.approx(brute, rel=1e-9)
+    assert locking_threshold(omega) <= brute
+
+
+@pytest.mark.parametrize(("method", "order"), [("rk4", 4), ("heun", 2)])
+def test_fixed_step_integrators_converge_at_their_order(method, order):
+    from numerics.kuramoto import erdos_renyi, frequencies, simulate, simulate_adaptive
+
+    omega, graph = frequencies("gaussian", 40, 1.0, seed=1)[:, 0], erdos_renyi(40, 0.3, seed=2)
+    theta0 = np.random.default_rng(3).uniform(0, 2 * np.pi, 40)
+    exact = simulate_adaptive(omega, 4.0, 2.0, graph=graph, theta0=theta0, samples=2, rtol=1e-13, atol=1e-13).theta[:, -1]
+    errors = [np.abs(simulate(omega, 4.0, 2.0, h, graph=graph, theta0=theta0, method=method).theta[:, 0] - exact).max() for h in (0.02, 0.01)]
+    assert abs(np.log2(errors[0] / errors[1]) - order) <= 0.1
+
+
+def test_torch_backend_agrees_with_numpy():
+    torch = pytest.importorskip("torch")
+    from numerics.kuramoto import erdos_renyi, frequencies, simulate
+
+    assert torch
+    omega = frequencies("lorentzian", 300, 0.5, systems=3, seed=1)
+    for graph in (None, erdos_renyi(300, 0.1, seed=2)):
+        a = simulate(omega, [1.0, 2.0, 4.0], 5.0, 0.05, graph=graph, seed=3)
+        b = simulate(omega, [1.0, 2.0, 4.0], 5.0, 0.05, graph=graph, seed=3, backend="torch")
+        assert np.abs(a.theta - b.theta).max() < 1e-10 and np.abs(a.r - b.r).max() < 1e-12
+
+
+def test_degree_normalisation():
+    import scipy.sparse as sps
+
+    from numerics.kuramoto import frequencies, simulate
+
+    n = 50
+    omega = frequencies("gaussian", n, 1.0)
+    complete = sps.csr_matrix(np.ones((n, n)) - np.eye(n))
+    by_degree = simulate(omega, 2.0, 3.0, 0.05, graph=complete, normalisation="degree", seed=1)
+    by_population = simulate(omega, 2.0 * n / (n - 1), 3.0, 0.05, seed=1)
+    assert np.abs(by_degree.theta - by_population.theta).max() < 1e-12
+    split = sps.block_diag([complete[:25, :25], complete[:25, :25]]).tocsr()
+    with pytest.raises(ValueError, match="connected graph"):
+        simulate(omega, 2.0, 1.0, 0.1, graph=split, normalisation="degree")
+    with pytest.raises(ValueError, match="fixed-step method"):
+        simulate(omega, 2.0, 1.0, 0.1, method="euler")
+
+
+@pytest.mark.parametrize("claim_id", [c for c in REGISTRY if c.startswith("kuramoto.")])
+def test_kuramoto_claims_stand_and_controls_fall(claim_id):
+
+    result = REGISTRY[claim_id].run(PROFILES["quick"])
+    assert result.verdict in (PROVED, VERIFIED), result.reason
+    assert result.control_verdict == REFUTED, result.control_reason
+    # every route has teeth on its own: each one that decides refutes the control
+    decided = [e for e in result.control_evidence if e.outcome != "undecided"]
+    assert len(decided) >= 2 and all(e.outcome == "disagree" for e in decided)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 
 from proofs_check.claim import Claim
-from proofs_check.claims import control, gaussian, meanfield
+from proofs_check.claims import control, gaussian, kuramoto, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 
-TOPICS = (gaussian, meanfield, control)
+TOPICS = (gaussian, meanfield, control, kuramoto)
 
 
 def _gather() -> dict[str, Claim]:

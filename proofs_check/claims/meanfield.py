@@ -12,7 +12,6 @@ refute.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 
 import mpmath
@@ -36,6 +35,7 @@ from proofs_check.verdicts import (
     UNDECIDED,
     Evidence,
     judge_monte_carlo,
+    replicate_statistics,
 )
 from theory.activations import X, activation
 from theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
@@ -242,16 +242,6 @@ class ReluCorrelationAsymptotics(Claim):
         return Evidence("iteration", outcome, f"extrapolated l²(1 − c_l) = {extrapolated:.10g} ({diff:.1e} from {float(candidate):.10g})", details)
 
 
-def _z_and_rate(estimates: dict[int, np.ndarray], target: float) -> tuple[float, float, dict]:
-    """z of the largest-N mean against ``target``, and the fitted slope of RMS error vs N."""
-    sizes = np.array(sorted(estimates), float)
-    largest = estimates[int(sizes[-1])]
-    z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(largest.size))
-    rms = np.array([math.sqrt(np.mean((estimates[int(n)] - target) ** 2)) for n in sizes])
-    slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
-    return z, slope, {"widths": sizes.tolist(), "rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}
-
-
 def _judge_simulation(route, z, slope, details) -> Evidence:
     return judge_monte_carlo(
         route,
@@ -315,7 +305,7 @@ class FiniteWidthAgreement(Claim):
         seeds = profile.monte_carlo_replicates
         simulations = _finite_width_simulations(seeds)
         estimates = {width: (sim.q if which == "q" else sim.c)[:, -1] for width, sim in simulations.items()}
-        z, slope, details = _z_and_rate(estimates, target)
+        z, slope, details = replicate_statistics(estimates, target)
         details.update({"quantity": f"{which}_L", "depth": depth, "seeds": seeds, "sigma_w2": sw2, "sigma_b2": sb2})
         return _judge_simulation(f"simulation-{which}", z, slope, details)
 
@@ -335,7 +325,7 @@ class JacobianMeanSquaredSingularValue(Claim):
         depth = _JACOBIAN[2]
         q_star, chi, estimates = _jacobian_simulations(weights, profile.monte_carlo_replicates)
         target = chi ** (depth + offset)
-        z, slope, details = _z_and_rate(estimates, target)
+        z, slope, details = replicate_statistics(estimates, target)
         details.update({"weights": weights, "depth": depth, "chi_1": chi, "q_star": q_star})
         return _judge_simulation(f"simulation-{weights}", z, slope, details)
 
