@@ -52,6 +52,7 @@ __all__ = [
     "simulate_adaptive",
     "steady_state_order",
     "top_eigenvalue",
+    "uniform_steady_state",
     "w_random_graph",
     "wrapped_cauchy_phases",
 ]
@@ -367,41 +368,55 @@ def simulate_adaptive(
 # ----------------------------------------------------------------------------- theory, numerically
 
 
-def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, tolerance: float = 1e-13, max_nodes: int = 1 << 14) -> np.ndarray:
+def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 56) -> np.ndarray:
     """r∞(K): the largest root of 1 = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ in (0, 1], 0 below K_c.
 
     ``g`` is a SymPy density in ω (smooth and unimodal: the right side falls in
-    r, so bisection brackets the root).  Generated code evaluates g on a
-    Gauss–Legendre rule for every K at once; the rule doubles until two
-    successive roots agree to ``tolerance`` (strong coupling squeezes g(K r sin θ)
-    into a peak of width ~ scale/(K r) around θ = 0).
+    r, so bisection brackets the root).  Generated code evaluates g, and one
+    adaptive Gauss–Kronrod integration (:func:`scipy.integrate.quad_vec`, to
+    1e-14 relative) serves every K at once — strong coupling squeezes
+    g(K r sin θ) into a peak of width ~ scale/(K r) at θ = 0, which it refines.
+    Near K_c the root is ill-conditioned, r ∝ √(K − K_c): an error ε in the
+    integral moves r by ~ ε/r.
     """
     density = generate(g, [OMEGA])
     couplings = np.atleast_1d(np.asarray(couplings, float))
-    nodes, previous = 64, None
-    while True:
-        current = _bisect_order(density, couplings, nodes)
-        if previous is not None and np.max(np.abs(current - previous)) <= tolerance:
-            return current
-        if nodes >= max_nodes:
-            raise RuntimeError(f"the self-consistency quadrature did not settle with {nodes} nodes")
-        nodes, previous = 2 * nodes, current
-
-
-def _bisect_order(density, couplings: np.ndarray, nodes: int, iterations: int = 60) -> np.ndarray:
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    theta = x * np.pi / 2
-    shape = np.cos(theta) ** 2 * w * np.pi / 2
-
-    def slope(r):  # K ∫ cos²θ g(K r sin θ) dθ, one per coupling
-        return couplings * (shape * density(couplings[:, None] * r[:, None] * np.sin(theta))).sum(axis=1)
-
     lo, hi = np.zeros_like(couplings), np.ones_like(couplings)
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        above = slope(mid) > 1
+        above = _self_consistency_slope(density, couplings, mid) > 1
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return np.where(slope(np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
+    return np.where(_self_consistency_slope(density, couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
+
+
+def _self_consistency_slope(density, couplings: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """K ∫ cos²θ g(K r sin θ) dθ = 2K ∫₀^{π/2} … (g even), one per (K, r)."""
+    from scipy.integrate import quad_vec
+
+    def integrand(theta):
+        return np.cos(theta) ** 2 * density(couplings * r * np.sin(theta))
+
+    value, _ = quad_vec(integrand, 0.0, np.pi / 2, epsabs=1e-300, epsrel=1e-14, norm="max")
+    return 2 * couplings * value
+
+
+def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray:
+    """r∞(K) for the uniform g on [−Δ, Δ]: 0 below K_c = 4Δ/π, else the fully locked branch of
+    :func:`theory.kuramoto.uniform_locked_branch` (K(θ₀) falls monotonically on (0, π/2]: one root)."""
+    from scipy.optimize import brentq
+
+    from theory.kuramoto import DELTA, uniform_locked_branch
+
+    coupling, order, theta0 = uniform_locked_branch()
+    k_of = sp.lambdify(theta0, coupling.subs(DELTA, half_width))
+    r_of = sp.lambdify(theta0, order)
+    out = []
+    for k in np.atleast_1d(np.asarray(couplings, float)):
+        if k < k_of(np.pi / 2):
+            out.append(0.0)
+        else:
+            out.append(float(r_of(brentq(lambda t: k_of(t) - k, 1e-9, np.pi / 2, xtol=1e-15))))
+    return np.array(out)
 
 
 def locking_threshold(omega: np.ndarray) -> float:

@@ -1,5 +1,5 @@
 """The ``dyncheck`` command line: ``verify``, ``check``, ``gauss``, ``meanfield``, ``boundary``,
-``phase-diagram`` and ``simulate``.
+``phase-diagram``, ``kuramoto``, ``simulate`` and ``train``.
 
 Exit status: 0 success (proved/verified), 1 refuted, 2 bad input.  Bad input
 gets a one-line error and no traceback.
@@ -289,6 +289,172 @@ def _cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+_DENSITY_SCALES = {"lorentzian": "gamma", "gaussian": "sigma", "uniform": "delta"}
+
+
+def _kuramoto_theory(args) -> dict:
+    """K_c and the r∞ map of ``args``' frequency density on its graph, and the graph's top eigenvalue μ_max."""
+    import numpy as np
+
+    from numerics.kuramoto import (
+        density_expression,
+        steady_state_order,
+        uniform_steady_state,
+    )
+    from theory.kuramoto import circulant_eigenvalue, critical_coupling
+
+    scale = getattr(args, _DENSITY_SCALES[args.g])
+    if scale is None:
+        raise ValueError(f"--g {args.g} needs --{_DENSITY_SCALES[args.g]} (its width)")
+    density = density_expression(args.g, scale)
+    if args.graph == "erdos-renyi":
+        if args.p is None or not 0 < args.p <= 1:
+            raise ValueError("--graph erdos-renyi needs --p in (0, 1]")
+        eigenvalue, what = sp.Float(args.p), f"W ≡ p = {args.p:g}"
+    elif args.graph == "ring":
+        if args.range is None or not 0 < args.range < 0.5:
+            raise ValueError("--graph ring needs --range ρ in (0, 1/2)")
+        s = sp.Symbol("s", real=True)
+        eigenvalue, what = circulant_eigenvalue(sp.Integer(1), s, 0, sp.Float(args.range)), f"ring graphon of range ρ = {args.range:g}: μ_max = 2ρ"
+    else:
+        eigenvalue, what = sp.Integer(1), "complete graph"
+    if args.normalisation == "degree":
+        eigenvalue, what = sp.Integer(1), what + "; degree normalisation: (D⁻¹W)1 = 1"
+    k_c = float(critical_coupling(density) / eigenvalue)
+    mu = float(eigenvalue)
+
+    def r_inf(couplings):
+        effective = mu * np.atleast_1d(np.asarray(couplings, float))
+        if args.g == "uniform":
+            return uniform_steady_state(effective, scale)
+        return steady_state_order(density, effective)
+
+    return {"density": density, "scale": scale, "K_c": k_c, "top_eigenvalue": mu, "graph": what, "r_inf": r_inf}
+
+
+def _cmd_kuramoto(args) -> int:
+    if args.K < 0:
+        raise ValueError("the coupling K must be non-negative")
+    theory = _kuramoto_theory(args)
+    r_inf = float(theory["r_inf"](args.K)[0])
+    result = {
+        "g": args.g,
+        "width": theory["scale"],
+        "density": str(theory["density"]),
+        "graph": theory["graph"],
+        "normalisation": args.normalisation,
+        "top_eigenvalue": theory["top_eigenvalue"],
+        "K": args.K,
+        "K_c": theory["K_c"],
+        "r_inf": r_inf,
+        "phase": "incoherent (r∞ = 0)" if r_inf == 0 else ("fully locked" if args.g == "uniform" else "partially locked"),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>14}: {value:.12g}" if isinstance(value, float) else f"{key:>14}: {value}")
+    return EXIT_OK
+
+
+def _kuramoto_graph(args, n: int):
+    from numerics.kuramoto import erdos_renyi, ring_lattice
+
+    if args.graph == "erdos-renyi":
+        return erdos_renyi(n, args.p, seed=args.seed)
+    if args.graph == "ring":
+        return ring_lattice(n, max(1, round(args.range * n)))
+    return None
+
+
+def _cmd_simulate_kuramoto(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from numerics.kuramoto import frequencies, plot_bifurcation, simulate
+
+    if args.N < 2:
+        raise ValueError("a population needs at least 2 oscillators (--N ≥ 2)")
+    if args.seeds < 1 or not (args.T > 0 and args.step > 0):
+        raise ValueError("--seeds, --T and --step must be positive")
+    theory = _kuramoto_theory(args)
+    if args.sweep:
+        lo, hi, count = args.sweep
+        if not (0 <= lo < hi) or int(count) < 2:
+            raise ValueError("--sweep LO HI COUNT needs 0 ≤ LO < HI and COUNT ≥ 2")
+        couplings = np.linspace(lo, hi, int(count))
+    elif args.K is None:
+        raise ValueError("give --K, or --sweep LO HI COUNT")
+    else:
+        couplings = np.array([args.K])
+    if np.any(couplings < 0):
+        raise ValueError("the coupling K must be non-negative")
+    graph = _kuramoto_graph(args, args.N)
+    omega = frequencies(args.g, args.N, theory["scale"], systems=args.seeds, quantiles=not args.random_frequencies, seed=args.seed)
+    omega = np.tile(omega, (1, couplings.size))  # columns: coupling-major, seeds within
+    per_system = np.repeat(couplings, args.seeds)
+    label = f"{args.N} oscillators × {per_system.size} systems, {args.graph}, {args.backend}/{args.device}"
+    bar = tqdm(total=round(args.T / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or None)
+
+    def progress(done, total):
+        bar.update(done - bar.n)
+
+    trajectory = simulate(
+        omega, per_system, args.T, args.step, graph=graph, normalisation=args.normalisation, method=args.method,
+        seed=args.seed, backend=args.backend, device=args.device, progress=progress,
+    )
+    bar.close()
+    averages, _ = trajectory.stationary(args.T / 2)
+    averages = averages.reshape(couplings.size, args.seeds)
+    mean = averages.mean(axis=1)
+    error = averages.std(axis=1, ddof=1) / np.sqrt(args.seeds) if args.seeds > 1 else np.full(couplings.size, np.nan)
+    predicted = theory["r_inf"](couplings)
+    if args.plot:
+        if args.sweep:
+            fine = np.linspace(couplings[0], couplings[-1], 400)
+            title = f"Kuramoto, {args.g} g (width {theory['scale']:g}), {theory['graph']}: ⟨r⟩ over t ∈ [T/2, T]\n{label}"
+            plot_bifurcation(couplings, {f"simulation, N = {args.N}": (mean, error)}, fine, theory["r_inf"](fine), title, args.plot, critical=theory["K_c"])
+        else:
+            _plot_order_parameter(trajectory, float(predicted[0]), f"Kuramoto, {args.g} g, K = {couplings[0]:g}\n{label}", args.plot)
+    result = {
+        "N": args.N, "g": args.g, "width": theory["scale"], "graph": theory["graph"], "normalisation": args.normalisation,
+        "K_c": theory["K_c"], "K": couplings.tolist(), "r_mean": mean.tolist(), "r_error": [_number(e) for e in error],
+        "r_inf_theory": predicted.tolist(), "T": args.T, "step": args.step, "method": args.method,
+        "backend": trajectory.backend, "device": trajectory.device, "seeds": args.seeds,
+    }
+    if not args.sweep:
+        result["times"] = trajectory.times[:: max(1, trajectory.times.size // 200)].tolist()
+        result["r_t"] = trajectory.r[:, :: max(1, trajectory.times.size // 200)].mean(axis=0).tolist()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"K_c = {theory['K_c']:.6g} ({theory['graph']}); ⟨r⟩ over t ∈ [{args.T / 2:g}, {args.T:g}], {label}")
+        print(f"{'K':>10} {'⟨r⟩':>10} {'± s.e.':>9} {'r∞ theory':>10}")
+        for k, m, e, p in zip(couplings, mean, error, predicted):
+            print(f"{k:10.4g} {m:10.5f} {e:9.1e} {p:10.5f}")
+    return EXIT_OK
+
+
+def _plot_order_parameter(trajectory, r_inf: float, title: str, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for row in trajectory.r:
+        ax.plot(trajectory.times, row, lw=0.8, alpha=0.7)
+    ax.axhline(r_inf, color="black", ls="--", label=f"r∞ theory = {r_inf:.4f}")
+    ax.set_xlabel("t")
+    ax.set_ylabel("r(t)")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def _cmd_train(args) -> int:
     import time
 
@@ -423,6 +589,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--json", action="store_true")
     sim.set_defaults(run=_cmd_simulate)
+
+    def kuramoto_population(p):
+        p.add_argument("--g", choices=["lorentzian", "gaussian", "uniform"], required=True, help="natural-frequency density")
+        p.add_argument("--gamma", type=float, help="Lorentzian half-width γ")
+        p.add_argument("--sigma", type=float, help="Gaussian standard deviation σ")
+        p.add_argument("--delta", type=float, help="uniform half-width Δ")
+        p.add_argument("--graph", choices=["complete", "erdos-renyi", "ring"], default="complete")
+        p.add_argument("--p", type=float, help="Erdős–Rényi edge probability")
+        p.add_argument("--range", type=float, help="ring: each node joined to the fraction ρ of nodes on either side")
+        p.add_argument("--normalisation", choices=["population", "degree"], default="population", help="K/N (default) or K/deg i")
+        p.add_argument("--json", action="store_true")
+
+    kuramoto = sub.add_parser("kuramoto", help="Kuramoto theory: K_c and r∞ for a frequency density on a graph")
+    kuramoto_population(kuramoto)
+    kuramoto.add_argument("--K", type=float, required=True, help="coupling")
+    kuramoto.set_defaults(run=_cmd_kuramoto)
+
+    sim_k = what.add_parser("kuramoto", help="Kuramoto populations: r(t), ⟨r⟩ and r∞(K) sweeps against theory")
+    kuramoto_population(sim_k)
+    sim_k.add_argument("--N", type=int, required=True, help="oscillators")
+    sim_k.add_argument("--K", type=float, help="coupling")
+    sim_k.add_argument("--sweep", type=float, nargs=3, metavar=("LO", "HI", "COUNT"), help="r∞(K) at COUNT couplings in [LO, HI]")
+    sim_k.add_argument("--T", type=float, default=50.0, help="final time (⟨r⟩ averages over [T/2, T])")
+    sim_k.add_argument("--step", type=float, default=0.05)
+    sim_k.add_argument("--method", choices=["rk4", "heun"], default="rk4")
+    sim_k.add_argument("--seeds", type=int, default=1, help="independent populations per coupling (standard errors)")
+    sim_k.add_argument("--random-frequencies", action="store_true", help="i.i.d. draws instead of quantiles of g")
+    sim_k.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    sim_k.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
+    sim_k.add_argument("--seed", type=int, default=0)
+    sim_k.add_argument("--plot", metavar="PNG", help="r(t) against r∞, or with --sweep the r∞(K) curve")
+    sim_k.set_defaults(run=_cmd_simulate_kuramoto)
 
     train = sub.add_parser("train", help="train networks as optimal control problems")
     methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)

@@ -46,3 +46,41 @@ def test_bad_arguments_exit_2():
     with pytest.raises(SystemExit) as info:
         main(["verify", "--profile", "huge"])
     assert info.value.code == 2
+
+
+def test_kuramoto_theory_json(capsys):
+    assert main(["kuramoto", "--g", "lorentzian", "--gamma", "0.5", "--K", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["K_c"] == pytest.approx(1.0, rel=1e-14) and out["r_inf"] == pytest.approx(2**-0.5, rel=1e-12)
+    assert main(["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "2", "--graph", "erdos-renyi", "--p", "0.3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["K_c"] == pytest.approx((8 / 3.141592653589793) ** 0.5 / 0.3, rel=1e-14) and out["r_inf"] == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kuramoto", "--g", "gaussian", "--K", "2"],  # no σ
+        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "-1"],
+        ["kuramoto", "--g", "gaussian", "--sigma", "-1", "--K", "1"],
+        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--graph", "ring"],  # no range
+        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "1"],
+        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--N", "100"],  # neither K nor a sweep
+        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "100", "--graph", "erdos-renyi", "--p", "0.001", "--normalisation", "degree"],
+    ],
+)
+def test_kuramoto_bad_input_exits_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dyncheck: error:") and err.strip().count("\n") == 0
+
+
+def test_simulate_kuramoto(tmp_path, capsys):
+    plot = tmp_path / "r.png"
+    argv = ["simulate", "kuramoto", "--g", "lorentzian", "--gamma", "0.5", "--K", "3", "--N", "2000", "--T", "30", "--step", "0.1"]
+    assert main([*argv, "--seeds", "2", "--json", "--plot", str(plot)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["r_mean"][0] - (2 / 3) ** 0.5) <= 1 / 2000**0.5 and plot.stat().st_size > 0
+    sweep = tmp_path / "sweep.png"
+    assert main([*argv[:-6], "--N", "500", "--sweep", "0.5", "3", "3", "--T", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
+    assert "r∞ theory" in capsys.readouterr().out and sweep.stat().st_size > 0
