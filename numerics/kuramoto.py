@@ -415,7 +415,7 @@ def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray
         if k < k_of(np.pi / 2):
             out.append(0.0)
         else:
-            out.append(float(r_of(brentq(lambda t: k_of(t) - k, 1e-9, np.pi / 2, xtol=1e-15))))
+            out.append(float(r_of(brentq(lambda t, k=k: k_of(t) - k, 1e-9, np.pi / 2, xtol=1e-15))))
     return np.array(out)
 
 
