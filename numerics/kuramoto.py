@@ -331,7 +331,7 @@ def simulate(
 
 def simulate_adaptive(
     omega: np.ndarray,
-    coupling: float,
+    coupling: float | np.ndarray,
     t_end: float,
     *,
     graph: sps.spmatrix | None = None,
@@ -342,27 +342,38 @@ def simulate_adaptive(
     rtol: float = 1e-10,
     atol: float = 1e-10,
 ) -> Trajectory:
-    """One system integrated by adaptive Dormand–Prince (DOP853) to ``rtol``/``atol``, phases kept at ``samples`` times."""
-    omega = np.asarray(omega, float).ravel()
-    if coupling < 0:
-        raise ValueError("the coupling K must be non-negative")
+    """Systems integrated one by one by adaptive Dormand–Prince (DOP853) to ``rtol``/``atol``.
+
+    Arguments as :func:`simulate`; r is kept at ``samples`` equally spaced
+    times, and ``theta`` holds the phases of the first system at those times (N × samples).
+    """
     from scipy.integrate import solve_ivp
 
-    field = _Field(ArrayBackend("numpy", "cpu", seed), omega.size, graph, normalisation)
-    theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, omega.size) if theta0 is None else np.asarray(theta0, float).ravel()
-
-    def velocity(_t, phases):
-        c, s = np.cos(phases)[:, None], np.sin(phases)[:, None]
-        h_cos, h_sin = field(c, s)
-        return omega + coupling * (h_sin * c - h_cos * s)[:, 0]
-
+    omega = np.asarray(omega, float)
+    omega = omega[:, None] if omega.ndim == 1 else omega
+    n, systems = omega.shape
+    couplings = np.broadcast_to(np.asarray(coupling, float), (systems,))
+    if np.any(couplings < 0):
+        raise ValueError("the coupling K must be non-negative")
+    field = _Field(ArrayBackend("numpy", "cpu", seed), n, graph, normalisation)
+    if theta0 is None:
+        theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, (n, systems))
+    theta0 = np.asarray(theta0, float).reshape(n, -1) * np.ones((1, systems))
     times = np.linspace(0.0, t_end, samples)
-    solution = solve_ivp(velocity, (0.0, t_end), theta0, method="DOP853", t_eval=times, rtol=rtol, atol=atol)
-    if not solution.success:
-        raise RuntimeError(f"the adaptive integration failed: {solution.message}")
-    phases = solution.y  # N × samples
-    r = np.abs(np.exp(1j * phases).mean(axis=0))[None, :]
-    return Trajectory(times, r, phases, "numpy", "cpu")
+    r, first = np.empty((systems, samples)), None
+    for b in range(systems):
+
+        def velocity(_t, phases, b=b):
+            c, s = np.cos(phases)[:, None], np.sin(phases)[:, None]
+            h_cos, h_sin = field(c, s)
+            return omega[:, b] + couplings[b] * (h_sin * c - h_cos * s)[:, 0]
+
+        solution = solve_ivp(velocity, (0.0, t_end), theta0[:, b], method="DOP853", t_eval=times, rtol=rtol, atol=atol)
+        if not solution.success:
+            raise RuntimeError(f"the adaptive integration failed: {solution.message}")
+        r[b] = np.abs(np.exp(1j * solution.y).mean(axis=0))
+        first = solution.y if first is None else first
+    return Trajectory(times, r, first, "numpy", "cpu")
 
 
 # ----------------------------------------------------------------------------- theory, numerically

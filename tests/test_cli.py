@@ -84,3 +84,12 @@ def test_simulate_kuramoto(tmp_path, capsys):
     sweep = tmp_path / "sweep.png"
     assert main([*argv[:-6], "--N", "500", "--sweep", "0.5", "3", "3", "--T", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
     assert "r∞ theory" in capsys.readouterr().out and sweep.stat().st_size > 0
+
+
+def test_simulate_kuramoto_adaptive_matches_rk4(capsys):
+    argv = ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "3", "--N", "200", "--T", "20", "--step", "0.05", "--json"]
+    assert main([*argv, "--method", "dop853"]) == 0
+    adaptive = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    rk4 = json.loads(capsys.readouterr().out)
+    assert abs(adaptive["r_mean"][0] - rk4["r_mean"][0]) < 1e-6
