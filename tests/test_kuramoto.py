@@ -277,3 +277,17 @@ def test_kuramoto_claims_stand_and_controls_fall(claim_id):
     # every route has teeth on its own: each one that decides refutes the control
     decided = [e for e in result.control_evidence if e.outcome != "undecided"]
     assert len(decided) >= 2 and all(e.outcome == "disagree" for e in decided)
+
+
+@pytest.mark.gpu
+def test_cuda_backend_agrees_with_numpy():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from numerics.kuramoto import erdos_renyi, frequencies, simulate
+
+    omega = frequencies("gaussian", 4000, 1.0, systems=2, seed=1)
+    for graph in (None, erdos_renyi(4000, 0.01, seed=2)):
+        cpu = simulate(omega, [2.0, 30.0], 5.0, 0.05, graph=graph, seed=3)
+        gpu = simulate(omega, [2.0, 30.0], 5.0, 0.05, graph=graph, seed=3, backend="torch", device="cuda")
+        assert gpu.device == "cuda" and np.abs(cpu.r - gpu.r).max() < 1e-10
