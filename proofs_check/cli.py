@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import sympy as sp
@@ -31,20 +32,27 @@ def _cmd_verify(args) -> int:
     from proofs_check.claim import PROFILES
     from proofs_check.claims import select
     from proofs_check.report import passed, run_summary, table, write_report
+    from proofs_check.runner import judge
 
     claims = select(args.only)
     if not claims:
         print(f"dyncheck: error: no claim matches {args.only!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     profile = PROFILES[args.profile]
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
     results = []
-    bar = tqdm(claims, desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
+    bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
     try:
-        for claim in bar:
-            bar.set_postfix_str(claim.id)
-            results.append(claim.run(profile))
+        for result in judge(claims, profile, args.jobs):
+            results.append(result)
+            bar.update(1)
+            bar.set_postfix_str(result.claim_id)
     except KeyboardInterrupt:
         print(f"\ninterrupted: reporting the {len(results)} claim(s) already judged", file=sys.stderr)
+    bar.close()
+    order = {claim.id: i for i, claim in enumerate(claims)}
+    results.sort(key=lambda r: order[r.claim_id])
     if args.report:
         paths = write_report(results, profile, args.report)
         if not args.json:
@@ -533,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", choices=["quick", "full"], default="quick")
     verify.add_argument("--report", metavar="DIR", help="write report.md, report.json and plots to DIR")
     verify.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    verify.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes, each judging whole topics (default: the cores)")
     verify.set_defaults(run=_cmd_verify)
 
     check = sub.add_parser("check", help="decide whether LHS = RHS on a declared domain")

@@ -40,3 +40,14 @@ def test_monte_carlo_rate_flattens_for_a_biased_formula():
     evidence = claim._monte_carlo(claim.negative_control, PROFILES["quick"])
     assert evidence.outcome == "disagree"
     assert evidence.details["rate_slope"] > -0.35
+
+
+def test_worker_processes_judge_whole_topics():
+    from proofs_check.runner import judge
+
+    claims = [REGISTRY["gaussian.erf_variance"], REGISTRY["gaussian.relu_variance"], REGISTRY["control.gradient_is_hamiltonian_slope"]]
+    in_workers = {r.claim_id: r for r in judge(claims, PROFILES["quick"], jobs=2)}
+    assert set(in_workers) == {c.id for c in claims}
+    for claim in claims:
+        assert in_workers[claim.id].verdict == claim.run(PROFILES["quick"]).verdict == PROVED
+        assert in_workers[claim.id].control_verdict == REFUTED

@@ -1,0 +1,88 @@
+"""Judging many claims: in this process, or in worker processes that take whole topics.
+
+Claims of one topic share cached derivations and simulations (a formula and
+its negative control are judged on the same draws, a topic's claims share its
+compiled kernels), so the unit of work is a topic: each worker pulls the next
+topic from a queue, judges its claims in catalogue order and sends each result
+back as soon as it is ready.  Workers are spawned (not forked: the parent may
+hold BLAS or torch threads) with one BLAS thread each, so ``jobs`` workers use
+``jobs`` cores.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+from collections.abc import Iterator
+
+from proofs_check.claim import PROFILES, Claim, ClaimResult, Profile
+
+__all__ = ["judge"]
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def judge(claims: list[Claim], profile: Profile, jobs: int = 1) -> Iterator[ClaimResult]:
+    """Results of ``claims`` (in completion order; in catalogue order when ``jobs`` is 1)."""
+    topics: dict[str, list[str]] = {}
+    for claim in claims:
+        topics.setdefault(claim.id.split(".", 1)[0], []).append(claim.id)
+    jobs = max(1, min(jobs, len(topics)))
+    if jobs == 1:
+        for claim in claims:
+            yield claim.run(profile)
+        return
+    yield from _in_workers(list(topics.values()), profile, jobs)
+
+
+def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterator[ClaimResult]:
+    context = multiprocessing.get_context("spawn")
+    tasks, results = context.Queue(), context.Queue()
+    for ids in topics:
+        tasks.put(ids)
+    for _ in range(jobs):
+        tasks.put(None)
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in _THREAD_VARIABLES})  # inherited by the spawned workers
+    try:
+        workers = [context.Process(target=_work, args=(tasks, results, profile.name), daemon=True) for _ in range(jobs)]
+        for worker in workers:
+            worker.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        remaining = sum(len(ids) for ids in topics)
+        while remaining:
+            try:
+                claim_id, result, failure = results.get(timeout=5)
+            except queue_module.Empty:
+                if not any(worker.is_alive() for worker in workers):
+                    raise RuntimeError("the verify workers stopped before judging every claim") from None
+                continue
+            if failure is not None:
+                raise RuntimeError(f"judging {claim_id} failed in a worker: {failure}")
+            remaining -= 1
+            yield result
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+def _work(tasks, results, profile_name: str) -> None:
+    """A worker: judge the claims of each topic taken from ``tasks`` until it reads None."""
+    from proofs_check.claims import REGISTRY
+
+    profile = PROFILES[profile_name]
+    while (ids := tasks.get()) is not None:
+        for claim_id in ids:
+            try:
+                results.put((claim_id, REGISTRY[claim_id].run(profile), None))
+            except Exception as error:  # noqa: BLE001 - the parent raises it, naming the claim
+                results.put((claim_id, None, repr(error)))
