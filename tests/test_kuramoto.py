@@ -291,3 +291,21 @@ def test_cuda_backend_agrees_with_numpy():
         cpu = simulate(omega, [2.0, 30.0], 5.0, 0.05, graph=graph, seed=3)
         gpu = simulate(omega, [2.0, 30.0], 5.0, 0.05, graph=graph, seed=3, backend="torch", device="cuda")
         assert gpu.device == "cuda" and np.abs(cpu.r - gpu.r).max() < 1e-10
+
+
+def test_w_random_graph_synchronises_at_the_top_eigenvalue_of_its_graphon():
+    # W(x, y) = xy: rank one, eigenfunction x, μ_max = ∫₀¹ x² dx = 1/3 (Chiba & Medvedev 2019)
+    from numerics.kuramoto import frequencies, simulate, top_eigenvalue, w_random_graph
+    from theory.kuramoto import graph_critical_coupling
+
+    x = sp.Symbol("x")
+    mu = sp.integrate(x**2, (x, 0, 1))
+    k_c = float(graph_critical_coupling(gaussian(sp.Integer(1)), mu))
+    n, eta = 1000, tolerance("critical_coupling_bracket")
+    graph = w_random_graph(lambda a, b: a * b, n, seed=4)
+    omega = np.repeat(frequencies("gaussian", n, 1.0, seed=5), 2, axis=1)
+    below, above = simulate(omega, [(1 - eta) * k_c, (1 + eta) * k_c], 40.0, 0.2, graph=graph, seed=6).stationary(20.0)[0]
+    bound = 3 / np.sqrt(n * eta)
+    assert below <= bound < above
+    # the sampled graph's top eigenvalue over N is μ_max = 1/3 (to O(N^{-1/2})), not the mean degree ∫∫W = 1/4
+    assert abs(top_eigenvalue(graph) / n - float(mu)) < 1 / np.sqrt(n) < abs(top_eigenvalue(graph) / n - 0.25)
