@@ -117,7 +117,10 @@ def _torch_modules() -> list:
     import torch
 
     def step(t, h0=0.5):
-        return torch.heaviside(t, torch.full((), h0, dtype=t.dtype, device=t.device))
+        # a step with zero derivative (torch.heaviside has no autograd formula): x·H(x) then
+        # differentiates to H(x), as the Dirac delta's weight x vanishes where it sits
+        one, zero = torch.ones((), dtype=t.dtype, device=t.device), torch.zeros((), dtype=t.dtype, device=t.device)
+        return torch.where(t > 0, one, torch.where(t < 0, zero, torch.full((), h0, dtype=t.dtype, device=t.device)))
 
     def _as_tensors(*xs):
         like = next(x for x in xs if isinstance(x, torch.Tensor))

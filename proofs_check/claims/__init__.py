@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 
 from proofs_check.claim import Claim
-from proofs_check.claims import control, gaussian, kuramoto, meanfield
+from proofs_check.claims import control, gaussian, kernels, kuramoto, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 
-TOPICS = (gaussian, meanfield, control, kuramoto)
+TOPICS = (gaussian, meanfield, control, kuramoto, kernels)
 
 
 def _gather() -> dict[str, Claim]:

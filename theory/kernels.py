@@ -1,0 +1,85 @@
+r"""Infinite-width kernels of fully-connected networks: the NNGP and the NTK, NTK parameterisation.
+
+Conventions — those of neural-tangents'
+``stax.serial(Dense(n, W_std=σ_w, b_std=σ_b), φ, …, Dense(n, …), φ, Dense(1, W_std=σ_w, b_std=σ_b))``
+with ``parameterization='ntk'`` (Jacot, Gabriel & Hongler 2018; Lee et al. 2019):
+weights and biases are N(0, 1) and
+
+.. math::  z^1 = \frac{\sigma_w}{\sqrt d} W^1 x + \sigma_b b^1, \qquad
+           z^{l+1} = \frac{\sigma_w}{\sqrt{n}} W^{l+1} \varphi(z^l) + \sigma_b b^{l+1}.
+
+As every width n → ∞ the outputs are Gaussian with covariance (NNGP) K and the
+gradient inner product ⟨∂f(x)/∂θ, ∂f(x')/∂θ⟩ tends to the NTK Θ:
+
+.. math::  K^1 = \sigma_w^2\, x\cdot x'/d + \sigma_b^2, \qquad
+           K^{l+1} = \sigma_w^2\, T(\Sigma^l) + \sigma_b^2, \qquad
+           \Theta^1 = K^1, \qquad
+           \Theta^{l+1} = K^{l+1} + \sigma_w^2\, \dot T(\Sigma^l)\, \Theta^l,
+
+with Σ^l = [[K^l(x, x), K^l(x, x')], [K^l(x, x'), K^l(x', x')]] and the layer maps
+T(Σ) = E[φ(u)φ(v)], Ṫ(Σ) = E[φ′(u)φ′(v)] for (u, v) ~ N(0, Σ).  A network of
+``depth`` L has L nonlinearities; its output is K^{L+1}, Θ^{L+1}.
+
+:func:`layer_maps` derives T and Ṫ with the Gaussian engine
+(:func:`theory.gaussian.expect`), through u = √q₁ U, v = √q₂ V with
+corr(U, V) = ρ = k/√(q₁q₂): closed forms where it finds them (relu and its
+two-slope family, erf, monomials, steps, sin/cos, the Gaussian bump, …), an
+unevaluated expectation otherwise (tanh, sigmoid, softplus, …).
+
+On the diagonal the NNGP map is the mean-field q-map (Poole et al. 2016):
+σ_w² T(q, q, q) + σ_b² = σ_w² E[φ(√q z)²] + σ_b² (:func:`diagonal_map`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from theory.activations import X, derivative
+from theory.gaussian import RHO, Derivation, U, V, Z, expect
+
+__all__ = ["Q1", "Q2", "LayerMaps", "diagonal_map", "layer_maps"]
+
+#: Variances of the two pre-activations (correlation: theory.gaussian.RHO).
+Q1, Q2 = sp.symbols("q_1 q_2", positive=True)
+SIGMA_W2, SIGMA_B2, Q = sp.symbols("sigma_w2 sigma_b2 q", positive=True)
+
+#: Seconds allowed to each expectation; the unevaluated form is kept when it runs out.
+TIME_LIMIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class LayerMaps:
+    """T = E[φ(u)φ(v)] and Ṫ = E[φ′(u)φ′(v)] as expressions in (q₁, q₂, ρ), with their derivations."""
+
+    phi: sp.Expr
+    nngp: Derivation
+    ntk: Derivation
+
+    @property
+    def closed(self) -> bool:
+        """Whether both maps are in closed form."""
+        return self.nngp.closed and self.ntk.closed
+
+    def values(self) -> tuple[sp.Expr, sp.Expr]:
+        """(T, Ṫ) as expressions in Q1, Q2 and RHO."""
+        return self.nngp.value, self.ntk.value
+
+
+def _pair(f: sp.Expr) -> sp.Expr:
+    return f.subs(X, sp.sqrt(Q1) * U) * f.subs(X, sp.sqrt(Q2) * V)
+
+
+def layer_maps(phi: sp.Expr, *, time_limit_s: float = TIME_LIMIT_S) -> LayerMaps:
+    """Derive T and Ṫ of activation ``phi`` (an expression in :data:`theory.activations.X`)."""
+    nngp = expect(_pair(phi), (U, V), RHO, time_limit_s=time_limit_s)
+    ntk = expect(_pair(derivative(phi)), (U, V), RHO, time_limit_s=time_limit_s)
+    return LayerMaps(phi, nngp, ntk)
+
+
+def diagonal_map(maps: LayerMaps) -> tuple[sp.Expr, sp.Expr]:
+    """(σ_w² T(q, q, ρ = 1) + σ_b², σ_w² E[φ(√q z)²] + σ_b²): the NNGP map on the diagonal and the mean-field q-map."""
+    on_diagonal = SIGMA_W2 * maps.nngp.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1) + SIGMA_B2
+    q_map = SIGMA_W2 * expect(maps.phi.subs(X, sp.sqrt(Q) * Z) ** 2, Z).value + SIGMA_B2
+    return on_diagonal, q_map
