@@ -45,11 +45,14 @@ def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, s
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     nngp_map, slope_map = (generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values())
-    xp = np if backend == "numpy" else __import__("torch")
+    if backend == "numpy":
+        xp = np
+    else:
+        import torch as xp
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
     ntk = nngp
     for _ in range(depth):
-        q = xp.diagonal(nngp) if backend == "numpy" else nngp.diagonal()
+        q = xp.diagonal(nngp)
         q1, q2 = q[:, None], q[None, :]
         rho = xp.clip(nngp / xp.sqrt(q1 * q2), -1.0, 1.0)
         nngp_next = sw2 * nngp_map(q1, q2, rho) + sb2
