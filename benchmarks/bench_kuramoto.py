@@ -45,7 +45,7 @@ def side_by_side(sizes, t_end: float, coupling: float, dt: float) -> None:
         grid = np.linspace(0, t_end, int(t_end / dt))  # the package's output times
 
         start = time.perf_counter()
-        ours = simulate(omega, coupling * n / (n - 1), t_end, dt, theta0=theta0)
+        ours = simulate(omega, coupling, t_end, dt, theta0=theta0, normalisation="degree")  # K/(N − 1), as the package
         our_seconds = time.perf_counter() - start
         gap = np.max(np.abs(np.interp(grid, ours.times, ours.r[0]) - _order(theirs)))
         print(f"{n:6d} {their_seconds:18.2f} {our_seconds:11.3f} {their_seconds / our_seconds:8.0f} {gap:12.1e}")

@@ -211,10 +211,10 @@ class _Field:
         self.xp = xp
         if normalisation not in ("population", "degree"):
             raise ValueError("the normalisation is 'population' (K/N) or 'degree' (K/deg i)")
+        self.matrix, self.scale = None, 1.0
         if graph is None:
             if normalisation == "degree":
-                normalisation = "population"  # all to all, deg = N − 1 ≈ N; the self term sin 0 vanishes
-            self.matrix = None
+                self.scale = n / (n - 1)  # all to all, deg = N − 1, and the self term sin 0 vanishes from Σ_j
             return
         graph = sps.csr_matrix(graph, dtype=float)
         if graph.shape != (n, n):
@@ -245,7 +245,7 @@ class _Field:
 
     def __call__(self, cos, sin):
         if self.matrix is None:
-            return cos.mean(0)[None, :], sin.mean(0)[None, :]
+            return self.scale * cos.mean(0)[None, :], self.scale * sin.mean(0)[None, :]
         b = cos.shape[1]
         both = self.matrix @ (np.hstack([cos, sin]) if self.xp.name == "numpy" else self.xp.torch.cat([cos, sin], 1))
         return both[:, :b], both[:, b:]

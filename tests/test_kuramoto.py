@@ -309,3 +309,15 @@ def test_w_random_graph_synchronises_at_the_top_eigenvalue_of_its_graphon():
     assert below <= bound < above
     # the sampled graph's top eigenvalue over N is μ_max = 1/3 (to O(N^{-1/2})), not the mean degree ∫∫W = 1/4
     assert abs(top_eigenvalue(graph) / n - float(mu)) < 1 / np.sqrt(n) < abs(top_eigenvalue(graph) / n - 0.25)
+
+
+def test_degree_normalisation_all_to_all_is_k_over_n_minus_1():
+    import scipy.sparse as sps
+
+    from numerics.kuramoto import frequencies, simulate
+
+    n = 40
+    omega = frequencies("gaussian", n, 1.0)
+    implicit = simulate(omega, 2.0, 3.0, 0.05, normalisation="degree", seed=1)
+    explicit = simulate(omega, 2.0, 3.0, 0.05, graph=sps.csr_matrix(np.ones((n, n)) - np.eye(n)), normalisation="degree", seed=1)
+    assert np.abs(implicit.theta - explicit.theta).max() < 1e-12
