@@ -118,15 +118,21 @@ def _cmd_gauss(args) -> int:
     return EXIT_OK
 
 
-def _theory_for(spec: str):
-    """A MeanField for a registered activation name or an expression in x."""
+def _activation_expr(spec: str) -> sp.Expr:
+    """A registered activation's expression, or ``spec`` parsed (AST whitelist) as an expression in x."""
     from proofs_check.parser import parse_expression
     from theory.activations import ACTIVATIONS, ALIASES, activation
-    from theory.meanfield import mean_field
 
     if spec in ACTIVATIONS or spec in ALIASES:
-        return mean_field(activation(spec).expr(), spec)
-    return mean_field(parse_expression(spec), spec)  # MeanField rejects symbols other than x
+        return activation(spec).expr()
+    return parse_expression(spec)
+
+
+def _theory_for(spec: str):
+    """A MeanField for a registered activation name or an expression in x."""
+    from theory.meanfield import mean_field
+
+    return mean_field(_activation_expr(spec), spec)  # MeanField rejects symbols other than x
 
 
 def _number(value: float):
@@ -475,6 +481,49 @@ def _plot_order_parameter(trajectory, r_inf: float, title: str, path: str) -> No
     plt.close(fig)
 
 
+def _cmd_kernel(args) -> int:
+    import numpy as np
+
+    from numerics.kernels import kernel_matrices
+    from theory.activations import X
+    from theory.kernels import layer_maps
+
+    phi = _activation_expr(args.phi)
+    if phi.free_symbols - {X}:
+        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
+    kinds = [k.strip() for k in args.kind.split(",")]
+    if not kinds or set(kinds) - {"nngp", "ntk"}:
+        raise ValueError("--kind is a comma-separated subset of nngp,ntk")
+    try:
+        x = np.load(args.x)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read inputs from {args.x}: {error}") from None
+    if x.ndim != 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"the inputs must be a finite N × d array; {args.x} holds shape {x.shape}")
+    maps = layer_maps(phi)
+    x = np.asarray(x, float)
+    if args.backend == "torch":
+        from numerics.backend import ArrayBackend
+
+        torch = ArrayBackend("torch", args.device, 0).torch
+        x = torch.as_tensor(x, dtype=torch.float64, device=args.device)
+    nngp, ntk = kernel_matrices(maps, x, args.depth, args.sw2, args.sb2, backend=args.backend)
+    arrays = {"nngp": nngp, "ntk": ntk}
+    arrays = {k: np.asarray(v.cpu().numpy() if hasattr(v, "cpu") else v) for k, v in arrays.items() if k in kinds}
+    np.savez(args.out, **arrays)
+    summary = {
+        "phi": args.phi, "depth": args.depth, "sigma_w2": args.sw2, "sigma_b2": args.sb2, "inputs": list(x.shape),
+        "out": args.out, "kinds": kinds, "layer_maps": {"nngp": str(maps.nngp.value), "ntk": str(maps.ntk.value)},
+        "rule": {"nngp": maps.nngp.rule, "ntk": maps.ntk.rule},
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"T(q1, q2, rho) = {maps.nngp.value}\nṪ(q1, q2, rho) = {maps.ntk.value}")
+        print(f"wrote {', '.join(kinds)} ({x.shape[0]} × {x.shape[0]}) to {args.out}")
+    return EXIT_OK
+
+
 def _cmd_train(args) -> int:
     import time
 
@@ -642,6 +691,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim_k.add_argument("--seed", type=int, default=0)
     sim_k.add_argument("--plot", metavar="PNG", help="r(t) against r∞, or with --sweep the r∞(K) curve")
     sim_k.set_defaults(run=_cmd_simulate_kuramoto)
+
+    kernel = sub.add_parser("kernel", help="NNGP and NTK matrices of a deep fully-connected network at given inputs")
+    activation_argument(kernel)
+    variances(kernel)
+    kernel.add_argument("--depth", type=int, required=True, help="number of nonlinearities")
+    kernel.add_argument("--x", required=True, help="inputs: a .npy file holding an N × d array")
+    kernel.add_argument("--out", required=True, help="output .npz with arrays nngp and/or ntk")
+    kernel.add_argument("--kind", default="nngp,ntk", help="nngp, ntk or both")
+    kernel.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    kernel.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
+    kernel.add_argument("--json", action="store_true")
+    kernel.set_defaults(run=_cmd_kernel)
 
     train = sub.add_parser("train", help="train networks as optimal control problems")
     methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)
