@@ -1,5 +1,5 @@
 """The ``dyncheck`` command line: ``verify``, ``check``, ``gauss``, ``meanfield``, ``boundary``,
-``phase-diagram``, ``kuramoto``, ``simulate`` and ``train``.
+``phase-diagram``, ``kuramoto``, ``kernel``, ``simulate`` and ``train``.
 
 Exit status: 0 success (proved/verified), 1 refuted, 2 bad input.  Bad input
 gets a one-line error and no traceback.
