@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -42,14 +42,15 @@ from theory.activations import kinks, smooth_scale_points
 from theory.gaussian import GaussianExpectation
 
 __all__ = [
-    "CompiledExpectation",
-    "compile_expectation",
-    "expectation_mp",
-    "expectation_mc",
-    "replicate_means",
-    "MonteCarloEstimate",
-    "evaluate_mp",
     "CUTOFF",
+    "CompiledExpectation",
+    "MonteCarloEstimate",
+    "compile_derivation",
+    "compile_expectation",
+    "evaluate_mp",
+    "expectation_mc",
+    "expectation_mp",
+    "replicate_means",
 ]
 
 #: |z| beyond which the standard normal density (< 1e-55) is neglected.
@@ -326,6 +327,16 @@ class CompiledExpectation:
 def compile_expectation(expr, parameters: Sequence[sp.Symbol] = (), variables=None, rho=None) -> CompiledExpectation:
     """Compile ``E[expr]`` (or a :class:`GaussianExpectation`) for arrays of ``parameters``."""
     return CompiledExpectation(_as_expectation(expr, variables, rho), tuple(parameters))
+
+
+def compile_derivation(derivation, parameters: Sequence[sp.Symbol]) -> Callable:
+    """A vectorized callable of ``parameters`` for a :class:`~theory.gaussian.Derivation`: its closed form, or quadrature."""
+    # Closed forms in special functions numpy lacks (Meijer G, hypergeometric) go to quadrature.
+    if derivation.closed and not derivation.value.has(sp.DiracDelta, sp.meijerg, sp.hyper):
+        return generate(derivation.value, parameters)
+    if derivation.expectation.integrand.has(sp.DiracDelta):
+        raise ValueError(f"{derivation.expectation} has a Dirac delta and no closed form; it has no pointwise value")
+    return compile_expectation(derivation.expectation, parameters)
 
 
 # ---------------------------------------------------------------------------

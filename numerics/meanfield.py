@@ -39,7 +39,7 @@ import sympy as sp
 from numerics.backend import ArrayBackend
 from numerics.chebyshev import tabulate
 from numerics.codegen import generate
-from numerics.gaussian import compile_expectation
+from numerics.gaussian import compile_derivation, compile_expectation
 from theory.activations import X
 from theory.gaussian import RHO, Derivation, Z
 from theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
@@ -94,18 +94,6 @@ class FixedPointError(RuntimeError):
     """A fixed-point iteration did not converge (never reported as a number)."""
 
 
-def _compiled(derivation: Derivation, parameters):
-    """A vectorized callable of ``parameters`` for a derivation: its closed form, or quadrature."""
-    # Closed forms in special functions numpy lacks (Meijer G, hypergeometric) go to quadrature.
-    if derivation.closed and not derivation.value.has(sp.DiracDelta, sp.meijerg, sp.hyper):
-        return generate(derivation.value, parameters)
-    if derivation.expectation.integrand.has(sp.DiracDelta):
-        raise ValueError(
-            f"{derivation.expectation} has a Dirac delta and no closed form; it has no pointwise value"
-        )
-    return compile_expectation(derivation.expectation, parameters)
-
-
 @dataclass(eq=False)  # hashed by identity: tables are cached per instance
 class MeanFieldFunctions:
     """Vectorized q ↦ E[φ²], E[φ′²], E[φ″φ], E[φ′⁴] and (q, c) ↦ E[φφ], E[φ′φ′] for one activation.
@@ -130,7 +118,7 @@ class MeanFieldFunctions:
     def _one(self, derivation: Derivation, name: str):
         if not derivation.closed:
             self.numeric.add(name)
-        return _compiled(derivation, (Q,))
+        return compile_derivation(derivation, (Q,))
 
     def _curvature(self):
         derivation = self.theory.curvature_moment
@@ -164,7 +152,7 @@ class MeanFieldFunctions:
     def _two(self, derivation: Derivation, name: str):
         if not derivation.closed:
             self.numeric.add(name)
-        return _compiled(derivation, (Q, RHO))
+        return compile_derivation(derivation, (Q, RHO))
 
     def q_map_slope_moment(self, q):
         """d/dq E[φ(√q z)²] = E[φ′²] + E[φ″φ]."""
