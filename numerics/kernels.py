@@ -14,6 +14,7 @@ r"""NNGP and NTK matrices from the layer maps of :mod:`theory.kernels`, and the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from numerics.chebyshev import tabulate
 from numerics.codegen import generate
+from numerics.gaussian import compile_derivation
 from theory.activations import X, derivative
 from theory.gaussian import RHO
 from theory.kernels import Q1, Q2, LayerMaps
@@ -34,29 +37,70 @@ def ntk_step(nngp_next, slope_map, ntk, sw2):
     return nngp_next + sw2 * slope_map * ntk
 
 
+#: Largest relative spread of the diagonal K^l(x, x) over the inputs for which one q serves them all.
+EQUAL_DIAGONAL_RTOL = 1e-14
+
+
+class _LayerMap:
+    """One layer map (q₁, q₂, ρ) ↦ E[…] on the pairs of N inputs: generated code for a closed form;
+    otherwise quadrature — by a Chebyshev table in ρ at each layer's q when every input has the same
+    K^l(x, x) (inputs of one norm), pair by pair when they differ."""
+
+    def __init__(self, derivation):
+        self.closed = derivation.closed
+        self.function = compile_derivation(derivation, (Q1, Q2, RHO))
+
+    def __call__(self, q: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        if self.closed:
+            return self.function(q[:, None], q[None, :], rho)
+        if np.ptp(q) <= EQUAL_DIAGONAL_RTOL * q.max():
+            return self._on_one_sphere(float(q.mean()), rho)
+        upper = np.triu_indices(q.size)
+        values = np.empty_like(rho)
+        values[upper] = self.function(q[upper[0]], q[upper[1]], rho[upper])
+        values.T[upper] = values[upper]
+        return values
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one per layer map, a handful of q a run
+    def _table(self, q: float):
+        diagonal = float(self.function(np.array(q), np.array(q), np.array(1.0)))
+        return tabulate(
+            lambda rho: self.function(np.full_like(rho, q), np.full_like(rho, q), rho),
+            [(-1.0, 1.0)],
+            ["angle"],
+            magnitude=lambda rho: np.full_like(rho, abs(diagonal)),
+        )
+
+    def _on_one_sphere(self, q: float, rho: np.ndarray) -> np.ndarray:
+        return self._table(q)(rho.ravel()).reshape(rho.shape)
+
+
 def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, backend: str = "numpy"):
     """(NNGP, NTK) of the network of ``depth`` nonlinearities at the N inputs ``x`` (N × d): K^{L+1}, Θ^{L+1}.
 
-    ``step`` is the NTK recursion (the published one by default).  Needs the
-    layer maps in closed form; an activation without one is refused.
+    ``step`` is the NTK recursion (the published one by default).  Closed-form
+    layer maps run as generated code (numpy or torch); the others by
+    quadrature (numpy), to ~1e-13 relative on the scale of the diagonal.
     """
-    if not maps.closed:
-        raise ValueError(f"no closed-form layer maps for {maps.phi}: kernels of such activations need numeric layer maps, not available yet")
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
-    nngp_map, slope_map = (generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values())
     if backend == "numpy":
         xp = np
+        nngp_map, slope_map = _LayerMap(maps.nngp), _LayerMap(maps.ntk)
     else:
         import torch as xp
+
+        if not maps.closed:
+            raise ValueError(f"{maps.phi} has no closed-form layer maps: its kernels run by quadrature with the numpy backend")
+        closed = [generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values()]
+        nngp_map, slope_map = ((lambda q, rho, f=f: f(q[:, None], q[None, :], rho)) for f in closed)
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
     ntk = nngp
     for _ in range(depth):
         q = xp.diagonal(nngp)
-        q1, q2 = q[:, None], q[None, :]
-        rho = xp.clip(nngp / xp.sqrt(q1 * q2), -1.0, 1.0)
-        nngp_next = sw2 * nngp_map(q1, q2, rho) + sb2
-        ntk = step(nngp_next, slope_map(q1, q2, rho), ntk, sw2)
+        rho = xp.clip(nngp / xp.sqrt(q[:, None] * q[None, :]), -1.0, 1.0)
+        nngp_next = sw2 * nngp_map(q, rho) + sb2
+        ntk = step(nngp_next, slope_map(q, rho), ntk, sw2)
         nngp = nngp_next
     return nngp, ntk
 

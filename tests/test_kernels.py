@@ -32,11 +32,22 @@ def test_relu_layer_map_is_the_arc_cosine_kernel_for_unequal_variances():
     assert sp.simplify((nngp - (sp.pi - theta) / (2 * sp.pi)).rewrite(sp.acos)) != 0
 
 
-def test_activation_without_closed_form_is_refused():
+def test_numeric_layer_maps_reach_double_precision_at_large_variance():
+    # tanh has no closed form: quadrature, pair by pair or by a table in ρ on a sphere, against 20 digits
+    from numerics.gaussian import expectation_mp
+    from numerics.kernels import _LayerMap
+
     maps = layer_maps(activation("tanh").expr(), time_limit_s=2)
     assert not maps.closed
-    with pytest.raises(ValueError, match="no closed-form layer maps"):
-        kernel_matrices(maps, np.eye(2), 2, 1.5, 0.1)
+    q, rho = np.full(3, 20.0), np.array([[1.0, -0.7, 0.2], [-0.7, 1.0, 0.999], [0.2, 0.999, 1.0]])
+    for derivation in (maps.nngp, maps.ntk):
+        on_sphere = _LayerMap(derivation)(q, rho)
+        pairwise = _LayerMap(derivation)(q * (1 + np.array([0.0, 1e-13, 2e-13])), rho)
+        exact = float(expectation_mp(derivation.expectation, {Q1: 20, Q2: 20, RHO: -0.7}, dps=20))
+        assert abs(on_sphere[0, 1] - exact) <= 1e-13 * abs(exact)
+        assert np.abs(on_sphere - pairwise).max() <= 1e-11 * np.abs(on_sphere).max()
+    with pytest.raises(ValueError, match="numpy backend"):
+        kernel_matrices(maps, np.eye(2), 2, 1.5, 0.1, backend="torch")
 
 
 @pytest.mark.parametrize("name", ["relu", "erf"])
