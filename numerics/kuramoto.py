@@ -89,13 +89,15 @@ def frequencies(name: str, n: int, scale: float, *, systems: int = 1, quantiles:
         raise ValueError("a population needs at least 2 oscillators")
     if not scale > 0:
         raise ValueError("the width of the frequency density must be positive")
+    return DENSITIES[name](_levels(n, systems, quantiles, seed), scale)
+
+
+def _levels(n: int, systems: int, quantiles: bool, seed: int) -> np.ndarray:
+    """N × B levels in (0, 1) for inverse CDFs: (i + ½)/N shuffled in each column, or uniform draws."""
     rng = np.random.default_rng(seed)
     if quantiles:
-        levels = np.broadcast_to(((np.arange(n) + 0.5) / n)[:, None], (n, systems))
-        levels = rng.permuted(levels, axis=0)
-    else:
-        levels = rng.uniform(size=(n, systems))
-    return DENSITIES[name](levels, scale)
+        return rng.permuted(np.broadcast_to(((np.arange(n) + 0.5) / n)[:, None], (n, systems)), axis=0)
+    return rng.uniform(size=(n, systems))
 
 
 def wrapped_cauchy_phases(n: int, order: float, *, systems: int = 1, quantiles: bool = True, seed: int = 0) -> np.ndarray:
@@ -106,11 +108,7 @@ def wrapped_cauchy_phases(n: int, order: float, *, systems: int = 1, quantiles: 
     """
     if not 0 <= order < 1:
         raise ValueError("the initial order parameter must lie in [0, 1)")
-    rng = np.random.default_rng(seed)
-    if quantiles:
-        levels = rng.permuted(np.broadcast_to(((np.arange(n) + 0.5) / n)[:, None], (n, systems)), axis=0)
-    else:
-        levels = rng.uniform(size=(n, systems))
+    levels = _levels(n, systems, quantiles, seed)
     return 2 * np.arctan((1 + order) / (1 - order) * np.tan(np.pi * (levels - 0.5)))  # the inverse CDF
 
 
@@ -250,9 +248,31 @@ class _Field:
         both = self.matrix @ (np.hstack([cos, sin]) if self.xp.name == "numpy" else self.xp.torch.cat([cos, sin], 1))
         return both[:, :b], both[:, b:]
 
+    def velocity(self, omega, coupling, cos, sin):
+        """θ̇ = ω + K Im(e^{−iθ} h) = ω + K (h_sin cos θ − h_cos sin θ)."""
+        h_cos, h_sin = self(cos, sin)
+        return omega + coupling * (h_sin * cos - h_cos * sin)
+
 
 def _order(cos, sin):
     return (cos.mean(0) ** 2 + sin.mean(0) ** 2) ** 0.5
+
+
+def _systems(omega, coupling, theta0, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequencies (N × B), one checked coupling per system, and initial phases (uniform per ``seed`` unless given)."""
+    omega = np.asarray(omega, float)
+    omega = omega[:, None] if omega.ndim == 1 else omega
+    n, systems = omega.shape
+    if n < 2:
+        raise ValueError("a population needs at least 2 oscillators")
+    couplings = np.broadcast_to(np.asarray(coupling, float), (systems,)) if np.ndim(coupling) else np.full(systems, float(coupling))
+    if couplings.shape != (systems,):
+        raise ValueError(f"give one coupling or one per system ({systems})")
+    if np.any(couplings < 0) or not np.all(np.isfinite(couplings)):
+        raise ValueError("the coupling K must be finite and non-negative")
+    if theta0 is None:
+        theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, (n, systems))
+    return omega, couplings, np.asarray(theta0, float).reshape(n, -1) * np.ones((1, systems))
 
 
 def simulate(
@@ -276,23 +296,12 @@ def simulate(
     system or shared; phases start uniform at random (per ``seed``) unless
     ``theta0`` is given.  ``progress(done, total)`` is called about 100 times.
     """
-    omega = np.asarray(omega, float)
-    omega = omega[:, None] if omega.ndim == 1 else omega
+    omega, couplings, theta0 = _systems(omega, coupling, theta0, seed)
     n, systems = omega.shape
-    if n < 2:
-        raise ValueError("a population needs at least 2 oscillators")
-    couplings = np.broadcast_to(np.asarray(coupling, float), (systems,)) if np.ndim(coupling) else np.full(systems, float(coupling))
-    if couplings.shape != (systems,):
-        raise ValueError(f"give one coupling or one per system ({systems})")
-    if np.any(couplings < 0) or not np.all(np.isfinite(couplings)):
-        raise ValueError("the coupling K must be finite and non-negative")
     if not (step > 0 and t_end > 0):
         raise ValueError("the step and the final time must be positive")
     if method not in ("rk4", "heun"):
         raise ValueError("the fixed-step method is 'rk4' or 'heun'")
-    if theta0 is None:
-        theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, (n, systems))
-    theta0 = np.asarray(theta0, float).reshape(n, -1) * np.ones((1, systems))
 
     xp = ArrayBackend(backend, device, seed)
     field = _Field(xp, n, graph, normalisation)
@@ -306,8 +315,7 @@ def simulate(
 
     def velocity(phases):
         c, s = cos_(phases), sin_(phases)
-        h_cos, h_sin = field(c, s)
-        return omega_ + k_ * (h_sin * c - h_cos * s), c, s
+        return field.velocity(omega_, k_, c, s), c, s
 
     steps = round(t_end / step)
     r = np.empty((systems, steps + 1))
@@ -349,24 +357,15 @@ def simulate_adaptive(
     """
     from scipy.integrate import solve_ivp
 
-    omega = np.asarray(omega, float)
-    omega = omega[:, None] if omega.ndim == 1 else omega
+    omega, couplings, theta0 = _systems(omega, coupling, theta0, seed)
     n, systems = omega.shape
-    couplings = np.broadcast_to(np.asarray(coupling, float), (systems,))
-    if np.any(couplings < 0):
-        raise ValueError("the coupling K must be non-negative")
     field = _Field(ArrayBackend("numpy", "cpu", seed), n, graph, normalisation)
-    if theta0 is None:
-        theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, (n, systems))
-    theta0 = np.asarray(theta0, float).reshape(n, -1) * np.ones((1, systems))
     times = np.linspace(0.0, t_end, samples)
     r, first = np.empty((systems, samples)), None
     for b in range(systems):
 
         def velocity(_t, phases, b=b):
-            c, s = np.cos(phases)[:, None], np.sin(phases)[:, None]
-            h_cos, h_sin = field(c, s)
-            return omega[:, b] + couplings[b] * (h_sin * c - h_cos * s)[:, 0]
+            return field.velocity(omega[:, b : b + 1], couplings[b], np.cos(phases)[:, None], np.sin(phases)[:, None])[:, 0]
 
         solution = solve_ivp(velocity, (0.0, t_end), theta0[:, b], method="DOP853", t_eval=times, rtol=rtol, atol=atol)
         if not solution.success:
