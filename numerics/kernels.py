@@ -105,6 +105,12 @@ def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, s
     return nngp, ntk
 
 
+@functools.lru_cache(maxsize=32)
+def _activation(expr: sp.Expr, backend: str = "numpy"):
+    """φ (or φ′) compiled once per expression: the claims build hundreds of networks of one activation."""
+    return generate(expr, [X], backend)
+
+
 @dataclass
 class Network:
     """f(x) = σ_w/√n W^{L+1} φ(z^L) + σ_b b^{L+1}, z^{l+1} = σ_w/√n_l W^{l+1} φ(z^l) + σ_b b^{l+1}, z^1 from x."""
@@ -125,7 +131,7 @@ class Network:
         return cls(weights, biases, phi, sw2, sb2)
 
     def _forward(self, x):
-        phi, sigma_w, sigma_b = generate(self.phi, [X]), math.sqrt(self.sw2), math.sqrt(self.sb2)
+        phi, sigma_w, sigma_b = _activation(self.phi), math.sqrt(self.sw2), math.sqrt(self.sb2)
         posts, pre = [x], []
         for w, b in zip(self.weights, self.biases):
             z = sigma_w / math.sqrt(posts[-1].shape[1]) * posts[-1] @ w.T + sigma_b * b
@@ -143,7 +149,7 @@ class Network:
 
     def ntk(self, x) -> np.ndarray:
         """Θ(x, x') = Σ_θ ∂f(x)/∂θ ∂f(x')/∂θ by backpropagation, for the N inputs at once."""
-        slope = generate(derivative(self.phi), [X])
+        slope = _activation(derivative(self.phi))
         posts, pre = self._forward(x)
         sigma_w = math.sqrt(self.sw2)
         delta = np.ones((x.shape[0], 1))  # ∂f/∂z^{L+1}
@@ -161,7 +167,7 @@ def autograd_ntk(network: Network, x) -> np.ndarray:
     import torch
     from torch.func import functional_call, jacrev, vmap
 
-    phi = generate(network.phi, [X], "torch")
+    phi = _activation(network.phi, "torch")
     sigma_w, sigma_b = math.sqrt(network.sw2), math.sqrt(network.sb2)
     params = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(network.weights)}
     params.update({f"b{i}": torch.from_numpy(b) for i, b in enumerate(network.biases)})
