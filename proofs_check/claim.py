@@ -12,12 +12,13 @@ its claims in ``CLAIMS`` and :data:`proofs_check.claims.REGISTRY` gathers them.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
-from proofs_check.verdicts import REFUTED, Evidence, combine
+from proofs_check.verdicts import REFUTED, UNDECIDED, Evidence, combine
 
-__all__ = ["Profile", "PROFILES", "Claim", "ClaimResult", "timed"]
+__all__ = ["PROFILES", "Claim", "ClaimResult", "Profile", "needs_torch", "timed"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,23 @@ def timed(route, *args) -> Evidence:
     evidence = route(*args)
     evidence.seconds = round(time.perf_counter() - start, 3)
     return evidence
+
+
+def needs_torch(route: str):
+    """Decorate a route that needs torch: it gets the module, or is undecided where torch is absent."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def run(self, *args):
+            try:
+                import torch
+            except ImportError:
+                return Evidence(route, UNDECIDED, "torch is not installed")
+            return method(self, torch, *args)
+
+        return run
+
+    return decorate
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ wrong sign, the 1/S lost, the Riccati update with the wrong sign.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +28,9 @@ from numerics.control import (
     pmp_lq_controls,
     sin_problem,
 )
-from proofs_check.claim import Claim, Profile, timed
+from proofs_check.claim import Claim, Profile, needs_torch, timed
 from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
+from proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
 from theory.control import (
     LITERATURE,
     Convention,
@@ -49,23 +48,6 @@ __all__ = ["CLAIMS"]
 
 #: The random problem of the numeric routes: 12 residual tanh layers of width 6, 16 samples.
 LAYERS, WIDTH, SAMPLES = 12, 6, 16
-
-
-def _needs_torch(route: str):
-    """Decorate a route that needs torch: it gets the module, or is undecided where torch is absent."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def run(self, *args):
-            try:
-                import torch
-            except ImportError:
-                return Evidence(route, UNDECIDED, "torch is not installed")
-            return method(self, torch, *args)
-
-        return run
-
-    return decorate
 
 
 def _symbolic(route: str, residuals, what: str) -> Evidence:
@@ -115,7 +97,7 @@ class CostateIsBackprop(Claim):
         residuals = [concrete_costate_residuals(kind, 2, 2, convention) for kind in ("dense", "residual")]
         return _symbolic("symbolic-tanh-layers", residuals, "dense and residual tanh layers, symbolic W and b, T = 2")
 
-    @_needs_torch("autograd")
+    @needs_torch("autograd")
     def _autograd(self, torch, convention) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, costates, _ = pmp_costates(network, x0, y, torch, convention)
@@ -135,7 +117,7 @@ class GradientIsHamiltonianSlope(Claim):
             timed(self._complex_step, candidate),
         ]
 
-    @_needs_torch("autograd")
+    @needs_torch("autograd")
     def _autograd(self, torch, convention) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, _, (grad_w, grad_b) = pmp_costates(network, x0, y, torch, convention)
@@ -167,7 +149,7 @@ class EulerAdjointIsCostate(Claim):
             timed(self._vjp, candidate),
         ]
 
-    @_needs_torch("vector-field-vjp")
+    @needs_torch("vector-field-vjp")
     def _vjp(self, torch, evaluation) -> Evidence:
         network, x0, y = _torch_problem(*_problem())
         _, costates, _ = pmp_costates(network, x0, y, torch)
@@ -227,11 +209,11 @@ class ExtendedMSADescends(Claim):
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         return [timed(self._sin_toy, candidate), timed(self._teacher, candidate)]
 
-    @_needs_torch("sin-toy")  # the layer maximisation differentiates with torch
+    @needs_torch("sin-toy")  # the layer maximisation differentiates with torch
     def _sin_toy(self, torch, rho) -> Evidence:
         return self._route("sin-toy", rho)
 
-    @_needs_torch("teacher")
+    @needs_torch("teacher")
     def _teacher(self, torch, rho) -> Evidence:
         return self._route("teacher", rho)
 

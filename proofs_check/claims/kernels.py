@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.kernels import Network, autograd_ntk, kernel_matrices, ntk_step
-from proofs_check.claim import Claim, Profile, timed
+from proofs_check.claim import Claim, Profile, needs_torch, timed
 from proofs_check.verdicts import (
-    UNDECIDED,
     Evidence,
     judge_monte_carlo,
     replicate_statistics,
@@ -71,14 +70,16 @@ class NeuralTangentKernel(Claim):
     activation: str = "relu"
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._route, candidate, "backprop"), timed(self._route, candidate, "autograd")]
+        return [timed(self._backprop, candidate), timed(self._autograd, candidate)]
 
-    def _route(self, step, route: str) -> Evidence:
-        if route == "autograd":
-            try:
-                import torch  # noqa: F401
-            except ImportError:
-                return Evidence("empirical-autograd", UNDECIDED, "torch is not installed")
+    def _backprop(self, step) -> Evidence:
+        return self._judge(step, "backprop")
+
+    @needs_torch("empirical-autograd")
+    def _autograd(self, torch, step) -> Evidence:
+        return self._judge(step, "autograd")
+
+    def _judge(self, step, route: str) -> Evidence:
         _, ntk = kernel_matrices(_maps(self.activation), _inputs(), DEPTH, SW2, SB2, step=step)
         target = float(ntk[0, 1])
         z, slope, details = replicate_statistics(_empirical(self.activation, route), target)
