@@ -47,6 +47,7 @@ __all__ = [
     "frequencies",
     "locking_threshold",
     "plot_bifurcation",
+    "plot_order_parameter",
     "ring_lattice",
     "simulate",
     "simulate_adaptive",
@@ -458,6 +459,27 @@ def plot_bifurcation(couplings, measured: dict, theory_couplings, theory_r, titl
     ax.set_xlabel("coupling K")
     ax.set_ylabel("r∞ (time average)")
     ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_order_parameter(trajectory: Trajectory, r_inf: float, title: str, path: str) -> None:
+    """r(t) of every system against the theory's r∞."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for row in trajectory.r:
+        ax.plot(trajectory.times, row, lw=0.8, alpha=0.7)
+    ax.axhline(r_inf, color="black", ls="--", label=f"r∞ theory = {r_inf:.4f}")
+    ax.set_xlabel("t")
+    ax.set_ylabel("r(t)")
+    ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -388,6 +388,7 @@ def _cmd_simulate_kuramoto(args) -> int:
     from numerics.kuramoto import (
         frequencies,
         plot_bifurcation,
+        plot_order_parameter,
         simulate,
         simulate_adaptive,
     )
@@ -441,7 +442,7 @@ def _cmd_simulate_kuramoto(args) -> int:
             title = f"Kuramoto, {args.g} g (width {theory['scale']:g}), {theory['graph']}: ⟨r⟩ over t ∈ [T/2, T]\n{label}"
             plot_bifurcation(couplings, {f"simulation, N = {args.N}": (mean, error)}, fine, theory["r_inf"](fine), title, args.plot, critical=theory["K_c"])
         else:
-            _plot_order_parameter(trajectory, float(predicted[0]), f"Kuramoto, {args.g} g, K = {couplings[0]:g}\n{label}", args.plot)
+            plot_order_parameter(trajectory, float(predicted[0]), f"Kuramoto, {args.g} g, K = {couplings[0]:g}\n{label}", args.plot)
     result = {
         "N": args.N, "g": args.g, "width": theory["scale"], "graph": theory["graph"], "normalisation": args.normalisation,
         "K_c": theory["K_c"], "K": couplings.tolist(), "r_mean": mean.tolist(), "r_error": [_number(e) for e in error],
@@ -459,26 +460,6 @@ def _cmd_simulate_kuramoto(args) -> int:
         for k, m, e, p in zip(couplings, mean, error, predicted):
             print(f"{k:10.4g} {m:10.5f} {e:9.1e} {p:10.5f}")
     return EXIT_OK
-
-
-def _plot_order_parameter(trajectory, r_inf: float, title: str, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for row in trajectory.r:
-        ax.plot(trajectory.times, row, lw=0.8, alpha=0.7)
-    ax.axhline(r_inf, color="black", ls="--", label=f"r∞ theory = {r_inf:.4f}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("r(t)")
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 def _cmd_kernel(args) -> int:
