@@ -23,11 +23,14 @@ Strategies, tried in order, each under a time limit (:mod:`theory.timelimit`):
 3. **price** — Price's theorem (Price 1958; Papoulis, *Probability, Random
    Variables and Stochastic Processes*, §7-4):
    :math:`\partial_\rho^n\,\mathbb E[F(u)G(v)] = \mathbb E[F^{(n)}(u)G^{(n)}(v)]`.
-   Differentiate until rule 2 applies, then integrate back from ρ = 0, where
+   Differentiate until rule 2 applies, then integrate back from ρ = 0 (the
+   kernels of smooth activations are sums of tᵐ(A − Bt²)^{k/2}, integrated by
+   recurrence, :func:`_radical_moment`; others by ``sympy.integrate``), where
    :math:`\partial_\rho^k\mathbb E[F(u)G(v)]|_{\rho=0} = \mathbb E[F^{(k)}]\,\mathbb E[G^{(k)}]`.
    A one-variable expectation of a product :math:`F(z)G(z)` is the bivariate
    one at ρ = 1.  This derives the arcsine kernel of erf (Williams 1997) and
-   the arc-cosine kernels of the ReLU family (Cho & Saul 2009).
+   the arc-cosine kernels of the ReLU family (Cho & Saul 2009), and GELU's
+   kernels (Tsuchida et al. 2021) at order 2.
 4. **sympy-integrate** — ``sympy.integrate`` against the Gaussian density.
 
 Tanh, sigmoid, softplus, SiLU and the like have no closed form: the result says
@@ -69,6 +72,9 @@ RHO = sp.Symbol("rho", real=True)
 #: Seconds allowed per strategy, and for the final simplification.
 DEFAULT_TIME_LIMIT = 20.0
 SIMPLIFY_TIME_LIMIT = 10.0
+#: Forms with more operations than this are left as derived: sympy.simplify does not finish on them in
+#: SIMPLIFY_TIME_LIMIT (GELU's layer maps: 400–1400 operations), and the generated code needs no simplification.
+SIMPLIFY_MAX_OPERATIONS = 300
 PRICE_MAX_ORDER = 3
 
 
@@ -418,6 +424,86 @@ def _split_product(term: sp.Expr, u, v) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     return c, f, g
 
 
+def _radical_moment(m: int, p: int, x: sp.Expr, root: sp.Expr) -> sp.Expr:
+    r""":math:`J_{m,p}(x) = \int_0^x \tau^m (1-\tau^2)^{-p/2}\,d\tau` for integers m ≥ 0 and p, by recurrence;
+    ``root`` is √(1 − x²), passed in the form the caller wants it in.
+
+    p = 1: :math:`J_{0,1} = \arcsin x`, :math:`J_{1,1} = 1-\sqrt{1-x^2}`,
+    :math:`m J_{m,1} = -x^{m-1}\sqrt{1-x^2} + (m-1) J_{m-2,1}`;
+    p ≥ 3: :math:`J_{m,p} = J_{m-2,p} - J_{m-2,p-2}`,
+    :math:`(p-2) J_{1,p} = (1-x^2)^{1-p/2} - 1`,
+    :math:`(p-2) J_{0,p} = x(1-x^2)^{1-p/2} + (p-3) J_{0,p-2}`;
+    odd p ≤ −1: :math:`J_{m,p} = J_{m,p+2} - J_{m+2,p+2}`; even p ≤ 0: the binomial
+    expansion.  Even p > 0 (a rational integrand) is not handled here.
+    """
+    if p % 2 == 0:
+        if p > 0:
+            raise NoClosedForm(f"(1 − τ²)^{-p // 2} is rational, not a radical")
+        n = -p // 2
+        return sp.Add(*[sp.binomial(n, j) * (-1) ** j * x ** (m + 2 * j + 1) / (m + 2 * j + 1) for j in range(n + 1)])
+    if p <= -1:
+        return _radical_moment(m, p + 2, x, root) - _radical_moment(m + 2, p + 2, x, root)
+    if p == 1:
+        if m == 0:
+            return sp.asin(x)
+        if m == 1:
+            return 1 - root
+        return (-(x ** (m - 1)) * root + (m - 1) * _radical_moment(m - 2, 1, x, root)) / m
+    if m >= 2:
+        return _radical_moment(m - 2, p, x, root) - _radical_moment(m - 2, p - 2, x, root)
+    power = root ** (2 - p)
+    if m == 1:
+        return (power - 1) / (p - 2)
+    return (x * power + (p - 3) * _radical_moment(0, p - 2, x, root)) / (p - 2)
+
+
+def _integrate_from_zero(expr: sp.Expr, t: sp.Symbol, upper: sp.Expr) -> sp.Expr:
+    r""":math:`\int_0^{\text{upper}} \text{expr}\,dt` for the kernels Price's theorem produces.
+
+    A Price kernel of smooth activations is a sum of c · tᵐ · D^{k/2} with
+    D = A − B t², A, B > 0 free of t (the determinant of a joint Gaussian
+    term); t = √(A/B) τ turns each term into :func:`_radical_moment`, whose
+    parameters are numbers.  Other kernels go to ``sympy.integrate``.
+    """
+    try:
+        return _integrate_radical(expr, t, upper)
+    except NoClosedForm:
+        return sp.integrate(expr, (t, 0, upper), conds="none")
+
+
+def _integrate_radical(expr: sp.Expr, t: sp.Symbol, upper: sp.Expr) -> sp.Expr:
+    radicals = [p for p in expr.atoms(sp.Pow) if p.base.has(t) and (2 * p.exp).is_Integer and (2 * p.exp).is_odd]
+    bases = {sp.expand(p.base) for p in radicals}
+    if len(bases) != 1:
+        raise NoClosedForm("not one radical of a quadratic in t")
+    (base,) = bases
+    try:
+        poly = sp.Poly(base, t)
+    except sp.PolynomialError:
+        raise NoClosedForm(f"{base} is not polynomial in {t}") from None
+    a, linear, b = ([sp.S.Zero] * 3 + poly.all_coeffs())[-3:][::-1]
+    if poly.degree() != 2 or linear != 0 or not (a.is_positive and (-b).is_positive):
+        raise NoClosedForm(f"{base} is not A − B t² with A, B > 0")
+    # With B = −b: x = upper·√B/√A and √(1 − x²) = √(A − B·upper²)/√A keep one radical per quantity.
+    root_a, root_b, root = sp.sqrt(a), sp.sqrt(-b), sp.Dummy("root", positive=True)
+    x, x_root = upper * root_b / root_a, sp.sqrt(sp.expand(a + b * upper**2)) / root_a
+    total = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(expr.xreplace({p: root ** int(2 * p.exp) for p in radicals}))):
+        coeff, m, k = sp.S.One, 0, 0
+        for factor in sp.Mul.make_args(term):
+            factor_base, power = factor.as_base_exp()
+            if not factor.has(t, root):
+                coeff *= factor
+            elif factor_base == t and power.is_Integer and power >= 0:
+                m += int(power)
+            elif factor_base == root and power.is_Integer:
+                k += int(power)
+            else:
+                raise NoClosedForm(f"{factor} is not tᵐ or (A − B t²)^(k/2)")
+        total += coeff * (root_a / root_b) ** (m + 1) * root_a**k * _radical_moment(m, -k, x, x_root)
+    return total
+
+
 def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: int) -> sp.Expr:
     r"""E[f(u) g(v)] at correlation rho by Price's theorem."""
     t = sp.Dummy("t", real=True)
@@ -434,7 +520,7 @@ def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: i
             ef = _expect_1d(sp.diff(f, u, k).subs(u, z), z, depth + 1)
             eg = _expect_1d(sp.diff(g, v, k).subs(v, z), z, depth + 1)
             boundary += ef * eg * rho**k / sp.factorial(k)
-        integral = sp.integrate((rho - t) ** (n - 1) / sp.factorial(n - 1) * kernel, (t, 0, rho), conds="none")
+        integral = _integrate_from_zero((rho - t) ** (n - 1) / sp.factorial(n - 1) * kernel, t, rho)
         if integral.has(sp.Integral):
             raise NoClosedForm(f"could not integrate the order-{n} Price kernel {kernel} back in rho")
         steps.append(
@@ -568,6 +654,10 @@ def _factor_radicands(expr: sp.Expr) -> sp.Expr:
 
 
 def _simplify(expr: sp.Expr, steps: list[str]) -> sp.Expr:
+    operations = sp.count_ops(expr)
+    if operations > SIMPLIFY_MAX_OPERATIONS:
+        steps.append(f"left unsimplified ({operations} operations, more than {SIMPLIFY_MAX_OPERATIONS})")
+        return expr
     try:
         with time_limit(SIMPLIFY_TIME_LIMIT):
             return _factor_radicands(sp.simplify(expr))

@@ -23,7 +23,7 @@ T(Σ) = E[φ(u)φ(v)], Ṫ(Σ) = E[φ′(u)φ′(v)] for (u, v) ~ N(0, Σ).  A n
 :func:`layer_maps` derives T and Ṫ with the Gaussian engine
 (:func:`theory.gaussian.expect`), through u = √q₁ U, v = √q₂ V with
 corr(U, V) = ρ = k/√(q₁q₂): closed forms where it finds them (relu and its
-two-slope family, erf, monomials, steps, sin/cos, the Gaussian bump, …), an
+two-slope family, erf, gelu, monomials, steps, sin/cos, the Gaussian bump, …), an
 unevaluated expectation otherwise (tanh, sigmoid, softplus, …).
 
 On the diagonal the NNGP map is the mean-field q-map (Poole et al. 2016):
