@@ -29,7 +29,16 @@ from theory.activations import X, derivative
 from theory.gaussian import RHO
 from theory.kernels import Q1, Q2, LayerMaps
 
-__all__ = ["Network", "autograd_ntk", "kernel_matrices", "ntk_step"]
+__all__ = [
+    "PARAMETERISATIONS",
+    "Network",
+    "autograd_gradient",
+    "autograd_ntk",
+    "kernel_matrices",
+    "ntk_step",
+    "torch_function",
+    "torch_ntk",
+]
 
 
 def ntk_step(nngp_next, slope_map, ntk, sw2):
@@ -111,30 +120,59 @@ def _activation(expr: sp.Expr, backend: str = "numpy"):
     return generate(expr, [X], backend)
 
 
+#: Output-layer scalings: σ_w/√n (NTK, Jacot et al. 2018) or σ_w/n (mean field: Mei, Montanari & Nguyen 2018;
+#: Chizat & Bach 2018), under which a network moves its features and does not train like its linearization.
+PARAMETERISATIONS = ("ntk", "mean-field")
+
+
 @dataclass
 class Network:
-    """f(x) = σ_w/√n W^{L+1} φ(z^L) + σ_b b^{L+1}, z^{l+1} = σ_w/√n_l W^{l+1} φ(z^l) + σ_b b^{l+1}, z^1 from x."""
+    """f(x) = α(σ_w/√n W^{L+1} φ(z^L) + σ_b b^{L+1}), z^{l+1} = σ_w/√n_l W^{l+1} φ(z^l) + σ_b b^{l+1}, z^1 from x.
+
+    The output layer's α is 1 in the NTK parameterisation and 1/√n in the mean-field one (output
+    weights σ_w/n: the two-layer mean-field network of Mei, Montanari & Nguyen 2018), whose NTK is
+    the NTK network's divided by n: trained with a step n times larger it starts along the same
+    function-space path, but it is the α → 0 "rich" regime of Chizat, Oyallon & Bach (2019), not the lazy one.
+    Weights and biases are N(0, 1).
+    """
 
     weights: list[np.ndarray]
     biases: list[np.ndarray]
     phi: sp.Expr
     sw2: float
     sb2: float
+    parameterisation: str = "ntk"
+
+    def __post_init__(self):
+        if self.parameterisation not in PARAMETERISATIONS:
+            raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}, not {self.parameterisation!r}")
 
     @classmethod
-    def random(cls, phi: sp.Expr, d: int, width: int, depth: int, sw2: float, sb2: float, seed: int = 0) -> Network:
+    def random(
+        cls, phi: sp.Expr, d: int, width: int, depth: int, sw2: float, sb2: float, seed: int = 0, parameterisation: str = "ntk"
+    ) -> Network:
         """A network with N(0, 1) weights and biases: ``depth`` hidden layers of ``width``, one output."""
         rng = np.random.default_rng(seed)
         sizes = [d] + [width] * depth + [1]
         weights = [rng.standard_normal((m, n)) for n, m in itertools.pairwise(sizes)]
         biases = [rng.standard_normal(m) for m in sizes[1:]]
-        return cls(weights, biases, phi, sw2, sb2)
+        return cls(weights, biases, phi, sw2, sb2, parameterisation)
+
+    def copy(self) -> Network:
+        return Network([w.copy() for w in self.weights], [b.copy() for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation)
+
+    def scales(self, layer: int) -> tuple[float, float]:
+        """The factors in front of W^{layer+1} and b^{layer+1}: α(σ_w/√fan-in, σ_b)."""
+        fan_in = self.weights[layer].shape[1]
+        alpha = 1 / math.sqrt(fan_in) if self.parameterisation == "mean-field" and layer == len(self.weights) - 1 else 1.0
+        return alpha * math.sqrt(self.sw2 / fan_in), alpha * math.sqrt(self.sb2)
 
     def _forward(self, x):
-        phi, sigma_w, sigma_b = _activation(self.phi), math.sqrt(self.sw2), math.sqrt(self.sb2)
+        phi = _activation(self.phi)
         posts, pre = [x], []
-        for w, b in zip(self.weights, self.biases):
-            z = sigma_w / math.sqrt(posts[-1].shape[1]) * posts[-1] @ w.T + sigma_b * b
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            weight_scale, bias_scale = self.scales(layer)
+            z = weight_scale * posts[-1] @ w.T + bias_scale * b
             pre.append(z)
             posts.append(phi(z))
         return posts, pre
@@ -143,49 +181,89 @@ class Network:
         return self._forward(x)[1][-1][:, 0]
 
     def nngp(self, x) -> np.ndarray:
-        """σ_w² φ(z^L)φ(z^L)ᵀ/n + σ_b²: the output covariance over the last layer's weights."""
+        """α²(σ_w² φ(z^L)φ(z^L)ᵀ/n + σ_b²): the output covariance over the last layer's weights."""
         last = self._forward(x)[0][-2]
-        return self.sw2 * last @ last.T / last.shape[1] + self.sb2
+        weight_scale, bias_scale = self.scales(len(self.weights) - 1)
+        return weight_scale**2 * last @ last.T + bias_scale**2
+
+    def _backward(self, x, delta):
+        """Yield (layer, post-activations h^{layer}, ∂/∂z^{layer+1}) from the output down; ``delta`` seeds the output."""
+        slope = _activation(derivative(self.phi))
+        posts, pre = self._forward(x)
+        for layer in range(len(self.weights) - 1, -1, -1):
+            yield layer, posts[layer], delta
+            if layer:
+                delta = slope(pre[layer - 1]) * (self.scales(layer)[0] * delta @ self.weights[layer])
 
     def ntk(self, x) -> np.ndarray:
         """Θ(x, x') = Σ_θ ∂f(x)/∂θ ∂f(x')/∂θ by backpropagation, for the N inputs at once."""
-        slope = _activation(derivative(self.phi))
-        posts, pre = self._forward(x)
-        sigma_w = math.sqrt(self.sw2)
-        delta = np.ones((x.shape[0], 1))  # ∂f/∂z^{L+1}
         ntk = np.zeros((x.shape[0], x.shape[0]))
-        for layer in range(len(self.weights) - 1, -1, -1):
-            h = posts[layer]
-            ntk += (self.sw2 * h @ h.T / h.shape[1] + self.sb2) * (delta @ delta.T)
-            if layer:
-                delta = slope(pre[layer - 1]) * (sigma_w / math.sqrt(h.shape[1]) * delta @ self.weights[layer])
+        for layer, h, delta in self._backward(x, np.ones((x.shape[0], 1))):
+            weight_scale, bias_scale = self.scales(layer)
+            ntk += (weight_scale**2 * h @ h.T + bias_scale**2) * (delta @ delta.T)
         return ntk
+
+    def gradient(self, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """∂/∂(W, b) of Σ_i c_i f(x_i): for a squared loss ½‖f − y‖², c is the residual f − y."""
+        grad_w, grad_b = [None] * len(self.weights), [None] * len(self.biases)
+        for layer, h, delta in self._backward(x, np.asarray(coefficients, float)[:, None]):
+            weight_scale, bias_scale = self.scales(layer)
+            grad_w[layer] = weight_scale * delta.T @ h
+            grad_b[layer] = bias_scale * delta.sum(axis=0)
+        return grad_w, grad_b
+
+    def descend(self, gradient, lr: float) -> None:
+        """θ ← θ − lr·gradient, in place."""
+        for w, g in zip(self.weights, gradient[0]):
+            w -= lr * g
+        for b, g in zip(self.biases, gradient[1]):
+            b -= lr * g
+
+
+def torch_function(network: Network):
+    """(f(params, x), params): the network as a function of a dict of torch tensors that share memory with its arrays."""
+    import torch
+
+    phi = _activation(network.phi, "torch")
+    scales = [network.scales(layer) for layer in range(len(network.weights))]
+    params = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(network.weights)}
+    params.update({f"b{i}": torch.from_numpy(b) for i, b in enumerate(network.biases)})
+
+    def f(p, inputs):
+        h = inputs
+        for i, (weight_scale, bias_scale) in enumerate(scales):
+            z = weight_scale * h @ p[f"w{i}"].T + bias_scale * p[f"b{i}"]
+            h = phi(z) if i < len(scales) - 1 else z
+        return h[..., 0]
+
+    return f, params
+
+
+def torch_ntk(f, params, x):
+    """Θ = J Jᵀ with J the per-example parameter Jacobian from torch.func (jacrev over the parameters, vmap over inputs)."""
+    import torch
+    from torch.func import jacrev, vmap
+
+    jacobians = vmap(jacrev(f), in_dims=(None, 0))(params, x)
+    flat = torch.cat([j.reshape(x.shape[0], -1) for j in jacobians.values()], dim=1)
+    return flat @ flat.T
 
 
 def autograd_ntk(network: Network, x) -> np.ndarray:
-    """Θ = J Jᵀ with J the per-example parameter Jacobian from torch.func (jacrev over the parameters, vmap over inputs)."""
+    """The empirical NTK by torch.func: an implementation independent of :meth:`Network.ntk`."""
     import torch
-    from torch.func import functional_call, jacrev, vmap
 
-    phi = _activation(network.phi, "torch")
-    sigma_w, sigma_b = math.sqrt(network.sw2), math.sqrt(network.sb2)
-    params = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(network.weights)}
-    params.update({f"b{i}": torch.from_numpy(b) for i, b in enumerate(network.biases)})
-    layers = len(network.weights)
+    f, params = torch_function(network)
+    return torch_ntk(f, params, torch.from_numpy(np.asarray(x, float))).numpy()
 
-    class _Module(torch.nn.Module):
-        def forward(self, inputs, **p):
-            h = inputs
-            for i in range(layers):
-                z = sigma_w / math.sqrt(h.shape[-1]) * h @ p[f"w{i}"].T + sigma_b * p[f"b{i}"]
-                h = phi(z) if i < layers - 1 else z
-            return h[..., 0]
 
-    module = _Module()
+def autograd_gradient(network: Network, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """∂/∂(W, b) of Σ_i c_i f(x_i) by torch autograd: an implementation independent of :meth:`Network.gradient`."""
+    import torch
 
-    def single(p, xi):
-        return functional_call(module, (), (xi,), p)
-
-    jacobians = vmap(jacrev(single), in_dims=(None, 0))(params, torch.from_numpy(np.asarray(x, float)))
-    flat = torch.cat([j.reshape(x.shape[0], -1) for j in jacobians.values()], dim=1)
-    return (flat @ flat.T).numpy()
+    f, params = torch_function(network)
+    leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
+    total = (f(leaves, torch.from_numpy(np.asarray(x, float))) * torch.from_numpy(np.asarray(coefficients, float))).sum()
+    grads = dict(zip(leaves, torch.autograd.grad(total, list(leaves.values()))))
+    layers = range(len(network.weights))
+    return [grads[f"w{i}"].numpy() for i in layers], [grads[f"b{i}"].numpy() for i in layers]

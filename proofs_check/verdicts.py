@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo", "replicate_statistics"]
+__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo", "judge_width_exponent", "replicate_statistics", "width_exponent"]
 
 PROVED = "proved"
 VERIFIED = "verified"
@@ -90,3 +90,33 @@ def replicate_statistics(estimates: dict[int, np.ndarray], target: float) -> tup
     rms = np.array([math.sqrt(np.mean((estimates[int(n)] - target) ** 2)) for n in sizes])
     slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
     return float(z), slope, {"sizes": sizes.tolist(), "rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}
+
+
+def width_exponent(estimates: dict[int, np.ndarray], *, resamples: int = 2000, seed: int = 0) -> tuple[float, float, dict]:
+    """Fitted exponent of the replicate mean against width (log–log), with its bootstrap standard error.
+
+    ``estimates[n]`` holds positive replicate values (a gap, a norm) at width n.
+    """
+    widths = np.array(sorted(estimates), float)
+    means = np.array([estimates[int(n)].mean() for n in widths])
+    slope = float(np.polyfit(np.log(widths), np.log(means), 1)[0])
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(resamples):
+        resampled = [rng.choice(estimates[int(n)], estimates[int(n)].size).mean() for n in widths]
+        boot.append(np.polyfit(np.log(widths), np.log(resampled), 1)[0])
+    error = float(np.std(boot, ddof=1))
+    return slope, error, {"widths": widths.tolist(), "means": means.tolist(), "exponent": slope, "exponent_standard_error": error}
+
+
+def judge_width_exponent(route: str, slope: float, error: float, claimed: float, details: dict, *, bound: bool, what: str) -> Evidence:
+    """Agree when the fitted exponent is within ``width_exponent`` of ``claimed`` (``bound``: at most
+    ``claimed`` + that tolerance, for an O(width^claimed) upper bound); disagree otherwise."""
+    from proofs_check.tolerances import tolerance
+
+    limit = tolerance("width_exponent")
+    details.update({"claimed_exponent": claimed, "bound": bound, "tolerance": limit})
+    fits = slope <= claimed + limit if bound else abs(slope - claimed) <= limit
+    relation = "≤" if bound else "="
+    summary = f"{what} ∝ width^{slope:.2f} ± {error:.2f}; claimed exponent {relation} {claimed:g} (± {limit:g})"
+    return Evidence(route, AGREE if fits else DISAGREE, summary, details)

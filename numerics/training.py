@@ -1,0 +1,139 @@
+r"""Gradient descent on finite networks, side by side with their linearization.
+
+The data are generated (:func:`sphere_data`): inputs on the sphere of radius
+√d, so that every input has x·x/d = 1, and targets chosen by the caller.
+
+:func:`train` runs full-batch gradient descent (or minibatch SGD) on
+L(θ) = ½‖f(X; θ) − y‖² and, on the same steps and minibatches, the
+linearized model f^lin(θ) = f(θ₀) + J₀(θ − θ₀) (Lee et al. 2019).  The
+linearized model is linear in θ, so its gradient-descent step is exact in
+function space: f^lin_{t+1}(Z) = f^lin_t(Z) − η Θ₀(Z, X_B)(f^lin_t(X_B) − y_B),
+with Θ₀ = J₀J₀ᵀ the network's own empirical NTK at initialisation.
+
+``centred=True`` trains g(x; θ) = f(x; θ) − f(x; θ₀) (Chizat, Oyallon &
+Bach 2019): the same gradients and NTK, with g₀ = 0, so the residual starts
+at −y for every network and the infinite-width prediction
+r_t = (I − ηΘ)^t r₀ is deterministic.
+
+:func:`ntk_velocity` is the first–second derivative correlation that drives
+the NTK during training: along gradient flow θ̇ = −J₀ᵀr₀,
+Θ̇_ij = −Σ_k (T_ijk + T_jik) r_k with T_ijk = Σ_{μν} ∂_μ f_i ∂²_{μν} f_j ∂_ν f_k
+(Dyer & Gur-Ari 2019; Shem-Ur & Oz 2024, whose weak correlations are these).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from numerics.kernels import (
+    Network,
+    autograd_gradient,
+    autograd_ntk,
+    torch_function,
+    torch_ntk,
+)
+
+__all__ = ["ENGINES", "TrainingRun", "autograd_ntk_velocity", "ntk_velocity", "sphere_data", "train"]
+
+#: How gradients and Θ₀ are computed: the hand-written backpropagation of :class:`Network`, or torch autograd.
+ENGINES = {
+    "backprop": (Network.gradient, Network.ntk),
+    "autograd": (autograd_gradient, autograd_ntk),
+}
+
+
+def sphere_data(count: int, dimension: int, seed: int = 0) -> np.ndarray:
+    """``count`` inputs uniform on the sphere of radius √dimension (x·x/d = 1)."""
+    x = np.random.default_rng(seed).standard_normal((count, dimension))
+    return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(dimension)
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Losses ½‖f_t(X) − y‖² of the network and its linearization, and both models' outputs on Z = [X; X_test]."""
+
+    losses: np.ndarray  # (steps + 1,)
+    linear_losses: np.ndarray  # (steps + 1,)
+    outputs: np.ndarray  # (steps + 1, len(Z))
+    linear_outputs: np.ndarray  # (steps + 1, len(Z))
+
+    @property
+    def linearization_gap(self) -> float:
+        """sup_t ‖f_t(Z) − f^lin_t(Z)‖ / √|Z|: the RMS deviation from the linear model, at its worst step."""
+        return float(np.sqrt(np.mean((self.outputs - self.linear_outputs) ** 2, axis=1)).max())
+
+
+def train(
+    network: Network,
+    x: np.ndarray,
+    y: np.ndarray,
+    lr: float,
+    steps: int,
+    *,
+    x_test: np.ndarray | None = None,
+    batch_size: int | None = None,
+    centred: bool = False,
+    seed: int = 0,
+    engine: str = "backprop",
+) -> TrainingRun:
+    """Train a copy of ``network`` by GD (``batch_size`` None) or SGD, with its linearization on the same batches.
+
+    ``engine`` computes the gradients and Θ₀: ``"backprop"`` (numpy) or ``"autograd"`` (torch).
+    """
+    gradient, ntk = ENGINES[engine]
+    network = network.copy()
+    z = x if x_test is None else np.concatenate([x, x_test])
+    n = x.shape[0]
+    theta0 = ntk(network, z)[:, :n]
+    offset = network(z) if centred else np.zeros(z.shape[0])
+    outputs, linear = [network(z) - offset], [network(z) - offset]
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        batch = np.arange(n) if batch_size is None else rng.choice(n, batch_size, replace=False)
+        residual = outputs[-1][batch] - y[batch]
+        network.descend(gradient(network, x[batch], residual), lr)
+        linear.append(linear[-1] - lr * theta0[:, batch] @ (linear[-1][batch] - y[batch]))
+        outputs.append(network(z) - offset)
+    outputs, linear = np.array(outputs), np.array(linear)
+    return TrainingRun(
+        0.5 * np.sum((outputs[:, :n] - y) ** 2, axis=1),
+        0.5 * np.sum((linear[:, :n] - y) ** 2, axis=1),
+        outputs,
+        linear,
+    )
+
+
+def ntk_velocity(network: Network, x: np.ndarray, y: np.ndarray, lr: float = 1.0, *, step: float = 1e-4) -> float:
+    r"""‖Θ̇‖_F / ‖Θ‖_F at θ₀ along gradient flow θ̇ = −lr·∇L on L = ½‖f(X) − y‖², by a central difference in θ:
+    the NTK's relative change per unit of time of gradient descent with step ``lr``.
+
+    The direction is −∇L = −J₀ᵀ(f₀ − y); the difference step is ``step``
+    times the parameters' RMS over the direction's RMS, so that the O(step²)
+    error is relative to the NTK itself (≲ 1e-6 relative at the default, against the exact jvp).
+    """
+    gradient = network.gradient(x, network(x) - y)
+    flat = np.concatenate([g.ravel() for part in gradient for g in part])
+    params = np.concatenate([p.ravel() for p in (*network.weights, *network.biases)])
+    epsilon = step * np.sqrt(np.mean(params**2) / np.mean(flat**2))
+    ahead, behind = network.copy(), network.copy()
+    ahead.descend(gradient, epsilon)
+    behind.descend(gradient, -epsilon)
+    velocity = (ahead.ntk(x) - behind.ntk(x)) / (2 * epsilon)
+    return float(lr * np.linalg.norm(velocity) / np.linalg.norm(network.ntk(x)))
+
+
+def autograd_ntk_velocity(network: Network, x: np.ndarray, y: np.ndarray, lr: float = 1.0) -> float:
+    """:func:`ntk_velocity` exactly: the directional derivative of θ ↦ Θ(θ) along −lr·∇L by torch.func.jvp
+    (forward over reverse mode), with the gradient from torch autograd."""
+    import torch
+    from torch.func import jvp
+
+    f, params = torch_function(network)
+    inputs = torch.from_numpy(np.asarray(x, float))
+    grad_w, grad_b = autograd_gradient(network, x, network(x) - y)
+    direction = {f"w{i}": -lr * torch.from_numpy(g) for i, g in enumerate(grad_w)}
+    direction.update({f"b{i}": -lr * torch.from_numpy(g) for i, g in enumerate(grad_b)})
+    ntk, velocity = jvp(lambda p: torch_ntk(f, p, inputs), (params,), (direction,))
+    return float(torch.linalg.norm(velocity) / torch.linalg.norm(ntk))
