@@ -23,7 +23,8 @@ the NTK during training: along gradient flow θ̇ = −J₀ᵀr₀,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,7 +36,17 @@ from numerics.kernels import (
     torch_ntk,
 )
 
-__all__ = ["ENGINES", "TrainingRun", "autograd_ntk_velocity", "ntk_velocity", "sphere_data", "train"]
+__all__ = [
+    "ENGINES",
+    "TrainingRun",
+    "WidthSweep",
+    "autograd_ntk_velocity",
+    "ntk_velocity",
+    "plot_width_sweep",
+    "sphere_data",
+    "train",
+    "width_sweep",
+]
 
 #: How gradients and Θ₀ are computed: the hand-written backpropagation of :class:`Network`, or torch autograd.
 ENGINES = {
@@ -137,3 +148,90 @@ def autograd_ntk_velocity(network: Network, x: np.ndarray, y: np.ndarray, lr: fl
     direction.update({f"b{i}": -lr * torch.from_numpy(g) for i, g in enumerate(grad_b)})
     ntk, velocity = jvp(lambda p: torch_ntk(f, p, inputs), (params,), (direction,))
     return float(torch.linalg.norm(velocity) / torch.linalg.norm(ntk))
+
+
+@dataclass
+class WidthSweep:
+    """Per parameterisation and width: replicate linearization gaps, final losses, and (NTK only) the relative
+    distance ‖Θ₀ − Θ∞‖_F/‖Θ∞‖_F of the empirical NTK at initialisation from the analytic one."""
+
+    widths: list[int]
+    gaps: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
+    losses: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
+    kernel_errors: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def width_sweep(
+    make_network: Callable[[int, int, str], Network],
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    analytic_ntk: np.ndarray,
+    widths,
+    replicates: int,
+    steps: int,
+    *,
+    parameterisations=("ntk", "mean-field"),
+    batch_size: int | None = None,
+    progress: Callable[[], None] | None = None,
+) -> WidthSweep:
+    """Train ``replicates`` networks ``make_network(width, seed, parameterisation)`` per width, each with the step
+    1/λ_max of its own Θ₀, beside their linearization on [x; x_test]."""
+    sweep = WidthSweep(list(widths))
+    z = np.concatenate([x, x_test])
+    for parameterisation in parameterisations:
+        sweep.gaps[parameterisation], sweep.losses[parameterisation] = {}, {}
+        for width in widths:
+            gaps, losses, errors = [], [], []
+            for seed in range(replicates):
+                network = make_network(width, seed, parameterisation)
+                theta = network.ntk(z)
+                lr = 1 / np.linalg.eigvalsh(theta[: len(x), : len(x)])[-1]
+                run = train(network, x, y, lr, steps, x_test=x_test, batch_size=batch_size, seed=seed)
+                gaps.append(run.linearization_gap)
+                losses.append(run.losses[-1])
+                if parameterisation == "ntk":
+                    errors.append(np.linalg.norm(theta - analytic_ntk) / np.linalg.norm(analytic_ntk))
+                if progress:
+                    progress()
+            sweep.gaps[parameterisation][width] = np.array(gaps)
+            sweep.losses[parameterisation][width] = np.array(losses)
+            if errors:
+                sweep.kernel_errors[width] = np.array(errors)
+    return sweep
+
+
+def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str, path: str) -> None:
+    """Two log–log panels against width: the empirical NTK's distance from the analytic one, and
+    sup_t ‖f_t − f^lin_t‖ per parameterisation; replicate means with standard errors and fitted exponents."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    widths = np.array(sweep.widths, float)
+
+    def band(ax, values: dict[int, np.ndarray], label: str, marker: str):
+        mean = np.array([values[w].mean() for w in sweep.widths])
+        error = np.array([values[w].std(ddof=1) / np.sqrt(values[w].size) for w in sweep.widths])
+        ax.errorbar(widths, mean, yerr=error, fmt=marker + "-", ms=5, capsize=2, label=label)
+        return mean
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.0))
+    if sweep.kernel_errors:
+        mean = band(left, sweep.kernel_errors, f"measured (∝ width^{exponents.get('kernel', np.nan):.2f})", "o")
+        left.plot(widths, mean[0] * (widths / widths[0]) ** -0.5, "k:", label="width^-1/2")
+    left.set(xscale="log", yscale="log", xlabel="width n", ylabel="‖Θ₀ − Θ∞‖_F / ‖Θ∞‖_F", title="empirical NTK → analytic NTK")
+    left.legend(fontsize=8)
+    for parameterisation, marker in zip(sweep.gaps, "os"):
+        label = f"{parameterisation} (∝ width^{exponents.get(parameterisation, np.nan):.2f})"
+        mean = band(right, sweep.gaps[parameterisation], label, marker)
+    reference = np.array([sweep.gaps["ntk"][w].mean() for w in sweep.widths])[0] if "ntk" in sweep.gaps else mean[0]
+    right.plot(widths, reference * (widths / widths[0]) ** -0.5, "k:", label="width^-1/2 (Lee et al. bound)")
+    right.plot(widths, reference * (widths / widths[0]) ** -1.0, "k--", lw=0.8, label="width^-1")
+    right.set(xscale="log", yscale="log", xlabel="width n", ylabel="sup_t ‖f_t − f^lin_t‖ (RMS over inputs)", title="distance from the linearized model")
+    right.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

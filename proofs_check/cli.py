@@ -505,6 +505,64 @@ def _cmd_kernel(args) -> int:
     return EXIT_OK
 
 
+def _cmd_train_linearized(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from numerics.kernels import Network, kernel_matrices
+    from numerics.training import plot_width_sweep, sphere_data, width_sweep
+    from proofs_check.verdicts import width_exponent
+    from theory.activations import X
+    from theory.kernels import layer_maps
+
+    phi = _activation_expr(args.phi)
+    if phi.free_symbols - {X}:
+        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
+    if min(args.widths) < 1 or args.replicates < 2 or args.steps < 1 or args.depth < 1 or args.points < 1:
+        raise ValueError("widths, steps, depth and points must be positive, and replicates at least 2")
+    if args.batch_size is not None and not 1 <= args.batch_size <= args.points:
+        raise ValueError("--batch-size must lie in 1 … --points")
+    x, x_test = sphere_data(args.points, 3, seed=0), sphere_data(8, 3, seed=99)
+    y = np.sin(2 * x[:, 0])
+    z = np.concatenate([x, x_test])
+    _, analytic = kernel_matrices(layer_maps(phi), z, args.depth, args.sw2, args.sb2)
+    parameterisations = ("ntk", "mean-field") if args.parameterisation == "both" else (args.parameterisation,)
+
+    def make(width, seed, parameterisation):
+        return Network.random(phi, 3, width, args.depth, args.sw2, args.sb2, seed, parameterisation)
+
+    total = len(parameterisations) * len(args.widths) * args.replicates
+    with tqdm(total=total, desc="train linearized", unit="network", file=sys.stderr, disable=args.json or None) as bar:
+        sweep = width_sweep(make, x, y, x_test, analytic, sorted(args.widths), args.replicates, args.steps,
+                            parameterisations=parameterisations, batch_size=args.batch_size, progress=bar.update)
+    exponents = {p: width_exponent(sweep.gaps[p])[0] for p in parameterisations}
+    if sweep.kernel_errors:
+        exponents["kernel"] = width_exponent(sweep.kernel_errors)[0]
+    summary = {
+        "phi": args.phi, "depth": args.depth, "sigma_w2": args.sw2, "sigma_b2": args.sb2, "steps": args.steps,
+        "batch_size": args.batch_size, "replicates": args.replicates, "exponents": exponents,
+        "gap": {p: {w: float(v.mean()) for w, v in sweep.gaps[p].items()} for p in parameterisations},
+        "final_loss": {p: {w: float(v.mean()) for w, v in sweep.losses[p].items()} for p in parameterisations},
+        "kernel_error": {w: float(v.mean()) for w, v in sweep.kernel_errors.items()},
+    }
+    if args.plot:
+        plot_width_sweep(sweep, exponents, f"{args.phi}, depth {args.depth}, σ_w² = {args.sw2}, σ_b² = {args.sb2}, "
+                         f"{'SGD' if args.batch_size else 'GD'}, {args.steps} steps, {args.replicates} seeds", args.plot)
+        summary["plot"] = args.plot
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return EXIT_OK
+    print(f"{'width':>8} " + " ".join(f"{'gap (' + p + ')':>18}" for p in parameterisations) + f" {'‖Θ₀−Θ∞‖/‖Θ∞‖':>15}")
+    for w in sorted(args.widths):
+        row = " ".join(f"{sweep.gaps[p][w].mean():18.3e}" for p in parameterisations)
+        kernel = f"{sweep.kernel_errors[w].mean():15.3e}" if w in sweep.kernel_errors else ""
+        print(f"{w:>8} {row} {kernel}")
+    print("fitted exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in exponents.items()))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
 def _cmd_train(args) -> int:
     import time
 
@@ -700,6 +758,21 @@ def build_parser() -> argparse.ArgumentParser:
     msa.add_argument("--plot", metavar="PNG", help="loss per iteration and per second")
     msa.add_argument("--json", action="store_true")
     msa.set_defaults(run=_cmd_train)
+
+    linearized = methods.add_parser("linearized", help="wide networks by GD/SGD beside their linearization, over widths")
+    activation_argument(linearized)
+    linearized.add_argument("--sw2", type=float, default=2.0, help="weight variance σ_w²")
+    linearized.add_argument("--sb2", type=float, default=0.1, help="bias variance σ_b²")
+    linearized.add_argument("--depth", type=int, default=1, help="hidden layers")
+    linearized.add_argument("--widths", type=int, nargs="+", default=[256, 1024, 4096])
+    linearized.add_argument("--replicates", type=int, default=8)
+    linearized.add_argument("--steps", type=int, default=100)
+    linearized.add_argument("--points", type=int, default=8, help="training inputs on the sphere of radius √3; targets sin 2x₁")
+    linearized.add_argument("--batch-size", type=int, help="SGD minibatch (full-batch GD by default)")
+    linearized.add_argument("--parameterisation", choices=["ntk", "mean-field", "both"], default="both")
+    linearized.add_argument("--plot", metavar="PNG", help="NTK and linearization gap against width")
+    linearized.add_argument("--json", action="store_true")
+    linearized.set_defaults(run=_cmd_train_linearized)
     return parser
 
 

@@ -85,3 +85,18 @@ def test_ntk_velocity_by_differences_is_the_jvp():
 def test_unknown_parameterisation_is_refused():
     with pytest.raises(ValueError, match="parameterisation"):
         Network.random(ERF, 3, 4, 1, 1.0, 0.0, parameterisation="standard")
+
+
+def test_train_linearized_cli(tmp_path, capsys):
+    import json
+
+    from proofs_check.cli import main
+
+    plot = tmp_path / "gap.png"
+    args = ["train", "linearized", "--phi", "erf", "--widths", "64", "256", "--replicates", "3", "--steps", "10"]
+    assert main([*args, "--json", "--plot", str(plot)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["exponents"]) == {"ntk", "mean-field", "kernel"} and plot.stat().st_size > 0
+    assert out["gap"]["ntk"]["256"] < out["gap"]["mean-field"]["256"]
+    for bad in (["--replicates", "1"], ["--batch-size", "99"], ["--phi", "x*y"]):
+        assert main([*args, *bad]) == 2
