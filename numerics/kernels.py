@@ -108,6 +108,11 @@ def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, s
     for _ in range(depth):
         q = xp.diagonal(nngp)
         rho = xp.clip(nngp / xp.sqrt(q[:, None] * q[None, :]), -1.0, 1.0)
+        # An input with itself has ρ = 1 exactly; one rounding below it costs ~1e-8 in arccos-type maps (relu's Ṫ).
+        if xp is np:
+            np.fill_diagonal(rho, 1.0)
+        else:
+            rho.fill_diagonal_(1.0)
         nngp_next = sw2 * nngp_map(q, rho) + sb2
         ntk = step(nngp_next, slope_map(q, rho), ntk, sw2)
         nngp = nngp_next
