@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -83,20 +84,29 @@ def _empirical(name: str, route: str) -> dict[int, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class NeuralTangentKernel(Claim):
+class _BackpropAndAutograd(Claim):
+    """A claim judged twice on disjoint seeds: through the hand-written numpy backpropagation and through
+    torch autograd; subclasses give ``_judge(candidate, route)`` and the two routes' names."""
+
+    route_names: ClassVar[dict[str, str]] = {"backprop": "backprop", "autograd": "autograd"}
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._judge, candidate, "backprop"), timed(self._autograd, candidate)]
+
+    def _autograd(self, candidate) -> Evidence:
+        judge = needs_torch(self.route_names["autograd"])(lambda claim, torch: claim._judge(candidate, "autograd"))
+        return judge(self)
+
+    def _judge(self, candidate, route: str) -> Evidence:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class NeuralTangentKernel(_BackpropAndAutograd):
     """The NTK of ``activation`` networks is the recursion whose step is ``candidate``."""
 
     activation: str = "relu"
-
-    def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._backprop, candidate), timed(self._autograd, candidate)]
-
-    def _backprop(self, step) -> Evidence:
-        return self._judge(step, "backprop")
-
-    @needs_torch("empirical-autograd")
-    def _autograd(self, torch, step) -> Evidence:
-        return self._judge(step, "autograd")
+    route_names: ClassVar[dict[str, str]] = {"backprop": "empirical-backprop", "autograd": "empirical-autograd"}
 
     def _judge(self, step, route: str) -> Evidence:
         _, ntk = kernel_matrices(_maps(self.activation), _inputs(), DEPTH, SW2, SB2, step=step)
@@ -104,7 +114,7 @@ class NeuralTangentKernel(Claim):
         z, slope, details = replicate_statistics(_empirical(self.activation, route), target)
         details.update({"activation": self.activation, "depth": DEPTH, "sigma_w2": SW2, "sigma_b2": SB2, "replicates": REPLICATES})
         return judge_monte_carlo(
-            f"empirical-{route}",
+            self.route_names[route],
             z,
             slope,
             details,
@@ -167,31 +177,23 @@ def _nngp_gram(nngp, ntk):
 
 
 @dataclass(frozen=True)
-class GradientDescentConvergence(Claim):
+class GradientDescentConvergence(_BackpropAndAutograd):
     """Full-batch GD on a wide network: L_t = (1 − ηλ_min)^{2t} L₀ along the slowest eigenvector of the Gram
     matrix that ``candidate`` picks from (NNGP, NTK)."""
 
-    def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._backprop, candidate), timed(self._autograd, candidate)]
-
-    def _backprop(self, gram) -> Evidence:
-        return self._judge(gram, "backprop")
-
-    @needs_torch("gd-autograd")
-    def _autograd(self, torch, gram) -> Evidence:
-        return self._judge(gram, "autograd")
+    route_names: ClassVar[dict[str, str]] = {"backprop": "gd-backprop", "autograd": "gd-autograd"}
 
     def _judge(self, gram, route: str) -> Evidence:
         _, nngp, ntk, lr = _training_setup()
         smallest = float(np.linalg.eigvalsh(gram(nngp, ntk))[0])
         details = {"lambda_min": smallest, "learning_rate": lr, "replicates": GD_REPLICATES}
         if lr * smallest >= 1:
-            return Evidence(f"gd-{route}", DISAGREE, f"ηλ_min = {lr * smallest:.3g} ≥ 1: no decay rate is predicted", details)
+            return Evidence(self.route_names[route], DISAGREE, f"ηλ_min = {lr * smallest:.3g} ≥ 1: no decay rate is predicted", details)
         target = float(-2 * np.log1p(-lr * smallest))
         z, slope, stats = replicate_statistics(_gd_rates(route), target)
         details.update(stats)
         return judge_monte_carlo(
-            f"gd-{route}",
+            self.route_names[route],
             z,
             slope,
             details,
@@ -226,24 +228,15 @@ def _linearization_gaps(parameterisation: str, route: str) -> dict[int, np.ndarr
 
 
 @dataclass(frozen=True)
-class Linearization(Claim):
+class Linearization(_BackpropAndAutograd):
     """In the ``candidate`` parameterisation, sup_t ‖f_t − f^lin_t‖ = O(width^{-1/2}) along GD and SGD."""
 
-    def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._backprop, candidate), timed(self._autograd, candidate)]
-
-    def _backprop(self, parameterisation) -> Evidence:
-        return self._judge(parameterisation, "backprop")
-
-    @needs_torch("sgd-autograd")
-    def _autograd(self, torch, parameterisation) -> Evidence:
-        return self._judge(parameterisation, "autograd")
+    route_names: ClassVar[dict[str, str]] = {"backprop": "gd-backprop", "autograd": "sgd-autograd"}
 
     def _judge(self, parameterisation, route: str) -> Evidence:
         slope, error, details = width_exponent(_linearization_gaps(parameterisation, route))
         details.update({"parameterisation": parameterisation, "steps": LINEARIZATION_STEPS, "replicates": LINEARIZATION_REPLICATES})
-        name = "gd-backprop" if route == "backprop" else "sgd-autograd"
-        return judge_width_exponent(name, slope, error, -0.5, details, bound=True, what=f"sup_t ‖f_t − f^lin_t‖ ({parameterisation})")
+        return judge_width_exponent(self.route_names[route], slope, error, -0.5, details, bound=True, what=f"sup_t ‖f_t − f^lin_t‖ ({parameterisation})")
 
 
 CORRELATION_WIDTHS, CORRELATION_REPLICATES = (1024, 4096, 16384, 65536), 32
@@ -263,24 +256,15 @@ def _ntk_velocities(parameterisation: str, route: str) -> dict[int, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class WeakDerivativeCorrelation(Claim):
+class WeakDerivativeCorrelation(_BackpropAndAutograd):
     """In the ``candidate`` parameterisation the NTK's relative velocity at θ₀ is O(width^{-1})."""
 
-    def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._differences, candidate), timed(self._autograd, candidate)]
-
-    def _differences(self, parameterisation) -> Evidence:
-        return self._judge(parameterisation, "backprop")
-
-    @needs_torch("jvp-autograd")
-    def _autograd(self, torch, parameterisation) -> Evidence:
-        return self._judge(parameterisation, "autograd")
+    route_names: ClassVar[dict[str, str]] = {"backprop": "central-differences", "autograd": "jvp-autograd"}
 
     def _judge(self, parameterisation, route: str) -> Evidence:
         slope, error, details = width_exponent(_ntk_velocities(parameterisation, route))
         details.update({"parameterisation": parameterisation, "replicates": CORRELATION_REPLICATES})
-        name = "central-differences" if route == "backprop" else "jvp-autograd"
-        return judge_width_exponent(name, slope, error, -1.0, details, bound=False, what=f"lr·‖Θ̇‖/‖Θ‖ at θ₀ ({parameterisation})")
+        return judge_width_exponent(self.route_names[route], slope, error, -1.0, details, bound=False, what=f"lr·‖Θ̇‖/‖Θ‖ at θ₀ ({parameterisation})")
 
 
 def _lost_weight_variance(nngp_next, slope_map, ntk, sw2):
