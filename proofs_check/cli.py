@@ -119,13 +119,16 @@ def _cmd_gauss(args) -> int:
 
 
 def _activation_expr(spec: str) -> sp.Expr:
-    """A registered activation's expression, or ``spec`` parsed (AST whitelist) as an expression in x."""
+    """A registered activation's expression, or ``spec`` parsed (AST whitelist) as an expression in x alone."""
     from proofs_check.parser import parse_expression
-    from theory.activations import ACTIVATIONS, ALIASES, activation
+    from theory.activations import ACTIVATIONS, ALIASES, X, activation
 
     if spec in ACTIVATIONS or spec in ALIASES:
         return activation(spec).expr()
-    return parse_expression(spec)
+    phi = parse_expression(spec)
+    if phi.free_symbols - {X}:
+        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
+    return phi
 
 
 def _theory_for(spec: str):
@@ -466,12 +469,9 @@ def _cmd_kernel(args) -> int:
     import numpy as np
 
     from numerics.kernels import kernel_matrices
-    from theory.activations import X
     from theory.kernels import layer_maps
 
     phi = _activation_expr(args.phi)
-    if phi.free_symbols - {X}:
-        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
     kinds = [k.strip() for k in args.kind.split(",")]
     if not kinds or set(kinds) - {"nngp", "ntk"}:
         raise ValueError("--kind is a comma-separated subset of nngp,ntk")
@@ -512,12 +512,9 @@ def _cmd_train_linearized(args) -> int:
     from numerics.kernels import Network, kernel_matrices
     from numerics.training import plot_width_sweep, sphere_data, width_sweep
     from proofs_check.verdicts import width_exponent
-    from theory.activations import X
     from theory.kernels import layer_maps
 
     phi = _activation_expr(args.phi)
-    if phi.free_symbols - {X}:
-        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
     if min(args.widths) < 1 or args.replicates < 2 or args.steps < 1 or args.depth < 1 or args.points < 1:
         raise ValueError("widths, steps, depth and points must be positive, and replicates at least 2")
     if args.batch_size is not None and not 1 <= args.batch_size <= args.points:
