@@ -41,6 +41,7 @@ __all__ = [
     "TrainingRun",
     "WidthSweep",
     "autograd_ntk_velocity",
+    "natural_step",
     "ntk_velocity",
     "plot_width_sweep",
     "sphere_data",
@@ -76,6 +77,12 @@ class TrainingRun:
         return float(np.sqrt(np.mean((self.outputs - self.linear_outputs) ** 2, axis=1)).max())
 
 
+def natural_step(gram: np.ndarray) -> float:
+    """1/λ_max of an NTK Gram matrix Θ(X, X): the GD step that moves every eigenmode of the linearized model
+    stably, in either parameterisation (the mean-field network's is n times the NTK network's)."""
+    return 1 / np.linalg.eigvalsh(gram)[-1]
+
+
 def train(
     network: Network,
     x: np.ndarray,
@@ -98,8 +105,9 @@ def train(
     z = x if x_test is None else np.concatenate([x, x_test])
     n = x.shape[0]
     theta0 = ntk(network, z)[:, :n]
-    offset = network(z) if centred else np.zeros(z.shape[0])
-    outputs, linear = [network(z) - offset], [network(z) - offset]
+    initial = network(z)
+    offset = initial if centred else np.zeros(z.shape[0])
+    outputs, linear = [initial - offset], [initial - offset]
     rng = np.random.default_rng(seed)
     for _ in range(steps):
         batch = np.arange(n) if batch_size is None else rng.choice(n, batch_size, replace=False)
@@ -186,7 +194,7 @@ def width_sweep(
             for seed in range(replicates):
                 network = make_network(width, seed, parameterisation)
                 theta = network.ntk(z)
-                lr = 1 / np.linalg.eigvalsh(theta[: len(x), : len(x)])[-1]
+                lr = natural_step(theta[: len(x), : len(x)])
                 run = train(network, x, y, lr, steps, x_test=x_test, batch_size=batch_size, seed=seed)
                 gaps.append(run.linearization_gap)
                 losses.append(run.losses[-1])

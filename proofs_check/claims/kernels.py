@@ -35,7 +35,13 @@ from typing import ClassVar
 import numpy as np
 
 from numerics.kernels import Network, autograd_ntk, kernel_matrices, ntk_step
-from numerics.training import autograd_ntk_velocity, ntk_velocity, sphere_data, train
+from numerics.training import (
+    autograd_ntk_velocity,
+    natural_step,
+    ntk_velocity,
+    sphere_data,
+    train,
+)
 from proofs_check.claim import Claim, Profile, needs_torch, timed
 from proofs_check.verdicts import (
     DISAGREE,
@@ -138,7 +144,7 @@ def _training_setup():
     count, dimension, seed = TRAINING_INPUTS
     x = sphere_data(count, dimension, seed)
     nngp, ntk = kernel_matrices(_maps(TRAINING_ACTIVATION), x, 1, TRAINING_SW2, TRAINING_SB2)
-    return x, nngp, ntk, 1 / np.linalg.eigvalsh(ntk)[-1]
+    return x, nngp, ntk, natural_step(ntk)
 
 
 def _network(width: int, seed: int, parameterisation: str = "ntk") -> Network:
@@ -219,9 +225,8 @@ def _linearization_gaps(parameterisation: str, route: str) -> dict[int, np.ndarr
         values = []
         for r in range(LINEARIZATION_REPLICATES):
             network = _network(width, ROUTE_SEEDS[route] + 100 * i + r, parameterisation)
-            lr = 1 / np.linalg.eigvalsh(network.ntk(x))[-1]
             batch = None if route == "backprop" else 2
-            run = train(network, x, y, lr, LINEARIZATION_STEPS, x_test=x_test, batch_size=batch, seed=r, engine=route)
+            run = train(network, x, y, natural_step(network.ntk(x)), LINEARIZATION_STEPS, x_test=x_test, batch_size=batch, seed=r, engine=route)
             values.append(run.linearization_gap)
         gaps[width] = np.array(values)
     return gaps
@@ -251,7 +256,7 @@ def _ntk_velocities(parameterisation: str, route: str) -> dict[int, np.ndarray]:
     values = {}
     for i, width in enumerate(CORRELATION_WIDTHS):
         networks = [_network(width, ROUTE_SEEDS[route] + 100 * i + r, parameterisation) for r in range(CORRELATION_REPLICATES)]
-        values[width] = np.array([velocity(n, x, y, 1 / np.linalg.eigvalsh(n.ntk(x))[-1]) for n in networks])
+        values[width] = np.array([velocity(n, x, y, natural_step(n.ntk(x))) for n in networks])
     return values
 
 
