@@ -8,8 +8,9 @@ r"""NNGP and NTK matrices from the layer maps of :mod:`theory.kernels`, and the 
   parameterisation; :meth:`Network.ntk` is its empirical NTK by the backprop
   formula Θ = Σ_l (σ_w² H_{l−1}H_{l−1}ᵀ/n_{l−1} + σ_b²) ∘ (D_l D_lᵀ), with
   H the post-activations and D_l = ∂f/∂z^l, and :meth:`Network.nngp` the
-  output covariance given the last hidden layer; :func:`autograd_ntk` is the
-  same Θ = J Jᵀ from torch's per-example Jacobians, an independent route.
+  output covariance given the last hidden layer; :func:`autograd_ntk` and
+  :func:`autograd_nngp` are the same Θ = J Jᵀ and its output-layer share from
+  torch's per-example Jacobians, independent routes.
 """
 
 from __future__ import annotations
@@ -33,12 +34,19 @@ __all__ = [
     "PARAMETERISATIONS",
     "Network",
     "autograd_gradient",
+    "autograd_nngp",
     "autograd_ntk",
     "kernel_matrices",
+    "nngp_step",
     "ntk_step",
     "torch_function",
     "torch_ntk",
 ]
+
+
+def nngp_step(expectation, sw2, sb2):
+    """K^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b², (u, v) ~ N(0, Σ^l) (Neal 1996; Lee et al. 2018)."""
+    return sw2 * expectation + sb2
 
 
 def ntk_step(nngp_next, slope_map, ntk, sw2):
@@ -84,10 +92,12 @@ class _LayerMap:
         return self._table(q)(rho.ravel()).reshape(rho.shape)
 
 
-def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, backend: str = "numpy"):
+def kernel_matrices(
+    maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, nngp_step=nngp_step, backend: str = "numpy"
+):
     """(NNGP, NTK) of the network of ``depth`` nonlinearities at the N inputs ``x`` (N × d): K^{L+1}, Θ^{L+1}.
 
-    ``step`` is the NTK recursion (the published one by default).  Closed-form
+    ``nngp_step`` and ``step`` are the NNGP and NTK recursions (the published ones by default).  Closed-form
     layer maps run as generated code (numpy or torch); the others by
     quadrature (numpy), to ~1e-13 relative on the scale of the diagonal.
     """
@@ -113,7 +123,7 @@ def kernel_matrices(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, s
             np.fill_diagonal(rho, 1.0)
         else:
             rho.fill_diagonal_(1.0)
-        nngp_next = sw2 * nngp_map(q, rho) + sb2
+        nngp_next = nngp_step(nngp_map(q, rho), sw2, sb2)
         ntk = step(nngp_next, slope_map(q, rho), ntk, sw2)
         nngp = nngp_next
     return nngp, ntk
@@ -260,6 +270,18 @@ def autograd_ntk(network: Network, x) -> np.ndarray:
 
     f, params = torch_function(network)
     return torch_ntk(f, params, torch.from_numpy(np.asarray(x, float))).numpy()
+
+
+def autograd_nngp(network: Network, x) -> np.ndarray:
+    """The empirical NNGP σ_w² φ(z^L)·φ(z^L)ᵀ/n + σ_b² as the output layer's share of J Jᵀ (torch.func):
+    the gradient of f with respect to (W^{L+1}, b^{L+1}) is (σ_w φ(z^L)/√n, σ_b).  Independent of :meth:`Network.nngp`."""
+    import torch
+
+    f, params = torch_function(network)
+    last = len(network.weights) - 1
+    output_layer = {k: params[k] for k in (f"w{last}", f"b{last}")}
+    inputs = torch.from_numpy(np.asarray(x, float))
+    return torch_ntk(lambda p, inputs: f(params | p, inputs), output_layer, inputs).numpy()
 
 
 def autograd_gradient(network: Network, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:

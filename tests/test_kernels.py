@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.kernels import Network, autograd_ntk, kernel_matrices
+from numerics.kernels import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk, kernel_matrices
 from proofs_check.claim import PROFILES
 from proofs_check.claims import REGISTRY
 from proofs_check.verdicts import REFUTED, VERIFIED
@@ -75,6 +75,16 @@ def test_backprop_ntk_is_the_autograd_ntk(name):
     network = Network.random(activation(name).expr(), 4, 32, 3, 1.5, 0.1, seed=3)
     a, b = network.ntk(x), autograd_ntk(network, x)
     assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()
+
+
+@pytest.mark.parametrize("parameterisation", PARAMETERISATIONS)
+def test_forward_nngp_is_the_output_layers_share_of_the_autograd_ntk(parameterisation):
+    pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((3, 4))
+    network = Network.random(activation("tanh").expr(), 4, 32, 2, 1.5, 0.1, seed=5, parameterisation=parameterisation)
+    a, b = network.nngp(x), autograd_nngp(network, x)
+    assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()
+    assert np.abs(a - network.ntk(x)).max() > 0.1 * np.abs(a).max()  # the hidden layers' share is not in it
 
 
 def test_torch_generated_steps_are_differentiable():

@@ -1,15 +1,19 @@
-r"""Infinite-width kernels: the NTK recursion is the wide limit of finite networks' tangent kernels,
-and wide networks train like their linearization.
+r"""Infinite-width kernels: the NNGP and NTK recursions are the wide limits of finite networks' output
+covariance and tangent kernel, and wide networks train like their linearization.
 
-Routes: the analytic NTK (layer maps derived by the Gaussian engine,
+Routes: the analytic NNGP and NTK (layer maps derived by the Gaussian engine,
 :mod:`theory.kernels`, compiled by :mod:`numerics.kernels`: closed forms for
-relu and erf, quadrature for tanh) against the
-empirical NTK of random finite networks in the NTK parameterisation, by two
-independent implementations on independent draws — the backpropagation
-formula in numpy and torch.func per-example Jacobians — each judged by a
-z-test at the widest networks and the width^{-1/2} decay of the gap (fitted
-slope).  Negative control: the recursion with σ_w² lost from the gradient
-term, Θ^{l+1} = K^{l+1} + Ṫ Θ^l (the standard-parameterisation slip).
+relu and erf, quadrature for tanh) against the empirical kernels of random
+finite networks in the NTK parameterisation — the output covariance given
+the last hidden layer, σ_w² φ(z^L)·φ(z^L)ᵀ/n + σ_b² (Monte Carlo NNGP), and
+the tangent kernel J Jᵀ — by two independent implementations on independent
+draws: the forward and backpropagation formulas in numpy, and torch.func
+per-example Jacobians (the NNGP as the output layer's share of J Jᵀ).  Each is
+judged by a z-test at the widest networks and the width^{-1/2} decay of the
+gap (fitted slope).  Negative controls: the NNGP recursion with σ_b² added at
+the input layer only, K^{l+1} = σ_w² E[φ(u)φ(v)]; the NTK recursion with σ_w²
+lost from the gradient term, Θ^{l+1} = K^{l+1} + Ṫ Θ^l (the
+standard-parameterisation slip).
 
 Training claims (:mod:`numerics.training`; one hidden layer of erf units,
 σ_w² = 2, σ_b² = 0.1, inputs on the sphere of radius √3), each by the
@@ -34,7 +38,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from numerics.kernels import Network, autograd_ntk, kernel_matrices, ntk_step
+from numerics.kernels import Network, autograd_nngp, autograd_ntk, kernel_matrices, nngp_step, ntk_step
 from numerics.training import (
     autograd_ntk_velocity,
     natural_step,
@@ -74,18 +78,18 @@ def _maps(name: str):
 
 
 @functools.cache
-def _empirical(name: str, route: str) -> dict[int, np.ndarray]:
-    """Θ(x₁, x₂) of ``REPLICATES`` random networks at each width; the two routes use disjoint seeds."""
+def _empirical(name: str, route: str) -> dict[str, dict[int, np.ndarray]]:
+    """K(x₁, x₂) and Θ(x₁, x₂) of ``REPLICATES`` random networks at each width; the two routes use disjoint seeds."""
     phi, x = activation(name).expr(), _inputs()
     first = 1000 if route == "backprop" else 5000
-    estimates = {}
+    estimates = {"nngp": {}, "ntk": {}}
     for i, width in enumerate(WIDTHS):
         values = []
         for r in range(REPLICATES):
             network = Network.random(phi, INPUT_DIMENSION, width, DEPTH, SW2, SB2, seed=first + 100 * i + r)
-            ntk = network.ntk(x) if route == "backprop" else autograd_ntk(network, x)
-            values.append(ntk[0, 1])
-        estimates[width] = np.array(values)
+            kernels = (network.nngp(x), network.ntk(x)) if route == "backprop" else (autograd_nngp(network, x), autograd_ntk(network, x))
+            values.append([kernel[0, 1] for kernel in kernels])
+        estimates["nngp"][width], estimates["ntk"][width] = np.array(values).T
     return estimates
 
 
@@ -108,23 +112,26 @@ class _BackpropAndAutograd(Claim):
 
 
 @dataclass(frozen=True)
-class NeuralTangentKernel(_BackpropAndAutograd):
-    """The NTK of ``activation`` networks is the recursion whose step is ``candidate``."""
+class InfiniteWidthKernel(_BackpropAndAutograd):
+    """The ``kernel`` ("nngp" or "ntk") of ``activation`` networks is the recursion whose step is ``candidate``."""
 
     activation: str = "relu"
+    kernel: str = "ntk"
     route_names: ClassVar[dict[str, str]] = {"backprop": "empirical-backprop", "autograd": "empirical-autograd"}
 
     def _judge(self, step, route: str) -> Evidence:
-        _, ntk = kernel_matrices(_maps(self.activation), _inputs(), DEPTH, SW2, SB2, step=step)
-        target = float(ntk[0, 1])
-        z, slope, details = replicate_statistics(_empirical(self.activation, route), target)
+        recursion = {"ntk": {"step": step}, "nngp": {"nngp_step": step}}[self.kernel]
+        analytic = kernel_matrices(_maps(self.activation), _inputs(), DEPTH, SW2, SB2, **recursion)[self.kernel == "ntk"]
+        target = float(analytic[0, 1])
+        z, slope, details = replicate_statistics(_empirical(self.activation, route)[self.kernel], target)
         details.update({"activation": self.activation, "depth": DEPTH, "sigma_w2": SW2, "sigma_b2": SB2, "replicates": REPLICATES})
+        symbol = {"ntk": "Θ", "nngp": "K"}[self.kernel]
         return judge_monte_carlo(
             self.route_names[route],
             z,
             slope,
             details,
-            distance="the widest networks' Θ(x₁, x₂) is {z:.1f} standard errors from the recursion",
+            distance=f"the widest networks' {symbol}(x₁, x₂) is {{z:.1f}} standard errors from the recursion",
             decay="the gap shrinks like width^{slope:.2f}, not width^-0.5",
             summary=f"{self.activation} networks of width 64…1024 ({route}): " + "|z| = {z:.2f}; gap ∝ width^{slope:.2f}",
         )
@@ -276,13 +283,31 @@ def _lost_weight_variance(nngp_next, slope_map, ntk, sw2):
     return nngp_next + slope_map * ntk
 
 
-_STATEMENT = r"\Theta^{l+1} = K^{l+1} + \sigma_w^2\, \mathbb E[\varphi'(u)\varphi'(v)]\, \Theta^l,\ \Theta^1 = K^1"
+def _bias_at_the_input_only(expectation, sw2, sb2):
+    return sw2 * expectation
+
+
+_NNGP_STATEMENT = r"K^1 = \sigma_w^2\, x\cdot x'/d + \sigma_b^2,\ K^{l+1} = \sigma_w^2\, \mathbb E[\varphi(u)\varphi(v)] + \sigma_b^2"
+_NTK_STATEMENT = r"\Theta^{l+1} = K^{l+1} + \sigma_w^2\, \mathbb E[\varphi'(u)\varphi'(v)]\, \Theta^l,\ \Theta^1 = K^1"
 
 CLAIMS = [
-    NeuralTangentKernel(
+    InfiniteWidthKernel(
+        f"kernels.{name}_nngp",
+        "Neal (1996); Lee et al. (2018), Deep neural networks as Gaussian processes; Matthews et al. (2018): "
+        "the output covariance of a wide random network",
+        _NNGP_STATEMENT + rf",\ (u, v) \sim N(0, \Sigma^l)\ (\varphi = \mathrm{{{name}}})",
+        literature=nngp_step,
+        wrong=_bias_at_the_input_only,
+        activation=name,
+        kernel="nngp",
+    )
+    for name in ("relu", "erf", "tanh")
+]
+CLAIMS += [
+    InfiniteWidthKernel(
         f"kernels.{name}_ntk",
         "Jacot, Gabriel & Hongler (2018); Lee et al. (2019): the NTK of a wide network in the NTK parameterisation",
-        _STATEMENT + rf"\ (\varphi = \mathrm{{{name}}})",
+        _NTK_STATEMENT + rf"\ (\varphi = \mathrm{{{name}}})",
         literature=ntk_step,
         wrong=_lost_weight_variance,
         activation=name,
