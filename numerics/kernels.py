@@ -92,6 +92,15 @@ class _LayerMap:
         return self._table(q)(rho.ravel()).reshape(rho.shape)
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled(maps: LayerMaps, backend: str):
+    """(T, Ṫ) as functions of (q, ρ) on the pairs of N inputs, compiled once per activation and backend."""
+    if backend == "numpy":
+        return _LayerMap(maps.nngp), _LayerMap(maps.ntk)
+    closed = [generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values()]
+    return tuple((lambda q, rho, f=f: f(q[:, None], q[None, :], rho)) for f in closed)
+
+
 def kernel_matrices(
     maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, nngp_step=nngp_step, backend: str = "numpy"
 ):
@@ -105,14 +114,12 @@ def kernel_matrices(
         raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     if backend == "numpy":
         xp = np
-        nngp_map, slope_map = _LayerMap(maps.nngp), _LayerMap(maps.ntk)
     else:
         import torch as xp
 
         if not maps.closed:
             raise ValueError(f"{maps.phi} has no closed-form layer maps: its kernels run by quadrature with the numpy backend")
-        closed = [generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values()]
-        nngp_map, slope_map = ((lambda q, rho, f=f: f(q[:, None], q[None, :], rho)) for f in closed)
+    nngp_map, slope_map = _compiled(maps, backend)
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
     ntk = nngp
     for _ in range(depth):

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from numerics.kernels import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk, kernel_matrices
 from proofs_check.claim import PROFILES
@@ -10,7 +12,7 @@ from proofs_check.claims import REGISTRY
 from proofs_check.verdicts import REFUTED, VERIFIED
 from theory.activations import activation
 from theory.gaussian import RHO
-from theory.kernels import Q1, Q2, diagonal_map, layer_maps
+from theory.kernels import CHI_1, DEPTH, Q1, Q2, Q_STAR, diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
 
 
 @pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos"])
@@ -19,6 +21,38 @@ def test_layer_maps_are_derived_and_their_diagonal_is_the_q_map(name):
     assert maps.closed
     on_diagonal, q_map = diagonal_map(maps)
     assert sp.simplify(on_diagonal - q_map) == 0
+
+
+@pytest.mark.parametrize("name", ["relu", "erf", "abs", "sin"])
+def test_ntk_gain_on_the_diagonal_is_chi_1(name):
+    gain, chi_1 = diagonal_gain(layer_maps(activation(name).expr()))
+    assert sp.simplify(gain - chi_1) == 0
+
+
+def test_ntk_diagonal_solves_its_recurrence_and_is_linear_at_the_edge_of_chaos():
+    assert sp.simplify(ntk_diagonal_by_recurrence() - ntk_diagonal(Q_STAR, CHI_1, DEPTH)) == 0
+    assert sp.simplify(ntk_diagonal_by_recurrence(sp.Integer(1)) - Q_STAR * (DEPTH + 1)) == 0
+    assert sp.simplify(sp.limit(ntk_diagonal(Q_STAR, CHI_1, DEPTH), CHI_1, 1) - Q_STAR * (DEPTH + 1)) == 0
+    # negative control: the gradient rule Θ ∝ χ₁^L is not a solution
+    assert sp.simplify(ntk_diagonal_by_recurrence() - Q_STAR * CHI_1**DEPTH) != 0
+
+
+@settings(deadline=None, max_examples=4)  # tanh's maps are tabulated anew at each layer's q: ~0.4 s a layer
+@given(sw2=st.floats(0.5, 4.0), sb2=st.floats(0.01, 0.5), depth=st.integers(1, 6))
+def test_tanh_ntk_at_the_variance_fixed_point_follows_chi_1(sw2, sb2, depth):
+    """The recursion with tanh's numeric layer maps against the mean-field q*, χ₁ (quadrature in another code path)."""
+    from numerics.meanfield import mean_field_state
+    from proofs_check.tolerances import tolerance
+    from theory.meanfield import mean_field
+
+    state = mean_field_state(mean_field(activation("tanh").expr()), np.array([sw2]), np.array([sb2]))
+    q_star, chi_1 = float(state.q_star[0]), float(state.chi_1[0])
+    assume(abs(chi_1 - 1) > 0.02)
+    x = np.sqrt(3 * (q_star - sb2) / sw2) * np.eye(3)[:2]
+    _, ntk = kernel_matrices(layer_maps(activation("tanh").expr(), time_limit_s=3.0), x, depth, sw2, sb2)
+    predicted = ntk_diagonal(q_star, chi_1, depth)
+    assert abs(ntk[0, 0] / predicted - 1) <= tolerance("kernel_recursion_relative")
+    assert abs(ntk[0, 0] / (q_star * chi_1**depth) - 1) > 1e-3  # negative control
 
 
 def test_relu_layer_map_is_the_arc_cosine_kernel_for_unequal_variances():

@@ -27,11 +27,25 @@ two-slope family, erf, gelu, monomials, steps, sin/cos, the Gaussian bump, …),
 unevaluated expectation otherwise (tanh, sigmoid, softplus, …).
 
 On the diagonal the NNGP map is the mean-field q-map (Poole et al. 2016):
-σ_w² T(q, q, q) + σ_b² = σ_w² E[φ(√q z)²] + σ_b² (:func:`diagonal_map`).
+σ_w² T(q, q, 1) + σ_b² = σ_w² E[φ(√q z)²] + σ_b² (:func:`diagonal_map`), and the
+NTK's gain per layer is χ₁: σ_w² Ṫ(q, q, 1) = σ_w² E[φ′(√q z)²]
+(:func:`diagonal_gain`).  For an input at the variance fixed point q* the NTK
+recursion on the diagonal is therefore Θ^{l+1} = q* + χ₁ Θ^l, Θ^1 = q*, solved by
+
+.. math::  \Theta^{L+1}(x, x) = q^* \frac{1 - \chi_1^{L+1}}{1 - \chi_1}
+           \quad (\chi_1 \ne 1;\ q^*(L + 1) \text{ at } \chi_1 = 1)
+
+(:func:`ntk_diagonal`, derived by :func:`ntk_diagonal_by_recurrence`): the NTK
+converges to q*/(1 − χ₁) with depth in the ordered phase, grows linearly on the
+edge of chaos and like χ₁^L in the chaotic phase (Hayou, Doucet & Rousseau
+2019, *Mean-field behaviour of neural tangent kernel for deep neural networks*;
+Xiao, Pennington & Schoenholz 2020, *Disentangling trainability and
+generalization in deep neural networks*).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -39,11 +53,26 @@ import sympy as sp
 from theory.activations import X, derivative
 from theory.gaussian import RHO, Derivation, U, V, Z, expect
 
-__all__ = ["Q1", "Q2", "LayerMaps", "diagonal_map", "layer_maps"]
+__all__ = [
+    "CHI_1",
+    "DEPTH",
+    "Q1",
+    "Q2",
+    "Q_STAR",
+    "LayerMaps",
+    "diagonal_gain",
+    "diagonal_map",
+    "layer_maps",
+    "ntk_diagonal",
+    "ntk_diagonal_by_recurrence",
+]
 
 #: Variances of the two pre-activations (correlation: theory.gaussian.RHO).
 Q1, Q2 = sp.symbols("q_1 q_2", positive=True)
 SIGMA_W2, SIGMA_B2, Q = sp.symbols("sigma_w2 sigma_b2 q", positive=True)
+#: The variance fixed point, the mean-field χ₁ and the number L of nonlinearities, for the NTK on the diagonal.
+Q_STAR, CHI_1 = sp.symbols("q_star chi_1", positive=True)
+DEPTH = sp.Symbol("L", integer=True, nonnegative=True)
 
 #: Seconds allowed to each expectation; the unevaluated form is kept when it runs out.
 TIME_LIMIT_S = 10.0
@@ -71,8 +100,9 @@ def _pair(f: sp.Expr) -> sp.Expr:
     return f.subs(X, sp.sqrt(Q1) * U) * f.subs(X, sp.sqrt(Q2) * V)
 
 
+@functools.lru_cache(maxsize=64)
 def layer_maps(phi: sp.Expr, *, time_limit_s: float = TIME_LIMIT_S) -> LayerMaps:
-    """Derive T and Ṫ of activation ``phi`` (an expression in :data:`theory.activations.X`)."""
+    """Derive T and Ṫ of activation ``phi`` (an expression in :data:`theory.activations.X`); once per process."""
     nngp = expect(_pair(phi), (U, V), RHO, time_limit_s=time_limit_s)
     ntk = expect(_pair(derivative(phi)), (U, V), RHO, time_limit_s=time_limit_s)
     return LayerMaps(phi, nngp, ntk)
@@ -83,3 +113,25 @@ def diagonal_map(maps: LayerMaps) -> tuple[sp.Expr, sp.Expr]:
     on_diagonal = SIGMA_W2 * maps.nngp.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1) + SIGMA_B2
     q_map = SIGMA_W2 * expect(maps.phi.subs(X, sp.sqrt(Q) * Z) ** 2, Z).value + SIGMA_B2
     return on_diagonal, q_map
+
+
+def diagonal_gain(maps: LayerMaps) -> tuple[sp.Expr, sp.Expr]:
+    """(σ_w² Ṫ(q, q, ρ = 1), χ₁ = σ_w² E[φ′(√q z)²]): the NTK's gain per layer on the diagonal and the mean-field χ₁."""
+    on_diagonal = SIGMA_W2 * maps.ntk.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1)
+    chi_1 = SIGMA_W2 * expect(derivative(maps.phi).subs(X, sp.sqrt(Q) * Z) ** 2, Z).value
+    return on_diagonal, chi_1
+
+
+def ntk_diagonal(q_star, chi_1, depth):
+    """Θ^{L+1}(x, x) = q*(1 − χ₁^{L+1})/(1 − χ₁) for an input with K^1(x, x) = q* and ``depth`` = L
+    nonlinearities (χ₁ ≠ 1; sympy expressions or numpy arrays)."""
+    return q_star * (1 - chi_1 ** (depth + 1)) / (1 - chi_1)
+
+
+def ntk_diagonal_by_recurrence(chi_1: sp.Expr = CHI_1) -> sp.Expr:
+    """Θ^{L+1} in (Q_STAR, ``chi_1``, DEPTH) from Θ^{l+1} = q* + χ₁Θ^l, Θ^1 = q*, solved by sympy.rsolve."""
+    n, theta = sp.Symbol("n", integer=True, nonnegative=True), sp.Function("Theta")
+    solution = sp.rsolve(theta(n + 1) - chi_1 * theta(n) - Q_STAR, theta(n), {theta(0): Q_STAR})
+    if solution is None:
+        raise ValueError(f"rsolve found no solution of the diagonal NTK recurrence at χ₁ = {chi_1}")
+    return solution.subs(n, DEPTH)

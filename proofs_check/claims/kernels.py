@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import sympy as sp
 
 from numerics.kernels import Network, autograd_nngp, autograd_ntk, kernel_matrices, nngp_step, ntk_step
 from numerics.training import (
@@ -46,9 +47,15 @@ from numerics.training import (
     sphere_data,
     train,
 )
+from numerics.meanfield import mean_field_state
 from proofs_check.claim import Claim, Profile, needs_torch, timed
+from proofs_check.identity import SIMPLIFY_SECONDS
+from proofs_check.tolerances import tolerance
 from proofs_check.verdicts import (
+    AGREE,
     DISAGREE,
+    EXACT,
+    UNDECIDED,
     Evidence,
     judge_monte_carlo,
     judge_width_exponent,
@@ -56,7 +63,10 @@ from proofs_check.verdicts import (
     width_exponent,
 )
 from theory.activations import activation
-from theory.kernels import layer_maps
+from theory.kernels import CHI_1, Q_STAR, diagonal_gain, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
+from theory.kernels import DEPTH as LAYERS
+from theory.meanfield import mean_field
+from theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = ["CLAIMS"]
 
@@ -71,7 +81,6 @@ def _inputs() -> np.ndarray:
     return np.random.default_rng(0).standard_normal((2, INPUT_DIMENSION))
 
 
-@functools.cache
 def _maps(name: str):
     # relu's and erf's closed forms come in 0.3 s; tanh has none, and 3 s a map is enough to find that
     return layer_maps(activation(name).expr(), time_limit_s=3.0)
@@ -135,6 +144,149 @@ class InfiniteWidthKernel(_BackpropAndAutograd):
             decay="the gap shrinks like width^{slope:.2f}, not width^-0.5",
             summary=f"{self.activation} networks of width 64…1024 ({route}): " + "|z| = {z:.2f}; gap ∝ width^{slope:.2f}",
         )
+
+
+# ---------------------------------------------------------------------------
+# The NTK with depth: ordered and chaotic phases through the mean-field χ₁
+
+#: erf networks: the (σ_w², σ_b²) grid of the recursion route (both phases), the points left out for being
+#: within PHASE_MARGIN of the edge of chaos (where 1 − χ₁ amplifies rounding), and the depths compared.
+PHASE_SW2, PHASE_SB2, PHASE_MARGIN = tuple(np.linspace(0.5, 4.0, 15)), (0.01, 0.05, 0.3), 0.02
+PHASE_DEPTHS = (0, 1, 3, 10, 30)
+#: The finite networks: an ordered (χ₁ = 0.87) and a chaotic (χ₁ = 1.35) point at σ_b² = 0.05, depth 6.
+NETWORK_PHASES, NETWORK_DEPTH = {"ordered": 1.0, "chaotic": 3.0}, 6
+
+
+def _inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, cosine: float = 0.5) -> np.ndarray:
+    """Two inputs with K^1(x, x) = σ_w²|x|²/d + σ_b² = q* and an angle of arccos(``cosine``) between them."""
+    radius = np.sqrt(INPUT_DIMENSION * (q_star - sb2) / sw2)
+    second = np.array([cosine, np.sqrt(1 - cosine**2), 0.0])
+    return radius * np.stack([np.eye(INPUT_DIMENSION)[0], second])
+
+
+@functools.cache
+def _phase_state(name: str):
+    sw2, sb2 = np.meshgrid(PHASE_SW2, PHASE_SB2)
+    return mean_field_state(mean_field(activation(name).expr()), sw2.ravel(), sb2.ravel())
+
+
+@functools.cache
+def _recursion_diagonals(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Θ^{L+1}(x, x) at each grid point (rows) and depth L (columns), and Θ₁₂/Θ₁₁ at the deepest."""
+    state, maps = _phase_state(name), _maps(name)
+    diagonal = np.empty((state.q_star.size, len(PHASE_DEPTHS)))
+    normalised = np.empty(state.q_star.size)
+    for i, (q, sw2, sb2) in enumerate(zip(state.q_star, state.sigma_w2, state.sigma_b2)):
+        x = _inputs_at_fixed_point(q, sw2, sb2)
+        for j, depth in enumerate(PHASE_DEPTHS):
+            _, ntk = kernel_matrices(maps, x, depth, sw2, sb2)
+            diagonal[i, j] = ntk[0, 0]
+        normalised[i] = ntk[0, 1] / ntk[0, 0]
+    return diagonal, normalised
+
+
+@functools.cache
+def _deep_network_diagonals(name: str, phase: str) -> dict[int, np.ndarray]:
+    """Θ(x, x) of ``REPLICATES`` random networks of depth NETWORK_DEPTH at each width, with K^1(x, x) = q*."""
+    sw2, sb2 = NETWORK_PHASES[phase], 0.05
+    state = mean_field_state(mean_field(activation(name).expr()), np.array([sw2]), np.array([sb2]))
+    x = _inputs_at_fixed_point(float(state.q_star[0]), sw2, sb2)[:1]
+    estimates = {}
+    for i, width in enumerate(WIDTHS):
+        networks = (Network.random(activation(name).expr(), INPUT_DIMENSION, width, NETWORK_DEPTH, sw2, sb2, seed=9000 + 100 * i + r) for r in range(REPLICATES))
+        estimates[width] = np.array([n.ntk(x)[0, 0] for n in networks])
+    return estimates
+
+
+@dataclass(frozen=True)
+class NTKDepthPhases(Claim):
+    """For inputs at q*, the NTK on the diagonal at depth L is ``candidate(q*, χ₁, L)`` (χ₁ of the mean-field theory)."""
+
+    activation: str = "erf"
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        evidence = [timed(self._symbolic, candidate), timed(self._recursion, candidate)]
+        return evidence + [timed(self._networks, candidate, phase) for phase in NETWORK_PHASES]
+
+    def _symbolic(self, candidate) -> Evidence:
+        """σ_w² Ṫ(q, q, 1) = χ₁ for the derived maps, and rsolve's solution of Θ^{l+1} = q* + χ₁Θ^l equals the candidate
+        off the edge of chaos and in its limit χ₁ → 1."""
+        maps = _maps(self.activation)
+        if not maps.ntk.closed:
+            return Evidence("symbolic", UNDECIDED, f"Ṫ of {self.activation} has no closed form to compare with χ₁")
+        gain, chi_1 = diagonal_gain(maps)
+        derived, at_edge = ntk_diagonal_by_recurrence(), ntk_diagonal_by_recurrence(sp.Integer(1))
+        formula = candidate(Q_STAR, CHI_1, LAYERS)
+        try:
+            with time_limit(SIMPLIFY_SECONDS):
+                differences = {
+                    "σ_w² Ṫ(q, q, 1) − χ₁": sp.simplify(gain - chi_1),
+                    "Θ^{L+1} − rsolve": sp.simplify(derived - formula),
+                    "at χ₁ = 1": sp.simplify(at_edge - sp.limit(formula, CHI_1, 1)),
+                }
+        except SymbolicTimeout:
+            return Evidence("symbolic", UNDECIDED, f"simplification exceeded {SIMPLIFY_SECONDS:g} s")
+        details = {"gain": str(gain), "chi_1": str(chi_1), "rsolve": str(derived), "rsolve_at_edge": str(at_edge)}
+        details.update({k: str(v) for k, v in differences.items()})
+        wrong = [f"{k} = {v}" for k, v in differences.items() if v != 0]
+        if wrong:
+            return Evidence("symbolic", DISAGREE, "; ".join(wrong), details)
+        return Evidence("symbolic", EXACT, f"σ_w² Ṫ(q, q, 1) = χ₁ = {chi_1}; Θ^{{L+1}} = {sp.factor(derived)} by rsolve", details)
+
+    def _recursion(self, candidate) -> Evidence:
+        """The kernel recursion (derived layer maps, generated code) against the candidate at the mean-field q*, χ₁."""
+        state = _phase_state(self.activation)
+        diagonal, normalised = _recursion_diagonals(self.activation)
+        away = np.abs(state.chi_1 - 1) > PHASE_MARGIN
+        predicted = candidate(state.q_star[:, None], state.chi_1[:, None], np.array(PHASE_DEPTHS)[None, :])
+        errors = np.abs(predicted - diagonal) / np.abs(diagonal)
+        worst = float(errors[away].max())
+        limit = tolerance("kernel_recursion_relative")
+        phases = state.phase_names()
+        details = {
+            "points": int(away.sum()),
+            "depths": list(PHASE_DEPTHS),
+            "largest_relative_error": worst,
+            "tolerance": limit,
+            "ordered_points": int(np.sum(away & (phases == "ordered"))),
+            "chaotic_points": int(np.sum(away & (phases == "chaotic"))),
+            "theta_12_over_theta_11_at_depth_30": {
+                phase: [float(normalised[away & (phases == phase)].min()), float(normalised[away & (phases == phase)].max())]
+                for phase in ("ordered", "chaotic")
+            },
+        }
+        where = f"{details['ordered_points']} ordered and {details['chaotic_points']} chaotic (σ_w², σ_b²), depth ≤ {PHASE_DEPTHS[-1]}"
+        if worst > limit:
+            i, j = np.unravel_index(np.argmax(np.where(away[:, None], errors, 0)), errors.shape)
+            return Evidence(
+                "recursion", DISAGREE,
+                f"at σ_w² = {state.sigma_w2[i]:.3g}, σ_b² = {state.sigma_b2[i]:.3g}, L = {PHASE_DEPTHS[j]}: recursion "
+                f"{diagonal[i, j]:.6g}, candidate {predicted[i, j]:.6g} (relative {worst:.2g})",
+                details,
+            )
+        return Evidence("recursion", AGREE, f"{where}: largest relative difference {worst:.1e}", details)
+
+    def _networks(self, candidate, phase: str) -> Evidence:
+        """Random networks of depth NETWORK_DEPTH at an ordered or a chaotic point: their Θ(x, x) against the candidate."""
+        sw2, sb2 = NETWORK_PHASES[phase], 0.05
+        state = mean_field_state(mean_field(activation(self.activation).expr()), np.array([sw2]), np.array([sb2]))
+        target = float(candidate(state.q_star[0], state.chi_1[0], NETWORK_DEPTH))
+        z, slope, details = replicate_statistics(_deep_network_diagonals(self.activation, phase), target)
+        details.update({"sigma_w2": sw2, "sigma_b2": sb2, "chi_1": float(state.chi_1[0]), "depth": NETWORK_DEPTH, "replicates": REPLICATES})
+        return judge_monte_carlo(
+            f"networks-{phase}",
+            z,
+            slope,
+            details,
+            distance="the widest networks' Θ(x, x) is {z:.1f} standard errors from the candidate",
+            decay="the gap shrinks like width^{slope:.2f}, not width^-0.5",
+            summary=f"{self.activation} networks of depth {NETWORK_DEPTH}, χ₁ = {state.chi_1[0]:.3f}, width 64…1024: "
+            + "|z| = {z:.2f}; gap ∝ width^{slope:.2f}",
+        )
+
+
+def _gradient_rule(q_star, chi_1, depth):
+    return q_star * chi_1**depth
 
 
 # ---------------------------------------------------------------------------
@@ -315,6 +467,16 @@ CLAIMS += [
     for name in ("relu", "erf", "tanh")
 ]
 CLAIMS += [
+    NTKDepthPhases(
+        "kernels.ntk_depth_phases",
+        "Hayou, Doucet & Rousseau (2019), Mean-field behaviour of neural tangent kernel for deep neural networks; "
+        "Xiao, Pennington & Schoenholz (2020), Disentangling trainability and generalization in deep neural networks",
+        r"K^1(x, x) = q^* \Rightarrow \Theta^{L+1}(x, x) = q^* \frac{1 - \chi_1^{L+1}}{1 - \chi_1},\ "
+        r"\chi_1 = \sigma_w^2 \mathbb E[\varphi'(\sqrt{q^*} z)^2]:\ \to q^*/(1 - \chi_1)\ \text{(ordered)},\ "
+        r"\sim q^* L\ \text{(edge of chaos)},\ \sim \chi_1^{L}\ \text{(chaotic)}\ (\varphi = \mathrm{erf})",
+        literature=ntk_diagonal,
+        wrong=_gradient_rule,
+    ),
     GradientDescentConvergence(
         "kernels.gd_linear_convergence",
         "Jacot, Gabriel & Hongler (2018); Du, Zhai, Póczos & Singh (2019); Lee et al. (2019): gradient descent on a "
