@@ -1,6 +1,7 @@
 """Hypothesis profiles: ``default`` (fast, local) and ``ci`` (more examples).
 
-Select with HYPOTHESIS_PROFILE=ci; mpmath's precision is reset around each test.
+Select with HYPOTHESIS_PROFILE=ci; mpmath's precision is reset around each test.  The disk cache
+of derivations (theory.cache) is off, so that every test derives afresh and leaves nothing behind.
 """
 
 import os
@@ -8,6 +9,8 @@ import os
 import mpmath
 import pytest
 from hypothesis import HealthCheck, settings
+
+os.environ["DYNCHECK_CACHE_DIR"] = "off"
 
 settings.register_profile("default", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from theory.cache import cached
 from theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
@@ -673,7 +674,8 @@ def expect(integrand, variables, rho=None, *, time_limit_s: float = DEFAULT_TIME
     r"""Derive :math:`\mathbb E[\text{integrand}]` over standard normal ``variables``.
 
     ``variables`` is one symbol (z ~ N(0, 1)) or a pair ``(u, v)`` with
-    correlation ``rho`` (required for a pair).  Returns a :class:`Derivation`.
+    correlation ``rho`` (required for a pair).  Returns a :class:`Derivation`, kept on disk
+    (:mod:`theory.cache`) so that a later run returns it at once.
     """
     variables = tuple(variables) if isinstance(variables, tuple | list | sp.Tuple) else (variables,)
     if len(variables) == 2 and rho is None:
@@ -681,6 +683,12 @@ def expect(integrand, variables, rho=None, *, time_limit_s: float = DEFAULT_TIME
     if len(variables) == 1 and rho is not None:
         raise ValueError("a correlation is meaningful only for a pair of variables")
     rho = sp.S.Zero if rho is None else rho
+    key = tuple(sp.srepr(part) for part in (integrand, variables, rho)) + (repr(time_limit_s),)
+    return cached("expect", key, lambda: _derive(integrand, variables, rho, time_limit_s))
+
+
+def _derive(integrand: sp.Expr, variables: tuple[sp.Symbol, ...], rho: sp.Expr, time_limit_s: float) -> Derivation:
+    """:func:`expect`'s strategies in turn, each under ``time_limit_s``."""
     target = GaussianExpectation(integrand, variables, rho)
     if not integrand.has(*variables):
         return Derivation(target, integrand, "constant", ("the integrand does not depend on the variables",))
