@@ -34,13 +34,18 @@ from theory.kernels import Q1, Q2, LayerMaps
 
 __all__ = [
     "PARAMETERISATIONS",
+    "DepthProfile",
     "Network",
     "autograd_gradient",
     "autograd_nngp",
     "autograd_ntk",
+    "kernel_layers",
     "kernel_matrices",
+    "inputs_at_fixed_point",
+    "ntk_depth_profiles",
     "nngp_step",
     "ntk_step",
+    "plot_ntk_depth",
     "torch_function",
     "torch_ntk",
 ]
@@ -133,15 +138,28 @@ def kernel_matrices(
     triangle is updated in blocks of :data:`BLOCK_ROWS` rows on threads and mirrored, so the
     matrices are exactly symmetric.
     """
+    for nngp, ntk in kernel_layers(maps, x, depth, sw2, sb2, step=step, nngp_step=nngp_step, backend=backend):
+        pass  # one layer held at a time
+    return nngp, ntk
+
+
+def kernel_layers(
+    maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, nngp_step=nngp_step, backend: str = "numpy"
+):
+    """(K^l, Θ^l) for l = 1 … ``depth`` + 1, layer by layer: :func:`kernel_matrices` with every layer kept."""
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     if backend != "numpy" and not maps.closed:
         raise ValueError(f"{maps.phi} has no closed-form layer maps: its kernels run by quadrature with the numpy backend")
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
-    if backend == "numpy":
-        return _numpy_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step)
+    recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
+    return recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step)
+
+
+def _torch_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step):
     ntk = nngp
+    yield nngp, ntk
     for _ in range(depth):
         q = nngp.diagonal()
         q1, q2 = q[:, None], q[None, :]
@@ -149,13 +167,14 @@ def kernel_matrices(
         nngp_next = nngp_step(nngp_map(q1, q2, rho), sw2, sb2)
         ntk = step(nngp_next, slope_map(q1, q2, rho), ntk, sw2)
         nngp = nngp_next
-    return nngp, ntk
+        yield nngp, ntk
 
 
 def _numpy_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step):
     n = nngp.shape[0]
     starts = range(0, n, BLOCK_ROWS)
     ntk = nngp.copy()
+    yield nngp, ntk
     with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
         for _ in range(depth):
             q = nngp.diagonal().copy()
@@ -170,7 +189,7 @@ def _numpy_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step
                     square[...] = np.triu(square) + np.triu(square, 1).T
                     matrix[stop:, first:stop] = matrix[first:stop, stop:].T
             nngp, ntk = out
-    return nngp, ntk
+            yield nngp, ntk
 
 
 def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
@@ -182,6 +201,77 @@ def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
     block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
     out[1][rows, columns] = step(block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)
     out[0][rows, columns] = block
+
+
+def inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, dimension: int = 3, cosine: float = 0.5) -> np.ndarray:
+    """Two inputs with K^1(x, x) = σ_w²|x|²/d + σ_b² = q* and an angle of arccos(``cosine``) between them."""
+    if not q_star > sb2:
+        raise ValueError(f"an input at q* = {q_star:g} needs q* > σ_b² = {sb2:g}")
+    radius = np.sqrt(dimension * (q_star - sb2) / sw2)
+    second = np.zeros(dimension)
+    second[:2] = cosine, np.sqrt(1 - cosine**2)
+    return radius * np.stack([np.eye(dimension)[0], second])
+
+
+@dataclass(frozen=True)
+class DepthProfile:
+    """The NTK layer by layer (l = 1 … L + 1) for two inputs at the variance fixed point q*, beside the
+    mean-field prediction Θ^l(x, x) = q*(1 − χ₁^l)/(1 − χ₁) (:func:`theory.kernels.ntk_diagonal`)."""
+
+    sigma_w2: float
+    sigma_b2: float
+    q_star: float
+    chi_1: float
+    phase: str
+    diagonal: np.ndarray
+    normalised: np.ndarray
+    predicted: np.ndarray
+
+
+def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5) -> list[DepthProfile]:
+    """One :class:`DepthProfile` per (σ_w², σ_b²) in ``points``; q* and χ₁ from :mod:`numerics.meanfield`."""
+    from numerics.meanfield import mean_field_state
+    from theory.kernels import ntk_diagonal
+    from theory.meanfield import mean_field
+
+    sw2, sb2 = (np.array(values, float) for values in zip(*points))
+    state = mean_field_state(mean_field(maps.phi), sw2, sb2)
+    layers = np.arange(depth + 1)
+    profiles = []
+    for i in range(sw2.size):
+        q_star, chi_1 = float(state.q_star[i]), float(state.chi_1[i])
+        if not np.isfinite(q_star):
+            raise ValueError(f"no variance fixed point at σ_w² = {sw2[i]:g}, σ_b² = {sb2[i]:g}")
+        x = inputs_at_fixed_point(q_star, sw2[i], sb2[i], cosine=cosine)
+        ntks = np.array([ntk for _, ntk in kernel_layers(maps, x, depth, sw2[i], sb2[i])])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            predicted = np.where(chi_1 == 1, q_star * (layers + 1), ntk_diagonal(q_star, chi_1, layers))
+        phase = str(state.phase_names()[i])
+        profiles.append(DepthProfile(sw2[i], sb2[i], q_star, chi_1, phase, ntks[:, 0, 0], ntks[:, 0, 1] / ntks[:, 0, 0], predicted))
+    return profiles
+
+
+def plot_ntk_depth(profiles: list[DepthProfile], title: str, path) -> None:
+    """Two panels against depth: Θ^l(x, x)/q* with the mean-field prediction (dashed), and Θ^l(x, x′)/Θ^l(x, x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.0))
+    for profile in profiles:
+        layers = np.arange(1, profile.diagonal.size + 1)
+        label = f"σ_w² = {profile.sigma_w2:g}, σ_b² = {profile.sigma_b2:g}: χ₁ = {profile.chi_1:.3f} ({profile.phase})"
+        (line,) = left.plot(layers, profile.diagonal / profile.q_star, "o", ms=3, label=label)
+        left.plot(layers, profile.predicted / profile.q_star, "--", color=line.get_color(), lw=1)
+        right.plot(layers, profile.normalised, "o-", ms=3, color=line.get_color(), label=label)
+    left.set(yscale="log", xlabel="layer l", ylabel="Θ^l(x, x) / q*", title="NTK diagonal; dashed: (1 − χ₁^l)/(1 − χ₁)")
+    right.set(xlabel="layer l", ylabel="Θ^l(x, x′) / Θ^l(x, x)", title="normalised NTK: → 1 ordered, → 0 chaotic", ylim=(-0.05, 1.05))
+    left.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,5 +1,5 @@
 """The ``dyncheck`` command line: ``verify``, ``check``, ``gauss``, ``meanfield``, ``boundary``,
-``phase-diagram``, ``kuramoto``, ``kernel``, ``simulate`` and ``train``.
+``phase-diagram``, ``kuramoto``, ``kernel``, ``ntk-depth``, ``simulate`` and ``train``.
 
 Exit status: 0 success (proved/verified), 1 refuted, 2 bad input.  Bad input
 gets a one-line error and no traceback.
@@ -505,6 +505,34 @@ def _cmd_kernel(args) -> int:
     return EXIT_OK
 
 
+def _cmd_ntk_depth(args) -> int:
+    from numerics.kernels import ntk_depth_profiles, plot_ntk_depth
+    from theory.kernels import layer_maps
+
+    phi = _activation_expr(args.phi)
+    if args.depth < 1 or not -1 < args.cosine < 1:
+        raise ValueError("--depth must be ≥ 1 and --cosine in (−1, 1)")
+    profiles = ntk_depth_profiles(layer_maps(phi), [(w, args.sb2) for w in args.sw2], args.depth, args.cosine)
+    rows = [
+        {
+            "sigma_w2": p.sigma_w2, "sigma_b2": p.sigma_b2, "q_star": p.q_star, "chi_1": p.chi_1, "phase": p.phase,
+            "ntk_diagonal": p.diagonal.tolist(), "predicted_diagonal": p.predicted.tolist(), "normalised_off_diagonal": p.normalised.tolist(),
+        }
+        for p in profiles
+    ]
+    if args.plot:
+        plot_ntk_depth(profiles, f"{args.phi}: NTK of inputs at q* with cos angle {args.cosine:g}, depth {args.depth}", args.plot)
+    if args.json:
+        print(json.dumps({"phi": args.phi, "depth": args.depth, "cosine": args.cosine, "points": rows, "plot": args.plot}, indent=2))
+        return EXIT_OK
+    print(f"{'σ_w²':>6} {'σ_b²':>6} {'q*':>9} {'χ₁':>7} {'phase':>8} {'Θ(x,x) at L':>13} {'q*(1−χ₁^{L+1})/(1−χ₁)':>22} {'Θ(x,x′)/Θ(x,x)':>16}")
+    for p in profiles:
+        print(f"{p.sigma_w2:6.3g} {p.sigma_b2:6.3g} {p.q_star:9.4g} {p.chi_1:7.4f} {p.phase:>8} {p.diagonal[-1]:13.6g} {p.predicted[-1]:22.6g} {p.normalised[-1]:16.4g}")
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
 def _cmd_train_linearized(args) -> int:
     import numpy as np
     from tqdm import tqdm
@@ -739,6 +767,16 @@ def build_parser() -> argparse.ArgumentParser:
     kernel.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
     kernel.add_argument("--json", action="store_true")
     kernel.set_defaults(run=_cmd_kernel)
+
+    depth = sub.add_parser("ntk-depth", help="the NTK layer by layer at the variance fixed point: ordered and chaotic phases")
+    activation_argument(depth)
+    depth.add_argument("--sw2", type=float, nargs="+", required=True, help="weight variances σ_w², one profile each")
+    depth.add_argument("--sb2", type=float, default=0.05, help="bias variance σ_b²")
+    depth.add_argument("--depth", type=int, default=50, help="number of nonlinearities L")
+    depth.add_argument("--cosine", type=float, default=0.5, help="cosine of the angle between the two inputs")
+    depth.add_argument("--plot", metavar="PNG", help="Θ^l(x, x)/q* against the prediction, and Θ^l(x, x′)/Θ^l(x, x)")
+    depth.add_argument("--json", action="store_true")
+    depth.set_defaults(run=_cmd_ntk_depth)
 
     train = sub.add_parser("train", help="train networks as optimal control problems")
     methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)

@@ -192,3 +192,32 @@ def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
     for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):  # tanh: test_activation_without_closed_form_is_refused
         assert main(["kernel", *common, "--out", str(tmp_path / "bad.npz"), *bad]) == 2
     assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--out", str(tmp_path / "bad.npz")]) == 2
+
+
+def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):
+    from numerics.kernels import ntk_depth_profiles
+
+    ordered, chaotic = ntk_depth_profiles(layer_maps(activation("erf").expr()), [(1.0, 0.05), (3.0, 0.05)], 40)
+    assert (ordered.phase, chaotic.phase) == ("ordered", "chaotic")
+    for profile in (ordered, chaotic):
+        assert profile.diagonal.size == 41
+        assert np.abs(profile.diagonal / profile.predicted - 1).max() <= 1e-12
+    assert abs(ordered.diagonal[-1] - ordered.q_star / (1 - ordered.chi_1)) <= 1e-2 * ordered.diagonal[-1]  # its limit
+    assert ordered.normalised[-1] > 0.98 and chaotic.normalised[-1] < 1e-4  # → 1 ordered, → 0 chaotic
+    assert ordered.normalised[-1] > ordered.normalised[0] and chaotic.normalised[-1] < chaotic.normalised[0]
+
+
+def test_ntk_depth_cli(tmp_path, capsys):
+    import json
+
+    from proofs_check.cli import main
+
+    plot = tmp_path / "depth.png"
+    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "3.0", "--depth", "20", "--plot", str(plot), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["phase"] for p in out["points"]] == ["ordered", "chaotic"] and len(out["points"][0]["ntk_diagonal"]) == 21
+    assert plot.stat().st_size > 10_000
+    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "--depth", "20"]) == 0
+    assert "ordered" in capsys.readouterr().out
+    for bad in (["--phi", "x*y", "--sw2", "1"], ["--phi", "erf", "--sw2", "1", "--cosine", "1"], ["--phi", "erf", "--sw2", "-1"]):
+        assert main(["ntk-depth", *bad]) == 2

@@ -39,7 +39,17 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from numerics.kernels import Network, autograd_nngp, autograd_ntk, kernel_matrices, nngp_step, ntk_step
+from numerics.kernels import (
+    DepthProfile,
+    Network,
+    autograd_nngp,
+    autograd_ntk,
+    inputs_at_fixed_point,
+    kernel_matrices,
+    nngp_step,
+    ntk_depth_profiles,
+    ntk_step,
+)
 from numerics.training import (
     autograd_ntk_velocity,
     natural_step,
@@ -157,32 +167,10 @@ PHASE_DEPTHS = (0, 1, 3, 10, 30)
 NETWORK_PHASES, NETWORK_DEPTH = {"ordered": 1.0, "chaotic": 3.0}, 6
 
 
-def _inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, cosine: float = 0.5) -> np.ndarray:
-    """Two inputs with K^1(x, x) = σ_w²|x|²/d + σ_b² = q* and an angle of arccos(``cosine``) between them."""
-    radius = np.sqrt(INPUT_DIMENSION * (q_star - sb2) / sw2)
-    second = np.array([cosine, np.sqrt(1 - cosine**2), 0.0])
-    return radius * np.stack([np.eye(INPUT_DIMENSION)[0], second])
-
-
 @functools.cache
-def _phase_state(name: str):
+def _phase_profiles(name: str) -> list[DepthProfile]:
     sw2, sb2 = np.meshgrid(PHASE_SW2, PHASE_SB2)
-    return mean_field_state(mean_field(activation(name).expr()), sw2.ravel(), sb2.ravel())
-
-
-@functools.cache
-def _recursion_diagonals(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Θ^{L+1}(x, x) at each grid point (rows) and depth L (columns), and Θ₁₂/Θ₁₁ at the deepest."""
-    state, maps = _phase_state(name), _maps(name)
-    diagonal = np.empty((state.q_star.size, len(PHASE_DEPTHS)))
-    normalised = np.empty(state.q_star.size)
-    for i, (q, sw2, sb2) in enumerate(zip(state.q_star, state.sigma_w2, state.sigma_b2)):
-        x = _inputs_at_fixed_point(q, sw2, sb2)
-        for j, depth in enumerate(PHASE_DEPTHS):
-            _, ntk = kernel_matrices(maps, x, depth, sw2, sb2)
-            diagonal[i, j] = ntk[0, 0]
-        normalised[i] = ntk[0, 1] / ntk[0, 0]
-    return diagonal, normalised
+    return ntk_depth_profiles(_maps(name), list(zip(sw2.ravel(), sb2.ravel())), PHASE_DEPTHS[-1])
 
 
 @functools.cache
@@ -190,7 +178,7 @@ def _deep_network_diagonals(name: str, phase: str) -> dict[int, np.ndarray]:
     """Θ(x, x) of ``REPLICATES`` random networks of depth NETWORK_DEPTH at each width, with K^1(x, x) = q*."""
     sw2, sb2 = NETWORK_PHASES[phase], 0.05
     state = mean_field_state(mean_field(activation(name).expr()), np.array([sw2]), np.array([sb2]))
-    x = _inputs_at_fixed_point(float(state.q_star[0]), sw2, sb2)[:1]
+    x = inputs_at_fixed_point(float(state.q_star[0]), sw2, sb2, INPUT_DIMENSION)[:1]
     estimates = {}
     for i, width in enumerate(WIDTHS):
         networks = (Network.random(activation(name).expr(), INPUT_DIMENSION, width, NETWORK_DEPTH, sw2, sb2, seed=9000 + 100 * i + r) for r in range(REPLICATES))
@@ -235,14 +223,16 @@ class NTKDepthPhases(Claim):
 
     def _recursion(self, candidate) -> Evidence:
         """The kernel recursion (derived layer maps, generated code) against the candidate at the mean-field q*, χ₁."""
-        state = _phase_state(self.activation)
-        diagonal, normalised = _recursion_diagonals(self.activation)
-        away = np.abs(state.chi_1 - 1) > PHASE_MARGIN
-        predicted = candidate(state.q_star[:, None], state.chi_1[:, None], np.array(PHASE_DEPTHS)[None, :])
+        profiles = _phase_profiles(self.activation)
+        q_star, chi_1 = (np.array([getattr(p, name) for p in profiles]) for name in ("q_star", "chi_1"))
+        diagonal = np.array([p.diagonal[list(PHASE_DEPTHS)] for p in profiles])
+        normalised = np.array([p.normalised[-1] for p in profiles])
+        phases = np.array([p.phase for p in profiles])
+        away = np.abs(chi_1 - 1) > PHASE_MARGIN
+        predicted = candidate(q_star[:, None], chi_1[:, None], np.array(PHASE_DEPTHS)[None, :])
         errors = np.abs(predicted - diagonal) / np.abs(diagonal)
         worst = float(errors[away].max())
         limit = tolerance("kernel_recursion_relative")
-        phases = state.phase_names()
         details = {
             "points": int(away.sum()),
             "depths": list(PHASE_DEPTHS),
@@ -260,7 +250,7 @@ class NTKDepthPhases(Claim):
             i, j = np.unravel_index(np.argmax(np.where(away[:, None], errors, 0)), errors.shape)
             return Evidence(
                 "recursion", DISAGREE,
-                f"at σ_w² = {state.sigma_w2[i]:.3g}, σ_b² = {state.sigma_b2[i]:.3g}, L = {PHASE_DEPTHS[j]}: recursion "
+                f"at σ_w² = {profiles[i].sigma_w2:.3g}, σ_b² = {profiles[i].sigma_b2:.3g}, L = {PHASE_DEPTHS[j]}: recursion "
                 f"{diagonal[i, j]:.6g}, candidate {predicted[i, j]:.6g} (relative {worst:.2g})",
                 details,
             )
