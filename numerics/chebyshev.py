@@ -378,6 +378,24 @@ class ChebyshevTable:
             b1, b2 = 2 * t * b1 - b2 + self._coefficients[index, k], b1
         return t * b1 - b2 + self._coefficients[index, 0]
 
+    def torch(self, x):
+        """A one-parameter table at a 1-d float64 torch tensor, on the tensor's device (the same Clenshaw sums)."""
+        import torch
+
+        if len(self.axes) != 1:
+            raise ValueError("only one-parameter tables evaluate torch tensors")
+        axis = self.axes[0]
+        if bool(torch.any(~(x >= axis.lo) | ~(x <= axis.hi))):
+            raise ValueError(f"a value lies outside the table's domain [{axis.lo}, {axis.hi}]")
+        s = {"log": torch.log, "angle": lambda v: -torch.arccos(v)}.get(axis.coordinate, lambda v: v)(x)
+        lower, upper, coefficients = (torch.as_tensor(a, device=x.device) for a in (self._lower, self._upper, self._coefficients))
+        index = (torch.searchsorted(lower, s.contiguous(), right=True) - 1).clamp(0, lower.numel() - 1)
+        t = _local(s, lower[index], upper[index])
+        b1, b2 = torch.zeros_like(t), torch.zeros_like(t)
+        for k in range(self.degree - 1, 0, -1):
+            b1, b2 = 2 * t * b1 - b2 + coefficients[index, k], b1
+        return t * b1 - b2 + coefficients[index, 0]
+
     def _call_2d(self, x0, x1):
         axis0, axis1 = self.axes
         s0, s1 = axis0.forward(x0), axis1.forward(x1)

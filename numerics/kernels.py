@@ -71,24 +71,35 @@ BLOCK_ROWS = 128
 
 
 class _LayerMap:
-    """One layer map (q₁, q₂, ρ) ↦ E[…] on the pairs of N inputs: generated code for a closed form;
-    otherwise quadrature — by a Chebyshev table in ρ at each layer's q when every input has the same
-    K^l(x, x) (inputs of one norm), pair by pair when they differ."""
+    """One layer map (q₁, q₂, ρ) ↦ E[…] on the pairs of N inputs: generated code for a closed form (numpy
+    or torch); otherwise quadrature — by a Chebyshev table in ρ at each layer's q when every input has
+    the same K^l(x, x) (inputs of one norm; numpy or torch), pair by pair when they differ (numpy)."""
 
-    def __init__(self, derivation):
+    def __init__(self, derivation, backend: str = "numpy"):
         self.closed = derivation.closed
-        self.function = compile_derivation(derivation, (Q1, Q2, RHO))
+        if self.closed and backend != "numpy":
+            self.function = generate(sp.sympify(derivation.value), [Q1, Q2, RHO], backend)
+        else:
+            self.function = compile_derivation(derivation, (Q1, Q2, RHO))
 
-    def at_layer(self, q: np.ndarray):
+    def at_layer(self, q):
         """The map on a block (q₁ a column, q₂ a row, ρ) for a layer whose inputs have variances ``q``.
 
         Pair by pair, only the entries on or above the block's diagonal (column ≥ row) are evaluated."""
         if self.closed:
             return self.function
-        if np.ptp(q) <= EQUAL_DIAGONAL_RTOL * q.max():
+        if isinstance(q, np.ndarray):
+            if np.ptp(q) <= EQUAL_DIAGONAL_RTOL * q.max():
+                table = self._table(float(q.mean()))
+                return lambda q1, q2, rho: table(rho.ravel()).reshape(rho.shape)
+            return self._pair_by_pair
+        if float(q.max() - q.min()) <= EQUAL_DIAGONAL_RTOL * float(q.max()):
             table = self._table(float(q.mean()))
-            return lambda q1, q2, rho: table(rho.ravel()).reshape(rho.shape)
-        return self._pair_by_pair
+            return lambda q1, q2, rho: table.torch(rho.reshape(-1)).reshape(rho.shape)
+        raise ValueError(
+            "without closed-form layer maps the torch backend needs inputs of one norm (one K^l(x, x) a layer); "
+            "inputs of different norms run pair by pair with the numpy backend"
+        )
 
     def _pair_by_pair(self, q1, q2, rho):
         rows, columns = np.triu_indices(rho.shape[0], m=rho.shape[1])
@@ -108,11 +119,9 @@ class _LayerMap:
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(maps: LayerMaps, backend: str):
-    """(T, Ṫ) compiled once per activation and backend: :class:`_LayerMap` (numpy) or generated torch code."""
-    if backend == "numpy":
-        return _LayerMap(maps.nngp), _LayerMap(maps.ntk)
-    return tuple(generate(sp.sympify(e), [Q1, Q2, RHO], backend) for e in maps.values())
+def _compiled(maps: LayerMaps, backend: str) -> tuple[_LayerMap, _LayerMap]:
+    """(T, Ṫ) compiled once per activation and backend."""
+    return _LayerMap(maps.nngp, backend), _LayerMap(maps.ntk, backend)
 
 
 def _correlations(kernel, q1, q2):
@@ -134,7 +143,8 @@ def kernel_matrices(
 
     ``nngp_step`` and ``step`` are the NNGP and NTK recursions (the published ones by default; both act
     entry by entry).  Closed-form layer maps run as generated code (numpy or torch); the others by
-    quadrature (numpy), to ~1e-13 relative on the scale of the diagonal.  With numpy the upper
+    quadrature, to ~1e-13 relative on the scale of the diagonal: a Chebyshev table in ρ for inputs of
+    one norm (numpy or torch, on the tensor's device), pair by pair otherwise (numpy).  With numpy the upper
     triangle is updated in blocks of :data:`BLOCK_ROWS` rows on threads and mirrored, so the
     matrices are exactly symmetric.
     """
@@ -149,8 +159,6 @@ def kernel_layers(
     """(K^l, Θ^l) for l = 1 … ``depth`` + 1, layer by layer: :func:`kernel_matrices` with every layer kept."""
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
-    if backend != "numpy" and not maps.closed:
-        raise ValueError(f"{maps.phi} has no closed-form layer maps: its kernels run by quadrature with the numpy backend")
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
     recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
@@ -164,8 +172,8 @@ def _torch_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step
         q = nngp.diagonal()
         q1, q2 = q[:, None], q[None, :]
         rho = _correlations(nngp, q1, q2)
-        nngp_next = nngp_step(nngp_map(q1, q2, rho), sw2, sb2)
-        ntk = step(nngp_next, slope_map(q1, q2, rho), ntk, sw2)
+        nngp_next = nngp_step(nngp_map.at_layer(q)(q1, q2, rho), sw2, sb2)
+        ntk = step(nngp_next, slope_map.at_layer(q)(q1, q2, rho), ntk, sw2)
         nngp = nngp_next
         yield nngp, ntk
 

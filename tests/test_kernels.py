@@ -81,8 +81,21 @@ def test_numeric_layer_maps_reach_double_precision_at_large_variance():
         exact = float(expectation_mp(derivation.expectation, {Q1: 20, Q2: 20, RHO: -0.7}, dps=20))
         assert abs(on_sphere[0, 1] - exact) <= 1e-13 * abs(exact)
         assert np.abs(np.triu(on_sphere) - pairwise).max() <= 1e-11 * np.abs(on_sphere).max()
+
+
+def test_torch_tanh_kernels_on_one_sphere_are_the_numpy_ones_and_other_norms_are_refused():
+    torch = pytest.importorskip("torch")
+    from numerics.training import sphere_data
+
+    maps = layer_maps(activation("tanh").expr(), time_limit_s=2)
+    x = 3 * sphere_data(40, 5, seed=2)  # K^1 = 1.5·9 + 0.1: large variance, where tanh saturates
+    a = kernel_matrices(maps, x, 4, 1.5, 0.1)
+    b = kernel_matrices(maps, torch.from_numpy(x), 4, 1.5, 0.1, backend="torch")
+    for u, v in zip(a, b):
+        assert isinstance(v, torch.Tensor)
+        assert np.abs(u - v.numpy()).max() <= 1e-14 * np.abs(u).max()
     with pytest.raises(ValueError, match="numpy backend"):
-        kernel_matrices(maps, np.eye(2), 2, 1.5, 0.1, backend="torch")
+        kernel_matrices(maps, torch.from_numpy(x * np.linspace(1, 2, 40)[:, None]), 2, 1.5, 0.1, backend="torch")
 
 
 @pytest.mark.parametrize("name", ["relu", "erf"])
@@ -189,7 +202,7 @@ def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
     assert main(["kernel", "--phi", "x**3", *common, "--out", str(tmp_path / "cube.npz"), "--kind", "ntk", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kinds"] == ["ntk"] and set(np.load(tmp_path / "cube.npz")) == {"ntk"}
-    for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):  # tanh: test_activation_without_closed_form_is_refused
+    for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):
         assert main(["kernel", *common, "--out", str(tmp_path / "bad.npz"), *bad]) == 2
     assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--out", str(tmp_path / "bad.npz")]) == 2
 
