@@ -234,3 +234,20 @@ def test_ntk_depth_cli(tmp_path, capsys):
     assert "ordered" in capsys.readouterr().out
     for bad in (["--phi", "x*y", "--sw2", "1"], ["--phi", "erf", "--sw2", "1", "--cosine", "1"], ["--phi", "erf", "--sw2", "-1"]):
         assert main(["ntk-depth", *bad]) == 2
+
+
+@pytest.mark.gpu
+def test_cuda_kernels_agree_with_numpy():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from numerics.training import sphere_data
+
+    x = 2 * sphere_data(500, 10, seed=5)
+    for name in ("erf", "relu", "tanh"):  # closed forms as generated torch code; tanh by its ρ-table on the GPU
+        maps = layer_maps(activation(name).expr(), time_limit_s=3.0)
+        cpu = kernel_matrices(maps, x, 10, 1.5, 0.05)
+        gpu = kernel_matrices(maps, torch.from_numpy(x).cuda(), 10, 1.5, 0.05, backend="torch")
+        for u, v in zip(cpu, gpu):
+            assert v.device.type == "cuda"
+            assert np.abs(u - v.cpu().numpy()).max() <= 1e-12 * np.abs(u).max()
