@@ -45,7 +45,7 @@ def run_summary(results: list[ClaimResult], profile: Profile) -> dict:
     }
 
 
-def _markdown(results: list[ClaimResult], profile: Profile) -> str:
+def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None) -> str:
     out = [f"# dyncheck verify — profile `{profile.name}`", ""]
     out.append("| claim | verdict | negative control | time |")
     out.append("|---|---|---|---|")
@@ -61,30 +61,44 @@ def _markdown(results: list[ClaimResult], profile: Profile) -> str:
             out.append(f"| {e.route} | {e.outcome} | {e.summary} | {e.seconds:.2f} s |")
         out.append("")
         out.append(f"Negative control: **{r.control_verdict}** — {r.control_reason}")
-    out.append("")
-    out.append("![Monte Carlo convergence](monte_carlo_rates.png)")
+    if plot is not None:
+        out += ["", f"![Convergence of the sampling and finite-system routes]({plot})"]
     return "\n".join(out) + "\n"
 
 
+#: The two panels of the convergence plot: evidence of sampling an expectation (route "monte-carlo"),
+#: and evidence of simulating finite systems (networks of growing width, oscillator populations).
+_RATE_PANELS = (
+    ("expectations by sampling", "samples N", lambda route: route == "monte-carlo"),
+    ("finite systems → their limits", "size of the system: width n or oscillators N", lambda route: route != "monte-carlo"),
+)
+
+
 def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
+    """Log–log RMS error against size for every claim's route that measured a rate, beside N^{-1/2}."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [(r.claim_id, e.details) for r in results for e in r.evidence if e.route == "monte-carlo" and "rate_rms" in e.details]
-    if not rows:
+    rows = [(r.claim_id, e.route, e.details) for r in results for e in r.evidence if "rate_rms" in e.details]
+    panels = [(title, xlabel, [row for row in rows if belongs(row[1])]) for title, xlabel, belongs in _RATE_PANELS]
+    panels = [panel for panel in panels if panel[2]]
+    if not panels:
         return False
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for claim_id, d in rows:
-        n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
-        ax.loglog(n, rms / rms[0], "o-", lw=1, ms=3, label=f"{claim_id.split('.', 1)[1]} (slope {d['rate_slope']:.2f})")
-    n = np.array(rows[0][1]["rate_sizes"])
-    ax.loglog(n, np.sqrt(n[0] / n), "k--", lw=2, label="N^-1/2")
-    ax.set_xlabel("samples N")
-    ax.set_ylabel("RMS error / RMS error at smallest N")
-    ax.set_title("Monte Carlo error against the claimed closed forms")
-    ax.legend(fontsize=6, ncol=2)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
+    for ax, (title, xlabel, chosen) in zip(axes[0], panels):
+        for i, (claim_id, route, d) in enumerate(chosen):
+            n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
+            name = claim_id.split(".", 1)[1] + ("" if route == "monte-carlo" else f", {route}")
+            style = ("-", ":", "-.")[i // 10 % 3]  # the colour cycle repeats after ten lines
+            ax.loglog(n / n[0], rms / rms[0], marker="o", ls=style, lw=1, ms=3, label=f"{name} ({d['rate_slope']:.2f})")
+        span = np.geomspace(1, max(d["rate_sizes"][-1] / d["rate_sizes"][0] for _, _, d in chosen), 20)
+        ax.loglog(span, span**-0.5, "k--", lw=2, label="size^-1/2")
+        ax.set_xlabel(f"{xlabel}, relative to the smallest")
+        ax.set_ylabel("RMS error / RMS error at the smallest size")
+        ax.set_title(title)
+        ax.legend(fontsize=5, ncol=2, title="claim (fitted slope)", title_fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -97,8 +111,7 @@ def write_report(results: list[ClaimResult], profile: Profile, directory: str | 
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / "report.json", directory / "report.md"]
     paths[0].write_text(json.dumps(run_summary(results, profile), indent=2, default=str))
-    paths[1].write_text(_markdown(results, profile))
     plot = directory / "monte_carlo_rates.png"
-    if _rate_plot(results, plot):
-        paths.append(plot)
-    return paths
+    plotted = _rate_plot(results, plot)
+    paths[1].write_text(_markdown(results, profile, plot.name if plotted else None))
+    return paths + [plot] if plotted else paths

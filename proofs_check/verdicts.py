@@ -89,7 +89,7 @@ def replicate_statistics(estimates: dict[int, np.ndarray], target: float) -> tup
     z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(largest.size))
     rms = np.array([math.sqrt(np.mean((estimates[int(n)] - target) ** 2)) for n in sizes])
     slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
-    return float(z), slope, {"sizes": sizes.tolist(), "rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}
+    return float(z), slope, {"rate_sizes": sizes.tolist(), "rate_rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}
 
 
 def width_exponent(estimates: dict[int, np.ndarray], *, resamples: int = 2000, seed: int = 0) -> tuple[float, float, dict]:

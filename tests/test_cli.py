@@ -93,3 +93,22 @@ def test_simulate_kuramoto_adaptive_matches_rk4(capsys):
     assert main(argv) == 0
     rk4 = json.loads(capsys.readouterr().out)
     assert abs(adaptive["r_mean"][0] - rk4["r_mean"][0]) < 1e-6
+
+
+def test_report_plots_finite_system_rates_and_links_the_plot_only_when_drawn(tmp_path):
+    from proofs_check.claim import PROFILES, ClaimResult
+    from proofs_check.report import write_report
+    from proofs_check.verdicts import AGREE, EXACT, PROVED, REFUTED, VERIFIED, Evidence
+
+    def result(claim_id, verdict, evidence):
+        return ClaimResult(claim_id, "source", "x = x", verdict, "reason", evidence, REFUTED, "control", [], 0.1)
+
+    rates = {"rate_sizes": [64.0, 256.0, 1024.0], "rate_rms": [0.1, 0.05, 0.025], "rate_slope": -0.5}
+    proved = result("kernels.exact", PROVED, [Evidence("symbolic", EXACT, "0", {})])
+    paths = write_report([proved], PROFILES["quick"], tmp_path / "without")
+    assert [p.name for p in paths] == ["report.json", "report.md"]
+    assert "monte_carlo_rates.png" not in paths[1].read_text()
+    simulated = result("kernels.width", VERIFIED, [Evidence("empirical-backprop", AGREE, "|z| = 0.1", rates)])
+    paths = write_report([proved, simulated], PROFILES["quick"], tmp_path / "with")
+    assert paths[-1].name == "monte_carlo_rates.png" and paths[-1].stat().st_size > 0
+    assert "(monte_carlo_rates.png)" in paths[1].read_text()

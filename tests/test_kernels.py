@@ -15,12 +15,29 @@ from theory.gaussian import RHO
 from theory.kernels import CHI_1, DEPTH, Q1, Q2, Q_STAR, diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
 
 
-@pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos"])
+@pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos", "gaussian", "step", "monomial"])
 def test_layer_maps_are_derived_and_their_diagonal_is_the_q_map(name):
     maps = layer_maps(activation(name).expr())
     assert maps.closed
     on_diagonal, q_map = diagonal_map(maps)
     assert sp.simplify(on_diagonal - q_map) == 0
+
+
+def test_gelu_layer_maps_are_derived_and_their_diagonal_is_the_q_map():
+    # GELU's one-variable q-map has no closed form from the engine: its expectation goes to mpmath quadrature
+    from numerics.gaussian import expectation_mp
+    from theory.kernels import SIGMA_B2, SIGMA_W2, Q
+
+    maps = layer_maps(activation("gelu").expr())
+    assert maps.closed
+    on_diagonal, q_map = diagonal_map(maps)
+    assert on_diagonal.free_symbols == {SIGMA_W2, SIGMA_B2, Q}
+    for q in ("0.01", "1", "37.5"):
+        values = {SIGMA_W2: 1, SIGMA_B2: 0, Q: sp.Rational(q)}
+        derived = float(sp.N(on_diagonal.subs(values), 35))
+        quadrature = float(expectation_mp(q_map.subs(values), {}, dps=35))  # σ_w² = 1, σ_b² = 0: q_map is E[φ²]
+        assert abs(derived - quadrature) <= 1e-15 * abs(derived)
+        assert abs(derived - 2 * quadrature) > 0.1 * abs(derived)  # negative control: T(q, q, 1) is not 2E[φ²]
 
 
 @pytest.mark.parametrize("name", ["relu", "erf", "abs", "sin"])
