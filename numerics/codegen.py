@@ -96,15 +96,30 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
     return optimize(_softplus_form(expr), optims_numpy)
 
 
-def _vectorized(f: Callable) -> Callable:
-    # numpy.select (Piecewise) needs its branches in one shape: broadcast the
-    # arguments first (views, no copies).  All branches are evaluated, so an
-    # overflow in a branch that is not selected is harmless; invalid values
-    # still warn.
+def _vectorized(f: Callable, piecewise: bool) -> Callable:
+    """``f`` returning the broadcast shape of its arguments, overflow and underflow silenced.
+
+    numpy.select (Piecewise) needs its branches in one shape, so a piecewise ``f``
+    gets its arguments broadcast first (views, no copies).  Any other ``f`` gets them
+    as they are, so that a sub-expression of a column (q₁) or a row (q₂) alone is
+    evaluated once a row or column, not once an entry; a result that depends on only
+    some arguments is expanded afterwards.  All branches are evaluated, so an
+    overflow in a branch that is not selected is harmless; invalid values still warn.
+    """
+
     @functools.wraps(f)
     def wrapped(*args):
         with np.errstate(over="ignore", under="ignore"):
-            return f(*np.broadcast_arrays(*args)) if len(args) > 1 else f(*args)
+            if len(args) < 2:
+                return f(*args)
+            if piecewise:
+                return f(*np.broadcast_arrays(*args))
+            args = [np.asarray(a) for a in args]
+            result = f(*args)
+        shape = np.broadcast_shapes(*(a.shape for a in args))
+        if np.ndim(result) and np.shape(result) != shape:
+            return np.broadcast_to(result, shape).copy()
+        return result
 
     return wrapped
 
@@ -155,5 +170,6 @@ def generate(expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy") -
     except KeyError:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join([*BACKENDS, 'torch'])}") from None
     if backend == "numpy":
-        return _vectorized(sp.lambdify(tuple(args), stable_form(expr), modules=modules, cse=True))
+        form = stable_form(expr)
+        return _vectorized(sp.lambdify(tuple(args), form, modules=modules, cse=True), form.has(sp.Piecewise))
     return sp.lambdify(tuple(args), expr, modules=modules)

@@ -128,10 +128,13 @@ def _correlations(kernel, q1, q2):
     """ρ = K/√(q₁q₂) clipped to [−1, 1], and exactly 1 on the diagonal, where an input meets itself
     (one rounding below 1 costs ~1e-8 in arccos-type maps: relu's Ṫ)."""
     if isinstance(kernel, np.ndarray):
-        rho = np.clip(kernel / np.sqrt(q1 * q2), -1.0, 1.0)
+        rho = kernel * (1 / np.sqrt(q1))  # the column and the row scaled apart: two passes over the block
+        rho *= 1 / np.sqrt(q2)
+        np.minimum(rho, 1.0, out=rho)
+        np.maximum(rho, -1.0, out=rho)
         np.fill_diagonal(rho, 1.0)
     else:
-        rho = (kernel / (q1 * q2).sqrt()).clamp(-1.0, 1.0)
+        rho = (kernel * q1.rsqrt() * q2.rsqrt()).clamp_(-1.0, 1.0)
         rho.fill_diagonal_(1.0)
     return rho
 

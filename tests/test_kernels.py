@@ -268,3 +268,23 @@ def test_cuda_kernels_agree_with_numpy():
         for u, v in zip(cpu, gpu):
             assert v.device.type == "cuda"
             assert np.abs(u - v.cpu().numpy()).max() <= 1e-12 * np.abs(u).max()
+
+
+def test_generated_layer_maps_take_columns_and_rows_and_return_the_matrix():
+    """Generated numpy code evaluates factors of q₁ alone once a row; the result still has the broadcast shape,
+    also where the map ignores some arguments (relu's Ṫ depends on ρ alone) or has steps (Piecewise)."""
+    from numerics.codegen import generate
+
+    q1, q2 = np.array([[0.5], [2.0], [7.0]]), np.array([[1.0, 3.0, 0.2, 9.0]])
+    rho = np.linspace(-0.99, 0.99, 12).reshape(3, 4)  # inside (−1, 1): the step's Ṫ is infinite at ρ = ±1
+    full = np.broadcast_arrays(q1, q2, rho)
+    for name in ("erf", "relu", "step"):
+        for value in layer_maps(activation(name).expr()).values():
+            f = generate(value, [Q1, Q2, RHO])
+            matrix = f(q1, q2, rho)
+            assert matrix.shape == (3, 4)
+            np.testing.assert_allclose(matrix, f(*(a.copy() for a in full)), rtol=1e-15, atol=0)
+            entry = float(sp.N(value.subs({Q1: 2.0, Q2: 0.2, RHO: rho[1, 2]}), 30))
+            assert matrix[1, 2] == pytest.approx(entry, rel=1e-14)
+    column = generate(sp.sqrt(Q1), [Q1, Q2, RHO])(q1, q2, rho)  # a column alone, expanded to the matrix
+    assert column.shape == (3, 4) and column.flags.writeable and np.all(column == np.sqrt(q1))
