@@ -47,6 +47,7 @@ from proofs_check.verdicts import (
     UNDECIDED,
     Evidence,
     judge_monte_carlo,
+    replicate_statistics,
 )
 from theory.activations import X, activation
 from theory.gaussian import RHO, SIMPLIFY_MAX_OPERATIONS, U, V, Z, expect
@@ -203,14 +204,11 @@ class GaussianClosedForm(Claim):
         claimed = float(generate(candidate, self.parameters)(*[point[s] for s in self.parameters]))
         estimate = expectation_mc(self.integrand, point, profile.monte_carlo_samples, 2024, self.variables, self.rho)
         z = abs(estimate.mean - claimed) / estimate.standard_error
-        sizes = np.array(profile.monte_carlo_sizes)
-        rms = np.array(
-            [
-                math.sqrt(np.mean((replicate_means(self.integrand, point, int(n), profile.monte_carlo_replicates, 7 + i, self.variables, self.rho) - claimed) ** 2))
-                for i, n in enumerate(sizes)
-            ]
-        )
-        slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
+        replicates = {
+            n: replicate_means(self.integrand, point, n, profile.monte_carlo_replicates, 7 + i, self.variables, self.rho)
+            for i, n in enumerate(profile.monte_carlo_sizes)
+        }
+        _, slope, rates = replicate_statistics(replicates, claimed)
         details = {
             "point": {str(k): v for k, v in point.items()},
             "mean": estimate.mean,
@@ -219,8 +217,8 @@ class GaussianClosedForm(Claim):
             "seed": estimate.seed,
             "formula": claimed,
             "z": z,
-            "rate_sizes": sizes.tolist(),
-            "rate_rms": rms.tolist(),
+            "rate_sizes": rates["rate_sizes"],
+            "rate_rms": rates["rate_rms"],
             "rate_slope": slope,
             "replicates": profile.monte_carlo_replicates,
         }
