@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from theory.errors import UsageError
+
 __all__ = ["ArrayBackend"]
 
 
@@ -16,19 +18,19 @@ class ArrayBackend:
         self.name, self.device, self.seed = backend, device, seed
         if backend == "numpy":
             if device != "cpu":
-                raise ValueError("the numpy backend runs on the CPU; use --backend torch for CUDA")
+                raise UsageError("the numpy backend runs on the CPU; use --backend torch for CUDA")
             self.rng = np.random.default_rng(seed)
         elif backend == "torch":
             try:
                 import torch
             except ImportError:
-                raise ValueError("the torch backend needs torch: pip install 'dyncheck[torch]'") from None
+                raise UsageError("the torch backend needs torch: pip install 'dyncheck[torch]'") from None
             if device.startswith("cuda") and not torch.cuda.is_available():
-                raise ValueError("CUDA is not available on this machine")
+                raise UsageError("CUDA is not available on this machine")
             self.torch = torch
             self.rng = torch.Generator(device=device).manual_seed(seed)
         else:
-            raise ValueError(f"unknown backend {backend!r}; choose numpy or torch")
+            raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
     def normal(self, *shape, rng=None):
         rng = self.rng if rng is None else rng

@@ -354,15 +354,25 @@ def _mp_points(exprs, values) -> list:
 
 
 def _mp_breaks(points) -> list:
-    inside = sorted({p for p in points if -MP_CUTOFF < p < MP_CUTOFF})
-    return [-MP_CUTOFF, *inside, MP_CUTOFF]
+    """Break points of the high-precision rule on [−c, c], with c large enough for the working
+    precision (at least :data:`MP_CUTOFF`): the mass beyond c, φ(c)/c, is below 10^-(dps+3)."""
+    cutoff = max(MP_CUTOFF, math.ceil(math.sqrt(2 * (mpmath.mp.dps + 3) * math.log(10))))
+    inside = sorted({p for p in points if -cutoff < p < cutoff})
+    return [-cutoff, *inside, cutoff]
 
 
-def expectation_mp(expr, values: Mapping[sp.Symbol, object], variables=None, rho=None, dps: int = 40, error=False):
+#: Where :func:`expectation_mp` checks that an integrand has decayed (``require_decay``): the
+#: density there is ~1e-348, so anything but a growth like exp(z²/2) is negligible.
+DECAY_POINT = 40
+
+
+def expectation_mp(expr, values: Mapping[sp.Symbol, object], variables=None, rho=None, dps: int = 40, error=False, require_decay=False):
     """E[expr] at ``dps`` digits by mpmath's tanh–sinh quadrature, split at the
     integrand's kinks and centres.  ``values`` maps every parameter to a number.
 
-    With ``error=True`` returns ``(value, error_estimate)``.
+    With ``error=True`` returns ``(value, error_estimate)``.  With ``require_decay=True`` a
+    ``ValueError`` is raised unless integrand × density has fallen below ``10^-dps`` at
+    ``|z| =`` :data:`DECAY_POINT` (quadrature cannot tell a divergent integral from a large one).
     """
     e = _as_expectation(expr, variables, rho)
     values = {k: sp.Float(str(v), dps + 10) if not isinstance(v, sp.Basic) else v for k, v in values.items()}
@@ -373,6 +383,8 @@ def expectation_mp(expr, values: Mapping[sp.Symbol, object], variables=None, rho
         if not e.bivariate:
             (z,) = e.variables
             f = generate(integrand, (z,), "mpmath")
+            if require_decay:
+                _check_decay([f(x) for x in (DECAY_POINT, -DECAY_POINT)], dps)
             anchors, _ = _anchor_points(integrand, z)
             points = sorted(set(_mp_points([sp.S.Zero, *anchors], {})))
             value, err = mpmath.quad(lambda x: f(x) * mpmath.npdf(x), _mp_breaks(points), error=True)
@@ -381,6 +393,9 @@ def expectation_mp(expr, values: Mapping[sp.Symbol, object], variables=None, rho
         rho_val = mpmath.mpf(str(sp.N(e.rho.subs(values), dps + 5)))
         s = mpmath.sqrt(1 - rho_val**2)
         f = generate(integrand, (u, v), "mpmath")
+        if require_decay:
+            c = DECAY_POINT
+            _check_decay([f(a, rho_val * a + s * b) for a, b in ((c, 0), (-c, 0), (0, c), (0, -c))], dps)
         anchors_u, _ = _anchor_points(integrand, u)
         anchors_v, _ = _anchor_points(integrand, v)
         pts_u = _mp_points([sp.S.Zero, *anchors_u], {})
@@ -401,6 +416,12 @@ def expectation_mp(expr, values: Mapping[sp.Symbol, object], variables=None, rho
         value, err = mpmath.quad(lambda z1: inner(z1) * mpmath.npdf(z1), _mp_breaks(pts_u), error=True)
         total_err = err + (max(errors) if errors else 0)
         return (value, total_err) if error else value
+
+
+def _check_decay(values, dps: int) -> None:
+    density = mpmath.npdf(DECAY_POINT)
+    if any(not mpmath.isfinite(x) or abs(x) * density > mpmath.mpf(10) ** (-dps) for x in values):
+        raise ValueError(f"the integrand does not decay like a Gaussian tail (checked at |z| = {DECAY_POINT}): it may diverge")
 
 
 # ---------------------------------------------------------------------------

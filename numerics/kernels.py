@@ -29,6 +29,7 @@ from numerics.chebyshev import tabulate
 from numerics.codegen import generate
 from numerics.gaussian import compile_derivation
 from theory.activations import X, derivative
+from theory.errors import UsageError
 from theory.gaussian import RHO
 from theory.kernels import Q1, Q2, LayerMaps
 
@@ -96,7 +97,7 @@ class _LayerMap:
         if float(q.max() - q.min()) <= EQUAL_DIAGONAL_RTOL * float(q.max()):
             table = self._table(float(q.mean()))
             return lambda q1, q2, rho: table.torch(rho.reshape(-1)).reshape(rho.shape)
-        raise ValueError(
+        raise UsageError(
             "without closed-form layer maps the torch backend needs inputs of one norm (one K^l(x, x) a layer); "
             "inputs of different norms run pair by pair with the numpy backend"
         )
@@ -161,7 +162,7 @@ def kernel_layers(
 ):
     """(K^l, Θ^l) for l = 1 … ``depth`` + 1, layer by layer: :func:`kernel_matrices` with every layer kept."""
     if depth < 0 or sw2 <= 0 or sb2 < 0:
-        raise ValueError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
+        raise UsageError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
     recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
@@ -217,7 +218,7 @@ def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
 def inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, dimension: int = 3, cosine: float = 0.5) -> np.ndarray:
     """Two inputs with K^1(x, x) = σ_w²|x|²/d + σ_b² = q* and an angle of arccos(``cosine``) between them."""
     if not q_star > sb2:
-        raise ValueError(f"an input at q* = {q_star:g} needs q* > σ_b² = {sb2:g}")
+        raise UsageError(f"an input at q* = {q_star:g} needs q* > σ_b² = {sb2:g}")
     radius = np.sqrt(dimension * (q_star - sb2) / sw2)
     second = np.zeros(dimension)
     second[:2] = cosine, np.sqrt(1 - cosine**2)
@@ -252,7 +253,7 @@ def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5)
     for i in range(sw2.size):
         q_star, chi_1 = float(state.q_star[i]), float(state.chi_1[i])
         if not np.isfinite(q_star):
-            raise ValueError(f"no variance fixed point at σ_w² = {sw2[i]:g}, σ_b² = {sb2[i]:g}")
+            raise UsageError(f"no variance fixed point at σ_w² = {sw2[i]:g}, σ_b² = {sb2[i]:g}")
         x = inputs_at_fixed_point(q_star, sw2[i], sb2[i], cosine=cosine)
         ntks = np.array([ntk for _, ntk in kernel_layers(maps, x, depth, sw2[i], sb2[i])])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -316,7 +317,7 @@ class Network:
 
     def __post_init__(self):
         if self.parameterisation not in PARAMETERISATIONS:
-            raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}, not {self.parameterisation!r}")
+            raise UsageError(f"parameterisation must be one of {PARAMETERISATIONS}, not {self.parameterisation!r}")
 
     @classmethod
     def random(

@@ -37,6 +37,7 @@ from scipy.special import ndtri
 
 from numerics.backend import ArrayBackend
 from numerics.codegen import generate
+from theory.errors import UsageError
 from theory.kuramoto import OMEGA
 
 __all__ = [
@@ -72,9 +73,9 @@ def density_expression(name: str, scale: float) -> sp.Expr:
 
     builders = {"lorentzian": lorentzian, "gaussian": gaussian, "uniform": uniform}
     if name not in builders:
-        raise ValueError(f"unknown frequency density {name!r}; choose {', '.join(builders)}")
+        raise UsageError(f"unknown frequency density {name!r}; choose {', '.join(builders)}")
     if not scale > 0:
-        raise ValueError("the width of the frequency density must be positive")
+        raise UsageError("the width of the frequency density must be positive")
     return builders[name](sp.Float(scale))
 
 
@@ -85,11 +86,11 @@ def frequencies(name: str, n: int, scale: float, *, systems: int = 1, quantiles:
     column (the order matters on a graph, not all to all); otherwise i.i.d. draws.
     """
     if name not in DENSITIES:
-        raise ValueError(f"unknown frequency density {name!r}; choose {', '.join(DENSITIES)}")
+        raise UsageError(f"unknown frequency density {name!r}; choose {', '.join(DENSITIES)}")
     if n < 2:
-        raise ValueError("a population needs at least 2 oscillators")
+        raise UsageError("a population needs at least 2 oscillators")
     if not scale > 0:
-        raise ValueError("the width of the frequency density must be positive")
+        raise UsageError("the width of the frequency density must be positive")
     return DENSITIES[name](_levels(n, systems, quantiles, seed), scale)
 
 
@@ -108,7 +109,7 @@ def wrapped_cauchy_phases(n: int, order: float, *, systems: int = 1, quantiles: 
     kernel 1/2π [1 + 2 Σ ρⁿ cos nθ], i.e. the OA ansatz with a = ρ for every ω.
     """
     if not 0 <= order < 1:
-        raise ValueError("the initial order parameter must lie in [0, 1)")
+        raise UsageError("the initial order parameter must lie in [0, 1)")
     levels = _levels(n, systems, quantiles, seed)
     return 2 * np.arctan((1 + order) / (1 - order) * np.tan(np.pi * (levels - 0.5)))  # the inverse CDF
 
@@ -144,9 +145,9 @@ def _pairs_with_probability(n: int, p: float, rng: np.random.Generator) -> tuple
 def erdos_renyi(n: int, p: float, *, seed: int = 0) -> sps.csr_matrix:
     """Adjacency of G(n, p): each of the n(n − 1)/2 edges independently, sampled in O(E)."""
     if n < 2:
-        raise ValueError("a population needs at least 2 oscillators")
+        raise UsageError("a population needs at least 2 oscillators")
     if not 0 < p <= 1:
-        raise ValueError("the edge probability p must lie in (0, 1]")
+        raise UsageError("the edge probability p must lie in (0, 1]")
     return _symmetric(*_pairs_with_probability(n, p, np.random.default_rng(seed)), n)
 
 
@@ -161,7 +162,7 @@ def w_random_graph(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray], n: i
     x = (np.arange(n) + 0.5) / n
     weight = np.asarray(graphon(x[rows], x[cols]), float)
     if np.any(weight < 0) or np.any(weight > bound * (1 + 1e-12)):
-        raise ValueError(f"the graphon must take values in [0, bound = {bound:g}]")
+        raise UsageError(f"the graphon must take values in [0, bound = {bound:g}]")
     keep = rng.uniform(size=rows.size) * bound < weight
     return _symmetric(rows[keep], cols[keep], n)
 
@@ -169,7 +170,7 @@ def w_random_graph(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray], n: i
 def ring_lattice(n: int, neighbours: int) -> sps.csr_matrix:
     """Adjacency of the ring of n nodes, each joined to its ``neighbours`` nearest on either side."""
     if not 1 <= neighbours < n / 2:
-        raise ValueError("the ring needs 1 ≤ k < n/2 neighbours on either side")
+        raise UsageError("the ring needs 1 ≤ k < n/2 neighbours on either side")
     rows = np.repeat(np.arange(n), neighbours)
     cols = (rows + np.tile(np.arange(1, neighbours + 1), n)) % n
     return _symmetric(rows, cols, n)
@@ -199,7 +200,7 @@ class Trajectory:
         """Time average of r over t ≥ ``after`` per system, and the spread of r(t) there (its standard deviation)."""
         window = self.r[:, self.times >= after]
         if window.shape[1] == 0:
-            raise ValueError("no recorded time lies in the averaging window")
+            raise UsageError("no recorded time lies in the averaging window")
         return window.mean(axis=1), window.std(axis=1)
 
 
@@ -209,7 +210,7 @@ class _Field:
     def __init__(self, xp: ArrayBackend, n: int, graph, normalisation: str):
         self.xp = xp
         if normalisation not in ("population", "degree"):
-            raise ValueError("the normalisation is 'population' (K/N) or 'degree' (K/deg i)")
+            raise UsageError("the normalisation is 'population' (K/N) or 'degree' (K/deg i)")
         self.matrix, self.scale = None, 1.0
         if graph is None:
             if normalisation == "degree":
@@ -217,11 +218,11 @@ class _Field:
             return
         graph = sps.csr_matrix(graph, dtype=float)
         if graph.shape != (n, n):
-            raise ValueError(f"the adjacency is {graph.shape[0]}×{graph.shape[1]} but there are {n} oscillators")
+            raise UsageError(f"the adjacency is {graph.shape[0]}×{graph.shape[1]} but there are {n} oscillators")
         if normalisation == "degree":
             components, _ = connected_components(graph, directed=False)
             if components > 1:
-                raise ValueError(f"degree normalisation needs a connected graph; this one has {components} components")
+                raise UsageError(f"degree normalisation needs a connected graph; this one has {components} components")
             scale = 1.0 / np.asarray(graph.sum(axis=1)).ravel()
         else:
             scale = np.full(n, 1.0 / n)
@@ -265,12 +266,12 @@ def _systems(omega, coupling, theta0, seed: int) -> tuple[np.ndarray, np.ndarray
     omega = omega[:, None] if omega.ndim == 1 else omega
     n, systems = omega.shape
     if n < 2:
-        raise ValueError("a population needs at least 2 oscillators")
+        raise UsageError("a population needs at least 2 oscillators")
     couplings = np.broadcast_to(np.asarray(coupling, float), (systems,)) if np.ndim(coupling) else np.full(systems, float(coupling))
     if couplings.shape != (systems,):
-        raise ValueError(f"give one coupling or one per system ({systems})")
+        raise UsageError(f"give one coupling or one per system ({systems})")
     if np.any(couplings < 0) or not np.all(np.isfinite(couplings)):
-        raise ValueError("the coupling K must be finite and non-negative")
+        raise UsageError("the coupling K must be finite and non-negative")
     if theta0 is None:
         theta0 = np.random.default_rng(seed).uniform(0, 2 * np.pi, (n, systems))
     return omega, couplings, np.asarray(theta0, float).reshape(n, -1) * np.ones((1, systems))
@@ -300,9 +301,9 @@ def simulate(
     omega, couplings, theta0 = _systems(omega, coupling, theta0, seed)
     n, systems = omega.shape
     if not (step > 0 and t_end > 0):
-        raise ValueError("the step and the final time must be positive")
+        raise UsageError("the step and the final time must be positive")
     if method not in ("rk4", "heun"):
-        raise ValueError("the fixed-step method is 'rk4' or 'heun'")
+        raise UsageError("the fixed-step method is 'rk4' or 'heun'")
 
     xp = ArrayBackend(backend, device, seed)
     field = _Field(xp, n, graph, normalisation)

@@ -8,13 +8,17 @@ the numeric ones are replaced by piecewise Chebyshev tables
 
 Fixed points (vectorized over arrays of σ_w², σ_b²):
 
-* q* solves F(q) = σ_w² E[φ(√q z)²] + σ_b² − q = 0 by Newton's method kept
-  inside a bracket [lo, hi] with F(lo) ≥ 0 > F(hi) (bisection in log q when a
-  step leaves it).  lo = σ_b² (F(σ_b²) = σ_w² E[φ²] ≥ 0); hi grows tenfold
-  until F(hi) < 0 or hi passes :data:`Q_MAX`, in which case no fixed point
-  exists below Q_MAX and the point is reported as such.  For σ_b² = 0 and
-  φ(0) = 0, q = 0 is a fixed point; it is q* when F < 0 just above
-  :data:`Q_MIN` (no positive fixed point attracts).
+* q* solves F(q) = σ_w² E[φ(√q z)²] + σ_b² − q = 0: the smallest q where F
+  crosses from + to − is the fixed point that attracts the variance from
+  below (the q-map's slope there is < 1).  lo = σ_b² (F(σ_b²) = σ_w² E[φ²] ≥ 0);
+  hi grows tenfold until F(hi) < 0 or hi reaches :data:`Q_MAX`; F is scanned on
+  a geometric grid of [lo, hi] (:data:`SCAN_PER_DECADE` points a decade) for its
+  first sign change, which Newton's method then refines inside its bracket
+  (bisection in log q when a step leaves it).  Where F stays positive up to
+  Q_MAX, no fixed point exists below it and the point is reported as such.  For
+  σ_b² = 0 and φ(0) = 0, q = 0 is a fixed point; it is q* when F < 0 just above
+  :data:`Q_MIN` (no positive fixed point attracts).  :func:`fixed_points` lists
+  every fixed point in [Q_MIN, Q_MAX], stable and unstable.
 * c* solves G(c) = (σ_w² E[φ(√q* u)φ(√q* v)] + σ_b²)/q* − c = 0 on [0, 1).
   By Mehler's expansion the kernel is a power series in c with non-negative
   coefficients, so G is convex on [0, 1] with G(0) ≥ 0, G(1) = 0 and
@@ -41,11 +45,14 @@ from numerics.chebyshev import tabulate
 from numerics.codegen import generate
 from numerics.gaussian import compile_derivation, compile_expectation
 from theory.activations import X
+from theory.errors import UsageError
 from theory.gaussian import RHO, Derivation, Z
 from theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
 
 __all__ = [
     "PHASES",
+    "FixedPoint",
+    "fixed_points",
     "Q_MAX",
     "Q_MIN",
     "FixedPointError",
@@ -61,6 +68,9 @@ __all__ = [
 #: Range of q where the quadrature is validated to ≤ 1e-12 (numerics.gaussian);
 #: fixed points outside it are reported, not extrapolated.
 Q_MIN, Q_MAX = 1e-6, 1e4
+#: Points a decade of the grid on which F is scanned for sign changes.  A scan misses two roots
+#: closer than a grid step (a factor 10^(1/16) ≈ 1.15 in q): F's sign is the same on both sides.
+SCAN_PER_DECADE = 16
 #: Newton iterations allowed; both solvers converge in ≲ 30 away from criticality.
 MAX_ITERATIONS = 200
 #: Relative step at which an iteration has converged (a few ulp).
@@ -83,8 +93,8 @@ TABLE_RTOL_2D = 1e-13
 KEPT_WEIGHTS_BYTES = 2**30
 
 #: Phase labels, by code.
-PHASES = ("ordered", "critical", "chaotic", "no fixed point")
-ORDERED, CRITICAL, CHAOTIC, NO_FIXED_POINT = range(4)
+PHASES = ("ordered", "critical", "chaotic", "no fixed point", "undefined")
+ORDERED, CRITICAL, CHAOTIC, NO_FIXED_POINT, UNDEFINED = range(5)
 #: Status of a point where every q is a fixed point (an affine q-map with slope 1
 #: and no bias: ReLU at (2, 0)); its phase is critical.
 MARGINAL = -2
@@ -210,11 +220,11 @@ def functions_for(theory: MeanField) -> MeanFieldFunctions:
 def _check_parameters(sw2, sb2):
     sw2, sb2 = np.broadcast_arrays(np.asarray(sw2, float), np.asarray(sb2, float))
     if not (np.all(np.isfinite(sw2)) and np.all(np.isfinite(sb2))):
-        raise ValueError("σ_w² and σ_b² must be finite numbers")
+        raise UsageError("σ_w² and σ_b² must be finite numbers")
     if np.any(sw2 <= 0):
-        raise ValueError(f"σ_w² must be positive, got {sw2[sw2 <= 0].ravel()[0]:g}")
+        raise UsageError(f"σ_w² must be positive, got {sw2[sw2 <= 0].ravel()[0]:g}")
     if np.any(sb2 < 0):
-        raise ValueError(f"σ_b² must be non-negative, got {sb2[sb2 < 0].ravel()[0]:g}")
+        raise UsageError(f"σ_b² must be non-negative, got {sb2[sb2 < 0].ravel()[0]:g}")
     return sw2.astype(float), sb2.astype(float)
 
 
@@ -271,7 +281,7 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
     low_root = f_lo < 0  # q* < Q_MIN: zero if σ_b² = 0 and φ(0) = 0, else unresolved
     zero = low_root & (sb2 == 0) & (phi_zero == 0)
     if np.any(low_root & ~zero):
-        raise ValueError(f"q* lies below {Q_MIN:g}, outside the validated range (σ_b² too small)")
+        raise UsageError(f"q* lies below {Q_MIN:g}, outside the validated range (σ_b² too small)")
     q_star[zero] = 0.0
     hi = np.maximum(2 * lo, sw2 + sb2)
     todo = ~zero
@@ -282,21 +292,72 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
             break
         hi = np.where(grow, hi * 10, hi)
     hi = np.minimum(hi, Q_MAX)
-    unbounded = todo & (f_hi >= 0)
-    status[unbounded] = NO_FIXED_POINT
-    todo &= ~unbounded
     if todo.any():
+        # The first sign change of F on a geometric grid of [lo, hi]: F may cross back and forth.
         idx = np.nonzero(todo)
-        roots = _bracketed_newton(
-            lambda q, i: F(q, tuple(a[i] for a in idx)),
-            lambda q, i: sw2[idx][i] * Vp(q) - 1,
-            lo[idx].copy(),
-            hi[idx].copy(),
-            True,
-            "q*",
-        )
-        q_star[idx] = roots
+        decades = int(np.ceil(np.max(np.log10(hi[idx] / lo[idx])))) or 1
+        steps = np.linspace(0.0, 1.0, SCAN_PER_DECADE * decades + 1)
+        grid = lo[idx][:, None] * (hi[idx] / lo[idx])[:, None] ** steps
+        rows = np.broadcast_to(np.arange(grid.shape[0])[:, None], grid.shape)
+        values = sw2[idx][rows] * V(grid.ravel()).reshape(grid.shape) + sb2[idx][rows] - grid
+        crossing = (values[:, :-1] >= 0) & (values[:, 1:] < 0)
+        found = crossing.any(axis=1)
+        first = np.argmax(crossing, axis=1)
+        status[tuple(a[~found] for a in idx)] = NO_FIXED_POINT
+        keep = tuple(a[found] for a in idx)
+        if keep[0].size:
+            k = first[found]
+            roots = _bracketed_newton(
+                lambda q, i: F(q, tuple(a[i] for a in keep)),
+                lambda q, i: sw2[keep][i] * Vp(q) - 1,
+                grid[found, k].copy(),
+                grid[found, k + 1].copy(),
+                True,
+                "q*",
+            )
+            q_star[keep] = roots
     return q_star, status
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A fixed point q of the variance map, the map's slope σ_w² dV/dq there, and its stability (slope < 1)."""
+
+    q: float
+    slope: float
+    stable: bool
+
+
+def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
+    """Every fixed point of the variance map in [max(σ_b², Q_MIN), Q_MAX] (and q = 0 where it is one),
+    stable and unstable, from the sign changes of F on a grid of :data:`SCAN_PER_DECADE` points a decade."""
+    functions = functions_for(theory)
+    sw2_a, sb2_a = _check_parameters(sw2, sb2)
+    sw2, sb2 = float(sw2_a), float(sb2_a)
+    V, Vp = functions.second_moment, functions.q_map_slope_moment
+    out = []
+    phi_zero = theory.phi.subs(X, 0)
+    if sb2 == 0 and phi_zero.is_number and phi_zero == 0:
+        slope = sw2 * functions.phi_prime_squared_at_zero() if not theory.is_homogeneous else sw2 * float(functions.slope_moment(1.0))
+        out.append(FixedPoint(0.0, float(slope), bool(slope < 1)))
+    lo = max(sb2, Q_MIN)
+    grid = np.geomspace(lo, Q_MAX, int(SCAN_PER_DECADE * np.log10(Q_MAX / lo)) + 2)
+    values = sw2 * V(grid) + sb2 - grid
+    for k in np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]:
+        sign = 1.0 if values[k] > 0 else -1.0  # Newton needs f(lo) ≥ 0 > f(hi): F or −F
+        q = float(grid[k]) if values[k] == 0 else float(
+            _bracketed_newton(
+                lambda q, i: sign * (sw2 * V(q) + sb2 - q),
+                lambda q, i: sign * (sw2 * Vp(q) - 1),
+                np.array([grid[k]]),
+                np.array([grid[k + 1]]),
+                True,
+                "fixed point",
+            )[0]
+        )
+        slope = float(sw2 * Vp(np.array([q]))[0])
+        out.append(FixedPoint(q, slope, slope < 1))
+    return out
 
 
 def solve_c_star(functions: MeanFieldFunctions, q_star, sw2, sb2):
@@ -369,6 +430,7 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
         chi_1[at_zero] = sw2[at_zero] * s0
         slope[at_zero] = sw2[at_zero] * s0
     phase = np.where(chi_1 < 1 - CRITICAL_TOLERANCE, ORDERED, np.where(chi_1 > 1 + CRITICAL_TOLERANCE, CHAOTIC, CRITICAL))
+    phase = np.where(np.isfinite(chi_1), phase, UNDEFINED)  # a moment diverges or q* is unresolved: never a phase
     phase = np.where(status == NO_FIXED_POINT, NO_FIXED_POINT, phase)
     c_star = np.where(np.isnan(chi_1), np.nan, 1.0)
     chi_c = chi_1.copy()
@@ -405,14 +467,14 @@ def iterate_maps(theory: MeanField, sw2: float, sb2: float, q0: float, c0: float
     functions = functions_for(theory)
     sw2_, sb2_ = _check_parameters(sw2, sb2)
     if not (q0 > 0 and -1 <= c0 <= 1):
-        raise ValueError("the input variance must be positive and the correlation in [−1, 1]")
+        raise UsageError("the input variance must be positive and the correlation in [−1, 1]")
     q = np.empty(depth + 1)
     c = np.empty(depth + 1)
     q[0], c[0] = q0, c0
     for layer in range(depth):
         q[layer + 1] = float(sw2_ * functions.second_moment(q[layer]) + sb2_)
         if not np.isfinite(q[layer + 1]):
-            raise ValueError(f"the variance diverges at layer {layer + 1}")
+            raise UsageError(f"the variance diverges at layer {layer + 1}")
         c[layer + 1] = float(sw2_ * functions.kernel(q[layer], c[layer]) + sb2_) / q[layer + 1]
     return q, c
 
@@ -477,9 +539,9 @@ def simulate_network(
     """
     _check_parameters(sw2, sb2)
     if width < 2 or depth < 1 or seeds < 2:
-        raise ValueError("need width ≥ 2, depth ≥ 1 and at least 2 seeds (for standard errors)")
+        raise UsageError("need width ≥ 2, depth ≥ 1 and at least 2 seeds (for standard errors)")
     if weights not in ("gaussian", "orthogonal"):
-        raise ValueError(f"unknown weight ensemble {weights!r}; choose gaussian or orthogonal")
+        raise UsageError(f"unknown weight ensemble {weights!r}; choose gaussian or orthogonal")
     xp = ArrayBackend(backend, device, seed)
     phi = generate(theory.phi, (X,), backend)
     phi_prime = generate(theory.phi_prime, (X,), backend)
@@ -546,7 +608,7 @@ def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: 
     """
     state = mean_field_state(theory, sw2, sb2)
     if not np.isfinite(state.q_star):
-        raise ValueError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}: the spectrum is taken at q*")
+        raise UsageError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}: the spectrum is taken at q*")
     q_star = float(state.q_star)
     functions = functions_for(theory)
     spectrum = theory.jacobian_spectrum(ensemble)
@@ -678,7 +740,7 @@ def critical_curve(theory: MeanField, points: int = 200, sb2_max: float = 1.0):
     b = sb2(q)
     keep = (b >= 0) & (b <= sb2_max)
     if not keep.any():
-        raise ValueError(f"the critical line of {theory.name} has no point with 0 ≤ σ_b² ≤ {sb2_max:g}")
+        raise UsageError(f"the critical line of {theory.name} has no point with 0 ≤ σ_b² ≤ {sb2_max:g}")
     q = np.geomspace(q[keep].min(), q[keep].max(), points)
     b = sb2(q)
     keep = b >= 0
@@ -691,7 +753,7 @@ def critical_sigma_w2(theory: MeanField, sb2: float) -> tuple[float, float]:
     line = theory.critical_line()
     if line.is_point:
         if sb2 != 0:
-            raise ValueError(f"the critical line of {theory.name} is the single point σ_w² = {line.sigma_w2}, σ_b² = 0")
+            raise UsageError(f"the critical line of {theory.name} is the single point σ_w² = {line.sigma_w2}, σ_b² = 0")
         return float(line.sigma_w2), math.nan
     sw2, sb2_of = _line_functions(theory)
     if sb2 == 0 and theory.phi.subs(X, 0) == 0:
@@ -702,7 +764,7 @@ def critical_sigma_w2(theory: MeanField, sb2: float) -> tuple[float, float]:
     values = sb2_of(grid) - sb2
     crossing = np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]
     if crossing.size == 0:
-        raise ValueError(f"no point of the critical line of {theory.name} has σ_b² = {sb2:g} (q* in [{Q_MIN:g}, {Q_MAX:g}])")
+        raise UsageError(f"no point of the critical line of {theory.name} has σ_b² = {sb2:g} (q* in [{Q_MIN:g}, {Q_MAX:g}])")
     i = crossing[0]
     q = brentq(lambda t: float(sb2_of(np.array([math.exp(t)]))[0]) - sb2, math.log(grid[i]), math.log(grid[i + 1]), xtol=1e-15)
     q = math.exp(q)

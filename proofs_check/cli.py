@@ -1,29 +1,120 @@
 """The ``dyncheck`` command line: ``verify``, ``check``, ``gauss``, ``meanfield``, ``boundary``,
 ``phase-diagram``, ``kuramoto``, ``kernel``, ``ntk-depth``, ``simulate`` and ``train``.
 
-Exit status: 0 success (proved/verified), 1 refuted, 2 bad input.  Bad input
-gets a one-line error and no traceback.
+Exit status: 0 success (proved/verified; the work was done), 1 refuted (or a
+verify run that did not pass), 2 bad input, 3 inconclusive, 130 interrupted.
+Bad input (:class:`theory.errors.UsageError`) gets one line and no traceback,
+and is found before the work starts; any other error is a bug and shows its
+traceback.  An expression that starts with ``-`` is passed after ``--`` or as
+``--assume=-1<rho<1``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import sys
 
 import sympy as sp
 
-from proofs_check.parser import ParseError
+from theory.errors import UsageError
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_BAD_INPUT", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
-EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        self.exit(EXIT_BAD_INPUT, f"dyncheck: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, f"dyncheck: error: {' '.join(message.split())}\n")
+
+
+def _finite(text: str) -> float:
+    """An option's number: finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def _at_least(low: float, *, strict: bool = False, high: float | None = None):
+    def parse(text: str) -> float:
+        value = _finite(text)
+        if (value <= low if strict else value < low) or (high is not None and value > high):
+            bound = f"{'>' if strict else '≥'} {low:g}" + (f" and ≤ {high:g}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return value
+
+    return parse
+
+
+def _count(low: int, high: int):
+    """An option's whole number in [low, high]: the upper bound keeps memory and time finite."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} must lie in {low} … {high}")
+        return value
+
+    return parse
+
+
+def _output(text: str) -> str:
+    """An output file: its folder must exist and be writable, and it must not be a folder."""
+    path = os.path.abspath(text)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"the folder of {text} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the folder of {text} is not writable")
+    return text
+
+
+def _output_folder(text: str) -> str:
+    """An output folder: created if missing, below a writable existing folder."""
+    path = os.path.abspath(text)
+    probe = path
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe) or not os.access(probe, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text} cannot be created or written")
+    if os.path.exists(path) and not (os.path.isdir(path) and os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text} is not a writable folder")
+    return text
+
+
+def _device(text: str) -> str:
+    """cpu, cuda or cuda:N."""
+    if text == "cpu" or text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a device: use cpu, cuda or cuda:N")
+
+
+def _memory_bytes() -> int:
+    """Physical memory of this machine."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 34
+
+
+def require_memory(needed: float, what: str) -> None:
+    """Refuse, before the work, a size whose arrays would not fit in memory (half of it, for the rest)."""
+    available = _memory_bytes()
+    if needed > available / 2:
+        raise UsageError(f"{what} needs {needed / 2**30:.1f} GiB; this machine has {available / 2**30:.0f} GiB")
 
 
 def _cmd_verify(args) -> int:
@@ -39,8 +130,6 @@ def _cmd_verify(args) -> int:
         print(f"dyncheck: error: no claim matches {args.only!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     profile = PROFILES[args.profile]
-    if args.jobs < 1:
-        raise ValueError("--jobs must be at least 1")
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
     try:
@@ -68,6 +157,8 @@ def _cmd_check(args) -> int:
     from proofs_check.identity import check_identity
     from proofs_check.verdicts import REFUTED
 
+    from proofs_check.verdicts import INCONCLUSIVE
+
     result = check_identity(args.lhs, args.rhs, args.assume, points=args.points, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
@@ -79,7 +170,9 @@ def _cmd_check(args) -> int:
         if result.counterexample:
             c = result.counterexample
             print(f"  counterexample at {c['point']}:\n    LHS = {c['lhs']}\n    RHS = {c['rhs']}")
-    return EXIT_REFUTED if result.verdict == REFUTED else EXIT_OK
+    if result.verdict == REFUTED:
+        return EXIT_REFUTED
+    return EXIT_INCONCLUSIVE if result.verdict == INCONCLUSIVE else EXIT_OK
 
 
 def _cmd_gauss(args) -> int:
@@ -87,12 +180,15 @@ def _cmd_gauss(args) -> int:
     from theory.gaussian import RHO, U, V, Z, expect
 
     names = {"z": Z, "u": U, "v": V, "rho": RHO, "q": sp.Symbol("q", positive=True)}
+    bound = ("u", "v") if args.bivariate else ("z",)
     for name in args.positive:
+        if name in bound:
+            raise UsageError(f"{name} is integrated over: it takes no assumption (give a parameter another name)")
         names[name] = sp.Symbol(name, positive=True)
     expr = parse_expression(args.expr, names)
     if args.bivariate:
         if expr.free_symbols & {Z}:
-            raise ParseError("a bivariate expectation is over u and v (correlation rho), not z")
+            raise UsageError("a bivariate expectation is over u and v (correlation rho), not z")
         derivation = expect(expr, (U, V), RHO)
     else:
         derivation = expect(expr, Z)
@@ -127,8 +223,25 @@ def _activation_expr(spec: str) -> sp.Expr:
         return activation(spec).expr()
     phi = parse_expression(spec)
     if phi.free_symbols - {X}:
-        raise ValueError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
+        raise UsageError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
+    if not phi.has(X):
+        raise UsageError("the activation is constant: it propagates no signal")
+    _check_activation(phi)
     return phi
+
+
+#: Points where a user's activation must take finite real values (the Gaussian's bulk and far tails).
+_ACTIVATION_PROBES = (-1e3, -30.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 30.0, 1e3)
+
+
+def _check_activation(phi: sp.Expr) -> None:
+    """Refuse an activation with poles or complex values where the Gaussian puts mass, with the reason."""
+    from theory.activations import X
+
+    for x in _ACTIVATION_PROBES:
+        value = phi.subs(X, sp.Float(x)).evalf(15)
+        if not (value.is_number and value.is_extended_real and value.is_finite):
+            raise UsageError(f"the activation {phi} is not a finite real number at x = {x:g}; mean-field theory needs φ real and finite on the whole line")
 
 
 def _theory_for(spec: str):
@@ -151,11 +264,12 @@ def _number(value: float):
 
 
 def _cmd_meanfield(args) -> int:
-    from numerics.meanfield import PHASES, mean_field_state
+    from numerics.meanfield import PHASES, fixed_points, mean_field_state
 
     theory = _theory_for(args.phi)
     state = mean_field_state(theory, args.sw2, args.sb2)
     phase = PHASES[int(state.phase)]
+    points = fixed_points(theory, args.sw2, args.sb2)
     if phase == "no fixed point":
         print(
             f"dyncheck: error: no fixed point q* at σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g}: "
@@ -163,6 +277,11 @@ def _cmd_meanfield(args) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    if phase == "undefined":
+        raise UsageError(
+            f"χ₁ of {args.phi} is not finite at σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g} (q* = {float(state.q_star):.6g}): "
+            "a Gaussian moment of the activation diverges there"
+        )
     result = {
         "phi": args.phi,
         "sigma_w2": args.sw2,
@@ -174,14 +293,21 @@ def _cmd_meanfield(args) -> int:
         "xi_q": _number(state.xi_q),
         "xi_c": _number(state.xi_c),
         "phase": phase,
+        "fixed_points": [{"q": p.q, "slope": p.slope, "stable": p.stable} for p in points],
     }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
+            if key == "fixed_points":
+                continue
             print(f"{key:>9}: {value:.12g}" if isinstance(value, float) else f"{key:>9}: {value}")
         if result["q_star"] is None:
             print("  every q is a fixed point here (the q-map is the identity): q* is the input's variance")
+        if len(points) > 1:
+            print("  fixed points of the variance map in [0, 1e4] (q* is the smallest stable one above σ_b²):")
+            for p in points:
+                print(f"    q = {p.q:.12g}, slope {p.slope:.6g}: {'stable' if p.stable else 'unstable'}")
     return EXIT_OK
 
 
@@ -267,7 +393,7 @@ def _plot_spectra(theory, args):
 
     q_star = float(mean_field_state(theory, args.sw2, args.sb2).q_star)
     if not q_star > 0:
-        raise ValueError("the Jacobian spectrum is taken at a positive fixed point q*, and there is none here")
+        raise UsageError("the Jacobian spectrum is taken at a positive fixed point q*, and there is none here")
     ensembles = ("gaussian", "orthogonal")
     spectra = {
         e: jacobian_singular_values(theory, args.sw2, args.sb2, q_star, width=args.width, depth=args.depth, weights=e, seed=args.seed)
@@ -322,15 +448,15 @@ def _kuramoto_theory(args) -> dict:
 
     scale = getattr(args, _DENSITY_SCALES[args.g])
     if scale is None:
-        raise ValueError(f"--g {args.g} needs --{_DENSITY_SCALES[args.g]} (its width)")
+        raise UsageError(f"--g {args.g} needs --{_DENSITY_SCALES[args.g]} (its width)")
     density = density_expression(args.g, scale)
     if args.graph == "erdos-renyi":
         if args.p is None or not 0 < args.p <= 1:
-            raise ValueError("--graph erdos-renyi needs --p in (0, 1]")
+            raise UsageError("--graph erdos-renyi needs --p in (0, 1]")
         eigenvalue, what = sp.Float(args.p), f"W ≡ p = {args.p:g}"
     elif args.graph == "ring":
         if args.range is None or not 0 < args.range < 0.5:
-            raise ValueError("--graph ring needs --range ρ in (0, 1/2)")
+            raise UsageError("--graph ring needs --range ρ in (0, 1/2)")
         s = sp.Symbol("s", real=True)
         eigenvalue, what = circulant_eigenvalue(sp.Integer(1), s, 0, sp.Float(args.range)), f"ring graphon of range ρ = {args.range:g}: μ_max = 2ρ"
     else:
@@ -351,7 +477,7 @@ def _kuramoto_theory(args) -> dict:
 
 def _cmd_kuramoto(args) -> int:
     if args.K < 0:
-        raise ValueError("the coupling K must be non-negative")
+        raise UsageError("the coupling K must be non-negative")
     theory = _kuramoto_theory(args)
     r_inf = float(theory["r_inf"](args.K)[0])
     result = {
@@ -397,21 +523,21 @@ def _cmd_simulate_kuramoto(args) -> int:
     )
 
     if args.N < 2:
-        raise ValueError("a population needs at least 2 oscillators (--N ≥ 2)")
+        raise UsageError("a population needs at least 2 oscillators (--N ≥ 2)")
     if args.seeds < 1 or not (args.T > 0 and args.step > 0):
-        raise ValueError("--seeds, --T and --step must be positive")
+        raise UsageError("--seeds, --T and --step must be positive")
     theory = _kuramoto_theory(args)
     if args.sweep:
         lo, hi, count = args.sweep
         if not (0 <= lo < hi) or int(count) < 2:
-            raise ValueError("--sweep LO HI COUNT needs 0 ≤ LO < HI and COUNT ≥ 2")
+            raise UsageError("--sweep LO HI COUNT needs 0 ≤ LO < HI and COUNT ≥ 2")
         couplings = np.linspace(lo, hi, int(count))
     elif args.K is None:
-        raise ValueError("give --K, or --sweep LO HI COUNT")
+        raise UsageError("give --K, or --sweep LO HI COUNT")
     else:
         couplings = np.array([args.K])
     if np.any(couplings < 0):
-        raise ValueError("the coupling K must be non-negative")
+        raise UsageError("the coupling K must be non-negative")
     graph = _kuramoto_graph(args, args.N)
     omega = frequencies(args.g, args.N, theory["scale"], systems=args.seeds, quantiles=not args.random_frequencies, seed=args.seed)
     omega = np.tile(omega, (1, couplings.size))  # columns: coupling-major, seeds within
@@ -424,7 +550,7 @@ def _cmd_simulate_kuramoto(args) -> int:
 
     if args.method == "dop853":
         if args.backend != "numpy":
-            raise ValueError("the adaptive integrator (dop853) runs on numpy")
+            raise UsageError("the adaptive integrator (dop853) runs on numpy")
         trajectory = simulate_adaptive(
             omega, per_system, args.T, graph=graph, normalisation=args.normalisation, seed=args.seed, samples=round(args.T / args.step) + 1,
         )
@@ -474,13 +600,18 @@ def _cmd_kernel(args) -> int:
     phi = _activation_expr(args.phi)
     kinds = [k.strip() for k in args.kind.split(",")]
     if not kinds or set(kinds) - {"nngp", "ntk"}:
-        raise ValueError("--kind is a comma-separated subset of nngp,ntk")
+        raise UsageError("--kind is a comma-separated subset of nngp,ntk")
     try:
-        x = np.load(args.x)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read inputs from {args.x}: {error}") from None
-    if x.ndim != 2 or not np.all(np.isfinite(x)):
-        raise ValueError(f"the inputs must be a finite N × d array; {args.x} holds shape {x.shape}")
+        x = np.load(args.x, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise UsageError(f"cannot read inputs from {args.x}: {error}") from None
+    if not isinstance(x, np.ndarray):
+        raise UsageError(f"{args.x} is an .npz archive; give a .npy file holding one N × d array")
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1 or not np.issubdtype(x.dtype, np.number):
+        raise UsageError(f"the inputs must be an N × d array of numbers; {args.x} holds shape {x.shape} of {x.dtype}")
+    if np.iscomplexobj(x) or not np.all(np.isfinite(x)):
+        raise UsageError(f"the inputs in {args.x} must be finite real numbers")
+    require_memory(6 * 8.0 * x.shape[0] ** 2, f"the {x.shape[0]} × {x.shape[0]} kernel matrices")
     maps = layer_maps(phi)
     x = np.asarray(x, float)
     if args.backend == "torch":
@@ -511,7 +642,7 @@ def _cmd_ntk_depth(args) -> int:
 
     phi = _activation_expr(args.phi)
     if args.depth < 1 or not -1 < args.cosine < 1:
-        raise ValueError("--depth must be ≥ 1 and --cosine in (−1, 1)")
+        raise UsageError("--depth must be ≥ 1 and --cosine in (−1, 1)")
     profiles = ntk_depth_profiles(layer_maps(phi), [(w, args.sb2) for w in args.sw2], args.depth, args.cosine)
     rows = [
         {
@@ -544,9 +675,9 @@ def _cmd_train_linearized(args) -> int:
 
     phi = _activation_expr(args.phi)
     if min(args.widths) < 1 or args.replicates < 2 or args.steps < 1 or args.depth < 1 or args.points < 1:
-        raise ValueError("widths, steps, depth and points must be positive, and replicates at least 2")
+        raise UsageError("widths, steps, depth and points must be positive, and replicates at least 2")
     if args.batch_size is not None and not 1 <= args.batch_size <= args.points:
-        raise ValueError("--batch-size must lie in 1 … --points")
+        raise UsageError("--batch-size must lie in 1 … --points")
     x, x_test = sphere_data(args.points, 3, seed=0), sphere_data(8, 3, seed=99)
     y = np.sin(2 * x[:, 0])
     z = np.concatenate([x, x_test])
@@ -601,7 +732,7 @@ def _cmd_train(args) -> int:
     )
 
     if args.layers < 1 or args.width < 1 or args.iterations < 1 or args.rho < 0:
-        raise ValueError("layers, width and iterations must be positive and ρ non-negative")
+        raise UsageError("layers, width and iterations must be positive and ρ non-negative")
     digits = args.problem == "digits"
     runs = {}
 
@@ -652,17 +783,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="judge the catalogue of claims from the literature")
     verify.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or prefix (e.g. gaussian)")
     verify.add_argument("--profile", choices=["quick", "full"], default="quick")
-    verify.add_argument("--report", metavar="DIR", help="write report.md, report.json and plots to DIR")
+    verify.add_argument("--report", metavar="DIR", type=_output_folder, help="write report.md, report.json and plots to DIR")
     verify.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
-    verify.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes, each judging whole topics (default: the cores)")
+    verify.add_argument("--jobs", type=_count(1, 256), default=os.cpu_count() or 1, help="worker processes, each judging whole topics (default: the cores)")
     verify.set_defaults(run=_cmd_verify)
 
     check = sub.add_parser("check", help="decide whether LHS = RHS on a declared domain")
     check.add_argument("lhs")
     check.add_argument("rhs")
     check.add_argument("--assume", action="append", default=[], metavar="COND", help="e.g. 'q > 0', '-1 < rho < 1'")
-    check.add_argument("--points", type=int, default=12, help="random points besides the domain's edges")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--points", type=_count(0, 1000), default=12, help="random points besides the covering of the domain")
+    check.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
     check.add_argument("--json", action="store_true")
     check.set_defaults(run=_cmd_check)
 
@@ -678,8 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--phi", required=True, help="activation: a registered name (tanh, relu, erf, …) or an expression in x")
 
     def variances(p, required=True):
-        p.add_argument("--sw2", type=float, required=required, help="weight variance σ_w²")
-        p.add_argument("--sb2", type=float, required=required, help="bias variance σ_b²")
+        p.add_argument("--sw2", type=_at_least(0, strict=True, high=1e6), required=required, help="weight variance σ_w² > 0")
+        p.add_argument("--sb2", type=_at_least(0, high=1e6), required=required, help="bias variance σ_b² ≥ 0")
 
     mf = sub.add_parser("meanfield", help="fixed points, χ₁, χ_c, depth scales and the phase at (σ_w², σ_b²)")
     activation_argument(mf)
@@ -689,17 +820,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     boundary = sub.add_parser("boundary", help="the order–chaos critical line χ₁ = 1")
     activation_argument(boundary)
-    boundary.add_argument("--sb2", type=float, help="give the critical σ_w² at this σ_b²")
+    boundary.add_argument("--sb2", type=_at_least(0, high=1e6), help="give the critical σ_w² at this σ_b²")
     boundary.add_argument("--latex", action="store_true")
     boundary.add_argument("--json", action="store_true")
     boundary.set_defaults(run=_cmd_boundary)
 
     diagram = sub.add_parser("phase-diagram", help="χ₁ and ξ_c over a (σ_w², σ_b²) grid, with the critical line")
     activation_argument(diagram)
-    diagram.add_argument("--grid", type=int, default=256, help="points per axis")
-    diagram.add_argument("--sw2-range", type=float, nargs=2, default=(0.5, 4.0), metavar=("LO", "HI"))
-    diagram.add_argument("--sb2-range", type=float, nargs=2, default=(0.0, 0.3), metavar=("LO", "HI"))
-    diagram.add_argument("--out", required=True, help="image file (png, pdf, svg)")
+    diagram.add_argument("--grid", type=_count(2, 4096), default=256, help="points per axis (2 … 4096)")
+    diagram.add_argument("--sw2-range", type=_at_least(0, strict=True, high=1e6), nargs=2, default=(0.5, 4.0), metavar=("LO", "HI"))
+    diagram.add_argument("--sb2-range", type=_at_least(0, high=1e6), nargs=2, default=(0.0, 0.3), metavar=("LO", "HI"))
+    diagram.add_argument("--out", required=True, type=_output, help="image file (png, pdf, svg)")
     diagram.set_defaults(run=_cmd_phase_diagram)
 
     simulate = sub.add_parser("simulate", help="simulate finite random systems")
@@ -707,18 +838,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim = what.add_parser("meanfield", help="random fully-connected networks: q_l, c_l, gradients, Jacobian")
     activation_argument(sim)
     variances(sim)
-    sim.add_argument("--width", type=int, default=1024)
-    sim.add_argument("--depth", type=int, default=50)
-    sim.add_argument("--seeds", type=int, default=16, help="independent networks (standard errors)")
-    sim.add_argument("--q0", type=float, default=1.0, help="input variance")
-    sim.add_argument("--c0", type=float, default=0.5, help="input correlation")
+    sim.add_argument("--width", type=_count(2, 1 << 16), default=1024)
+    sim.add_argument("--depth", type=_count(1, 10_000), default=50)
+    sim.add_argument("--seeds", type=_count(2, 10_000), default=16, help="independent networks (standard errors)")
+    sim.add_argument("--q0", type=_at_least(0, strict=True, high=1e6), default=1.0, help="input variance")
+    sim.add_argument("--c0", type=_at_least(-1, high=1), default=0.5, help="input correlation in [−1, 1]")
     sim.add_argument("--weights", choices=["gaussian", "orthogonal"], default="gaussian")
     sim.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
-    sim.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--plot", metavar="PNG", help="write q_l, c_l and gradient variance against theory")
+    sim.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N (torch)")
+    sim.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
+    sim.add_argument("--plot", metavar="PNG", type=_output, help="write q_l, c_l and gradient variance against theory")
     sim.add_argument(
-        "--spectrum", metavar="PNG",
+        "--spectrum", metavar="PNG", type=_output,
         help="write the Jacobian's squared singular values at q*, Gaussian and orthogonal weights, against theory (O(N³L))",
     )
     sim.add_argument("--json", action="store_true")
@@ -726,55 +857,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     def kuramoto_population(p):
         p.add_argument("--g", choices=["lorentzian", "gaussian", "uniform"], required=True, help="natural-frequency density")
-        p.add_argument("--gamma", type=float, help="Lorentzian half-width γ")
-        p.add_argument("--sigma", type=float, help="Gaussian standard deviation σ")
-        p.add_argument("--delta", type=float, help="uniform half-width Δ")
+        p.add_argument("--gamma", type=_at_least(0, strict=True, high=1e6), help="Lorentzian half-width γ")
+        p.add_argument("--sigma", type=_at_least(0, strict=True, high=1e6), help="Gaussian standard deviation σ")
+        p.add_argument("--delta", type=_at_least(0, strict=True, high=1e6), help="uniform half-width Δ")
         p.add_argument("--graph", choices=["complete", "erdos-renyi", "ring"], default="complete")
-        p.add_argument("--p", type=float, help="Erdős–Rényi edge probability")
-        p.add_argument("--range", type=float, help="ring: each node joined to the fraction ρ of nodes on either side")
+        p.add_argument("--p", type=_at_least(0, strict=True, high=1), help="Erdős–Rényi edge probability in (0, 1]")
+        p.add_argument("--range", type=_at_least(0, strict=True, high=0.5), help="ring: each node joined to the fraction ρ < 1/2 of nodes on either side")
         p.add_argument("--normalisation", choices=["population", "degree"], default="population", help="K/N (default) or K/deg i")
         p.add_argument("--json", action="store_true")
 
     kuramoto = sub.add_parser("kuramoto", help="Kuramoto theory: K_c and r∞ for a frequency density on a graph")
     kuramoto_population(kuramoto)
-    kuramoto.add_argument("--K", type=float, required=True, help="coupling")
+    kuramoto.add_argument("--K", type=_at_least(0, high=1e6), required=True, help="coupling K ≥ 0")
     kuramoto.set_defaults(run=_cmd_kuramoto)
 
     sim_k = what.add_parser("kuramoto", help="Kuramoto populations: r(t), ⟨r⟩ and r∞(K) sweeps against theory")
     kuramoto_population(sim_k)
-    sim_k.add_argument("--N", type=int, required=True, help="oscillators")
-    sim_k.add_argument("--K", type=float, help="coupling")
-    sim_k.add_argument("--sweep", type=float, nargs=3, metavar=("LO", "HI", "COUNT"), help="r∞(K) at COUNT couplings in [LO, HI]")
-    sim_k.add_argument("--T", type=float, default=50.0, help="final time (⟨r⟩ averages over [T/2, T])")
-    sim_k.add_argument("--step", type=float, default=0.05)
+    sim_k.add_argument("--N", type=_count(2, 1 << 22), required=True, help="oscillators")
+    sim_k.add_argument("--K", type=_at_least(0, high=1e6), help="coupling K ≥ 0")
+    sim_k.add_argument("--sweep", type=_at_least(0, high=1e6), nargs=3, metavar=("LO", "HI", "COUNT"), help="r∞(K) at COUNT couplings in [LO, HI]")
+    sim_k.add_argument("--T", type=_at_least(0, strict=True, high=1e7), default=50.0, help="final time (⟨r⟩ averages over [T/2, T])")
+    sim_k.add_argument("--step", type=_at_least(0, strict=True, high=1e3), default=0.05)
     sim_k.add_argument("--method", choices=["rk4", "heun", "dop853"], default="rk4", help="fixed-step RK4 or Heun, or adaptive DOP853 (--step: output spacing)")
-    sim_k.add_argument("--seeds", type=int, default=1, help="independent populations per coupling (standard errors)")
+    sim_k.add_argument("--seeds", type=_count(1, 10_000), default=1, help="independent populations per coupling (standard errors)")
     sim_k.add_argument("--random-frequencies", action="store_true", help="i.i.d. draws instead of quantiles of g")
     sim_k.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
-    sim_k.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
-    sim_k.add_argument("--seed", type=int, default=0)
-    sim_k.add_argument("--plot", metavar="PNG", help="r(t) against r∞, or with --sweep the r∞(K) curve")
+    sim_k.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N (torch)")
+    sim_k.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
+    sim_k.add_argument("--plot", metavar="PNG", type=_output, help="r(t) against r∞, or with --sweep the r∞(K) curve")
     sim_k.set_defaults(run=_cmd_simulate_kuramoto)
 
     kernel = sub.add_parser("kernel", help="NNGP and NTK matrices of a deep fully-connected network at given inputs")
     activation_argument(kernel)
     variances(kernel)
-    kernel.add_argument("--depth", type=int, required=True, help="number of nonlinearities")
+    kernel.add_argument("--depth", type=_count(0, 10_000), required=True, help="number of nonlinearities")
     kernel.add_argument("--x", required=True, help="inputs: a .npy file holding an N × d array")
-    kernel.add_argument("--out", required=True, help="output .npz with arrays nngp and/or ntk")
+    kernel.add_argument("--out", required=True, type=_output, help="output .npz with arrays nngp and/or ntk")
     kernel.add_argument("--kind", default="nngp,ntk", help="nngp, ntk or both")
     kernel.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
-    kernel.add_argument("--device", default="cpu", help="cpu or cuda (torch)")
+    kernel.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N (torch)")
     kernel.add_argument("--json", action="store_true")
     kernel.set_defaults(run=_cmd_kernel)
 
     depth = sub.add_parser("ntk-depth", help="the NTK layer by layer at the variance fixed point: ordered and chaotic phases")
     activation_argument(depth)
-    depth.add_argument("--sw2", type=float, nargs="+", required=True, help="weight variances σ_w², one profile each")
-    depth.add_argument("--sb2", type=float, default=0.05, help="bias variance σ_b²")
-    depth.add_argument("--depth", type=int, default=50, help="number of nonlinearities L")
-    depth.add_argument("--cosine", type=float, default=0.5, help="cosine of the angle between the two inputs")
-    depth.add_argument("--plot", metavar="PNG", help="Θ^l(x, x)/q* against the prediction, and Θ^l(x, x′)/Θ^l(x, x)")
+    depth.add_argument("--sw2", type=_at_least(0, strict=True, high=1e6), nargs="+", required=True, help="weight variances σ_w², one profile each")
+    depth.add_argument("--sb2", type=_at_least(0, high=1e6), default=0.05, help="bias variance σ_b²")
+    depth.add_argument("--depth", type=_count(1, 100_000), default=50, help="number of nonlinearities L")
+    depth.add_argument("--cosine", type=_finite, default=0.5, help="cosine of the angle between the two inputs, in (−1, 1)")
+    depth.add_argument("--plot", metavar="PNG", type=_output, help="Θ^l(x, x)/q* against the prediction, and Θ^l(x, x′)/Θ^l(x, x)")
     depth.add_argument("--json", action="store_true")
     depth.set_defaults(run=_cmd_ntk_depth)
 
@@ -782,52 +913,65 @@ def build_parser() -> argparse.ArgumentParser:
     methods = train.add_subparsers(dest="method", required=True, parser_class=_Parser)
     msa = methods.add_parser("msa", help="extended MSA (Li et al. 2018) against plain MSA, GD and Adam")
     msa.add_argument("--problem", choices=["sin", "digits"], default="sin", help="digits needs scikit-learn")
-    msa.add_argument("--layers", type=int, default=20)
-    msa.add_argument("--width", type=int, default=5, help="state width of the sin problem (digits: 64)")
-    msa.add_argument("--rho", type=float, default=20.0, help="E-MSA penalty ρ")
-    msa.add_argument("--iterations", type=int, default=20, help="MSA iterations")
-    msa.add_argument("--inner", type=int, default=10, help="L-BFGS steps per layer and iteration")
-    msa.add_argument("--baseline-iterations", type=int, default=1000, help="GD and Adam steps")
-    msa.add_argument("--gd-lr", type=float, default=0.5)
-    msa.add_argument("--adam-lr", type=float, default=0.01)
-    msa.add_argument("--plot", metavar="PNG", help="loss per iteration and per second")
+    msa.add_argument("--layers", type=_count(1, 1000), default=20)
+    msa.add_argument("--width", type=_count(1, 4096), default=5, help="state width of the sin problem (digits: 64)")
+    msa.add_argument("--rho", type=_at_least(0, high=1e6), default=20.0, help="E-MSA penalty ρ ≥ 0")
+    msa.add_argument("--iterations", type=_count(1, 100_000), default=20, help="MSA iterations")
+    msa.add_argument("--inner", type=_count(1, 10_000), default=10, help="L-BFGS steps per layer and iteration")
+    msa.add_argument("--baseline-iterations", type=_count(1, 1_000_000), default=1000, help="GD and Adam steps")
+    msa.add_argument("--gd-lr", type=_at_least(0, strict=True, high=1e3), default=0.5, help="GD learning rate > 0")
+    msa.add_argument("--adam-lr", type=_at_least(0, strict=True, high=1e3), default=0.01, help="Adam learning rate > 0")
+    msa.add_argument("--plot", metavar="PNG", type=_output, help="loss per iteration and per second")
     msa.add_argument("--json", action="store_true")
     msa.set_defaults(run=_cmd_train)
 
     linearized = methods.add_parser("linearized", help="wide networks by GD/SGD beside their linearization, over widths")
     activation_argument(linearized)
-    linearized.add_argument("--sw2", type=float, default=2.0, help="weight variance σ_w²")
-    linearized.add_argument("--sb2", type=float, default=0.1, help="bias variance σ_b²")
-    linearized.add_argument("--depth", type=int, default=1, help="hidden layers")
-    linearized.add_argument("--widths", type=int, nargs="+", default=[256, 1024, 4096])
-    linearized.add_argument("--replicates", type=int, default=8)
-    linearized.add_argument("--steps", type=int, default=100)
-    linearized.add_argument("--points", type=int, default=8, help="training inputs on the sphere of radius √3; targets sin 2x₁")
-    linearized.add_argument("--batch-size", type=int, help="SGD minibatch (full-batch GD by default)")
+    linearized.add_argument("--sw2", type=_at_least(0, strict=True, high=1e6), default=2.0, help="weight variance σ_w²")
+    linearized.add_argument("--sb2", type=_at_least(0, high=1e6), default=0.1, help="bias variance σ_b²")
+    linearized.add_argument("--depth", type=_count(1, 100), default=1, help="hidden layers")
+    linearized.add_argument("--widths", type=_count(1, 1 << 20), nargs="+", default=[256, 1024, 4096])
+    linearized.add_argument("--replicates", type=_count(2, 10_000), default=8)
+    linearized.add_argument("--steps", type=_count(1, 1_000_000), default=100)
+    linearized.add_argument("--points", type=_count(1, 10_000), default=8, help="training inputs on the sphere of radius √3; targets sin 2x₁")
+    linearized.add_argument("--batch-size", type=_count(1, 10_000), help="SGD minibatch (full-batch GD by default)")
     linearized.add_argument("--parameterisation", choices=["ntk", "mean-field", "both"], default="both")
-    linearized.add_argument("--plot", metavar="PNG", help="NTK and linearization gap against width")
+    linearized.add_argument("--plot", metavar="PNG", type=_output, help="NTK and linearization gap against width")
     linearized.add_argument("--json", action="store_true")
     linearized.set_defaults(run=_cmd_train_linearized)
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: workers are ended and a partial report says so."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv=None) -> int:
+    """Run one command; the error policy of the module docstring."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if _in_main_thread() else None
     try:
         return args.run(args)
-    except ParseError as error:
-        message = error.args[0] if error.args else type(error).__name__
-        print(f"dyncheck: error: {message}", file=sys.stderr)
+    except UsageError as error:
+        print(f"dyncheck: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, KeyError) as error:
-        # bad parameters (negative variances, NaN, a q* outside the validated range, …)
-        message = error.args[0] if error.args else type(error).__name__
-        print(f"dyncheck: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except RecursionError:
-        print("dyncheck: error: expression too deeply nested", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("dyncheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

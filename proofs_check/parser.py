@@ -12,10 +12,12 @@ Every rejection is a :class:`ParseError` with a one-line message.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 
 import sympy as sp
 
+from theory.errors import UsageError
 from theory.activations import ACTIVATIONS, ALIASES, X
 from theory.gaussian import GaussianExpectation
 
@@ -26,9 +28,14 @@ MAX_NODES = 400
 MAX_DEPTH = 40
 MAX_EXPONENT = 64
 MAX_NAME = 32
+#: Largest |log10| of a number that an expression may compute while it is parsed: bounds the
+#: value of nested powers such as ((3**64)**64)**64, which are evaluated exactly.
+MAX_MAGNITUDE_DIGITS = 1000
+#: Largest |value| of an activation's numeric parameter (a slope, a degree's bound is MAX_EXPONENT).
+MAX_PARAMETER = 10**6
 
 
-class ParseError(ValueError):
+class ParseError(UsageError):
     """The input is not an expression dyncheck accepts; the message says why."""
 
 
@@ -53,13 +60,18 @@ FUNCTIONS: Mapping[str, tuple] = {
     "Abs": (sp.Abs, 1),
     "heaviside": (sp.Heaviside, 1),
     "Heaviside": (sp.Heaviside, 1),
+    "sign": (sp.sign, 1),
     "max": (sp.Max, 2),
     "min": (sp.Min, 2),
 }
 
-CONSTANTS: Mapping[str, sp.Expr] = {"pi": sp.pi, "e": sp.E, "oo": sp.oo}
+CONSTANTS: Mapping[str, sp.Expr] = {"pi": sp.pi, "oo": sp.oo}
 
-_RESERVED = set(FUNCTIONS) | set(CONSTANTS) | set(ACTIVATIONS) | set(ALIASES) | {"E"}
+#: Names refused because they are ambiguous: ``e`` reads as Euler's number to some and as a
+#: parameter to others (write ``exp(1)`` for the number).
+AMBIGUOUS: Mapping[str, str] = {"e": "'e' is ambiguous: write exp(1) for Euler's number, or give the parameter another name"}
+
+_RESERVED = set(FUNCTIONS) | set(CONSTANTS) | set(ACTIVATIONS) | set(ALIASES) | set(AMBIGUOUS) | {"E"}
 
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
@@ -77,6 +89,8 @@ class _Builder:
     def symbol(self, name: str) -> sp.Symbol:
         if len(name) > MAX_NAME or not name.isidentifier() or name.startswith("_"):
             raise ParseError(f"invalid name {name!r}")
+        if name in AMBIGUOUS:
+            raise ParseError(AMBIGUOUS[name])
         if name not in self.symbols:
             self.symbols[name] = sp.Symbol(name, real=True)
         return self.symbols[name]
@@ -99,6 +113,8 @@ class _Builder:
 
     def _Name(self, node):
         name = node.id
+        if name in AMBIGUOUS:
+            raise ParseError(AMBIGUOUS[name])
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in _RESERVED:
@@ -116,9 +132,7 @@ class _Builder:
     def _BinOp(self, node):
         left, right = self.build(node.left), self.build(node.right)
         if isinstance(node.op, ast.Pow):
-            if right.is_number and (not right.is_finite or abs(right) > MAX_EXPONENT):
-                raise ParseError(f"exponent {right} is too large (limit {MAX_EXPONENT})")
-            return left**right
+            return _power(left, right)
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise ParseError(f"operator {type(node.op).__name__} is not allowed")
@@ -146,8 +160,10 @@ class _Builder:
             if not node.args:
                 raise ParseError(f"{name} needs an argument")
             args = [self.build(a) for a in node.args]
+            for parameter in args[1:]:
+                _check_parameter(key, parameter)
             try:
-                return act(args[0], *args[1:])
+                return _bounded(act(args[0], *args[1:]))
             except TypeError as error:
                 raise ParseError(str(error)) from None
         raise ParseError(f"unknown function {name!r}")
@@ -167,8 +183,22 @@ class _Builder:
             names = [var_node.id if isinstance(var_node, ast.Name) else None]
         if None in names or len(set(names)) != len(names):
             raise ParseError("the variables of E must be distinct names")
-        variables = tuple(self.symbol(n) for n in names)
-        integrand = self.build(args[0])
+        for n in names:
+            self.symbol(n)  # validates the name
+        # The variables are bound: fresh real symbols, whatever a parameter of the same name assumes.
+        variables = tuple(sp.Symbol(n, real=True) for n in names)
+        outer = {n: self.symbols.get(n) for n in names}
+        self.symbols.update(zip(names, variables))
+        try:
+            integrand = self.build(args[0])
+        finally:
+            for n, symbol in outer.items():
+                if symbol is None:
+                    self.symbols.pop(n, None)
+                else:
+                    self.symbols[n] = symbol
+        if integrand.atoms(GaussianExpectation):
+            raise ParseError("an expectation inside an expectation is not supported; write the inner one out")
         rho = self.build(args[2]) if len(args) == 3 else sp.S.Zero
         if rho.has(*variables):
             raise ParseError("the correlation may not depend on the integration variables")
@@ -177,6 +207,51 @@ class _Builder:
 
 def _raise(message):
     raise ParseError(message)
+
+
+def _log10_magnitude(number: sp.Expr) -> float:
+    """|log10 |number||, +inf when it cannot be bounded cheaply."""
+    if number.is_zero:
+        return 0.0
+    try:
+        value = sp.log(sp.Abs(number), 10).evalf(15, maxn=60)
+        return abs(float(value)) if value.is_real and value.is_finite else math.inf
+    except (TypeError, ValueError, ArithmeticError):
+        return math.inf
+
+
+def _bounded(result: sp.Expr) -> sp.Expr:
+    """``result``, or ParseError when it holds a power whose exponent or value is beyond the limits."""
+    for power in result.atoms(sp.Pow):
+        exponent = power.exp
+        if exponent.is_number and (not exponent.is_finite or abs(exponent) > MAX_EXPONENT) and not power.base.is_number:
+            raise ParseError(f"exponent {exponent} is too large (limit {MAX_EXPONENT})")
+    if result.is_number and _log10_magnitude(result) > MAX_MAGNITUDE_DIGITS:
+        raise ParseError(f"a number in the expression exceeds 10^{MAX_MAGNITUDE_DIGITS} in magnitude")
+    return result
+
+
+def _power(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    """base**exponent, refused before it is computed when its exponent or its value is too large."""
+    if exponent.is_number:
+        if not exponent.is_finite:
+            raise ParseError(f"exponent {exponent} is not finite")
+        if not base.is_number and abs(exponent) > MAX_EXPONENT:
+            raise ParseError(f"exponent {exponent} is too large (limit {MAX_EXPONENT})")
+        if base.is_number and not base.is_zero:
+            if _log10_magnitude(base) * float(abs(sp.N(exponent, 15))) > MAX_MAGNITUDE_DIGITS:
+                raise ParseError(f"the power ({base})**({exponent}) exceeds 10^{MAX_MAGNITUDE_DIGITS} in magnitude")
+    return _bounded(base**exponent)
+
+
+def _check_parameter(activation: str, value: sp.Expr) -> None:
+    """An activation's parameter: a finite real number of modest size (a degree: a small integer)."""
+    if not value.is_number:
+        return
+    if not (value.is_real and value.is_finite) or abs(value) > MAX_PARAMETER:
+        raise ParseError(f"parameter {value} of {activation} must be a real number with |value| ≤ {MAX_PARAMETER:g}")
+    if activation == "monomial" and not (value.is_Integer and 0 <= value <= MAX_EXPONENT):
+        raise ParseError(f"the degree of monomial must be an integer in 0 … {MAX_EXPONENT}, not {value}")
 
 
 def _tree(text: str) -> ast.AST:
@@ -214,7 +289,8 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | None = None) 
 
 
 class Assumption:
-    """``lower < name < upper`` (bounds may be open or closed, either may be absent)."""
+    """``lower < name < upper``: bounds are exact real SymPy numbers (``exp(1000)`` stays exact), either
+    may be absent, each open or closed."""
 
     def __init__(self, name: str, lower=None, upper=None, lower_open=True, upper_open=True):
         self.name, self.lower, self.upper = name, lower, upper
@@ -222,12 +298,31 @@ class Assumption:
 
     def merge(self, other: Assumption) -> Assumption:
         lower, lower_open = self.lower, self.lower_open
-        if other.lower is not None and (lower is None or other.lower >= lower):
+        if other.lower is not None and (lower is None or bool(other.lower >= lower)):
             lower, lower_open = other.lower, other.lower_open if other.lower != lower else (lower_open or other.lower_open)
         upper, upper_open = self.upper, self.upper_open
-        if other.upper is not None and (upper is None or other.upper <= upper):
+        if other.upper is not None and (upper is None or bool(other.upper <= upper)):
             upper, upper_open = other.upper, other.upper_open if other.upper != upper else (upper_open or other.upper_open)
         return Assumption(self.name, lower, upper, lower_open, upper_open)
+
+    @property
+    def empty(self) -> bool:
+        if self.lower is None or self.upper is None:
+            return False
+        if bool(self.lower > self.upper):
+            return True
+        return bool(sp.Eq(self.lower, self.upper)) and (self.lower_open or self.upper_open)
+
+    def interval(self) -> sp.Interval:
+        """The domain as a SymPy set."""
+        lo = sp.S.NegativeInfinity if self.lower is None else self.lower
+        hi = sp.S.Infinity if self.upper is None else self.upper
+        return sp.Interval(lo, hi, self.lower is None or self.lower_open, self.upper is None or self.upper_open)
+
+    def contains(self, value: sp.Expr) -> bool:
+        if self.lower is not None and not bool(value > self.lower if self.lower_open else value >= self.lower):
+            return False
+        return self.upper is None or bool(value < self.upper if self.upper_open else value <= self.upper)
 
     def symbol(self) -> sp.Symbol:
         kwargs = {"real": True}
@@ -237,6 +332,8 @@ class Assumption:
             kwargs = {"nonnegative": True}
         elif self.upper is not None and (self.upper < 0 or (self.upper == 0 and self.upper_open)):
             kwargs = {"negative": True}
+        elif self.upper is not None and self.upper <= 0:
+            kwargs = {"nonpositive": True}
         return sp.Symbol(self.name, **kwargs)
 
     def __repr__(self):
@@ -246,7 +343,10 @@ class Assumption:
 
 
 def parse_assumption(text: str) -> Assumption:
-    """Parse ``"q > 0"``, ``"-1 < rho < 1"``, ``"a >= 0.5"`` into an :class:`Assumption`."""
+    """Parse ``"q > 0"``, ``"-1 < rho < 1"``, ``"a >= 0.5"`` into an :class:`Assumption`.
+
+    Bounds are kept exact (``0.1`` is 1/10, ``exp(1000)`` stays symbolic); ``oo`` is no bound.
+    """
     node = _tree(text)
     if not isinstance(node, ast.Compare):
         raise ParseError(f"assumption {text!r} is not a comparison such as 'q > 0' or '-1 < rho < 1'")
@@ -266,19 +366,20 @@ def parse_assumption(text: str) -> Assumption:
             raise ParseError(f"assumption {text!r} compares two numbers")
         number_node = right if i == index else left
         number = _Builder({}).build(number_node)
-        if not number.is_number or not number.is_real:
+        if not number.is_number or number.is_extended_real is not True:
             raise ParseError(f"bound {ast.unparse(number_node)!r} is not a real number")
-        number = float(number)
         name_on_left = i == index
-        if isinstance(op, ast.Lt | ast.LtE):
-            strict = isinstance(op, ast.Lt)
-            bound = Assumption(name, upper=number, upper_open=strict) if name_on_left else Assumption(name, lower=number, lower_open=strict)
-        elif isinstance(op, ast.Gt | ast.GtE):
-            strict = isinstance(op, ast.Gt)
-            bound = Assumption(name, lower=number, lower_open=strict) if name_on_left else Assumption(name, upper=number, upper_open=strict)
+        if isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE):
+            strict = isinstance(op, ast.Lt | ast.Gt)
+            upper = isinstance(op, ast.Lt | ast.LtE) == name_on_left
+            if number.is_infinite:
+                if (number > 0) != upper:
+                    raise ParseError(f"assumption {text!r} describes an empty set")
+                continue  # q < oo: no bound
+            bound = Assumption(name, upper=number, upper_open=strict) if upper else Assumption(name, lower=number, lower_open=strict)
         else:
             raise ParseError(f"comparison {type(op).__name__} is not allowed in an assumption (use <, <=, >, >=)")
         result = result.merge(bound)
-    if result.lower is not None and result.upper is not None and result.lower > result.upper:
+    if result.empty:
         raise ParseError(f"assumption {text!r} describes an empty set")
     return result

@@ -28,6 +28,31 @@ _TABLE = [
         "be refuted.",
     ),
     Tolerance(
+        "high_precision_floor_fraction",
+        0.75,
+        "The identity checker's rounding floor at d working digits is 10^(−0.75·d) of the terms' size: "
+        "closed forms are exact to ~10^(−d) and tanh–sinh quadrature split at every kink reaches "
+        "~10^(−0.9·d); a quarter of the digits is kept for the conditioning of the expression.  A "
+        "difference above the floor counts only if the next level of escalation reproduces it.",
+    ),
+    Tolerance(
+        "quadrature_floor_fraction",
+        0.5,
+        "The rounding floor of the identity checker when a side holds an expectation without a "
+        "closed form: 10^(−d/2) of the terms' size at d digits.  tanh–sinh quadrature's error is "
+        "not rounding: it need not shrink with the working precision, and its estimate is not a "
+        "bound (measured: a systematic 9e-44 on E[tanh²(√q z)] at q = 0.1 at both 50 and 70 digits, "
+        "with a smaller estimate).  d/2 keeps 13 orders of margin over that at 60 digits, while a "
+        "difference of 1e-25 (far below any double-precision formula's error) is still refuted at 60.",
+    ),
+    Tolerance(
+        "escalation_persistence",
+        0.05,
+        "A difference between the sides is real when two successive precisions (e.g. 40 and 60 "
+        "digits) give the same value to within 5 %: rounding noise shrinks by ~20 orders of "
+        "magnitude from one level to the next, so it cannot repeat itself to 5 %.",
+    ),
+    Tolerance(
         "high_precision_digits",
         40,
         "Working digits of the high-precision route (the verdict claims ≥ 30 significant digits).",

@@ -1,12 +1,27 @@
-"""A disk cache of symbolic derivations, so that a second run skips the work and its time limits.
+"""A disk cache of symbolic derivations, so that a second run skips the work: data, never code.
 
-Deriving a Gaussian expectation can take seconds, and proving that none of the
-engine's strategies applies takes as long as the strategies' time limits
-(:func:`theory.gaussian.expect`: tanh's two layer maps spend 2 × 10 s in
-``sympy.integrate``).  The outcome depends only on the integrand, the time
-limit, SymPy and dyncheck's own derivation code, so :func:`cached` keys each
-result by those: a change to any ``theory`` module or to SymPy's version starts
-afresh.
+Deriving a Gaussian expectation can take seconds.  The outcome depends only on
+the integrand, the budget, SymPy and dyncheck's own derivation code, so
+:func:`cached` keys each result by those: a change to any ``theory`` module or
+to SymPy's version starts afresh.
+
+Format and trust model:
+
+* An entry is one JSON file ``<namespace>/<sha256 of the key>.json`` holding
+  ``{"format", "key", "payload", "checksum"}``: the payload is what the
+  caller's ``encode`` made of the result (expressions as whitelisted JSON
+  trees, :mod:`theory.serialize`), and the checksum is the SHA-256 of the
+  payload's canonical JSON.  Nothing read back is ever executed: there is no
+  pickle and no ``eval``.
+* An entry is read only if it is a regular file (not a FIFO, device or link)
+  of at most :data:`MAX_ENTRY_BYTES`, its key and checksum match, it decodes,
+  and the caller's ``trusted`` check accepts it (for closed forms: the value
+  against quadrature at two parameter points).  Anything else is ignored and
+  derived afresh.  The checksum catches damage, not malice: the ``trusted``
+  check is what stops a well-formed entry that carries a wrong formula.
+* Only definitive results are written (the caller's ``definitive``): a
+  derivation that ran out of its budget is not "no closed form", and is derived
+  again next time.
 
 The cache lives in ``$DYNCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/dyncheck``,
 else ``~/.cache/dyncheck``; ``DYNCHECK_CACHE_DIR=off`` turns it off.  A file
@@ -17,8 +32,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
-import pickle
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,10 +42,14 @@ from typing import TypeVar
 
 import sympy as sp
 
-__all__ = ["CACHE_ENV", "cache_directory", "cached"]
+__all__ = ["CACHE_ENV", "FORMAT", "MAX_ENTRY_BYTES", "cache_directory", "cached"]
 
 #: Environment variable naming the cache directory ("off" or "" disables the cache).
 CACHE_ENV = "DYNCHECK_CACHE_DIR"
+#: Version of the entry format; entries of another format are ignored.
+FORMAT = 2
+#: Largest entry read back.
+MAX_ENTRY_BYTES = 4 << 20
 
 T = TypeVar("T")
 
@@ -52,26 +72,76 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def cached(namespace: str, key: tuple[str, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, or its stored result for ``key`` (strings, e.g. ``sympy.srepr`` of the inputs)."""
+def _checksum(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of bounded size; None otherwise (never blocks)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            return stream.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(descriptor)
+
+
+def cached(
+    namespace: str,
+    key: tuple[str, ...],
+    compute: Callable[[], T],
+    *,
+    encode: Callable[[T], object],
+    decode: Callable[[object], T],
+    definitive: Callable[[T], bool] = lambda result: True,
+    trusted: Callable[[T], bool] = lambda result: True,
+) -> T:
+    """``compute()``, or its stored result for ``key`` (strings, e.g. ``sympy.srepr`` of the inputs).
+
+    ``encode`` turns a result into JSON-compatible data and ``decode`` reads it back
+    (raising ``ValueError`` on anything it did not write); a stored result is used only
+    if ``trusted`` accepts it, and a result is stored only if it is ``definitive``.
+    """
     directory = cache_directory()
     if directory is None:
         return compute()
-    digest = hashlib.sha256("\0".join((_fingerprint(), *key)).encode()).hexdigest()
-    path = directory / namespace / f"{digest}.pickle"
-    try:
-        with path.open("rb") as stored:
-            return pickle.load(stored)
-    except Exception:  # noqa: BLE001 - missing, truncated or from an incompatible Python: derive afresh
-        pass
+    full_key = [_fingerprint(), *key]
+    digest = hashlib.sha256("\0".join(full_key).encode()).hexdigest()
+    path = directory / namespace / f"{digest}.json"
+    stored = _read_regular(path)
+    if stored is not None:
+        try:
+            entry = json.loads(stored)
+            if (
+                isinstance(entry, dict)
+                and entry.get("format") == FORMAT
+                and entry.get("key") == full_key
+                and entry.get("checksum") == _checksum(entry.get("payload"))
+            ):
+                result = decode(entry["payload"])
+                if trusted(result):
+                    return result
+        except (ValueError, TypeError, KeyError, RecursionError):  # damaged, planted or from another format: derive afresh
+            pass
     result = compute()
+    if not definitive(result):
+        return result
     partial = None
     try:
+        payload = encode(result)
+        text = json.dumps({"format": FORMAT, "key": full_key, "payload": payload, "checksum": _checksum(payload)})
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as partial:
-            pickle.dump(result, partial)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as partial:
+            partial.write(text)
         os.replace(partial.name, path)  # atomic: concurrent workers never read half a file
-    except (OSError, pickle.PicklingError):
+    except (OSError, ValueError):  # unwritable, or a result that cannot be stored as data
         if partial is not None:
             Path(partial.name).unlink(missing_ok=True)
     return result

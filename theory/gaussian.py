@@ -37,21 +37,37 @@ Tanh, sigmoid, softplus, SiLU and the like have no closed form: the result says
 so (``rule is None``) and carries the unevaluated expectation.
 
 Assumptions: parameters that scale a step's argument must have a known sign
-(declare them ``positive=True``); exponential factors must decay
-(``1 − 2·α > 0`` for a factor ``exp(α z²)``).  Derived values at |ρ| = 1 are
-the one-sided limits of the formulas for |ρ| < 1.
+(declare them ``positive=True``).  Derived values at |ρ| = 1 are the one-sided
+limits of the formulas for |ρ| < 1.
+
+Conditions: a closed form is returned with every condition its derivation
+needed (:class:`Condition`) that the parameters' own assumptions do not already
+settle: exponential factors must decay (``1 − 2·α > 0`` for ``exp(α z²)``; a
+positive-definite precision matrix for a pair), the correlation of a pair must
+lie in [−1, 1], and ``sympy.integrate``'s convergence conditions are kept.  A
+caller that knows more about the parameters (a declared domain) decides whether
+they hold (:mod:`proofs_check.identity`); where one fails the expectation
+diverges or is undefined, and the closed form says nothing.
+
+Budgets: each strategy runs under a CPU-time budget.  A strategy that spends it
+marks the derivation ``exhausted``: its "no closed form" is not definitive, it
+says so in the steps, and it is not cached.
 """
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from theory.cache import cached
+from theory.serialize import SerializationError, from_tree, to_tree
 from theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
+    "Condition",
     "Z",
     "U",
     "V",
@@ -139,27 +155,138 @@ class GaussianExpectation(sp.Expr):
         return f"E({printer._print(self.integrand)}, {vs})"
 
 
+#: What a failed condition means: the integral diverges there, or the expectation is not defined
+#: (a correlation outside [−1, 1]).
+CONVERGENCE, DOMAIN = "convergence", "domain"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition in the parameters under which a derived closed form holds.
+
+    ``relation`` is a SymPy relational (or a Boolean of them); ``meaning`` is
+    :data:`CONVERGENCE` (where it fails the integral diverges) or :data:`DOMAIN`
+    (where it fails the expectation is undefined).
+    """
+
+    relation: sp.Basic
+    meaning: str
+
+    def __post_init__(self):
+        if self.meaning not in (CONVERGENCE, DOMAIN):
+            raise ValueError(f"unknown meaning of a condition: {self.meaning!r}")
+        if not isinstance(self.relation, sp.logic.boolalg.Boolean):
+            raise ValueError(f"a condition is a relation, not {self.relation!r}")
+
+    def __str__(self):
+        return f"{self.relation} ({self.meaning})"
+
+
 @dataclass(frozen=True)
 class Derivation:
     """The result of :func:`expect`.
 
     ``value`` is the closed form, or the unevaluated expectation when
     ``rule`` is ``None``.  ``steps`` is the provenance, one sentence a step,
-    including the strategies that failed and why.
+    including the strategies that failed and why.  ``conditions`` are what the
+    closed form needs of the parameters beyond their assumptions (empty: it
+    holds for every value they allow).  ``exhausted`` is true when a strategy
+    spent its CPU-time budget: then "no closed form" is not definitive.
     """
 
     expectation: GaussianExpectation
     value: sp.Expr
     rule: str | None
     steps: tuple[str, ...]
+    conditions: tuple[Condition, ...] = ()
+    exhausted: bool = False
 
     @property
     def closed(self) -> bool:
         return self.rule is not None
 
+    @property
+    def conditional(self) -> bool:
+        """A closed form that holds only where :attr:`conditions` do."""
+        return self.closed and bool(self.conditions)
+
 
 class NoClosedForm(Exception):
     """A strategy does not apply to this integrand (the message says why)."""
+
+
+#: Conditions gathered while one strategy runs, and the substitutions (dummies → what they stand
+#: for) and correlation paths (Price's t from 0 to its end) needed to state them in the parameters.
+_COLLECTED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("conditions", default=None)
+
+
+def _require(expr: sp.Expr, meaning: str, *, strict: bool = True, why: str = "") -> None:
+    """Record that ``expr > 0`` (``≥ 0`` unless ``strict``) is needed; fail now if it is known false."""
+    holds = expr.is_positive if strict else expr.is_nonnegative
+    if holds:
+        return
+    if holds is False and not expr.free_symbols:
+        raise NoClosedForm(why or f"{expr} {'>' if strict else '≥'} 0 fails")
+    if holds is False and meaning == CONVERGENCE:
+        raise NoClosedForm(why or f"{expr} {'>' if strict else '≥'} 0 fails for every value of the parameters")
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected["conditions"].append(Condition(sp.Gt(expr, 0) if strict else sp.Ge(expr, 0), meaning))
+
+
+def _register(kind: str, *entry) -> None:
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected[kind].append(entry)
+
+
+def _along_path(relation: sp.Basic, t: sp.Symbol, end: sp.Expr) -> sp.Basic:
+    """A condition that must hold for every t between 0 and ``end``, stated at the worst t.
+
+    Price's kernels are integrated over t ∈ [0, ρ]; their convergence conditions are
+    A + B t² > 0 (the worst t is ρ when B ≤ 0, 0 when B ≥ 0) or linear in t (both ends).
+    """
+    if not relation.has(t):
+        return relation
+    if not isinstance(relation, sp.core.relational.Relational):
+        raise NoClosedForm(f"the condition {relation} along the correlation path cannot be reduced")
+    expr = sp.expand(relation.lhs - relation.rhs)
+    try:
+        poly = sp.Poly(expr, t)
+    except sp.PolynomialError:
+        raise NoClosedForm(f"the condition {relation} along the correlation path cannot be reduced") from None
+    at = relation.func
+    if poly.degree() == 1:
+        return sp.And(at(expr.subs(t, 0), 0), at(expr.subs(t, end), 0))
+    coeffs = dict(zip(poly.monoms(), poly.coeffs()))
+    if poly.degree() == 2 and (1,) not in coeffs:
+        b = coeffs[(2,)]
+        if b.is_nonpositive:
+            return at(expr.subs(t, end), 0)
+        if b.is_nonnegative:
+            return at(expr.subs(t, 0), 0)
+    raise NoClosedForm(f"the condition {relation} along the correlation path cannot be reduced")
+
+
+def _state_conditions(collected: dict) -> tuple[Condition, ...]:
+    """The gathered conditions in the parameters: paths reduced, dummies replaced, known truths dropped."""
+    out = []
+    for condition in collected["conditions"]:
+        relation = condition.relation
+        for t, end in reversed(collected["paths"]):
+            relation = _along_path(relation, t, end)
+        for dummy, value in reversed(collected["substitutions"]):
+            relation = relation.subs(dummy, value)
+        relation = sp.simplify(relation) if sp.count_ops(relation) < 60 else relation
+        if relation is sp.true:
+            continue
+        if relation is sp.false:
+            raise NoClosedForm(f"the condition {condition.relation} fails for every value of the parameters")
+        if any(isinstance(s, sp.Dummy) for s in relation.free_symbols):
+            raise NoClosedForm(f"the condition {relation} could not be stated in the parameters")
+        if all(relation != c.relation for c in out):
+            out.append(Condition(relation, condition.meaning))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------
@@ -252,8 +379,7 @@ def _moments_term(term: sp.Expr, z: sp.Symbol) -> sp.Expr:
         raise NoClosedForm(f"exponent {exponent} is of degree > 2 in {z}")
     alpha, beta, gamma = ([sp.S.Zero] * 3 + poly.all_coeffs())[-3:]
     precision = 1 - 2 * alpha
-    if precision.is_positive is False:
-        raise NoClosedForm(f"exp({exponent}) grows too fast: the expectation diverges")
+    _require(precision, CONVERGENCE, why=f"exp({exponent}) grows too fast: the expectation diverges")
 
     lo = sp.Max(*lower) if lower else sp.S.NegativeInfinity
     hi = sp.Min(*upper) if upper else sp.S.Infinity
@@ -312,6 +438,7 @@ class _Conditional:
         self.rho = rho
         self.s = sp.Dummy("s", positive=True)
         self.w = sp.Dummy("w", real=True)
+        _register("substitutions", self.s, sp.sqrt(1 - rho**2))
 
     def finish(self, expr: sp.Expr) -> sp.Expr:
         # The precisions that arise are positive (convergence), so radicals combine.
@@ -361,8 +488,10 @@ def _joint_gaussian_term(term: sp.Expr, u, v, rho) -> sp.Expr:
     lin = sp.Matrix([c(u), c(v)])
     sigma = sp.Matrix([[1, rho], [rho, 1]])
     det = sp.factor(sp.expand((sp.eye(2) - sigma * m).det()))
-    if det.is_positive is False:
-        raise NoClosedForm(f"exp({exponent}) grows too fast: the expectation diverges")
+    # Λ = Σ⁻¹ − M is positive definite iff det(I − ΣM) > 0 and its (1, 1) entry (times 1 − ρ²) is.
+    why = f"exp({exponent}) grows too fast: the expectation diverges"
+    _require(det, CONVERGENCE, why=why)
+    _require(sp.expand(1 - (1 - rho**2) * m[0, 0]), CONVERGENCE, why=why)
     # Λ⁻¹ = (Σ⁻¹ − M)⁻¹ = (I − ΣM)⁻¹ Σ, free of 1/(1 − ρ²).
     cov = sp.simplify((sp.eye(2) - sigma * m).inv() * sigma)
     mean = cov * lin
@@ -508,6 +637,7 @@ def _integrate_radical(expr: sp.Expr, t: sp.Symbol, upper: sp.Expr) -> sp.Expr:
 def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: int) -> sp.Expr:
     r"""E[f(u) g(v)] at correlation rho by Price's theorem."""
     t = sp.Dummy("t", real=True)
+    _register("paths", t, rho)
     for n in range(1, PRICE_MAX_ORDER + 1):
         fn, gn = sp.diff(f, u, n), sp.diff(g, v, n)
         try:
@@ -551,6 +681,7 @@ def _is_moment_factor(factor: sp.Expr, z) -> bool:
 def _price_1d(expr: sp.Expr, z, steps, depth=0) -> sp.Expr:
     """E[F(z)G(z)] as the bivariate E[F(u)G(v)] at rho = 1."""
     u, v, rho = sp.Dummy("u", real=True), sp.Dummy("v", real=True), sp.Dummy("rho", real=True)
+    _register("substitutions", rho, sp.S.One)
     total = sp.S.Zero
     for term in sp.Add.make_args(sp.expand(expr)):
         coeff, dependent = term.as_independent(z, as_Add=False)
@@ -585,19 +716,38 @@ def _is_odd(expr: sp.Expr, variables) -> bool:
     return sp.expand(flipped + expr) == 0
 
 
-def _integrate_1d(expr, z) -> sp.Expr:
-    result = sp.integrate(expr * normal_pdf(z), (z, -sp.oo, sp.oo), conds="none")
+#: Functions of the integration variables that ``sympy.integrate`` is tried on (its Meijer-G and
+#: Risch routes handle these against a Gaussian; on tanh, sigmoids, softplus and the like it runs
+#: until its budget is spent, so they are out of its scope, definitively).
+_INTEGRABLE = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.erf, sp.erfc, sp.Heaviside, sp.DiracDelta, sp.Abs, sp.sign)
+
+
+def _sympy_integrate(integrand, limits, variables) -> sp.Expr:
+    for call in integrand.atoms(sp.Function):
+        if call.has(*variables) and not isinstance(call, _INTEGRABLE):
+            raise NoClosedForm(f"{type(call).__name__} is outside sympy.integrate's scope here")
+    for power in integrand.atoms(sp.Pow):
+        if power.base.has(*variables) and not (power.exp.is_Integer and power.exp >= 0):
+            raise NoClosedForm(f"{power} is outside sympy.integrate's scope here")
+    result = sp.integrate(integrand, *limits, conds="separate")
+    if isinstance(result, tuple):
+        result, condition = result
+        if condition is not sp.true:
+            collected = _COLLECTED.get()
+            if collected is not None:
+                collected["conditions"].append(Condition(condition, CONVERGENCE))
     if result.has(sp.Integral):
         raise NoClosedForm("sympy.integrate returned an unevaluated integral")
     return result
+
+
+def _integrate_1d(expr, z) -> sp.Expr:
+    return _sympy_integrate(expr * normal_pdf(z), [(z, -sp.oo, sp.oo)], (z,))
 
 
 def _integrate_2d(expr, u, v, rho) -> sp.Expr:
     density = sp.exp(-(u**2 - 2 * rho * u * v + v**2) / (2 * (1 - rho**2))) / (2 * sp.pi * sp.sqrt(1 - rho**2))
-    result = sp.integrate(expr * density, (v, -sp.oo, sp.oo), (u, -sp.oo, sp.oo), conds="none")
-    if result.has(sp.Integral):
-        raise NoClosedForm("sympy.integrate returned an unevaluated integral")
-    return result
+    return _sympy_integrate(expr * density, [(v, -sp.oo, sp.oo), (u, -sp.oo, sp.oo)], (u, v))
 
 
 # ---------------------------------------------------------------------------
@@ -684,35 +834,159 @@ def expect(integrand, variables, rho=None, *, time_limit_s: float = DEFAULT_TIME
         raise ValueError("a correlation is meaningful only for a pair of variables")
     rho = sp.S.Zero if rho is None else rho
     key = tuple(sp.srepr(part) for part in (integrand, variables, rho)) + (repr(time_limit_s),)
-    return cached("expect", key, lambda: _derive(integrand, variables, rho, time_limit_s))
+    target = GaussianExpectation(integrand, variables, rho)
+    return cached(
+        "expect",
+        key,
+        lambda: _derive(integrand, variables, rho, time_limit_s),
+        encode=_encode,
+        decode=_decode,
+        definitive=lambda derivation: not derivation.exhausted,
+        trusted=lambda derivation: derivation.expectation == target and _agrees_with_quadrature(derivation),
+    )
+
+
+def _encode(derivation: Derivation) -> dict:
+    return {
+        "expectation": to_tree(derivation.expectation),
+        "value": to_tree(derivation.value),
+        "rule": derivation.rule,
+        "steps": list(derivation.steps),
+        "conditions": [[to_tree(c.relation), c.meaning] for c in derivation.conditions],
+        "exhausted": derivation.exhausted,
+    }
+
+
+def _decode(data) -> Derivation:
+    if not isinstance(data, dict) or set(data) != {"expectation", "value", "rule", "steps", "conditions", "exhausted"}:
+        raise SerializationError("not a stored derivation")
+    if not (data["rule"] is None or isinstance(data["rule"], str)) or not all(isinstance(x, str) for x in data["steps"]):
+        raise SerializationError("not a stored derivation")
+    expectation = from_tree(data["expectation"])
+    if not isinstance(expectation, GaussianExpectation):
+        raise SerializationError("not a stored derivation")
+    conditions = tuple(Condition(from_tree(relation), meaning) for relation, meaning in data["conditions"])
+    return Derivation(expectation, from_tree(data["value"]), data["rule"], tuple(data["steps"]), conditions, bool(data["exhausted"]))
+
+
+#: Parameter values at which a stored closed form is compared with quadrature, by the sign the
+#: parameter is known to have; all lie in (−1, 1), so they serve as correlations too.
+_SPOT_VALUES = {1: (sp.Rational(7, 10), sp.Rational(9, 20)), -1: (sp.Rational(-7, 10), sp.Rational(-9, 20)), 0: (sp.Rational(3, 5), sp.Rational(-7, 20))}
+#: Agreement required of a stored closed form with 15-digit quadrature.
+SPOT_RELATIVE = 1e-9
+
+
+def _agrees_with_quadrature(derivation: Derivation) -> bool:
+    """A stored closed form against mpmath quadrature at two parameter points where its conditions hold.
+
+    This is what stops a well-formed cache entry carrying a wrong formula.  An entry with
+    no closed form has nothing to compare (trusting it can only cost a proof, never make one).
+    """
+    if not derivation.closed:
+        return True
+    if derivation.expectation.integrand.has(sp.DiracDelta):
+        return False  # no quadrature for distributions: derive afresh
+    try:
+        return _spot_check(derivation)
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+
+
+def _spot_check(derivation: Derivation) -> bool:
+    from theory.activations import kinks
+
+    e = derivation.expectation
+    parameters = sorted(e.free_symbols, key=lambda x: x.name)
+    checked = 0
+    for index in range(2):
+        point = {}
+        for x in parameters:
+            sign = 1 if x.is_nonnegative else -1 if x.is_nonpositive else 0
+            point[x] = _SPOT_VALUES[sign][index]
+        if not all(bool(c.relation.subs(point)) for c in derivation.conditions):
+            continue
+        with mpmath.workdps(15):
+            closed = mpmath.mpmathify(complex(sp.N(derivation.value.subs(point), 20)))
+            integrand = e.integrand.subs(point)
+            if e.bivariate:
+                u, v = e.variables
+                r = mpmath.mpf(float(e.rho.subs(point)))
+                s = mpmath.sqrt(1 - r**2)
+                f = sp.lambdify((u, v), integrand, "mpmath")
+                breaks_u = sorted({0.0, *(float(k.subs(point)) for k in kinks(integrand, u))})
+                breaks_v = sorted({float(k.subs(point)) for k in kinks(integrand, v)})
+
+                def inner(z1):
+                    pts = sorted({(b - r * z1) / s for b in breaks_v} | {0})
+                    return mpmath.quad(lambda z2: f(z1, r * z1 + s * z2) * mpmath.npdf(z2), [-mpmath.inf, *pts, mpmath.inf])
+
+                quadrature = mpmath.quad(lambda z1: inner(z1) * mpmath.npdf(z1), [-mpmath.inf, *breaks_u, mpmath.inf])
+            else:
+                (z,) = e.variables
+                f = sp.lambdify(z, integrand, "mpmath")
+                breaks = sorted({0.0, *(float(k.subs(point)) for k in kinks(integrand, z))})
+                quadrature = mpmath.quad(lambda x: f(x) * mpmath.npdf(x), [-mpmath.inf, *breaks, mpmath.inf])
+            if abs(closed - quadrature) > SPOT_RELATIVE * max(abs(quadrature), 1e-3):
+                return False
+        checked += 1
+    return checked > 0
+
+
+def _domain_conditions(variables, rho) -> list[Condition]:
+    """A pair's correlation must lie in [−1, 1] for the expectation to exist."""
+    if len(variables) != 2:
+        return []
+    collected = {"conditions": [], "substitutions": [], "paths": []}
+    token = _COLLECTED.set(collected)
+    try:
+        _require(sp.expand(1 - rho**2), DOMAIN, strict=False, why=f"the correlation {rho} lies outside [−1, 1]")
+    finally:
+        _COLLECTED.reset(token)
+    return collected["conditions"]
 
 
 def _derive(integrand: sp.Expr, variables: tuple[sp.Symbol, ...], rho: sp.Expr, time_limit_s: float) -> Derivation:
-    """:func:`expect`'s strategies in turn, each under ``time_limit_s``."""
+    """:func:`expect`'s strategies in turn, each under ``time_limit_s`` of CPU time."""
     target = GaussianExpectation(integrand, variables, rho)
+    try:
+        domain = _domain_conditions(variables, rho)
+    except NoClosedForm as why:
+        return Derivation(target, target, None, (f"undefined: {why}",))
     if not integrand.has(*variables):
-        return Derivation(target, integrand, "constant", ("the integrand does not depend on the variables",))
+        return Derivation(target, integrand, "constant", ("the integrand does not depend on the variables",), tuple(domain))
 
     steps: list[str] = []
+    exhausted = False
     for rule, attempt in _strategies(integrand, variables, rho):
+        collected = {"conditions": list(domain), "substitutions": [], "paths": []}
+        token = _COLLECTED.set(collected)
         try:
             with time_limit(time_limit_s) as enforced:
                 value = attempt(steps)
+                conditions = _state_conditions(collected)
             if not enforced:
                 steps.append(f"{rule}: ran without a time limit (not in the main thread)")
         except NoClosedForm as why:
             steps.append(f"{rule}: does not apply ({why})")
             continue
         except SymbolicTimeout:
-            steps.append(f"{rule}: stopped after {time_limit_s:g} s")
+            exhausted = True
+            steps.append(f"{rule}: budget exhausted after {time_limit_s:g} s of CPU time (undecided, not 'no closed form')")
             continue
         except Exception as error:  # noqa: BLE001 - SymPy's integrator raises internal errors
             steps.append(f"{rule}: failed inside SymPy ({type(error).__name__})")
             continue
+        finally:
+            _COLLECTED.reset(token)
         if value.has(sp.nan, sp.zoo) or value.has(sp.Integral):
             steps.append(f"{rule}: produced an indeterminate form, discarded")
             continue
         steps.append(f"{rule}: closed form derived")
-        return Derivation(target, _simplify(value, steps), rule, tuple(steps))
-    steps.append("no closed form: the expectation is left for quadrature")
-    return Derivation(target, target, None, tuple(steps))
+        for condition in conditions:
+            steps.append(f"{rule}: holds where {condition.relation} ({condition.meaning})")
+        return Derivation(target, _simplify(value, steps), rule, tuple(steps), conditions)
+    if exhausted:
+        steps.append("no closed form found within the budget: the expectation is left for quadrature")
+    else:
+        steps.append("no closed form: the expectation is left for quadrature")
+    return Derivation(target, target, None, tuple(steps), (), exhausted)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from theory.activations import X, derivative
+from theory.errors import UsageError
 from theory.gaussian import RHO, Derivation, U, V, Z, expect
 from theory.timelimit import SymbolicTimeout, time_limit
 
@@ -138,9 +139,9 @@ class MeanField:
     def __init__(self, phi: sp.Expr, name: str | None = None, *, time_limit_s: float = EXPECTATION_TIME_LIMIT):
         if phi.free_symbols - {X}:
             extra = ", ".join(sorted(str(s) for s in phi.free_symbols - {X}))
-            raise ValueError(f"the activation may depend on x only, not on {extra}")
+            raise UsageError(f"the activation may depend on x only, not on {extra}")
         if not phi.has(X):
-            raise ValueError("the activation is constant: it propagates no signal")
+            raise UsageError("the activation is constant: it propagates no signal")
         self.phi = phi
         self.name = name or str(phi)
         self.time_limit_s = time_limit_s
@@ -288,7 +289,7 @@ class MeanField:
         """The critical line χ₁ = 1 parametrised by q (see :class:`CriticalLine`)."""
         slope = self._value(self.slope_moment)
         if slope.has(sp.DiracDelta):
-            raise ValueError(f"χ₁ of {self.name} is infinite: its derivative has a Dirac delta")
+            raise UsageError(f"χ₁ of {self.name} is infinite: its derivative has a Dirac delta")
         sw2 = sp.simplify(1 / slope)
         sb2 = sp.simplify(Q - sw2 * self._value(self.second_moment))
         return CriticalLine(sw2, sb2, self.slope_moment.closed and self.second_moment.closed)
@@ -298,7 +299,7 @@ class MeanField:
         try:
             v_w = WEIGHT_ENSEMBLES[ensemble]
         except KeyError:
-            raise ValueError(f"unknown weight ensemble {ensemble!r}; choose from {', '.join(WEIGHT_ENSEMBLES)}") from None
+            raise UsageError(f"unknown weight ensemble {ensemble!r}; choose from {', '.join(WEIGHT_ENSEMBLES)}") from None
         mu1 = self._value(self.slope_moment)
         mu2 = self._value(self.slope_fourth_moment)
         mean = self.chi_1**DEPTH

@@ -1,16 +1,19 @@
-"""Time limits for symbolic work that may not terminate.
+"""Budgets for symbolic work that may not terminate, counted in CPU time.
 
 SymPy's ``integrate`` and ``simplify`` can run for minutes on integrands they
 cannot do.  Every such attempt in dyncheck runs inside :func:`time_limit`, and
 the caller falls back to its next strategy when :class:`SymbolicTimeout` is
-raised, saying so in the provenance.
+raised, saying so in the provenance (an exhausted budget is never reported as
+"no closed form", and never cached: :mod:`theory.cache`).
 
-The limit is a ``SIGALRM`` interval timer, so it interrupts pure-Python code
-(all of SymPy) without a second process.  Once the deadline has passed the
-timer keeps firing every :data:`REPEAT_S` until the block has left: SymPy
-catches broad exceptions in places, and a timeout swallowed there must not
-let the computation run on unbounded.  Signals are delivered to the main
-thread only; in any other thread the block runs without a limit and
+The budget is **CPU time of this process** (``ITIMER_PROF``: user + system,
+all threads), not wall-clock time, so that a derivation that succeeds on a
+quiet machine also succeeds on a busy one: competing processes slow the clock
+on the wall, not the work done by this process.  Once the budget is spent the
+timer keeps firing every :data:`REPEAT_S` of CPU time until the block has
+left: SymPy catches broad exceptions in places, and a timeout swallowed there
+must not let the computation run on unbounded.  Signals are delivered to the
+main thread only; in any other thread the block runs without a limit and
 :func:`time_limit` yields ``False`` so that the caller can record that.
 """
 
@@ -22,47 +25,125 @@ import threading
 import time
 from collections.abc import Iterator
 
-__all__ = ["SymbolicTimeout", "time_limit"]
+__all__ = ["BudgetExceeded", "SymbolicTimeout", "run_bounded", "time_limit"]
 
-#: Interval at which an expired limit raises again until the block has left.
+#: CPU seconds between repeated expiries of a spent budget until the block has left.
 REPEAT_S = 0.05
+
+_TIMER, _SIGNAL = signal.ITIMER_PROF, signal.SIGPROF
 
 
 class SymbolicTimeout(TimeoutError):
-    """A symbolic computation exceeded its time limit."""
+    """A symbolic computation spent its CPU-time budget."""
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[bool]:
-    """Raise :class:`SymbolicTimeout` if the block runs longer than ``seconds``.
+    """Raise :class:`SymbolicTimeout` once the block has used ``seconds`` of CPU time.
 
     Yields ``True`` when the limit is enforced, ``False`` when it cannot be
-    (outside the main thread).  Nested limits keep the tighter outer deadline.
+    (outside the main thread).  Nested limits keep the tighter outer budget.
     """
     if seconds <= 0:
-        raise SymbolicTimeout("no time left")
+        raise SymbolicTimeout("no CPU time left")
     if threading.current_thread() is not threading.main_thread():
         yield False
         return
 
-    outer_remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    outer_remaining, _ = signal.getitimer(_TIMER)
     if outer_remaining and outer_remaining < seconds:
-        # An enclosing limit expires first: let it fire.
+        # An enclosing budget runs out first: let it fire.
         yield True
         return
 
     def _expire(signum, frame):
-        raise SymbolicTimeout(f"symbolic computation exceeded {seconds:g} s")
+        raise SymbolicTimeout(f"symbolic computation used its {seconds:g} s of CPU time")
 
-    previous = signal.signal(signal.SIGALRM, _expire)
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_S)
+    previous = signal.signal(_SIGNAL, _expire)
+    start = time.process_time()
+    signal.setitimer(_TIMER, seconds, REPEAT_S)
     try:
         yield True
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(_TIMER, 0)
+        signal.signal(_SIGNAL, previous)
         if outer_remaining:
-            # Re-arm the enclosing limit with what is left of it.
-            elapsed = time.monotonic() - start
-            signal.setitimer(signal.ITIMER_REAL, max(outer_remaining - elapsed, 1e-3), REPEAT_S)
+            # Re-arm the enclosing budget with what is left of it.
+            used = time.process_time() - start
+            signal.setitimer(_TIMER, max(outer_remaining - used, 1e-3), REPEAT_S)
+
+
+class BudgetExceeded(RuntimeError):
+    """A bounded computation was stopped by its CPU-time or memory budget (the message says which)."""
+
+
+def _mapped_bytes() -> int | None:
+    """Virtual memory this process maps now (Linux), or None where that cannot be read."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_bounded(function, *args, cpu_seconds: float, memory_bytes: int | None = None):
+    """``function(*args)`` in a forked child process that the kernel stops at ``cpu_seconds`` of CPU time.
+
+    For numeric work that a signal cannot interrupt (one huge big-integer operation inside
+    mpmath can run for minutes in C): ``RLIMIT_CPU`` ends the child whatever it is doing,
+    and ``RLIMIT_AS`` bounds its memory to ``memory_bytes`` beyond what this process already maps.  The budget is CPU time, so the
+    outcome does not depend on the machine's load.  Raises :class:`BudgetExceeded` when a
+    budget ends the child; an exception inside ``function`` is raised again here.  Where
+    ``fork`` is unavailable the call runs in this process under :func:`time_limit`.
+    """
+    import os
+    import pickle
+    import resource
+
+    if not hasattr(os, "fork"):
+        try:
+            with time_limit(cpu_seconds):
+                return function(*args)
+        except SymbolicTimeout:
+            raise BudgetExceeded(f"used its {cpu_seconds:g} s of CPU time") from None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's clean-up
+        status = 0
+        try:
+            os.close(read)
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            limit = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
+            if memory_bytes is not None:
+                mapped = _mapped_bytes()
+                if mapped is not None:
+                    resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_bytes, mapped + memory_bytes))
+            try:
+                payload = pickle.dumps(("ok", function(*args)))
+            except MemoryError:
+                payload = pickle.dumps(("budget", f"needed more than {memory_bytes / 2**30:.1f} GiB of memory"))
+            except BaseException as error:  # noqa: BLE001 - sent to the parent, which raises it
+                payload = pickle.dumps(("error", error))
+            with os.fdopen(write, "wb") as stream:
+                stream.write(payload)
+        except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, "rb") as stream:
+        data = stream.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        if os.WIFSIGNALED(status):
+            raise BudgetExceeded(f"stopped by signal {os.WTERMSIG(status)} after its {cpu_seconds:g} s of CPU time or its memory")
+        raise BudgetExceeded("ended without a result")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return value
+    if kind == "budget":
+        raise BudgetExceeded(value)
+    raise value
