@@ -16,9 +16,9 @@ import functools
 import time
 from dataclasses import dataclass, field
 
-from proofs_check.verdicts import REFUTED, UNDECIDED, Evidence, combine
+from proofs_check.verdicts import AGREE, EXACT, INCONCLUSIVE, REFUTED, UNDECIDED, Evidence, combine
 
-__all__ = ["PROFILES", "Claim", "ClaimResult", "Profile", "needs_torch", "timed"]
+__all__ = ["PROFILES", "Claim", "ClaimResult", "Profile", "failed_result", "needs_torch", "timed"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,17 @@ class ClaimResult:
     control_reason: str
     control_evidence: list[Evidence]
     seconds: float
+    error: str | None = None
 
     @property
     def control_refuted(self) -> bool:
         return self.control_verdict == REFUTED
+
+    @property
+    def control_accepted_by(self) -> list[str]:
+        """Routes that accepted the negative control: such a route cannot tell the formula from a
+        mistake, so it is not evidence, and the claim does not pass until its design is fixed."""
+        return [e.route for e in self.control_evidence if e.outcome in (EXACT, AGREE)]
 
     def to_json(self) -> dict:
         return {
@@ -70,10 +77,18 @@ class ClaimResult:
             "negative_control": {
                 "verdict": self.control_verdict,
                 "reason": self.control_reason,
+                "accepted_by": self.control_accepted_by,
                 "evidence": [e.to_json() for e in self.control_evidence],
             },
             "seconds": round(self.seconds, 3),
+            "error": self.error,
         }
+
+
+def failed_result(claim: Claim, error: str) -> ClaimResult:
+    """The result of a claim whose judging raised: inconclusive, with the error, never a pass."""
+    why = f"judging failed with an error: {error.strip().splitlines()[-1]}"
+    return ClaimResult(claim.id, claim.source, claim.statement, INCONCLUSIVE, why, [], INCONCLUSIVE, why, [], 0.0, error)
 
 
 def timed(route, *args) -> Evidence:

@@ -69,28 +69,37 @@ def _count(low: int, high: int):
     return parse
 
 
+def _writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed: root passes every access check)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def _output(text: str) -> str:
-    """An output file: its folder must exist and be writable, and it must not be a folder."""
+    """An output file: its folder must exist and take a new file, and it must not be a folder."""
     path = os.path.abspath(text)
     folder = os.path.dirname(path)
     if os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
     if not os.path.isdir(folder):
         raise argparse.ArgumentTypeError(f"the folder of {text} does not exist")
-    if not os.access(folder, os.W_OK):
+    if not _writable(folder):
         raise argparse.ArgumentTypeError(f"the folder of {text} is not writable")
     return text
 
 
 def _output_folder(text: str) -> str:
-    """An output folder: created if missing, below a writable existing folder."""
-    path = os.path.abspath(text)
-    probe = path
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    if not os.path.isdir(probe) or not os.access(probe, os.W_OK):
-        raise argparse.ArgumentTypeError(f"{text} cannot be created or written")
-    if os.path.exists(path) and not (os.path.isdir(path) and os.access(path, os.W_OK)):
+    """An output folder: created now if missing (so that the work does not end on an error), and writable."""
+    try:
+        os.makedirs(text, exist_ok=True)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"{text} cannot be created: {error.strerror}") from None
+    if not os.path.isdir(text) or not _writable(text):
         raise argparse.ArgumentTypeError(f"{text} is not a writable folder")
     return text
 
@@ -127,30 +136,42 @@ def _cmd_verify(args) -> int:
 
     claims = select(args.only)
     if not claims:
-        print(f"dyncheck: error: no claim matches {args.only!r}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise UsageError(f"no claim matches {args.only!r}")
     profile = PROFILES[args.profile]
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
+    stream = judge(claims, profile, args.jobs)
+    interrupted = False
     try:
-        for result in judge(claims, profile, args.jobs):
+        for result in stream:
             results.append(result)
             bar.update(1)
             bar.set_postfix_str(result.claim_id)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: reporting the {len(results)} claim(s) already judged", file=sys.stderr)
-    bar.close()
-    order = {claim.id: i for i, claim in enumerate(claims)}
-    results.sort(key=lambda r: order[r.claim_id])
-    if args.report:
-        paths = write_report(results, profile, args.report)
-        if not args.json:
-            print("report: " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if args.json:
-        print(json.dumps(run_summary(results, profile), indent=2, default=str))
-    else:
-        print(table(results))
-    return EXIT_OK if passed(results) and len(results) == len(claims) else EXIT_REFUTED
+        interrupted = True
+    # A second Ctrl-C (or SIGTERM) must not cut the partial report short: held off until it is written.
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if _in_main_thread() else {}
+    try:
+        stream.close()  # ends the workers
+        bar.close()
+        complete = not interrupted and len(results) == len(claims)
+        order = {claim.id: i for i, claim in enumerate(claims)}
+        results.sort(key=lambda r: order[r.claim_id])
+        if args.report:
+            paths = write_report(results, profile, args.report, complete)
+            if not args.json:
+                print("report: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+        if args.json:
+            print(json.dumps(run_summary(results, profile, complete), indent=2, default=str))
+        else:
+            print(table(results))
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+    if interrupted:
+        print(f"dyncheck: interrupted after {len(results)} of {len(claims)} claim(s); the report says it is incomplete", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK if passed(results) and complete else EXIT_REFUTED
 
 
 def _cmd_check(args) -> int:
@@ -953,7 +974,10 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     """Run one command; the error policy of the module docstring."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (one line already written)
+        return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     previous = signal.signal(signal.SIGTERM, _terminate) if _in_main_thread() else None
     try:
         return args.run(args)

@@ -17,8 +17,8 @@ SCHEMA_VERSION = 1
 
 
 def passed(results: list[ClaimResult]) -> bool:
-    """No claim refuted and every negative control refuted."""
-    return all(r.verdict != REFUTED and r.control_refuted for r in results)
+    """No claim refuted or failed, and every negative control refuted."""
+    return all(r.verdict != REFUTED and r.error is None and r.control_refuted and not r.control_accepted_by for r in results)
 
 
 def table(results: list[ClaimResult]) -> str:
@@ -32,21 +32,30 @@ def table(results: list[ClaimResult]) -> str:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     lines.append("")
     lines.append(", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + f"; negative controls refuted: {sum(r.control_refuted for r in results)}/{len(results)}")
+    for r in results:
+        if r.control_accepted_by:
+            lines.append(f"{r.claim_id}: the negative control was accepted by {', '.join(r.control_accepted_by)}")
+        if r.error:
+            lines.append(f"{r.claim_id}: {r.reason}")
     return "\n".join(lines)
 
 
-def run_summary(results: list[ClaimResult], profile: Profile) -> dict:
+def run_summary(results: list[ClaimResult], profile: Profile, complete: bool = True) -> dict:
+    """The JSON report; an incomplete run (interrupted) never passes."""
     return {
         "schema_version": SCHEMA_VERSION,
         "profile": profile.name,
-        "passed": passed(results),
+        "complete": complete,
+        "passed": complete and passed(results),
         "python": platform.python_version(),
         "claims": [r.to_json() for r in results],
     }
 
 
-def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None) -> str:
+def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None, complete: bool) -> str:
     out = [f"# dyncheck verify — profile `{profile.name}`", ""]
+    if not complete:
+        out += [f"**Incomplete**: the run was interrupted after {len(results)} claim(s); it does not pass.", ""]
     out.append("| claim | verdict | negative control | time |")
     out.append("|---|---|---|---|")
     for r in results:
@@ -54,6 +63,8 @@ def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None) ->
     for r in results:
         out += ["", f"## `{r.claim_id}`", "", f"Source: {r.source}", "", f"$$ {r.statement} $$", ""]
         out.append(f"**{r.verdict}** — {r.reason}")
+        if r.error:
+            out += ["", "```", r.error.strip(), "```"]
         out.append("")
         out.append("| route | outcome | evidence | time |")
         out.append("|---|---|---|---|")
@@ -61,6 +72,11 @@ def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None) ->
             out.append(f"| {e.route} | {e.outcome} | {e.summary} | {e.seconds:.2f} s |")
         out.append("")
         out.append(f"Negative control: **{r.control_verdict}** — {r.control_reason}")
+        if r.control_evidence:
+            out += ["", "| route | outcome on the control | evidence |", "|---|---|---|"]
+            out += [f"| {e.route} | {e.outcome} | {e.summary} |" for e in r.control_evidence]
+        if r.control_accepted_by:
+            out += ["", f"**The control was accepted by {', '.join(r.control_accepted_by)}**: that route cannot tell the formula from the mistake, so it is no evidence."]
     if plot is not None:
         out += ["", f"![Convergence of the sampling and finite-system routes]({plot})"]
     return "\n".join(out) + "\n"
@@ -105,13 +121,13 @@ def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
     return True
 
 
-def write_report(results: list[ClaimResult], profile: Profile, directory: str | Path) -> list[Path]:
+def write_report(results: list[ClaimResult], profile: Profile, directory: str | Path, complete: bool = True) -> list[Path]:
     """Write ``report.json``, ``report.md`` and ``monte_carlo_rates.png``; return the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / "report.json", directory / "report.md"]
-    paths[0].write_text(json.dumps(run_summary(results, profile), indent=2, default=str))
+    paths[0].write_text(json.dumps(run_summary(results, profile, complete), indent=2, default=str))
     plot = directory / "monte_carlo_rates.png"
     plotted = _rate_plot(results, plot)
-    paths[1].write_text(_markdown(results, profile, plot.name if plotted else None))
+    paths[1].write_text(_markdown(results, profile, plot.name if plotted else None, complete))
     return paths + [plot] if plotted else paths

@@ -14,9 +14,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue as queue_module
+import signal
+import traceback
 from collections.abc import Iterator
 
-from proofs_check.claim import PROFILES, Claim, ClaimResult, Profile
+from proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
 
 __all__ = ["judge"]
 
@@ -31,7 +33,7 @@ def judge(claims: list[Claim], profile: Profile, jobs: int = 1) -> Iterator[Clai
     jobs = max(1, min(jobs, len(topics)))
     if jobs == 1:
         for claim in claims:
-            yield claim.run(profile)
+            yield _run(claim, profile)
         return
     yield from _in_workers(list(topics.values()), profile, jobs)
 
@@ -65,7 +67,9 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
                     raise RuntimeError("the verify workers stopped before judging every claim") from None
                 continue
             if failure is not None:
-                raise RuntimeError(f"judging {claim_id} failed in a worker: {failure}")
+                from proofs_check.claims import REGISTRY
+
+                result = failed_result(REGISTRY[claim_id], failure)
             remaining -= 1
             yield result
     finally:
@@ -75,14 +79,36 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
             worker.join()
 
 
+def _run(claim: Claim, profile: Profile) -> ClaimResult:
+    """The claim's result; a route that raises makes the claim fail with the error, and the run goes on."""
+    try:
+        return claim.run(profile)
+    except Exception:  # noqa: BLE001 - reported as the claim's failure, with its traceback
+        return failed_result(claim, traceback.format_exc())
+
+
+def _end_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when its parent dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _work(tasks, results, profile_name: str) -> None:
-    """A worker: judge the claims of each topic taken from ``tasks`` until it reads None."""
+    """A worker: judge the claims of each topic taken from ``tasks`` until it reads None.
+
+    Ctrl-C reaches the whole process group; the worker ignores it and is ended by its parent,
+    which reports what was judged.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
     from proofs_check.claims import REGISTRY
 
     profile = PROFILES[profile_name]
     while (ids := tasks.get()) is not None:
         for claim_id in ids:
-            try:
-                results.put((claim_id, REGISTRY[claim_id].run(profile), None))
-            except Exception as error:  # noqa: BLE001 - the parent raises it, naming the claim
-                results.put((claim_id, None, repr(error)))
+            result = _run(REGISTRY[claim_id], profile)
+            results.put((claim_id, result, None))

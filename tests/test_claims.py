@@ -51,3 +51,39 @@ def test_worker_processes_judge_whole_topics():
     for claim in claims:
         assert in_workers[claim.id].verdict == claim.run(PROFILES["quick"]).verdict == PROVED
         assert in_workers[claim.id].control_verdict == REFUTED
+
+
+def test_every_route_of_the_erf_critical_line_judges_both_parts():
+    # Each route must refute a pair with only σ_w² wrong, and one with only σ_b² wrong.
+    from proofs_check.claims.meanfield import _ERF_LINE, _ERF_LINE_WRONG
+
+    claim = REGISTRY["meanfield.erf_critical_line"]
+    for candidate in ((_ERF_LINE_WRONG[0], _ERF_LINE[1]), (_ERF_LINE[0], _ERF_LINE_WRONG[1])):
+        outcomes = {e.route: e.outcome for e in claim.routes(candidate, PROFILES["quick"])}
+        assert set(outcomes.values()) == {"disagree"}, (candidate, outcomes)
+
+
+def test_a_route_that_accepts_the_negative_control_fails_the_claim():
+    from proofs_check.claim import ClaimResult
+    from proofs_check.report import passed, table
+    from proofs_check.verdicts import AGREE, DISAGREE, Evidence
+
+    control = [Evidence("weak", AGREE, "cannot tell"), Evidence("strong", DISAGREE, "off by 2")]
+    result = ClaimResult("x.y", "s", "a = b", VERIFIED, "r", [], REFUTED, "c", control, 0.1)
+    assert result.control_refuted and result.control_accepted_by == ["weak"]
+    assert not passed([result]) and "accepted by weak" in table([result])
+
+
+def test_a_claim_whose_route_raises_is_reported_failed_and_the_others_still_run(monkeypatch):
+    from proofs_check.report import passed
+    from proofs_check.runner import judge
+
+    claims = [REGISTRY["gaussian.relu_variance"], REGISTRY["gaussian.erf_variance"]]
+
+    def broken(self, candidate, profile):
+        raise RuntimeError("a bug in a route")
+
+    monkeypatch.setattr(type(claims[0]), "routes", broken)
+    results = list(judge(claims, PROFILES["quick"], jobs=1))
+    assert [r.claim_id for r in results] == [c.id for c in claims]
+    assert "a bug in a route" in results[0].error and not passed(results)
