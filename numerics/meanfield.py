@@ -355,7 +355,7 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
                 "fixed point",
             )[0]
         )
-        slope = float(sw2 * Vp(np.array([q]))[0])
+        slope = float(sw2 * np.broadcast_to(Vp(np.array([q])), (1,))[0])  # a constant slope comes back as a scalar
         out.append(FixedPoint(q, slope, slope < 1))
     return out
 

@@ -222,6 +222,8 @@ def _cmd_gauss(args) -> int:
                     "closed_form": None if value is None else str(value),
                     "latex": None if value is None else sp.latex(value),
                     "rule": derivation.rule,
+                    "conditions": [{"condition": str(c.relation), "meaning": c.meaning} for c in derivation.conditions],
+                    "exhausted": derivation.exhausted,
                     "provenance": list(derivation.steps),
                 },
                 indent=2,
@@ -230,6 +232,8 @@ def _cmd_gauss(args) -> int:
         return EXIT_OK
     print(f"{derivation.expectation} = {sp.latex(value) if args.latex and value is not None else value if value is not None else 'none (no closed form)'}")
     print(f"  rule: {derivation.rule or 'none'}")
+    for condition in derivation.conditions:
+        print(f"  holds where {condition.relation} ({condition.meaning})")
     for step in derivation.steps:
         print(f"  - {step}")
     return EXIT_OK
@@ -257,8 +261,12 @@ _ACTIVATION_PROBES = (-1e3, -30.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 30.0, 1
 
 def _check_activation(phi: sp.Expr) -> None:
     """Refuse an activation with poles or complex values where the Gaussian puts mass, with the reason."""
-    from theory.activations import X
+    from theory.activations import X, kinks
 
+    try:
+        kinks(phi, X)
+    except ValueError as error:
+        raise UsageError(f"the activation {phi} has kinks that the quadrature cannot place ({error}): kinks must sit where a linear function of x vanishes") from None
     for x in _ACTIVATION_PROBES:
         value = phi.subs(X, sp.Float(x)).evalf(15)
         if not (value.is_number and value.is_extended_real and value.is_finite):
@@ -425,9 +433,19 @@ def _plot_spectra(theory, args):
     plot_jacobian_spectra(spectra, predicted, title, args.spectrum)
 
 
+def _check_backend(args) -> None:
+    """The backend and device, before any work: torch installed, CUDA present where asked for."""
+    from numerics.backend import ArrayBackend
+
+    ArrayBackend(args.backend, args.device, 0)
+
+
 def _cmd_simulate(args) -> int:
     from numerics.meanfield import plot_trajectories, simulate_network
 
+    _check_backend(args)
+    # weights of every layer of a batch of networks, and the spectrum's dense Jacobian products
+    require_memory(8.0 * args.width**2 * (args.seeds + 4), f"{args.seeds} networks of width {args.width}")
     theory = _theory_for(args.phi)
     sim = simulate_network(
         theory, args.sw2, args.sb2, width=args.width, depth=args.depth, q0=args.q0, c0=args.c0,
@@ -547,6 +565,14 @@ def _cmd_simulate_kuramoto(args) -> int:
         raise UsageError("a population needs at least 2 oscillators (--N ≥ 2)")
     if args.seeds < 1 or not (args.T > 0 and args.step > 0):
         raise UsageError("--seeds, --T and --step must be positive")
+    _check_backend(args)
+    samples = args.T / args.step
+    if samples > 1e7:
+        raise UsageError(f"--T / --step = {samples:.3g} steps; the limit is 1e7")
+    systems = args.seeds * (int(args.sweep[2]) if args.sweep else 1)
+    # phases and the integrator's stages per oscillator, r(t) per system and step, the graph's adjacency
+    needed = 8.0 * (8 * args.N * systems + systems * (samples + 1)) + (8.0 * args.N**2 if args.graph != "complete" else 0)
+    require_memory(needed, f"{systems} populations of {args.N} oscillators over {samples:.3g} steps")
     theory = _kuramoto_theory(args)
     if args.sweep:
         lo, hi, count = args.sweep
@@ -618,6 +644,7 @@ def _cmd_kernel(args) -> int:
     from numerics.kernels import kernel_matrices
     from theory.kernels import layer_maps
 
+    _check_backend(args)
     phi = _activation_expr(args.phi)
     kinds = [k.strip() for k in args.kind.split(",")]
     if not kinds or set(kinds) - {"nngp", "ntk"}:
@@ -694,6 +721,7 @@ def _cmd_train_linearized(args) -> int:
     from proofs_check.verdicts import width_exponent
     from theory.kernels import layer_maps
 
+    require_memory(8.0 * max(args.widths) ** 2 * (args.depth - 1) * 4 + 8.0 * max(args.widths) * args.points * 16, f"networks of width {max(args.widths)} and depth {args.depth}")
     phi = _activation_expr(args.phi)
     if min(args.widths) < 1 or args.replicates < 2 or args.steps < 1 or args.depth < 1 or args.points < 1:
         raise UsageError("widths, steps, depth and points must be positive, and replicates at least 2")

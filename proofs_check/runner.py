@@ -48,7 +48,7 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
     saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
     os.environ.update({name: "1" for name in _THREAD_VARIABLES})  # inherited by the spawned workers
     try:
-        workers = [context.Process(target=_work, args=(tasks, results, profile.name), daemon=True) for _ in range(jobs)]
+        workers = [context.Process(target=_work, args=(tasks, results, profile.name, os.getpid()), daemon=True) for _ in range(jobs)]
         for worker in workers:
             worker.start()
     finally:
@@ -97,18 +97,29 @@ def _end_with_parent() -> None:
         pass
 
 
-def _work(tasks, results, profile_name: str) -> None:
+def _work(tasks, results, profile_name: str, parent: int) -> None:
     """A worker: judge the claims of each topic taken from ``tasks`` until it reads None.
 
     Ctrl-C reaches the whole process group; the worker ignores it and is ended by its parent,
-    which reports what was judged.
+    which reports what was judged.  If the parent dies (even by SIGKILL) the worker ends too:
+    the kernel signals it (Linux), and while it waits for work it checks its parent each second.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent()
+    if os.getppid() != parent:
+        return
     from proofs_check.claims import REGISTRY
 
     profile = PROFILES[profile_name]
-    while (ids := tasks.get()) is not None:
+    while True:
+        try:
+            ids = tasks.get(timeout=1.0)
+        except queue_module.Empty:
+            if os.getppid() != parent:
+                return
+            continue
+        if ids is None:
+            return
         for claim_id in ids:
             result = _run(REGISTRY[claim_id], profile)
             results.put((claim_id, result, None))

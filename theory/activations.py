@@ -161,7 +161,10 @@ def activation(name: str) -> Activation:
 
 
 def _linear_root(arg: sp.Expr, var: sp.Symbol) -> sp.Expr:
-    poly = sp.Poly(arg, var)
+    try:
+        poly = sp.Poly(arg, var)
+    except sp.PolynomialError:
+        raise ValueError(f"kink argument {arg} is not linear in {var}") from None
     if poly.degree() != 1:
         raise ValueError(f"kink argument {arg} is not linear in {var}")
     a, b = poly.all_coeffs()

@@ -617,8 +617,23 @@ def _integrate_radical(expr: sp.Expr, t: sp.Symbol, upper: sp.Expr) -> sp.Expr:
     # With B = −b: x = upper·√B/√A and √(1 − x²) = √(A − B·upper²)/√A keep one radical per quantity.
     root_a, root_b, root = sp.sqrt(a), sp.sqrt(-b), sp.Dummy("root", positive=True)
     x, x_root = upper * root_b / root_a, sp.sqrt(sp.expand(a + b * upper**2)) / root_a
+    replacements = {p: root ** int(2 * p.exp) for p in radicals}
+    for polynomial in expr.atoms(sp.Add):
+        # a polynomial that is ±(A − B t²)ⁿ, e.g. the expanded (A − B t²)² of a kernel's denominator
+        if polynomial.has(t) and polynomial not in replacements:
+            try:
+                degree = sp.Poly(polynomial, t).degree()
+            except sp.PolynomialError:
+                continue
+            if degree > 0 and degree % 2 == 0:
+                power = sp.expand(base ** (degree // 2))
+                expanded = sp.expand(polynomial)
+                if expanded == power:
+                    replacements[polynomial] = root**degree
+                elif sp.expand(-expanded) == power:
+                    replacements[polynomial] = -(root**degree)
     total = sp.S.Zero
-    for term in sp.Add.make_args(sp.expand(expr.xreplace({p: root ** int(2 * p.exp) for p in radicals}))):
+    for term in sp.Add.make_args(sp.expand(expr.xreplace(replacements))):
         coeff, m, k = sp.S.One, 0, 0
         for factor in sp.Mul.make_args(term):
             factor_base, power = factor.as_base_exp()
@@ -685,7 +700,11 @@ def _price_1d(expr: sp.Expr, z, steps, depth=0) -> sp.Expr:
     total = sp.S.Zero
     for term in sp.Add.make_args(sp.expand(expr)):
         coeff, dependent = term.as_independent(z, as_Add=False)
-        factors = [f for base, power in dependent.as_powers_dict().items() for f in [base] * _multiplicity(power)]
+        factors = []
+        for factor in sp.Mul.make_args(dependent):
+            # exp(·) is a factor of its own (as_powers_dict would split it into E**(·)); b**n is n factors b
+            base, power = (factor, sp.S.One) if isinstance(factor, sp.exp) else factor.as_base_exp()
+            factors += [base] * _multiplicity(power)
         hard = [f for f in factors if not _is_moment_factor(f, z)]
         if not hard:
             total += _moments_1d(term, z)

@@ -65,8 +65,17 @@ def time_limit(seconds: float) -> Iterator[bool]:
     try:
         yield True
     finally:
-        signal.setitimer(_TIMER, 0)
-        signal.signal(_SIGNAL, previous)
+        # The timer may fire while this clean-up runs: retry until it is off and the handler is
+        # restored, or a leaked timer would raise at random in later work.  SIGPROF's default
+        # action ends the process, so a pending signal meets SIG_IGN rather than the default.
+        restore = previous if previous not in (signal.SIG_DFL, None) else signal.SIG_IGN
+        while True:
+            try:
+                signal.setitimer(_TIMER, 0)
+                signal.signal(_SIGNAL, restore)
+                break
+            except SymbolicTimeout:
+                continue
         if outer_remaining:
             # Re-arm the enclosing budget with what is left of it.
             used = time.process_time() - start

@@ -22,7 +22,6 @@ factor, arccos for π − arccos, sin for sinh, …) that the same routes must r
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
