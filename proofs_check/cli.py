@@ -302,7 +302,7 @@ def _cmd_meanfield(args) -> int:
     if phase == "no fixed point":
         print(
             f"dyncheck: error: no fixed point q* at σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g}: "
-            f"the variance of {args.phi} grows without bound (beyond q = 1e4)",
+            f"the variance of {args.phi} grows without bound (beyond q = 1e4), or a Gaussian moment of it diverges first",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -1006,9 +1006,14 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a bad option (one line already written)
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
+    import numpy as np
+
     previous = signal.signal(signal.SIGTERM, _terminate) if _in_main_thread() else None
     try:
-        return args.run(args)
+        # Non-finite intermediate values are checked and reported by the commands themselves: numpy's
+        # own warnings about them would only add lines to the one-line messages.
+        with np.errstate(all="ignore"):
+            return args.run(args)
     except UsageError as error:
         print(f"dyncheck: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
