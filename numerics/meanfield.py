@@ -276,6 +276,8 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
         return sw2[idx] * V(q) + sb2[idx] - q
 
     phi_zero = float(theory.phi.subs(X, 0)) if theory.phi.subs(X, 0).is_number else math.nan
+    if np.any(sb2 >= Q_MAX):
+        raise UsageError(f"σ_b² = {sb2.max():g} puts q* (≥ σ_b²) above {Q_MAX:g}, outside the validated range")
     lo = np.maximum(sb2, Q_MIN)
     f_lo = F(lo, ...)
     low_root = f_lo < 0  # q* < Q_MIN: zero if σ_b² = 0 and φ(0) = 0, else unresolved
@@ -341,6 +343,8 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
         slope = sw2 * functions.phi_prime_squared_at_zero() if not theory.is_homogeneous else sw2 * float(functions.slope_moment(1.0))
         out.append(FixedPoint(0.0, float(slope), bool(slope < 1)))
     lo = max(sb2, Q_MIN)
+    if lo >= Q_MAX:
+        return out  # every fixed point lies above σ_b², beyond the validated range
     grid = np.geomspace(lo, Q_MAX, int(SCAN_PER_DECADE * np.log10(Q_MAX / lo)) + 2)
     values = sw2 * V(grid) + sb2 - grid
     for k in np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]:

@@ -63,6 +63,7 @@ _MSA = ["train", "msa", "--iterations", "1", "--baseline-iterations", "1"]
         ["meanfield", "--phi", "exp(x**2)", "--sw2", "1", "--sb2", "0.05"],
         ["meanfield", "--phi", "3", "--sw2", "1", "--sb2", "0.05"],
         ["meanfield", "--phi", "Abs(sin(x))", "--sw2", "1", "--sb2", "0.05"],  # kinks at every multiple of π
+        ["meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "1e6"],  # q* beyond the validated range (found by the fuzz)
         ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "0.1", "--c0", "2"],
         ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "0.1", "--q0", "nan"],
         ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "10", "--T", "inf"],

@@ -143,9 +143,19 @@ def run_bounded(function, *args, cpu_seconds: float, memory_bytes: int | None = 
         finally:
             os._exit(status)
     os.close(write)
-    with os.fdopen(read, "rb") as stream:
-        data = stream.read()
-    _, status = os.waitpid(pid, 0)
+    try:
+        with os.fdopen(read, "rb") as stream:
+            data = stream.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:  # an interrupt here must not leave the child computing on
+        import signal as signals
+
+        try:
+            os.kill(pid, signals.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        raise
     if not data:
         if os.WIFSIGNALED(status):
             raise BudgetExceeded(f"stopped by signal {os.WTERMSIG(status)} after its {cpu_seconds:g} s of CPU time or its memory")
