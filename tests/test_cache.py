@@ -14,6 +14,14 @@ from theory.kernels import layer_maps
 from theory.serialize import SerializationError, from_tree, to_tree
 
 
+@pytest.fixture(autouse=True)
+def _every_call_reads_the_disk(monkeypatch, request):
+    """The cache remembers what it read or derived for the life of the process; these tests are about
+    the disk, so that memory is off unless a test is about it."""
+    if "memory" not in request.node.name:
+        monkeypatch.setattr("theory.cache._remember", lambda namespace, digest, result: result)
+
+
 def _entries(directory):
     return sorted((directory / "expect").glob("*.json"))
 
@@ -138,3 +146,13 @@ def test_expressions_round_trip_and_dummies_are_refused():
         assert from_tree(json.loads(json.dumps(to_tree(expr)))) == expr
     with pytest.raises(SerializationError):
         to_tree(sp.Dummy("t") + 1)
+
+
+def test_an_entry_is_read_and_checked_once_a_process_memory(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr("theory.cache._SEEN", {})
+    first = expect(sp.erf(3 * Z) ** 2, Z)
+    (entry,) = _entries(tmp_path)
+    entry.write_bytes(b"damaged after the first call")
+    monkeypatch.setattr("theory.gaussian._strategies", lambda *args: iter(()))  # nothing may be derived again
+    assert expect(sp.erf(3 * Z) ** 2, Z) == first  # from memory: no read, no check

@@ -93,6 +93,19 @@ def _read_regular(path: Path) -> bytes | None:
         os.close(descriptor)
 
 
+#: Results this process has derived or checked, by (namespace, digest): each entry is read and
+#: checked once a process, not once a call.  Bounded: the oldest are forgotten first.
+_SEEN: dict[tuple[str, str], object] = {}
+SEEN_LIMIT = 4096
+
+
+def _remember(namespace: str, digest: str, result: T) -> T:
+    if len(_SEEN) >= SEEN_LIMIT:
+        del _SEEN[next(iter(_SEEN))]
+    _SEEN[(namespace, digest)] = result
+    return result
+
+
 def cached(
     namespace: str,
     key: tuple[str, ...],
@@ -114,6 +127,8 @@ def cached(
         return compute()
     full_key = [_fingerprint(), *key]
     digest = hashlib.sha256("\0".join(full_key).encode()).hexdigest()
+    if (namespace, digest) in _SEEN:
+        return _SEEN[(namespace, digest)]
     path = directory / namespace / f"{digest}.json"
     stored = _read_regular(path)
     if stored is not None:
@@ -127,12 +142,13 @@ def cached(
             ):
                 result = decode(entry["payload"])
                 if trusted(result):
-                    return result
+                    return _remember(namespace, digest, result)
         except (ValueError, TypeError, KeyError, RecursionError):  # damaged, planted or from another format: derive afresh
             pass
     result = compute()
     if not definitive(result):
         return result
+    _remember(namespace, digest, result)
     partial = None
     try:
         payload = encode(result)
