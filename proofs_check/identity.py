@@ -96,7 +96,8 @@ class IdentityResult:
     conditions: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {
+        """The result as strict JSON data (a divergence's infinite difference is the string "inf")."""
+        return _finite_json({
             "verdict": self.verdict,
             "lhs": self.lhs,
             "rhs": self.rhs,
@@ -111,7 +112,17 @@ class IdentityResult:
             "ill_conditioned": self.ill_conditioned,
             "skipped": self.skipped,
             "provenance": self.provenance,
-        }
+        })
+
+
+def _finite_json(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_json(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------

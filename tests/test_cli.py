@@ -15,6 +15,16 @@ def test_check_exit_codes(capsys):
     assert err.strip().count("\n") == 0 and "unknown function" in err
 
 
+def test_check_json_is_strict_json_even_for_a_divergence(capsys):
+    assert main(["check", "E(exp(q*z**2), z)", "1/sqrt(1 - 2*q)", "--assume", "q > 0", "--json"]) == 1
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    out = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert out["counterexample"]["lhs"] == "diverges" and out["counterexample"]["relative_difference"] == "inf"
+
+
 def test_expressions_that_start_with_a_minus_sign(capsys):
     assert main(["check", "--", "-q", "-q"]) == 0
     assert main(["check", "--assume=-1<rho<1", "--", "-rho**2", "-(rho**2)"]) == 0
