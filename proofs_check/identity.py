@@ -129,10 +129,6 @@ def _finite_json(value):
 # The domain and its covering
 
 
-def _exact(value) -> sp.Expr:
-    return sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value)
-
-
 def _toward(anchor: sp.Expr, direction: int) -> list[sp.Expr]:
     """Points approaching ``anchor`` from one side at relative (and, near 0, absolute) steps."""
     scale = abs(anchor) if anchor != 0 else sp.S.One
@@ -561,9 +557,9 @@ def _judge(lhs: sp.Expr, rhs: sp.Expr, point: dict[sp.Symbol, sp.Expr], divergen
     the scale of the terms.  Below the level's rounding floor (:func:`_floor`) the sides
     agree; a difference above the floor that the next level reproduces (to
     ``escalation_persistence``) is real; anything else is escalated, and a point that the
-    last level cannot settle is ill-conditioned.  Agreement at the first level counts only
-    when the difference vanishes there outright: a difference just under the first floor
-    (1e-30 of the terms at 40 digits) is resolved by the second.
+    last level cannot settle is ill-conditioned.  Agreement counts only from the second level
+    on: a difference just under the first floor (1e-30 of the terms at 40 digits), or one that
+    rounds away to exactly 0 there, is resolved by the second.
 
     ``divergent`` says why a side diverges at this point (an expectation whose convergence
     condition fails there): against a finite other side that is a counterexample.
@@ -580,7 +576,7 @@ def _judge(lhs: sp.Expr, rhs: sp.Expr, point: dict[sp.Symbol, sp.Expr], divergen
         return PointJudgement("differ", lhs_text, rhs_text, math.inf, (math.inf,), divergent[0] or divergent[1])
     persistence = tolerance("escalation_persistence")
     quadrature = bool((lhs - rhs).atoms(GaussianExpectation))
-    previous = None
+    previous, previous_digits = None, None
     differences = []
     last_why = ""
     for digits in ESCALATION:
@@ -593,11 +589,11 @@ def _judge(lhs: sp.Expr, rhs: sp.Expr, point: dict[sp.Symbol, sp.Expr], divergen
             continue
         relative, a, b = data
         differences.append(relative)
-        if relative <= _floor(digits, quadrature) and (relative == 0 or digits != ESCALATION[0]):
+        if relative <= _floor(digits, quadrature) and digits != ESCALATION[0]:
             return PointJudgement("agree", a, b, relative, tuple(differences))
         if previous is not None and abs(relative - previous) <= persistence * relative:
-            return PointJudgement("differ", a, b, relative, tuple(differences), f"the difference persists from {ESCALATION[0]} to {digits} digits")
-        previous = relative
+            return PointJudgement("differ", a, b, relative, tuple(differences), f"the difference persists from {previous_digits} to {digits} digits")
+        previous, previous_digits = relative, digits
         last_why = f"the difference {relative:.3g} did not settle as the working precision grew"
     return PointJudgement("ill-conditioned", why=last_why, differences=tuple(differences))
 
