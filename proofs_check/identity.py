@@ -762,6 +762,15 @@ def check_identity(
                     f"{judgement.why}"
                 )
             return result
+        if steering and not steering[0].atoms(GaussianExpectation):
+            # The sides agree relative to their size; the simplified difference itself (exactly LHS − RHS)
+            # is judged relative to its own terms, so that 1 on top of 10⁶⁰ is not lost in the sides' rounding.
+            own = judge_point(steering[0], sp.S.Zero, point)
+            if own.outcome == "differ":
+                result.verdict = REFUTED
+                result.counterexample = {**record, "difference": own.lhs, "why": own.why, "relative_differences": list(own.differences)}
+                result.reason = f"LHS − RHS = {steering[0]} is {own.lhs} at {shown} ({own.why}), although the sides agree to {judgement.relative_difference:.1e} of their size"
+                return result
         regions_agreeing.update(regions)
         if constant_difference is not None:
             result.verdict = REFUTED

@@ -1,4 +1,4 @@
-"""Hypothesis profiles: ``default`` (fast, local) and ``ci`` (more examples).
+"""Hypothesis profiles: ``default`` (fast, local), ``ci`` (more examples, derandomized) and ``thorough`` (run on purpose).
 
 Select with HYPOTHESIS_PROFILE=ci; mpmath's precision is reset around each test.  The disk cache
 of derivations (theory.cache) is off, so that every test derives afresh and leaves nothing behind.
@@ -14,6 +14,8 @@ os.environ["DYNCHECK_CACHE_DIR"] = "off"
 
 settings.register_profile("default", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+# heavier property runs, on purpose: HYPOTHESIS_PROFILE=thorough python3 -m pytest tests/test_identity.py
+settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
