@@ -321,6 +321,13 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
     return q_star, status
 
 
+def _slope_moment_at_zero(functions: MeanFieldFunctions) -> float:
+    """E[φ′²] at q = 0: (φ′(0⁺)² + φ′(0⁻)²)/2; a homogeneous map's, which does not depend on q, at q = 1."""
+    if functions.theory.is_homogeneous:
+        return float(functions.slope_moment(1.0))
+    return functions.phi_prime_squared_at_zero()
+
+
 @dataclass(frozen=True)
 class FixedPoint:
     """A fixed point q of the variance map, the map's slope σ_w² dV/dq there, and its stability (slope < 1)."""
@@ -340,7 +347,7 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
     out = []
     phi_zero = theory.phi.subs(X, 0)
     if sb2 == 0 and phi_zero.is_number and phi_zero == 0:
-        slope = sw2 * functions.phi_prime_squared_at_zero() if not theory.is_homogeneous else sw2 * float(functions.slope_moment(1.0))
+        slope = sw2 * _slope_moment_at_zero(functions)
         out.append(FixedPoint(0.0, float(slope), bool(slope < 1)))
     lo = max(sb2, Q_MIN)
     if lo >= Q_MAX:
@@ -430,7 +437,7 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
     at_zero = (exists & (q_star == 0)) | (status == MARGINAL)
     if at_zero.any():
         # q* = 0: E[φ′²] → (φ′(0⁺)² + φ′(0⁻)²)/2; a marginal (homogeneous) map has constant slopes
-        s0 = functions.phi_prime_squared_at_zero() if not theory.is_homogeneous else float(functions.slope_moment(1.0))
+        s0 = _slope_moment_at_zero(functions)
         chi_1[at_zero] = sw2[at_zero] * s0
         slope[at_zero] = sw2[at_zero] * s0
     phase = np.where(chi_1 < 1 - CRITICAL_TOLERANCE, ORDERED, np.where(chi_1 > 1 + CRITICAL_TOLERANCE, CHAOTIC, CRITICAL))

@@ -160,18 +160,19 @@ def _breakpoints(exprs: Sequence[sp.Expr], symbol: sp.Symbol) -> list[sp.Expr]:
                 for _, condition in node.args:
                     if isinstance(condition, sp.core.relational.Relational):
                         arguments.add(condition.lhs - condition.rhs)
-    points = []
-    for argument in arguments:
-        if symbol not in argument.free_symbols or isinstance(argument, GaussianExpectation):
-            continue
-        try:
-            with time_limit(CONDITION_SECONDS):
-                roots = sp.solveset(argument, symbol, sp.S.Reals)
-        except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
-            continue
-        if isinstance(roots, sp.FiniteSet):
-            points += [r for r in roots if r.is_number and r.is_real]
-    return points
+    return [r for argument in arguments if not isinstance(argument, GaussianExpectation) for r in _real_roots(argument, symbol)]
+
+
+def _real_roots(expr: sp.Expr, symbol: sp.Symbol) -> list[sp.Expr]:
+    """The real zeros of ``expr`` in ``symbol`` when SymPy finds a finite set of them within its budget."""
+    if symbol not in expr.free_symbols:
+        return []
+    try:
+        with time_limit(CONDITION_SECONDS):
+            roots = sp.solveset(expr, symbol, sp.S.Reals)
+    except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
+        return []
+    return [r for r in roots if r.is_number and r.is_real] if isinstance(roots, sp.FiniteSet) else []
 
 
 def _extrema(differences: Sequence[sp.Expr], symbol: sp.Symbol) -> list[sp.Expr]:
@@ -184,13 +185,7 @@ def _extrema(differences: Sequence[sp.Expr], symbol: sp.Symbol) -> list[sp.Expr]
         if symbol not in difference.free_symbols:
             continue
         points += [centre for centre, _ in smooth_scale_points(difference, symbol) if centre.is_number and centre.is_real]
-        try:
-            with time_limit(CONDITION_SECONDS):
-                roots = sp.solveset(sp.diff(difference, symbol), symbol, sp.S.Reals)
-        except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
-            continue
-        if isinstance(roots, sp.FiniteSet):
-            points += [r for r in roots if r.is_number and r.is_real]
+        points += _real_roots(sp.diff(difference, symbol), symbol)
     return points
 
 

@@ -206,11 +206,6 @@ class Derivation:
     def closed(self) -> bool:
         return self.rule is not None
 
-    @property
-    def conditional(self) -> bool:
-        """A closed form that holds only where :attr:`conditions` do."""
-        return self.closed and bool(self.conditions)
-
 
 class NoClosedForm(Exception):
     """A strategy does not apply to this integrand (the message says why)."""
@@ -898,7 +893,8 @@ SPOT_RELATIVE = 1e-8
 
 
 def _agrees_with_quadrature(derivation: Derivation) -> bool:
-    """A stored closed form against mpmath quadrature at two parameter points where its conditions hold.
+    """A stored closed form against double-precision quadrature (:func:`_spot_check`) at two parameter
+    points where its conditions hold.
 
     This is what stops a well-formed cache entry carrying a wrong formula.  An entry with
     no closed form has nothing to compare (trusting it can only cost a proof, never make one).
