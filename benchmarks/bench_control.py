@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from numerics.control import ResidualNetwork, autograd_gradients, pmp_costates
+from dyncheck.numerics.control import ResidualNetwork, autograd_gradients, pmp_costates
 
 
 def _median_time(function, repeats: int, synchronize) -> float:

@@ -20,9 +20,9 @@ import numpy as np
 import sympy as sp
 from scipy import integrate
 
-from numerics.chebyshev import tabulate
-from numerics.gaussian import compile_expectation, expectation_mp
-from theory.gaussian import RHO, U, V, Z
+from dyncheck.numerics.chebyshev import tabulate
+from dyncheck.numerics.gaussian import compile_expectation, expectation_mp
+from dyncheck.theory.gaussian import RHO, U, V, Z
 
 q = sp.Symbol("q", positive=True)
 ONE_D = sp.tanh(sp.sqrt(q) * Z) ** 2

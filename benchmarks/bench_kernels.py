@@ -33,10 +33,10 @@ import time
 
 import numpy as np
 
-from numerics.kernels import kernel_matrices
-from numerics.training import sphere_data
-from theory.activations import activation
-from theory.kernels import layer_maps
+from dyncheck.numerics.kernels import kernel_matrices
+from dyncheck.numerics.training import sphere_data
+from dyncheck.theory.activations import activation
+from dyncheck.theory.kernels import layer_maps
 
 SW2, SB2 = 1.5, 0.05
 

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from numerics.kuramoto import erdos_renyi, frequencies, simulate
+from dyncheck.numerics.kuramoto import erdos_renyi, frequencies, simulate
 
 
 def _order(phases: np.ndarray) -> np.ndarray:

@@ -28,11 +28,11 @@ import mpmath
 import numpy as np
 from scipy import integrate
 
-from numerics.gaussian import expectation_mp
-from numerics.meanfield import PHASES, functions_for, mean_field_state
-from theory.activations import activation
-from theory.gaussian import RHO
-from theory.meanfield import Q, mean_field
+from dyncheck.numerics.gaussian import expectation_mp
+from dyncheck.numerics.meanfield import PHASES, functions_for, mean_field_state
+from dyncheck.theory.activations import activation
+from dyncheck.theory.gaussian import RHO
+from dyncheck.theory.meanfield import Q, mean_field
 
 PDF = 1 / math.sqrt(2 * math.pi)
 CHAOTIC = PHASES.index("chaotic")

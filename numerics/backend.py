@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from theory.errors import UsageError
+from dyncheck.theory.errors import UsageError
 
 __all__ = ["ArrayBackend"]
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.control import LITERATURE, Convention, riccati
+from dyncheck.theory.control import LITERATURE, Convention, riccati
 
 __all__ = [
     "ResidualNetwork",

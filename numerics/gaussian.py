@@ -37,9 +37,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.codegen import generate
-from theory.activations import kinks, smooth_scale_points
-from theory.gaussian import GaussianExpectation
+from dyncheck.numerics.codegen import generate
+from dyncheck.theory.activations import kinks, smooth_scale_points
+from dyncheck.theory.gaussian import GaussianExpectation
 
 __all__ = [
     "CUTOFF",

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from numerics.chebyshev import tabulate
-from numerics.codegen import generate
-from numerics.gaussian import compile_derivation
-from theory.activations import X, derivative
-from theory.errors import UsageError
-from theory.gaussian import RHO
-from theory.kernels import Q1, Q2, LayerMaps
+from dyncheck.numerics.chebyshev import tabulate
+from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.gaussian import compile_derivation
+from dyncheck.theory.activations import X, derivative
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.gaussian import RHO
+from dyncheck.theory.kernels import Q1, Q2, LayerMaps
 
 __all__ = [
     "PARAMETERISATIONS",
@@ -242,9 +242,9 @@ class DepthProfile:
 
 def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5) -> list[DepthProfile]:
     """One :class:`DepthProfile` per (σ_w², σ_b²) in ``points``; q* and χ₁ from :mod:`numerics.meanfield`."""
-    from numerics.meanfield import mean_field_state
-    from theory.kernels import ntk_diagonal
-    from theory.meanfield import mean_field
+    from dyncheck.numerics.meanfield import mean_field_state
+    from dyncheck.theory.kernels import ntk_diagonal
+    from dyncheck.theory.meanfield import mean_field
 
     sw2, sb2 = (np.array(values, float) for values in zip(*points))
     state = mean_field_state(mean_field(maps.phi), sw2, sb2)

@@ -35,10 +35,10 @@ from scipy.optimize import minimize_scalar
 from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtri
 
-from numerics.backend import ArrayBackend
-from numerics.codegen import generate
-from theory.errors import UsageError
-from theory.kuramoto import OMEGA
+from dyncheck.numerics.backend import ArrayBackend
+from dyncheck.numerics.codegen import generate
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.kuramoto import OMEGA
 
 __all__ = [
     "DENSITIES",
@@ -69,7 +69,7 @@ DENSITIES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 
 def density_expression(name: str, scale: float) -> sp.Expr:
     """g(ω) of ``name`` (see :data:`DENSITIES`) as a SymPy expression in :data:`theory.kuramoto.OMEGA`."""
-    from theory.kuramoto import gaussian, lorentzian, uniform
+    from dyncheck.theory.kuramoto import gaussian, lorentzian, uniform
 
     builders = {"lorentzian": lorentzian, "gaussian": gaussian, "uniform": uniform}
     if name not in builders:
@@ -417,7 +417,7 @@ def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray
     :func:`theory.kuramoto.uniform_locked_branch` (K(θ₀) falls monotonically on (0, π/2]: one root)."""
     from scipy.optimize import brentq
 
-    from theory.kuramoto import DELTA, uniform_locked_branch
+    from dyncheck.theory.kuramoto import DELTA, uniform_locked_branch
 
     coupling, order, theta0 = uniform_locked_branch()
     k_of = sp.lambdify(theta0, coupling.subs(DELTA, half_width))

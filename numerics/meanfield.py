@@ -40,14 +40,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from numerics.backend import ArrayBackend
-from numerics.chebyshev import tabulate
-from numerics.codegen import generate
-from numerics.gaussian import compile_derivation, compile_expectation
-from theory.activations import X
-from theory.errors import UsageError
-from theory.gaussian import RHO, Derivation, Z
-from theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
+from dyncheck.numerics.backend import ArrayBackend
+from dyncheck.numerics.chebyshev import tabulate
+from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.gaussian import compile_derivation, compile_expectation
+from dyncheck.theory.activations import X
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.gaussian import RHO, Derivation, Z
+from dyncheck.theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
 
 __all__ = [
     "PHASES",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.kernels import (
+from dyncheck.numerics.kernels import (
     Network,
     autograd_gradient,
     autograd_ntk,

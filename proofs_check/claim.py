@@ -16,7 +16,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 
-from proofs_check.verdicts import AGREE, EXACT, INCONCLUSIVE, REFUTED, UNDECIDED, Evidence, combine
+from dyncheck.proofs_check.verdicts import AGREE, EXACT, INCONCLUSIVE, REFUTED, UNDECIDED, Evidence, combine
 
 __all__ = ["PROFILES", "Claim", "ClaimResult", "Profile", "failed_result", "needs_torch", "timed"]
 

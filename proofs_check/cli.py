@@ -20,7 +20,7 @@ import sys
 
 import sympy as sp
 
-from theory.errors import UsageError
+from dyncheck.theory.errors import UsageError
 
 __all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_BAD_INPUT", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
@@ -129,10 +129,10 @@ def require_memory(needed: float, what: str) -> None:
 def _cmd_verify(args) -> int:
     from tqdm import tqdm
 
-    from proofs_check.claim import PROFILES
-    from proofs_check.claims import select
-    from proofs_check.report import passed, run_summary, table, write_report
-    from proofs_check.runner import judge
+    from dyncheck.proofs_check.claim import PROFILES
+    from dyncheck.proofs_check.claims import select
+    from dyncheck.proofs_check.report import passed, run_summary, table, write_report
+    from dyncheck.proofs_check.runner import judge
 
     claims = select(args.only)
     if not claims:
@@ -175,10 +175,10 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from proofs_check.identity import check_identity
-    from proofs_check.verdicts import REFUTED
+    from dyncheck.proofs_check.identity import check_identity
+    from dyncheck.proofs_check.verdicts import REFUTED
 
-    from proofs_check.verdicts import INCONCLUSIVE
+    from dyncheck.proofs_check.verdicts import INCONCLUSIVE
 
     result = check_identity(args.lhs, args.rhs, args.assume, points=args.points, seed=args.seed)
     if args.json:
@@ -197,8 +197,8 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_gauss(args) -> int:
-    from proofs_check.parser import parse_expression
-    from theory.gaussian import RHO, U, V, Z, expect
+    from dyncheck.proofs_check.parser import parse_expression
+    from dyncheck.theory.gaussian import RHO, U, V, Z, expect
 
     names = {"z": Z, "u": U, "v": V, "rho": RHO, "q": sp.Symbol("q", positive=True)}
     bound = ("u", "v") if args.bivariate else ("z",)
@@ -241,8 +241,8 @@ def _cmd_gauss(args) -> int:
 
 def _activation_expr(spec: str) -> sp.Expr:
     """A registered activation's expression, or ``spec`` parsed (AST whitelist) as an expression in x alone."""
-    from proofs_check.parser import parse_expression
-    from theory.activations import ACTIVATIONS, ALIASES, X, activation
+    from dyncheck.proofs_check.parser import parse_expression
+    from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X, activation
 
     if spec in ACTIVATIONS or spec in ALIASES:
         return activation(spec).expr()
@@ -261,7 +261,7 @@ _ACTIVATION_PROBES = (-1e3, -30.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 30.0, 1
 
 def _check_activation(phi: sp.Expr) -> None:
     """Refuse an activation with poles or complex values where the Gaussian puts mass, with the reason."""
-    from theory.activations import X, kinks
+    from dyncheck.theory.activations import X, kinks
 
     try:
         kinks(phi, X)
@@ -275,7 +275,7 @@ def _check_activation(phi: sp.Expr) -> None:
 
 def _theory_for(spec: str):
     """A MeanField for a registered activation name or an expression in x."""
-    from theory.meanfield import mean_field
+    from dyncheck.theory.meanfield import mean_field
 
     return mean_field(_activation_expr(spec), spec)  # MeanField rejects symbols other than x
 
@@ -293,7 +293,7 @@ def _number(value: float):
 
 
 def _cmd_meanfield(args) -> int:
-    from numerics.meanfield import PHASES, fixed_points, mean_field_state
+    from dyncheck.numerics.meanfield import PHASES, fixed_points, mean_field_state
 
     theory = _theory_for(args.phi)
     state = mean_field_state(theory, args.sw2, args.sb2)
@@ -341,7 +341,7 @@ def _cmd_meanfield(args) -> int:
 
 
 def _cmd_boundary(args) -> int:
-    from numerics.meanfield import critical_sigma_w2
+    from dyncheck.numerics.meanfield import critical_sigma_w2
 
     theory = _theory_for(args.phi)
     line = theory.critical_line()
@@ -359,7 +359,7 @@ def _cmd_boundary(args) -> int:
         "point": line.is_point,
     }
     if not line.closed:
-        from numerics.meanfield import critical_curve
+        from dyncheck.numerics.meanfield import critical_curve
 
         sw2, sb2, q = critical_curve(theory)
         result["curve"] = {"q": q.tolist(), "sigma_w2": sw2.tolist(), "sigma_b2": sb2.tolist()}
@@ -381,7 +381,7 @@ def _cmd_phase_diagram(args) -> int:
 
     import numpy as np
 
-    from numerics.meanfield import (
+    from dyncheck.numerics.meanfield import (
         critical_curve,
         functions_for,
         mean_field_state,
@@ -413,7 +413,7 @@ def _cmd_phase_diagram(args) -> int:
 
 
 def _plot_spectra(theory, args):
-    from numerics.meanfield import (
+    from dyncheck.numerics.meanfield import (
         jacobian_singular_values,
         jacobian_spectrum_moments,
         mean_field_state,
@@ -435,13 +435,13 @@ def _plot_spectra(theory, args):
 
 def _check_backend(args) -> None:
     """The backend and device, before any work: torch installed, CUDA present where asked for."""
-    from numerics.backend import ArrayBackend
+    from dyncheck.numerics.backend import ArrayBackend
 
     ArrayBackend(args.backend, args.device, 0)
 
 
 def _cmd_simulate(args) -> int:
-    from numerics.meanfield import plot_trajectories, simulate_network
+    from dyncheck.numerics.meanfield import plot_trajectories, simulate_network
 
     _check_backend(args)
     # weights of every layer of a batch of networks, and the spectrum's dense Jacobian products
@@ -478,12 +478,12 @@ def _kuramoto_theory(args) -> dict:
     """K_c and the r∞ map of ``args``' frequency density on its graph, and the graph's top eigenvalue μ_max."""
     import numpy as np
 
-    from numerics.kuramoto import (
+    from dyncheck.numerics.kuramoto import (
         density_expression,
         steady_state_order,
         uniform_steady_state,
     )
-    from theory.kuramoto import circulant_eigenvalue, critical_coupling
+    from dyncheck.theory.kuramoto import circulant_eigenvalue, critical_coupling
 
     scale = getattr(args, _DENSITY_SCALES[args.g])
     if scale is None:
@@ -540,7 +540,7 @@ def _cmd_kuramoto(args) -> int:
 
 
 def _kuramoto_graph(args, n: int):
-    from numerics.kuramoto import erdos_renyi, ring_lattice
+    from dyncheck.numerics.kuramoto import erdos_renyi, ring_lattice
 
     if args.graph == "erdos-renyi":
         return erdos_renyi(n, args.p, seed=args.seed)
@@ -553,7 +553,7 @@ def _cmd_simulate_kuramoto(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from numerics.kuramoto import (
+    from dyncheck.numerics.kuramoto import (
         frequencies,
         plot_bifurcation,
         plot_order_parameter,
@@ -641,8 +641,8 @@ def _cmd_simulate_kuramoto(args) -> int:
 def _cmd_kernel(args) -> int:
     import numpy as np
 
-    from numerics.kernels import kernel_matrices
-    from theory.kernels import layer_maps
+    from dyncheck.numerics.kernels import kernel_matrices
+    from dyncheck.theory.kernels import layer_maps
 
     _check_backend(args)
     phi = _activation_expr(args.phi)
@@ -663,7 +663,7 @@ def _cmd_kernel(args) -> int:
     maps = layer_maps(phi)
     x = np.asarray(x, float)
     if args.backend == "torch":
-        from numerics.backend import ArrayBackend
+        from dyncheck.numerics.backend import ArrayBackend
 
         torch = ArrayBackend("torch", args.device, 0).torch
         x = torch.as_tensor(x, dtype=torch.float64, device=args.device)
@@ -685,8 +685,8 @@ def _cmd_kernel(args) -> int:
 
 
 def _cmd_ntk_depth(args) -> int:
-    from numerics.kernels import ntk_depth_profiles, plot_ntk_depth
-    from theory.kernels import layer_maps
+    from dyncheck.numerics.kernels import ntk_depth_profiles, plot_ntk_depth
+    from dyncheck.theory.kernels import layer_maps
 
     phi = _activation_expr(args.phi)
     if args.depth < 1 or not -1 < args.cosine < 1:
@@ -716,10 +716,10 @@ def _cmd_train_linearized(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from numerics.kernels import Network, kernel_matrices
-    from numerics.training import plot_width_sweep, sphere_data, width_sweep
-    from proofs_check.verdicts import width_exponent
-    from theory.kernels import layer_maps
+    from dyncheck.numerics.kernels import Network, kernel_matrices
+    from dyncheck.numerics.training import plot_width_sweep, sphere_data, width_sweep
+    from dyncheck.proofs_check.verdicts import width_exponent
+    from dyncheck.theory.kernels import layer_maps
 
     require_memory(8.0 * max(args.widths) ** 2 * (args.depth - 1) * 4 + 8.0 * max(args.widths) * args.points * 16, f"networks of width {max(args.widths)} and depth {args.depth}")
     phi = _activation_expr(args.phi)
@@ -771,7 +771,7 @@ def _cmd_train_linearized(args) -> int:
 def _cmd_train(args) -> int:
     import time
 
-    from numerics.control import (
+    from dyncheck.numerics.control import (
         accuracy,
         digits_problem,
         gradient_train,

@@ -41,12 +41,12 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.gaussian import expectation_mp
-from proofs_check.parser import Assumption, ParseError, parse_assumption, parse_expression
-from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import INCONCLUSIVE, PROVED, REFUTED, VERIFIED
-from theory.gaussian import CONVERGENCE, Condition, GaussianExpectation, expect
-from theory.timelimit import BudgetExceeded, SymbolicTimeout, run_bounded, time_limit
+from dyncheck.numerics.gaussian import expectation_mp
+from dyncheck.proofs_check.parser import Assumption, ParseError, parse_assumption, parse_expression
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import INCONCLUSIVE, PROVED, REFUTED, VERIFIED
+from dyncheck.theory.gaussian import CONVERGENCE, Condition, GaussianExpectation, expect
+from dyncheck.theory.timelimit import BudgetExceeded, SymbolicTimeout, run_bounded, time_limit
 
 __all__ = ["IdentityResult", "PointJudgement", "check_identity", "domain_points", "implied", "judge_point"]
 
@@ -178,7 +178,7 @@ def _real_roots(expr: sp.Expr, symbol: sp.Symbol) -> list[sp.Expr]:
 def _extrema(differences: Sequence[sp.Expr], symbol: sp.Symbol) -> list[sp.Expr]:
     """Where a nonzero symbolic difference can be largest: the centres of the nonlinear functions
     in it (a bump exp(−(q − 20)²) is centred at 20) and the real zeros of its derivative."""
-    from theory.activations import smooth_scale_points
+    from dyncheck.theory.activations import smooth_scale_points
 
     points = []
     for difference in differences:

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from theory.errors import UsageError
-from theory.activations import ACTIVATIONS, ALIASES, X
-from theory.gaussian import GaussianExpectation
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X
+from dyncheck.theory.gaussian import GaussianExpectation
 
 __all__ = ["ParseError", "parse_expression", "parse_assumption", "FUNCTIONS", "CONSTANTS", "Assumption"]
 

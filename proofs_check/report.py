@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs_check.claim import ClaimResult, Profile
-from proofs_check.verdicts import REFUTED
+from dyncheck.proofs_check.claim import ClaimResult, Profile
+from dyncheck.proofs_check.verdicts import REFUTED
 
 __all__ = ["table", "write_report", "run_summary", "passed"]
 

@@ -18,7 +18,7 @@ import signal
 import traceback
 from collections.abc import Iterator
 
-from proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
+from dyncheck.proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
 
 __all__ = ["judge"]
 
@@ -67,7 +67,7 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
                     raise RuntimeError("the verify workers stopped before judging every claim") from None
                 continue
             if failure is not None:
-                from proofs_check.claims import REGISTRY
+                from dyncheck.proofs_check.claims import REGISTRY
 
                 result = failed_result(REGISTRY[claim_id], failure)
             remaining -= 1
@@ -108,7 +108,7 @@ def _work(tasks, results, profile_name: str, parent: int) -> None:
     _end_with_parent()
     if os.getppid() != parent:
         return
-    from proofs_check.claims import REGISTRY
+    from dyncheck.proofs_check.claims import REGISTRY
 
     profile = PROFILES[profile_name]
     while True:

@@ -3,7 +3,7 @@
 Use them in your own test suite::
 
     from hypothesis import given
-    from proofs_check.strategies import variances, correlations
+    from dyncheck.proofs_check.strategies import variances, correlations
 
     @given(variances(), correlations())
     def test_my_kernel(q, rho): ...
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from theory.activations import ACTIVATIONS, Activation
+from dyncheck.theory.activations import ACTIVATIONS, Activation
 
 __all__ = ["activations", "variances", "correlations", "weight_bias_variances", "bivariate_covariances"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from proofs_check.identity import IdentityResult, check_identity
-from proofs_check.verdicts import PROVED, VERIFIED
+from dyncheck.proofs_check.identity import IdentityResult, check_identity
+from dyncheck.proofs_check.verdicts import PROVED, VERIFIED
 
 __all__ = ["assert_identity"]
 

@@ -66,7 +66,7 @@ def judge_monte_carlo(route: str, z: float, slope: float, details: dict, *, dist
     ``distance``, ``decay`` and ``summary`` phrase the two failures and the agreement;
     their fields ``{z}`` and ``{slope}`` are filled in.
     """
-    from proofs_check.tolerances import tolerance
+    from dyncheck.proofs_check.tolerances import tolerance
 
     details.update({"z": z, "rate_slope": slope})
     problems = []
@@ -112,7 +112,7 @@ def width_exponent(estimates: dict[int, np.ndarray], *, resamples: int = 2000, s
 def judge_width_exponent(route: str, slope: float, error: float, claimed: float, details: dict, *, bound: bool, what: str) -> Evidence:
     """Agree when the fitted exponent is within ``width_exponent`` of ``claimed`` (``bound``: at most
     ``claimed`` + that tolerance, for an O(width^claimed) upper bound); disagree otherwise."""
-    from proofs_check.tolerances import tolerance
+    from dyncheck.proofs_check.tolerances import tolerance
 
     limit = tolerance("width_exponent")
     details.update({"claimed_exponent": claimed, "bound": bound, "tolerance": limit})

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from theory.activations import ACTIVATIONS, ALIASES, X, activation, derivative, kinks
+from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X, activation, derivative, kinks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

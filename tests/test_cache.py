@@ -7,11 +7,11 @@ import threading
 import pytest
 import sympy as sp
 
-from theory.activations import activation
-from theory.cache import CACHE_ENV, cache_directory
-from theory.gaussian import U, V, Z, expect
-from theory.kernels import layer_maps
-from theory.serialize import SerializationError, from_tree, to_tree
+from dyncheck.theory.activations import activation
+from dyncheck.theory.cache import CACHE_ENV, cache_directory
+from dyncheck.theory.gaussian import U, V, Z, expect
+from dyncheck.theory.kernels import layer_maps
+from dyncheck.theory.serialize import SerializationError, from_tree, to_tree
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +19,7 @@ def _every_call_reads_the_disk(monkeypatch, request):
     """The cache remembers what it read or derived for the life of the process; these tests are about
     the disk, so that memory is off unless a test is about it."""
     if "memory" not in request.node.name:
-        monkeypatch.setattr("theory.cache._remember", lambda namespace, digest, result: result)
+        monkeypatch.setattr("dyncheck.theory.cache._remember", lambda namespace, digest, result: result)
 
 
 def _entries(directory):
@@ -63,13 +63,13 @@ def test_a_well_formed_entry_with_a_wrong_closed_form_is_caught_by_quadrature(tm
     (entry,) = _entries(tmp_path)
     stored = json.loads(entry.read_text())
     stored["payload"]["value"] = to_tree(true.value * (1 + sp.Rational(1, 10**6)))  # a poisoned formula
-    from theory.cache import _checksum
+    from dyncheck.theory.cache import _checksum
 
     stored["checksum"] = _checksum(stored["payload"])  # whoever planted it could compute the checksum too
     entry.write_text(json.dumps(stored))
     assert expect(sp.erf(sp.sqrt(q) * Z) ** 2, Z).value == true.value
     # negative control: the same entry unpoisoned is read back (no derivation runs)
-    monkeypatch.setattr("theory.gaussian._strategies", lambda *args: iter(()))
+    monkeypatch.setattr("dyncheck.theory.gaussian._strategies", lambda *args: iter(()))
     assert expect(sp.erf(sp.sqrt(q) * Z) ** 2, Z).value == true.value
 
 
@@ -100,7 +100,7 @@ def test_a_definitive_no_closed_form_is_cached_and_skips_the_strategies(tmp_path
     phi = activation("tanh").expr()
     derived = layer_maps.__wrapped__(phi, time_limit_s=5)
     assert not derived.closed and not derived.nngp.exhausted
-    monkeypatch.setattr("theory.gaussian._strategies", lambda *args: iter(()))  # nothing is derived again
+    monkeypatch.setattr("dyncheck.theory.gaussian._strategies", lambda *args: iter(()))  # nothing is derived again
     assert layer_maps.__wrapped__(phi, time_limit_s=5) == derived
     # negative control: an expectation not in the cache goes through the (now empty) strategies
     assert expect(sp.tanh(U) * sp.tanh(2 * V), (U, V), sp.Rational(1, 3)).steps[-1].startswith("no closed form")
@@ -150,9 +150,9 @@ def test_expressions_round_trip_and_dummies_are_refused():
 
 def test_an_entry_is_read_and_checked_once_a_process_memory(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr("theory.cache._SEEN", {})
+    monkeypatch.setattr("dyncheck.theory.cache._SEEN", {})
     first = expect(sp.erf(3 * Z) ** 2, Z)
     (entry,) = _entries(tmp_path)
     entry.write_bytes(b"damaged after the first call")
-    monkeypatch.setattr("theory.gaussian._strategies", lambda *args: iter(()))  # nothing may be derived again
+    monkeypatch.setattr("dyncheck.theory.gaussian._strategies", lambda *args: iter(()))  # nothing may be derived again
     assert expect(sp.erf(3 * Z) ** 2, Z) == first  # from memory: no read, no check

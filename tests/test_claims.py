@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from proofs_check.claim import PROFILES
-from proofs_check.claims import REGISTRY, select
-from proofs_check.verdicts import PROVED, REFUTED, VERIFIED
+from dyncheck.proofs_check.claim import PROFILES
+from dyncheck.proofs_check.claims import REGISTRY, select
+from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -43,7 +43,7 @@ def test_monte_carlo_rate_flattens_for_a_biased_formula():
 
 
 def test_worker_processes_judge_whole_topics():
-    from proofs_check.runner import judge
+    from dyncheck.proofs_check.runner import judge
 
     claims = [REGISTRY["gaussian.erf_variance"], REGISTRY["gaussian.relu_variance"], REGISTRY["control.gradient_is_hamiltonian_slope"]]
     in_workers = {r.claim_id: r for r in judge(claims, PROFILES["quick"], jobs=2)}
@@ -55,7 +55,7 @@ def test_worker_processes_judge_whole_topics():
 
 def test_every_route_of_the_erf_critical_line_judges_both_parts():
     # Each route must refute a pair with only σ_w² wrong, and one with only σ_b² wrong.
-    from proofs_check.claims.meanfield import _ERF_LINE, _ERF_LINE_WRONG
+    from dyncheck.proofs_check.claims.meanfield import _ERF_LINE, _ERF_LINE_WRONG
 
     claim = REGISTRY["meanfield.erf_critical_line"]
     for candidate in ((_ERF_LINE_WRONG[0], _ERF_LINE[1]), (_ERF_LINE[0], _ERF_LINE_WRONG[1])):
@@ -64,9 +64,9 @@ def test_every_route_of_the_erf_critical_line_judges_both_parts():
 
 
 def test_a_route_that_accepts_the_negative_control_fails_the_claim():
-    from proofs_check.claim import ClaimResult
-    from proofs_check.report import passed, table
-    from proofs_check.verdicts import AGREE, DISAGREE, Evidence
+    from dyncheck.proofs_check.claim import ClaimResult
+    from dyncheck.proofs_check.report import passed, table
+    from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, Evidence
 
     control = [Evidence("weak", AGREE, "cannot tell"), Evidence("strong", DISAGREE, "off by 2")]
     result = ClaimResult("x.y", "s", "a = b", VERIFIED, "r", [], REFUTED, "c", control, 0.1)
@@ -75,8 +75,8 @@ def test_a_route_that_accepts_the_negative_control_fails_the_claim():
 
 
 def test_a_claim_whose_route_raises_is_reported_failed_and_the_others_still_run(monkeypatch):
-    from proofs_check.report import passed
-    from proofs_check.runner import judge
+    from dyncheck.proofs_check.report import passed
+    from dyncheck.proofs_check.runner import judge
 
     claims = [REGISTRY["gaussian.relu_variance"], REGISTRY["gaussian.erf_variance"]]
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from proofs_check.cli import main
+from dyncheck.proofs_check.cli import main
 
 
 def test_check_exit_codes(capsys):
@@ -180,9 +180,9 @@ def test_simulate_kuramoto_adaptive_matches_rk4(capsys):
 
 
 def test_report_plots_finite_system_rates_and_links_the_plot_only_when_drawn(tmp_path):
-    from proofs_check.claim import PROFILES, ClaimResult
-    from proofs_check.report import write_report
-    from proofs_check.verdicts import AGREE, EXACT, PROVED, REFUTED, VERIFIED, Evidence
+    from dyncheck.proofs_check.claim import PROFILES, ClaimResult
+    from dyncheck.proofs_check.report import write_report
+    from dyncheck.proofs_check.verdicts import AGREE, EXACT, PROVED, REFUTED, VERIFIED, Evidence
 
     def result(claim_id, verdict, evidence):
         return ClaimResult(claim_id, "source", "x = x", verdict, "reason", evidence, REFUTED, "control", [], 0.1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from numerics.control import (
+from dyncheck.numerics.control import (
     ResidualNetwork,
     complex_step_gradient,
     direct_lq_controls,
@@ -11,11 +11,11 @@ from numerics.control import (
     pmp_lq_controls,
     riccati_gains,
 )
-from proofs_check.claim import PROFILES
-from proofs_check.claims import REGISTRY
-from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import PROVED, REFUTED
-from theory.control import (
+from dyncheck.proofs_check.claim import PROFILES
+from dyncheck.proofs_check.claims import REGISTRY
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import PROVED, REFUTED
+from dyncheck.theory.control import (
     Convention,
     bellman_riccati_residual,
     concrete_costate_residuals,
@@ -74,7 +74,7 @@ def test_pmp_gradients_match_the_complex_step(step):
 
 def test_pmp_costates_match_torch_autograd_and_run_on_torch():
     torch = pytest.importorskip("torch")
-    from numerics.control import autograd_gradients
+    from dyncheck.numerics.control import autograd_gradients
 
     network = ResidualNetwork.random(8, 5, seed=4)
     rng = np.random.default_rng(1)
@@ -123,7 +123,7 @@ def test_control_claims_stand_and_controls_fall(claim_id):
 
 def test_emsa_descends_where_plain_msa_jumps():
     pytest.importorskip("torch")
-    from numerics.control import msa_train, sin_problem
+    from dyncheck.numerics.control import msa_train, sin_problem
 
     network, x0, y = sin_problem(layers=6, width=3, points=40)
     losses = msa_train(network, x0, y, rho=20.0, iterations=4)
@@ -132,7 +132,7 @@ def test_emsa_descends_where_plain_msa_jumps():
 
 
 def test_gradient_baselines_reduce_the_loss_and_reject_unknown_methods():
-    from numerics.control import gradient_train, sin_problem
+    from dyncheck.numerics.control import gradient_train, sin_problem
 
     for method, rate in (("gd", 0.5), ("adam", 0.01)):
         network, x0, y = sin_problem(layers=4, width=3, points=30)
@@ -146,7 +146,7 @@ def test_cli_train_msa_writes_json_and_a_plot(tmp_path, capsys):
     pytest.importorskip("torch")
     import json
 
-    from proofs_check.cli import main
+    from dyncheck.proofs_check.cli import main
 
     out = tmp_path / "msa.png"
     argv = ["train", "msa", "--layers", "4", "--width", "3", "--iterations", "3", "--baseline-iterations", "20"]
@@ -163,8 +163,8 @@ def test_the_trainers_augmented_hamiltonian_is_the_derived_one():
     torch = pytest.importorskip("torch")
     import sympy as sp
 
-    from numerics.control import _augmented_hamiltonian
-    from theory.control import augmented_hamiltonian, residual_tanh
+    from dyncheck.numerics.control import _augmented_hamiltonian
+    from dyncheck.theory.control import augmented_hamiltonian, residual_tanh
 
     n, rho, step = 3, 2.5, 0.25
     layer, parameters = residual_tanh(n, 0, sp.Rational(1, 4))
@@ -185,7 +185,7 @@ def test_the_trainers_augmented_hamiltonian_is_the_derived_one():
 
 def test_digits_problem_and_accuracy():
     pytest.importorskip("sklearn")
-    from numerics.control import accuracy, digits_problem, gradient_train
+    from dyncheck.numerics.control import accuracy, digits_problem, gradient_train
 
     network, x0, y = digits_problem(layers=5)
     assert x0.shape == (1797, 64) and np.all(y.sum(1) == 1)
@@ -197,7 +197,7 @@ def test_digits_problem_and_accuracy():
 def test_cli_train_msa_on_digits(capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("torch")
-    from proofs_check.cli import main
+    from dyncheck.proofs_check.cli import main
 
     argv = ["train", "msa", "--problem", "digits", "--layers", "2", "--iterations", "2", "--baseline-iterations", "5"]
     assert main(argv) == 0

@@ -9,9 +9,9 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs_check.identity import check_identity, domain_points, implied, judge_point
-from proofs_check.parser import Assumption, ParseError, parse_assumption
-from proofs_check.testing import assert_identity
+from dyncheck.proofs_check.identity import check_identity, domain_points, implied, judge_point
+from dyncheck.proofs_check.parser import Assumption, ParseError, parse_assumption
+from dyncheck.proofs_check.testing import assert_identity
 
 
 def test_proves_williams_erf_variance():
@@ -110,8 +110,8 @@ def test_bad_input_is_refused_before_any_work(lhs, rhs, assume):
 
 
 def test_evaluation_that_would_not_end_is_stopped_by_its_cpu_budget(monkeypatch):
-    monkeypatch.setattr("proofs_check.identity.POINT_SECONDS", 1.0)
-    monkeypatch.setattr("proofs_check.identity.SIMPLIFY_SECONDS", 1.0)
+    monkeypatch.setattr("dyncheck.proofs_check.identity.POINT_SECONDS", 1.0)
+    monkeypatch.setattr("dyncheck.proofs_check.identity.SIMPLIFY_SECONDS", 1.0)
     r = check_identity("sin(exp(10**30))", "0")
     assert r.verdict == "inconclusive" and r.ill_conditioned
 

@@ -6,13 +6,13 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from numerics.kernels import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk, kernel_matrices
-from proofs_check.claim import PROFILES
-from proofs_check.claims import REGISTRY
-from proofs_check.verdicts import PROVED, REFUTED, VERIFIED
-from theory.activations import activation
-from theory.gaussian import RHO
-from theory.kernels import CHI_1, DEPTH, Q1, Q2, Q_STAR, diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
+from dyncheck.numerics.kernels import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk, kernel_matrices
+from dyncheck.proofs_check.claim import PROFILES
+from dyncheck.proofs_check.claims import REGISTRY
+from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
+from dyncheck.theory.activations import activation
+from dyncheck.theory.gaussian import RHO
+from dyncheck.theory.kernels import CHI_1, DEPTH, Q1, Q2, Q_STAR, diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
 
 
 @pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos", "gaussian", "step", "monomial"])
@@ -25,8 +25,8 @@ def test_layer_maps_are_derived_and_their_diagonal_is_the_q_map(name):
 
 def test_gelu_layer_maps_are_derived_and_their_diagonal_is_the_q_map():
     # GELU's one-variable q-map has no closed form from the engine: its expectation goes to mpmath quadrature
-    from numerics.gaussian import expectation_mp
-    from theory.kernels import SIGMA_B2, SIGMA_W2, Q
+    from dyncheck.numerics.gaussian import expectation_mp
+    from dyncheck.theory.kernels import SIGMA_B2, SIGMA_W2, Q
 
     maps = layer_maps(activation("gelu").expr())
     assert maps.closed
@@ -58,9 +58,9 @@ def test_ntk_diagonal_solves_its_recurrence_and_is_linear_at_the_edge_of_chaos()
 @given(sw2=st.floats(0.5, 4.0), sb2=st.floats(0.01, 0.5), depth=st.integers(1, 6))
 def test_tanh_ntk_at_the_variance_fixed_point_follows_chi_1(sw2, sb2, depth):
     """The recursion with tanh's numeric layer maps against the mean-field q*, χ₁ (quadrature in another code path)."""
-    from numerics.meanfield import mean_field_state
-    from proofs_check.tolerances import tolerance
-    from theory.meanfield import mean_field
+    from dyncheck.numerics.meanfield import mean_field_state
+    from dyncheck.proofs_check.tolerances import tolerance
+    from dyncheck.theory.meanfield import mean_field
 
     state = mean_field_state(mean_field(activation("tanh").expr()), np.array([sw2]), np.array([sb2]))
     q_star, chi_1 = float(state.q_star[0]), float(state.chi_1[0])
@@ -85,8 +85,8 @@ def test_relu_layer_map_is_the_arc_cosine_kernel_for_unequal_variances():
 
 def test_numeric_layer_maps_reach_double_precision_at_large_variance():
     # tanh has no closed form: quadrature, pair by pair or by a table in ρ on a sphere, against 20 digits
-    from numerics.gaussian import expectation_mp
-    from numerics.kernels import _LayerMap
+    from dyncheck.numerics.gaussian import expectation_mp
+    from dyncheck.numerics.kernels import _LayerMap
 
     maps = layer_maps(activation("tanh").expr(), time_limit_s=2)
     assert not maps.closed
@@ -102,7 +102,7 @@ def test_numeric_layer_maps_reach_double_precision_at_large_variance():
 
 def test_torch_tanh_kernels_on_one_sphere_are_the_numpy_ones_and_other_norms_are_refused():
     torch = pytest.importorskip("torch")
-    from numerics.training import sphere_data
+    from dyncheck.numerics.training import sphere_data
 
     maps = layer_maps(activation("tanh").expr(), time_limit_s=2)
     x = 3 * sphere_data(40, 5, seed=2)  # K^1 = 1.5·9 + 0.1: large variance, where tanh saturates
@@ -127,7 +127,7 @@ def test_kernels_at_equal_and_opposite_inputs_have_no_nan(name):
 def test_blocked_threaded_recursion_is_the_whole_matrix_recursion(name, monkeypatch):
     """Blocks of 3 rows on threads, upper triangle mirrored, against one block: unequal norms, so tanh runs
     pair by pair; and against the recursion written out on whole matrices (erf)."""
-    import numerics.kernels
+    import dyncheck.numerics.kernels
 
     x = np.random.default_rng(6).standard_normal((10, 4)) * np.linspace(0.5, 2, 10)[:, None]
     maps = layer_maps(activation(name).expr(), time_limit_s=3.0)
@@ -138,7 +138,7 @@ def test_blocked_threaded_recursion_is_the_whole_matrix_recursion(name, monkeypa
         assert np.array_equal(u, u.T) and np.array_equal(v, v.T)
         assert np.abs(u - v).max() <= 1e-14 * np.abs(u).max()
     if maps.closed:
-        from numerics.codegen import generate
+        from dyncheck.numerics.codegen import generate
 
         t, t_dot = (generate(e, [Q1, Q2, RHO]) for e in maps.values())
         k = 1.5 * x @ x.T / 4 + 0.1
@@ -185,8 +185,8 @@ def test_forward_nngp_is_the_output_layers_share_of_the_autograd_ntk(parameteris
 
 def test_torch_generated_steps_are_differentiable():
     torch = pytest.importorskip("torch")
-    from numerics.codegen import generate
-    from theory.activations import X
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.theory.activations import X
 
     relu = generate(activation("relu").expr(), [X], "torch")
     t = torch.tensor([-1.5, 0.5, 2.0], dtype=torch.float64, requires_grad=True)
@@ -206,7 +206,7 @@ def test_kernel_claims_stand_and_controls_fall(claim_id):
 def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
     import json
 
-    from proofs_check.cli import main
+    from dyncheck.proofs_check.cli import main
 
     x = np.random.default_rng(4).standard_normal((6, 3))
     np.save(tmp_path / "x.npy", x)
@@ -225,7 +225,7 @@ def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
 
 
 def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):
-    from numerics.kernels import ntk_depth_profiles
+    from dyncheck.numerics.kernels import ntk_depth_profiles
 
     ordered, chaotic = ntk_depth_profiles(layer_maps(activation("erf").expr()), [(1.0, 0.05), (3.0, 0.05)], 40)
     assert (ordered.phase, chaotic.phase) == ("ordered", "chaotic")
@@ -240,7 +240,7 @@ def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):
 def test_ntk_depth_cli(tmp_path, capsys):
     import json
 
-    from proofs_check.cli import main
+    from dyncheck.proofs_check.cli import main
 
     plot = tmp_path / "depth.png"
     assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "3.0", "--depth", "20", "--plot", str(plot), "--json"]) == 0
@@ -258,7 +258,7 @@ def test_cuda_kernels_agree_with_numpy():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
-    from numerics.training import sphere_data
+    from dyncheck.numerics.training import sphere_data
 
     x = 2 * sphere_data(500, 10, seed=5)
     for name in ("erf", "relu", "tanh"):  # closed forms as generated torch code; tanh by its ρ-table on the GPU
@@ -273,7 +273,7 @@ def test_cuda_kernels_agree_with_numpy():
 def test_generated_layer_maps_take_columns_and_rows_and_return_the_matrix():
     """Generated numpy code evaluates factors of q₁ alone once a row; the result still has the broadcast shape,
     also where the map ignores some arguments (relu's Ṫ depends on ρ alone) or has steps (Piecewise)."""
-    from numerics.codegen import generate
+    from dyncheck.numerics.codegen import generate
 
     q1, q2 = np.array([[0.5], [2.0], [7.0]]), np.array([[1.0, 3.0, 0.2, 9.0]])
     rho = np.linspace(-0.99, 0.99, 12).reshape(3, 4)  # inside (−1, 1): the step's Ṫ is infinite at ρ = ±1

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from proofs_check.claim import PROFILES
-from proofs_check.claims import REGISTRY
-from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import PROVED, REFUTED, VERIFIED
-from theory.kuramoto import (
+from dyncheck.proofs_check.claim import PROFILES
+from dyncheck.proofs_check.claims import REGISTRY
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
+from dyncheck.theory.kuramoto import (
     GAMMA,
     OMEGA,
     R0,
@@ -51,7 +51,7 @@ def test_the_lorentzian_steady_state_satisfies_the_self_consistency_equation():
 
 
 def _self_consistency_mp(coupling, width, r):
-    """theory.kuramoto.self_consistency for the Lorentzian, its integral by mpmath's quadrature."""
+    """dyncheck.theory.kuramoto.self_consistency for the Lorentzian, its integral by mpmath's quadrature."""
     expression = self_consistency(lorentzian()).subs({K: coupling, GAMMA: width})
     integral = expression.atoms(sp.Integral).pop()
     ((theta, lower, upper),) = integral.limits
@@ -66,7 +66,7 @@ def test_densities_are_normalised(density):
 
 
 def test_simulated_lorentzian_population_reaches_the_ott_antonsen_steady_state():
-    from numerics.kuramoto import frequencies, simulate
+    from dyncheck.numerics.kuramoto import frequencies, simulate
 
     n, width, coupling = 2000, 0.5, 2.0
     trajectory = simulate(frequencies("lorentzian", n, width), coupling, 60.0, 0.05, seed=1)
@@ -79,7 +79,7 @@ def test_simulated_lorentzian_population_reaches_the_ott_antonsen_steady_state()
 
 
 def test_bad_populations_are_refused():
-    from numerics.kuramoto import erdos_renyi, frequencies, ring_lattice, simulate
+    from dyncheck.numerics.kuramoto import erdos_renyi, frequencies, ring_lattice, simulate
 
     with pytest.raises(ValueError, match="at least 2"):
         frequencies("lorentzian", 1, 0.5)
@@ -101,13 +101,13 @@ def test_bad_populations_are_refused():
 
 
 def test_the_order_parameter_rewrite_holds():
-    from theory.kuramoto import order_parameter_residual
+    from dyncheck.theory.kuramoto import order_parameter_residual
 
     assert order_parameter_residual(4) == 0
 
 
 def test_the_ott_antonsen_manifold_is_invariant_and_reduces_to_the_published_rate():
-    from theory.kuramoto import (
+    from dyncheck.theory.kuramoto import (
         ott_antonsen_amplitude_equations,
         ott_antonsen_order_parameter_equation,
     )
@@ -122,7 +122,7 @@ def test_the_ott_antonsen_manifold_is_invariant_and_reduces_to_the_published_rat
 
 
 def test_the_closed_form_lorentzian_self_consistency_matches_quadrature():
-    from theory.kuramoto import lorentzian_self_consistency
+    from dyncheck.theory.kuramoto import lorentzian_self_consistency
 
     closed = sp.lambdify((K, GAMMA, R), lorentzian_self_consistency(), "mpmath")
     with mpmath.workdps(30):
@@ -132,8 +132,8 @@ def test_the_closed_form_lorentzian_self_consistency_matches_quadrature():
 
 
 def test_near_onset_coefficient_is_the_published_one_and_the_exact_root_approaches_it():
-    from proofs_check.claims.kuramoto import _gaussian_root_mp
-    from theory.kuramoto import near_onset_coefficient
+    from dyncheck.proofs_check.claims.kuramoto import _gaussian_root_mp
+    from dyncheck.theory.kuramoto import near_onset_coefficient
 
     for g in (gaussian(), lorentzian()):
         k_c = critical_coupling(g)
@@ -149,7 +149,7 @@ def test_near_onset_coefficient_is_the_published_one_and_the_exact_root_approach
 
 
 def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
-    from theory.kuramoto import DELTA, uniform, uniform_locked_branch
+    from dyncheck.theory.kuramoto import DELTA, uniform, uniform_locked_branch
 
     coupling, order, theta0 = uniform_locked_branch()
     assert sp.simplify(coupling.subs(theta0, sp.pi / 2) - critical_coupling(uniform())) == 0
@@ -160,8 +160,8 @@ def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
 
 
 def test_simulated_uniform_population_jumps():
-    from numerics.kuramoto import frequencies, simulate
-    from theory.kuramoto import DELTA, uniform, uniform_locked_branch
+    from dyncheck.numerics.kuramoto import frequencies, simulate
+    from dyncheck.theory.kuramoto import DELTA, uniform, uniform_locked_branch
 
     n = 4000
     k_c = float(critical_coupling(uniform()).subs(DELTA, 1))
@@ -176,8 +176,8 @@ def test_simulated_uniform_population_jumps():
 
 
 def test_graphon_and_ring_eigenvalues_in_closed_form():
-    from numerics.kuramoto import ring_lattice, top_eigenvalue
-    from theory.kuramoto import circulant_eigenvalue, ring_lattice_eigenvalue
+    from dyncheck.numerics.kuramoto import ring_lattice, top_eigenvalue
+    from dyncheck.theory.kuramoto import circulant_eigenvalue, ring_lattice_eigenvalue
 
     n, k = 24, 5
     closed = sorted(float(ring_lattice_eigenvalue(n, k, m)) for m in range(n))
@@ -196,7 +196,7 @@ def test_graphon_and_ring_eigenvalues_in_closed_form():
 
 
 def test_erdos_renyi_and_w_random_graphs_have_their_densities():
-    from numerics.kuramoto import erdos_renyi, w_random_graph
+    from dyncheck.numerics.kuramoto import erdos_renyi, w_random_graph
 
     n, p = 3000, 0.01
     graph = erdos_renyi(n, p, seed=1)
@@ -210,7 +210,7 @@ def test_erdos_renyi_and_w_random_graphs_have_their_densities():
 
 
 def test_steady_state_order_from_generated_code():
-    from numerics.kuramoto import steady_state_order
+    from dyncheck.numerics.kuramoto import steady_state_order
 
     couplings = np.array([0.5, 0.999, 1.2, 3.0, 10.0])
     exact = np.sqrt(np.clip(1 - 1.0 / couplings, 0, None))  # γ = 1/2: r∞ = √(1 − 2γ/K)
@@ -218,7 +218,7 @@ def test_steady_state_order_from_generated_code():
 
 
 def test_locking_threshold_is_the_minimum_over_u():
-    from numerics.kuramoto import frequencies, locking_threshold
+    from dyncheck.numerics.kuramoto import frequencies, locking_threshold
 
     omega = frequencies("gaussian", 30, 1.0)[:, 0]
     u = np.linspace(np.abs(omega).max(), 3 * np.abs(omega).max(), 200001)
@@ -229,7 +229,7 @@ def test_locking_threshold_is_the_minimum_over_u():
 
 @pytest.mark.parametrize(("method", "order"), [("rk4", 4), ("heun", 2)])
 def test_fixed_step_integrators_converge_at_their_order(method, order):
-    from numerics.kuramoto import erdos_renyi, frequencies, simulate, simulate_adaptive
+    from dyncheck.numerics.kuramoto import erdos_renyi, frequencies, simulate, simulate_adaptive
 
     omega, graph = frequencies("gaussian", 40, 1.0, seed=1)[:, 0], erdos_renyi(40, 0.3, seed=2)
     theta0 = np.random.default_rng(3).uniform(0, 2 * np.pi, 40)
@@ -240,7 +240,7 @@ def test_fixed_step_integrators_converge_at_their_order(method, order):
 
 def test_torch_backend_agrees_with_numpy():
     torch = pytest.importorskip("torch")
-    from numerics.kuramoto import erdos_renyi, frequencies, simulate
+    from dyncheck.numerics.kuramoto import erdos_renyi, frequencies, simulate
 
     assert torch
     omega = frequencies("lorentzian", 300, 0.5, systems=3, seed=1)
@@ -253,7 +253,7 @@ def test_torch_backend_agrees_with_numpy():
 def test_degree_normalisation():
     import scipy.sparse as sps
 
-    from numerics.kuramoto import frequencies, simulate
+    from dyncheck.numerics.kuramoto import frequencies, simulate
 
     n = 50
     omega = frequencies("gaussian", n, 1.0)
@@ -284,7 +284,7 @@ def test_cuda_backend_agrees_with_numpy():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
-    from numerics.kuramoto import erdos_renyi, frequencies, simulate
+    from dyncheck.numerics.kuramoto import erdos_renyi, frequencies, simulate
 
     omega = frequencies("gaussian", 4000, 1.0, systems=2, seed=1)
     for graph in (None, erdos_renyi(4000, 0.01, seed=2)):
@@ -295,8 +295,8 @@ def test_cuda_backend_agrees_with_numpy():
 
 def test_w_random_graph_synchronises_at_the_top_eigenvalue_of_its_graphon():
     # W(x, y) = xy: rank one, eigenfunction x, μ_max = ∫₀¹ x² dx = 1/3 (Chiba & Medvedev 2019)
-    from numerics.kuramoto import frequencies, simulate, top_eigenvalue, w_random_graph
-    from theory.kuramoto import graph_critical_coupling
+    from dyncheck.numerics.kuramoto import frequencies, simulate, top_eigenvalue, w_random_graph
+    from dyncheck.theory.kuramoto import graph_critical_coupling
 
     x = sp.Symbol("x")
     mu = sp.integrate(x**2, (x, 0, 1))
@@ -314,7 +314,7 @@ def test_w_random_graph_synchronises_at_the_top_eigenvalue_of_its_graphon():
 def test_degree_normalisation_all_to_all_is_k_over_n_minus_1():
     import scipy.sparse as sps
 
-    from numerics.kuramoto import frequencies, simulate
+    from dyncheck.numerics.kuramoto import frequencies, simulate
 
     n = 40
     omega = frequencies("gaussian", n, 1.0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.meanfield import (
+from dyncheck.numerics.meanfield import (
     CHAOTIC,
     NO_FIXED_POINT,
     ORDERED,
@@ -20,10 +20,10 @@ from numerics.meanfield import (
     mean_field_state,
     simulate_network,
 )
-from proofs_check.cli import main
-from proofs_check.tolerances import tolerance
-from theory.activations import X, activation
-from theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
+from dyncheck.proofs_check.cli import main
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.theory.activations import X, activation
+from dyncheck.theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
 
 
 def _theory(name):
@@ -149,7 +149,7 @@ def test_cli_phase_diagram_writes_a_figure(tmp_path):
 def test_a_grid_solves_c_star_on_kernel_tables_from_a_fresh_theory(monkeypatch):
     # Regression: the kernels are compiled lazily; a grid must still find them numeric and
     # tabulate them rather than integrate them point by point.
-    import numerics.meanfield as nm
+    from dyncheck.numerics import meanfield as nm
 
     built = []
     table = nm._table
@@ -203,7 +203,7 @@ def test_the_backward_pass_draws_the_forward_weights_again(backend):
     # the simulator regenerates each layer's weights from its stream instead of keeping them
     if backend == "torch":
         pytest.importorskip("torch")
-    from numerics.backend import ArrayBackend
+    from dyncheck.numerics.backend import ArrayBackend
 
     xp = ArrayBackend(backend, "cpu", 11)
     for ensemble in ("gaussian", "orthogonal"):

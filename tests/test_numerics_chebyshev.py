@@ -6,10 +6,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.chebyshev import TableError, tabulate
-from numerics.gaussian import compile_expectation
-from proofs_check.tolerances import tolerance
-from theory.gaussian import Z
+from dyncheck.numerics.chebyshev import TableError, tabulate
+from dyncheck.numerics.gaussian import compile_expectation
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.theory.gaussian import Z
 
 q = sp.Symbol("q", positive=True)
 TOL = tolerance("chebyshev_table_relative")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.gaussian import compile_expectation, expectation_mc, expectation_mp
-from theory.activations import ACTIVATIONS, activation
-from theory.gaussian import RHO, U, V, Z
+from dyncheck.numerics.gaussian import compile_expectation, expectation_mc, expectation_mp
+from dyncheck.theory.activations import ACTIVATIONS, activation
+from dyncheck.theory.gaussian import RHO, U, V, Z
 
 q = sp.Symbol("q", positive=True)
 QS = np.array([1e-6, 1e-3, 0.1, 1.0, 10.0, 50.0, 1e3, 1e4])

@@ -3,8 +3,8 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs_check.parser import ParseError, parse_assumption, parse_expression
-from theory.gaussian import GaussianExpectation
+from dyncheck.proofs_check.parser import ParseError, parse_assumption, parse_expression
+from dyncheck.theory.gaussian import GaussianExpectation
 
 
 @pytest.mark.parametrize(

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proofs_check.cli import main
+from dyncheck.proofs_check.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _dyncheck(*args, **kwargs):
     env = {**os.environ, "DYNCHECK_CACHE_DIR": "off", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "proofs_check.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "dyncheck.proofs_check.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def _children(pid: int) -> set[int]:
@@ -107,9 +107,9 @@ def _busy():
 
 
 def test_derivations_and_verdicts_are_the_same_on_a_busy_machine():
-    from proofs_check.identity import check_identity
-    from theory.activations import activation
-    from theory.meanfield import MeanField
+    from dyncheck.proofs_check.identity import check_identity
+    from dyncheck.theory.activations import activation
+    from dyncheck.theory.meanfield import MeanField
 
     def derive():
         theory = MeanField(activation("erf").expr(), "erf")

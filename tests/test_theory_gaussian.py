@@ -7,12 +7,12 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.codegen import generate
-from numerics.gaussian import compile_expectation, evaluate_mp, expectation_mp
-from proofs_check.strategies import correlations, variances
-from theory.activations import activation
-from theory.gaussian import RHO, U, V, Z, _radical_moment, expect
-from theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.gaussian import compile_expectation, evaluate_mp, expectation_mp
+from dyncheck.proofs_check.strategies import correlations, variances
+from dyncheck.theory.activations import activation
+from dyncheck.theory.gaussian import RHO, U, V, Z, _radical_moment, expect
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 q = sp.Symbol("q", positive=True)
 a, b = sp.symbols("a b", positive=True)

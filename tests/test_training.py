@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from numerics.kernels import Network, autograd_gradient
-from numerics.training import autograd_ntk_velocity, ntk_velocity, sphere_data, train
-from theory.activations import activation
+from dyncheck.numerics.kernels import Network, autograd_gradient
+from dyncheck.numerics.training import autograd_ntk_velocity, ntk_velocity, sphere_data, train
+from dyncheck.theory.activations import activation
 
 ERF = activation("erf").expr()
 
@@ -90,7 +90,7 @@ def test_unknown_parameterisation_is_refused():
 def test_train_linearized_cli(tmp_path, capsys):
     import json
 
-    from proofs_check.cli import main
+    from dyncheck.proofs_check.cli import main
 
     plot = tmp_path / "gap.png"
     args = ["train", "linearized", "--phi", "erf", "--widths", "64", "256", "--replicates", "3", "--steps", "10"]

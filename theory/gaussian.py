@@ -63,9 +63,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.cache import cached
-from theory.serialize import SerializationError, from_tree, to_tree
-from theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.theory.cache import cached
+from dyncheck.theory.serialize import SerializationError, from_tree, to_tree
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "Condition",
@@ -960,7 +960,7 @@ def _density(x: float) -> float:
 def _spot_check(derivation: Derivation) -> bool:
     """The closed form against double-precision Gauss–Legendre quadrature split at the kinks, at two
     parameter points where its conditions hold (milliseconds a point)."""
-    from theory.activations import kinks
+    from dyncheck.theory.activations import kinks
 
     e = derivation.expectation
     parameters = sorted(e.free_symbols, key=lambda x: x.name)

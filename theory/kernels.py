@@ -50,8 +50,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.activations import X, derivative
-from theory.gaussian import RHO, Derivation, U, V, Z, expect
+from dyncheck.theory.activations import X, derivative
+from dyncheck.theory.gaussian import RHO, Derivation, U, V, Z, expect
 
 __all__ = [
     "CHI_1",

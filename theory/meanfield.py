@@ -37,10 +37,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.activations import X, derivative
-from theory.errors import UsageError
-from theory.gaussian import RHO, Derivation, U, V, Z, expect
-from theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.theory.activations import X, derivative
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.gaussian import RHO, Derivation, U, V, Z, expect
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "Q",

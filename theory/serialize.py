@@ -104,7 +104,7 @@ def from_tree(tree, depth: int = 0) -> sp.Basic:
             return sp.Symbol(args[0], **args[1])
         children = [from_tree(a, depth + 1) for a in args]
         if name == "GaussianExpectation":
-            from theory.gaussian import GaussianExpectation
+            from dyncheck.theory.gaussian import GaussianExpectation
 
             return GaussianExpectation(children[0], tuple(children[1]), children[2])
         if name in NODES:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 
-from proofs_check.claim import Claim
-from proofs_check.claims import control, gaussian, kernels, kuramoto, meanfield
+from dyncheck.proofs_check.claim import Claim
+from dyncheck.proofs_check.claims import control, gaussian, kernels, kuramoto, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 

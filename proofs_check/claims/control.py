@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from numerics.control import (
+from dyncheck.numerics.control import (
     ResidualNetwork,
     adjoint_ode_costate,
     autograd_gradients,
@@ -28,10 +28,10 @@ from numerics.control import (
     pmp_lq_controls,
     sin_problem,
 )
-from proofs_check.claim import Claim, Profile, needs_torch, timed
-from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
-from theory.control import (
+from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
+from dyncheck.theory.control import (
     LITERATURE,
     Convention,
     bellman_riccati_residual,

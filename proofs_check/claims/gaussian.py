@@ -29,17 +29,17 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.codegen import generate
-from numerics.gaussian import (
+from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.gaussian import (
     compile_expectation,
     evaluate_mp,
     expectation_mc,
     expectation_mp,
     replicate_means,
 )
-from proofs_check.claim import Claim, Profile, timed
-from proofs_check.tolerances import relative_difference, tolerance
-from proofs_check.verdicts import (
+from dyncheck.proofs_check.claim import Claim, Profile, timed
+from dyncheck.proofs_check.tolerances import relative_difference, tolerance
+from dyncheck.proofs_check.verdicts import (
     AGREE,
     DISAGREE,
     EXACT,
@@ -48,9 +48,9 @@ from proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from theory.activations import X, activation
-from theory.gaussian import RHO, SIMPLIFY_MAX_OPERATIONS, U, V, Z, expect
-from theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.theory.activations import X, activation
+from dyncheck.theory.gaussian import RHO, SIMPLIFY_MAX_OPERATIONS, U, V, Z, expect
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = ["GaussianClosedForm", "CLAIMS"]
 

@@ -39,7 +39,7 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from numerics.kernels import (
+from dyncheck.numerics.kernels import (
     DepthProfile,
     Network,
     autograd_nngp,
@@ -50,18 +50,18 @@ from numerics.kernels import (
     ntk_depth_profiles,
     ntk_step,
 )
-from numerics.training import (
+from dyncheck.numerics.training import (
     autograd_ntk_velocity,
     natural_step,
     ntk_velocity,
     sphere_data,
     train,
 )
-from numerics.meanfield import mean_field_state
-from proofs_check.claim import Claim, Profile, needs_torch, timed
-from proofs_check.identity import SIMPLIFY_SECONDS
-from proofs_check.tolerances import tolerance
-from proofs_check.verdicts import (
+from dyncheck.numerics.meanfield import mean_field_state
+from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
+from dyncheck.proofs_check.identity import SIMPLIFY_SECONDS
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import (
     AGREE,
     DISAGREE,
     EXACT,
@@ -72,11 +72,11 @@ from proofs_check.verdicts import (
     replicate_statistics,
     width_exponent,
 )
-from theory.activations import activation
-from theory.kernels import CHI_1, Q_STAR, diagonal_gain, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
-from theory.kernels import DEPTH as LAYERS
-from theory.meanfield import mean_field
-from theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.theory.activations import activation
+from dyncheck.theory.kernels import CHI_1, Q_STAR, diagonal_gain, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
+from dyncheck.theory.kernels import DEPTH as LAYERS
+from dyncheck.theory.meanfield import mean_field
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = ["CLAIMS"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 
-from numerics.kuramoto import (
+from dyncheck.numerics.kuramoto import (
     erdos_renyi,
     frequencies,
     locking_threshold,
@@ -32,9 +32,9 @@ from numerics.kuramoto import (
     steady_state_order,
     wrapped_cauchy_phases,
 )
-from proofs_check.claim import Claim, Profile, timed
-from proofs_check.tolerances import relative_difference, tolerance
-from proofs_check.verdicts import (
+from dyncheck.proofs_check.claim import Claim, Profile, timed
+from dyncheck.proofs_check.tolerances import relative_difference, tolerance
+from dyncheck.proofs_check.verdicts import (
     AGREE,
     DISAGREE,
     EXACT,
@@ -42,7 +42,7 @@ from proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from theory.kuramoto import (
+from dyncheck.theory.kuramoto import (
     GAMMA,
     OMEGA,
     SIGMA,

@@ -20,16 +20,16 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
-from numerics.gaussian import compile_expectation, expectation_mp
-from numerics.meanfield import (
+from dyncheck.numerics.gaussian import compile_expectation, expectation_mp
+from dyncheck.numerics.meanfield import (
     critical_sigma_w2,
     iterate_maps,
     mean_field_state,
     simulate_network,
 )
-from proofs_check.claim import Claim, Profile, timed
-from proofs_check.tolerances import relative_difference, tolerance
-from proofs_check.verdicts import (
+from dyncheck.proofs_check.claim import Claim, Profile, timed
+from dyncheck.proofs_check.tolerances import relative_difference, tolerance
+from dyncheck.proofs_check.verdicts import (
     AGREE,
     DISAGREE,
     EXACT,
@@ -38,8 +38,8 @@ from proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from theory.activations import X, activation
-from theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
+from dyncheck.theory.activations import X, activation
+from dyncheck.theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
 
 __all__ = ["CLAIMS"]
 
