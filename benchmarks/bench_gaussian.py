@@ -22,7 +22,7 @@ from scipy import integrate
 
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.gaussian import compile_expectation, expectation_mp
-from dyncheck.theory.gaussian import RHO, U, V, Z
+from dyncheck.theory.symbols import RHO, U, V, Z
 
 q = sp.Symbol("q", positive=True)
 ONE_D = sp.tanh(sp.sqrt(q) * Z) ** 2

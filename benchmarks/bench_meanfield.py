@@ -31,8 +31,8 @@ from scipy import integrate
 from dyncheck.numerics.gaussian import expectation_mp
 from dyncheck.numerics.meanfield import PHASES, functions_for, mean_field_state
 from dyncheck.theory.activations import activation
-from dyncheck.theory.gaussian import RHO
-from dyncheck.theory.meanfield import Q, mean_field
+from dyncheck.theory.symbols import Q, RHO
+from dyncheck.theory.meanfield import mean_field
 
 PDF = 1 / math.sqrt(2 * math.pi)
 CHAOTIC = PHASES.index("chaotic")

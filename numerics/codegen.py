@@ -9,13 +9,14 @@ Heaviside step's value at 0, ``erf`` in mpmath) to an implementation.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import mpmath
 import numpy as np
 import scipy.special
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
+from sympy.core.function import AppliedUndef
 from sympy.codegen.rewriting import optimize, optims_numpy
 
 __all__ = ["BACKENDS", "generate", "stable_form"]
@@ -156,17 +157,29 @@ def torch_form(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({c: c.evalf(17) for c in constants if c.is_number and not c.is_Integer})
 
 
-def generate(expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy") -> Callable:
+def generate(
+    expr: sp.Expr, args: Sequence[sp.Symbol], backend: str = "numpy", implementations: Mapping[str, Callable] | None = None
+) -> Callable:
     """A function of ``args`` that evaluates ``expr`` with ``backend`` (numpy, mpmath or torch).
 
+    ``implementations`` binds each undefined function of ``expr`` (``sympy.Function(name)``
+    applied to arguments, e.g. an expectation of :data:`dyncheck.theory.meanfield.EXPECTATIONS`)
+    to a callable of the same arguments on the backend's arrays: a formula written once in
+    :mod:`dyncheck.theory` is compiled with its expectations bound to generated closed forms,
+    quadrature or tables.  An unbound undefined function is an error.
     The torch function takes and returns tensors on any device and dtype.
     """
+    implementations = dict(implementations or {})
+    unbound = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)} - set(implementations))
+    if unbound:
+        raise ValueError(f"no implementation of {', '.join(unbound)} to compile {expr}")
     if backend == "torch":
         from sympy.printing.pytorch import TorchPrinter
 
-        return sp.lambdify(tuple(args), torch_form(expr), modules=_torch_modules(), printer=TorchPrinter({"strict": False}))
+        modules = [implementations, *_torch_modules()]
+        return sp.lambdify(tuple(args), torch_form(expr), modules=modules, printer=TorchPrinter({"strict": False}))
     try:
-        modules = BACKENDS[backend]
+        modules = [implementations, *BACKENDS[backend]]
     except KeyError:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join([*BACKENDS, 'torch'])}") from None
     if backend == "numpy":

@@ -28,10 +28,10 @@ import sympy as sp
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_derivation
-from dyncheck.theory.activations import X, derivative
+from dyncheck.theory.activations import derivative
+from dyncheck.theory.symbols import Q1, Q2, RHO, X
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.gaussian import RHO
-from dyncheck.theory.kernels import Q1, Q2, LayerMaps
+from dyncheck.theory.kernels import LayerMaps
 
 __all__ = [
     "PARAMETERISATIONS",

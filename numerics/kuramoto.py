@@ -38,7 +38,7 @@ from scipy.special import ndtri
 from dyncheck.numerics.backend import ArrayBackend
 from dyncheck.numerics.codegen import generate
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.kuramoto import OMEGA
+from dyncheck.theory.symbols import OMEGA
 
 __all__ = [
     "DENSITIES",
@@ -417,7 +417,8 @@ def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray
     :func:`theory.kuramoto.uniform_locked_branch` (K(θ₀) falls monotonically on (0, π/2]: one root)."""
     from scipy.optimize import brentq
 
-    from dyncheck.theory.kuramoto import DELTA, uniform_locked_branch
+    from dyncheck.theory.kuramoto import uniform_locked_branch
+    from dyncheck.theory.symbols import DELTA
 
     coupling, order, theta0 = uniform_locked_branch()
     k_of = sp.lambdify(theta0, coupling.subs(DELTA, half_width))

@@ -1,10 +1,14 @@
 r"""Numerics of mean-field signal propagation: fixed points, χ's, depth scales, grids.
 
-Every function of q (and c) is generated from :mod:`theory.meanfield`: a
-closed form through :func:`numerics.codegen.generate`, an unevaluated
-expectation through :func:`numerics.gaussian.compile_expectation`.  For grids,
-the numeric ones are replaced by piecewise Chebyshev tables
-(:mod:`numerics.chebyshev`) over the range of q (and c) the grid needs.
+Every function of q (and c) is compiled from :mod:`dyncheck.theory.meanfield`:
+each expectation from its derivation (a closed form through
+:func:`dyncheck.numerics.codegen.generate`, an unevaluated one through
+:func:`dyncheck.numerics.gaussian.compile_expectation`; for grids, piecewise
+Chebyshev tables of :mod:`dyncheck.numerics.chebyshev` over the range of q and c
+the grid needs), and each composite formula (the maps, their residuals and
+slopes, χ₁, χ_c, the depth scales, the critical line, the Jacobian spectrum)
+from :data:`dyncheck.theory.meanfield.FORMULAS`, with its expectations bound to
+those functions (:meth:`MeanFieldFunctions.formula`).
 
 Fixed points (vectorized over arrays of σ_w², σ_b²):
 
@@ -44,10 +48,10 @@ from dyncheck.numerics.backend import ArrayBackend
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_derivation, compile_expectation
-from dyncheck.theory.activations import X
+from dyncheck.theory.symbols import C, DEPTH, Q, RHO, SIGMA_B2, SIGMA_W2, X, Z
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.gaussian import RHO, Derivation, Z
-from dyncheck.theory.meanfield import DEPTH, SIGMA_W2, MeanField, Q
+from dyncheck.theory.gaussian import Derivation
+from dyncheck.theory.meanfield import EXPECTATIONS, FORMULAS, SLOPE, WEIGHT_VARIANCE, MeanField, weight_variance
 
 __all__ = [
     "PHASES",
@@ -117,6 +121,7 @@ class MeanFieldFunctions:
     slope_moment: object = field(init=False)
     curvature_moment: object = field(init=False)
     numeric: set = field(init=False, default_factory=set)
+    _compiled: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
         t = self.theory
@@ -164,9 +169,18 @@ class MeanFieldFunctions:
             self.numeric.add(name)
         return compile_derivation(derivation, (Q, RHO))
 
-    def q_map_slope_moment(self, q):
-        """d/dq E[φ(√q z)²] = E[φ′²] + E[φ″φ]."""
-        return self.slope_moment(q) + self.curvature_moment(q)
+    def formula(self, name: str):
+        """:data:`~dyncheck.theory.meanfield.FORMULAS` ``[name]`` compiled, its expectations bound to these functions.
+
+        Its arguments are those of q, c, σ_w², σ_b², L, v_W that it has, in this order
+        (:data:`FORMULA_ARGUMENTS`): ``formula("chi_1")(q, sw2)``.
+        """
+        if name not in self._compiled:
+            expr = FORMULAS[name]
+            implementations = {f: getattr(self, f) for f, function in EXPECTATIONS.items() if expr.has(function)}
+            args = [s for s in FORMULA_ARGUMENTS if s in expr.free_symbols]
+            self._compiled[name] = generate(expr, args, implementations=implementations)
+        return self._compiled[name]
 
     def phi_prime_squared_at_zero(self) -> float:
         """lim_{q→0} E[φ′(√q z)²] = (φ′(0⁺)² + φ′(0⁻)²)/2."""
@@ -180,11 +194,15 @@ class MeanFieldFunctions:
         if kernels:
             self.compile_kernels()  # classifies them as numeric or not
         out = copy.copy(self)
+        out._compiled = {}  # the formulas are compiled again, bound to the tables
         for name in names:
             if name in self.numeric:
                 setattr(out, name, _table(self, name, (float(q_range[0]), float(q_range[1]))))
         return out
 
+
+#: The arguments of a compiled formula, in their order (those it has).
+FORMULA_ARGUMENTS = (Q, C, SIGMA_W2, SIGMA_B2, DEPTH, WEIGHT_VARIANCE, SLOPE)
 
 #: Each kernel, and the function of q on its diagonal (E[φφ] at c = 1 is E[φ²]).
 _KERNELS = {"kernel": "second_moment", "slope_kernel": "slope_moment"}
@@ -261,19 +279,18 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
     q_star = np.full(sw2.shape, np.nan)
     status = np.full(sw2.shape, -1)
     if theory.is_homogeneous:
-        # q' = σ_w² v q + σ_b²: q* = σ_b²/(1 − σ_w² v) when σ_w² v < 1 (theory.fixed_point)
-        v = float(sp.simplify(theory.second_moment.value / Q))
-        gain = sw2 * v
+        # q' = σ_w² v q + σ_b²: q* = σ_b²/(1 − σ_w² v) (theory.fixed_point) when the slope σ_w² v < 1
+        gain = np.broadcast_to(functions.formula("q_map_slope")(1.0, sw2), sw2.shape)
         below = gain < 1 - CRITICAL_TOLERANCE
-        q_star[below] = sb2[below] / (1 - gain[below])
+        q_star[below] = functions.formula("affine_fixed_point")(1.0, sw2[below], sb2[below])
         marginal = ~below & (np.abs(gain - 1) <= CRITICAL_TOLERANCE) & (sb2 == 0)
         status[marginal] = MARGINAL
         status[~below & ~marginal] = NO_FIXED_POINT
         return q_star, status
-    V, Vp = functions.second_moment, functions.q_map_slope_moment
+    residual, residual_slope = functions.formula("fixed_point_residual"), functions.formula("fixed_point_residual_slope")
 
     def F(q, idx=()):
-        return sw2[idx] * V(q) + sb2[idx] - q
+        return residual(q, sw2[idx], sb2[idx])
 
     phi_zero = float(theory.phi.subs(X, 0)) if theory.phi.subs(X, 0).is_number else math.nan
     if np.any(sb2 >= Q_MAX):
@@ -301,7 +318,7 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
         steps = np.linspace(0.0, 1.0, SCAN_PER_DECADE * decades + 1)
         grid = lo[idx][:, None] * (hi[idx] / lo[idx])[:, None] ** steps
         rows = np.broadcast_to(np.arange(grid.shape[0])[:, None], grid.shape)
-        values = sw2[idx][rows] * V(grid.ravel()).reshape(grid.shape) + sb2[idx][rows] - grid
+        values = residual(grid.ravel(), sw2[idx][rows].ravel(), sb2[idx][rows].ravel()).reshape(grid.shape)
         crossing = (values[:, :-1] >= 0) & (values[:, 1:] < 0)
         found = crossing.any(axis=1)
         first = np.argmax(crossing, axis=1)
@@ -311,7 +328,7 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
             k = first[found]
             roots = _bracketed_newton(
                 lambda q, i: F(q, tuple(a[i] for a in keep)),
-                lambda q, i: sw2[keep][i] * Vp(q) - 1,
+                lambda q, i: residual_slope(q, sw2[keep][i]),
                 grid[found, k].copy(),
                 grid[found, k + 1].copy(),
                 True,
@@ -343,7 +360,7 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
     functions = functions_for(theory)
     sw2_a, sb2_a = _check_parameters(sw2, sb2)
     sw2, sb2 = float(sw2_a), float(sb2_a)
-    V, Vp = functions.second_moment, functions.q_map_slope_moment
+    residual, residual_slope = functions.formula("fixed_point_residual"), functions.formula("fixed_point_residual_slope")
     out = []
     phi_zero = theory.phi.subs(X, 0)
     if sb2 == 0 and phi_zero.is_number and phi_zero == 0:
@@ -353,31 +370,31 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
     if lo >= Q_MAX:
         return out  # every fixed point lies above σ_b², beyond the validated range
     grid = np.geomspace(lo, Q_MAX, int(SCAN_PER_DECADE * np.log10(Q_MAX / lo)) + 2)
-    values = sw2 * V(grid) + sb2 - grid
+    values = residual(grid, sw2, sb2)
     for k in np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]:
         sign = 1.0 if values[k] > 0 else -1.0  # Newton needs f(lo) ≥ 0 > f(hi): F or −F
         q = float(grid[k]) if values[k] == 0 else float(
             _bracketed_newton(
-                lambda q, i: sign * (sw2 * V(q) + sb2 - q),
-                lambda q, i: sign * (sw2 * Vp(q) - 1),
+                lambda q, i: sign * residual(q, sw2, sb2),
+                lambda q, i: sign * residual_slope(q, sw2),
                 np.array([grid[k]]),
                 np.array([grid[k + 1]]),
                 True,
                 "fixed point",
             )[0]
         )
-        slope = float(sw2 * np.broadcast_to(Vp(np.array([q])), (1,))[0])  # a constant slope comes back as a scalar
+        slope = float(np.broadcast_to(functions.formula("q_map_slope")(np.array([q]), sw2), (1,))[0])  # a constant comes back as a scalar
         out.append(FixedPoint(q, slope, slope < 1))
     return out
 
 
 def solve_c_star(functions: MeanFieldFunctions, q_star, sw2, sb2):
     """c* ∈ [0, 1) at each chaotic point (Newton from c = 0 on the convex G; see the module docstring)."""
-    K, Kp = functions.kernel, functions.slope_kernel
+    residual, residual_slope = functions.formula("correlation_residual"), functions.formula("correlation_residual_slope")
     c = np.zeros(q_star.shape)
     for _ in range(MAX_ITERATIONS):
-        g = (sw2 * K(q_star, c) + sb2) / q_star - c
-        dg = sw2 * Kp(q_star, c) - 1
+        g = residual(q_star, c, sw2, sb2)
+        dg = residual_slope(q_star, c, sw2)
         new = np.clip(c - g / dg, 0.0, 1.0)
         if np.all((np.abs(new - c) <= STEP_RTOL * new) | (np.abs(g) <= RESIDUAL_RTOL)):
             return np.where(np.abs(g) <= RESIDUAL_RTOL, c, new)
@@ -408,9 +425,10 @@ class MeanFieldState:
         return np.asarray(PHASES, dtype=object)[self.phase]
 
 
-def _depth_scale(chi):
+def _depth_scale(functions: MeanFieldFunctions, chi):
+    """ξ = −1/ln χ, +∞ at χ = 1 (where −1/ln χ is −1/0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(chi == 1, np.inf, -1 / np.log(chi))
+        return np.where(chi == 1, np.inf, functions.formula("depth_scale")(chi))
 
 
 def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | None = None) -> MeanFieldState:
@@ -432,8 +450,8 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
     positive = exists & (q_star > 0)
     chi_1 = np.full(sw2.shape, np.nan)
     slope = np.full(sw2.shape, np.nan)
-    chi_1[positive] = sw2[positive] * functions.slope_moment(q_star[positive])
-    slope[positive] = sw2[positive] * functions.q_map_slope_moment(q_star[positive])
+    chi_1[positive] = functions.formula("chi_1")(q_star[positive], sw2[positive])
+    slope[positive] = functions.formula("q_map_slope")(q_star[positive], sw2[positive])
     at_zero = (exists & (q_star == 0)) | (status == MARGINAL)
     if at_zero.any():
         # q* = 0: E[φ′²] → (φ′(0⁺)² + φ′(0⁻)²)/2; a marginal (homogeneous) map has constant slopes
@@ -454,7 +472,7 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
             hi = 10.0 ** math.ceil(math.log10(qc.max() * (1 + 1e-12)))
             f = functions_for(theory).tabulated((lo, hi), kernels=True)
         c_star[chaotic] = solve_c_star(f, q_star[chaotic], sw2[chaotic], sb2[chaotic])
-        chi_c[chaotic] = sw2[chaotic] * f.slope_kernel(q_star[chaotic], c_star[chaotic])
+        chi_c[chaotic] = f.formula("chi_c")(q_star[chaotic], c_star[chaotic], sw2[chaotic])
     state = MeanFieldState(
         sw2.reshape(shape),
         sb2.reshape(shape),
@@ -462,8 +480,8 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
         c_star.reshape(shape),
         chi_1.reshape(shape),
         chi_c.reshape(shape),
-        _depth_scale(slope).reshape(shape),
-        _depth_scale(chi_c).reshape(shape),
+        _depth_scale(functions, slope).reshape(shape),
+        _depth_scale(functions, chi_c).reshape(shape),
         phase.reshape(shape),
     )
     return state
@@ -482,11 +500,12 @@ def iterate_maps(theory: MeanField, sw2: float, sb2: float, q0: float, c0: float
     q = np.empty(depth + 1)
     c = np.empty(depth + 1)
     q[0], c[0] = q0, c0
+    q_map, c_map = functions.formula("q_map"), functions.formula("c_map_general")
     for layer in range(depth):
-        q[layer + 1] = float(sw2_ * functions.second_moment(q[layer]) + sb2_)
+        q[layer + 1] = float(q_map(q[layer], sw2_, sb2_))
         if not np.isfinite(q[layer + 1]):
             raise UsageError(f"the variance diverges at layer {layer + 1}")
-        c[layer + 1] = float(sw2_ * functions.kernel(q[layer], c[layer]) + sb2_) / q[layer + 1]
+        c[layer + 1] = float(c_map(q[layer], c[layer], sw2_, sb2_))
     return q, c
 
 
@@ -617,18 +636,14 @@ def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: 
     :meth:`theory.meanfield.MeanField.jacobian_spectrum` evaluated at the
     fixed point, its expectations E[φ′²] and E[φ′⁴] replaced by their values.
     """
+    v_w = float(weight_variance(ensemble))
     state = mean_field_state(theory, sw2, sb2)
     if not np.isfinite(state.q_star):
         raise UsageError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}: the spectrum is taken at q*")
-    q_star = float(state.q_star)
-    functions = functions_for(theory)
-    spectrum = theory.jacobian_spectrum(ensemble)
-    values = {
-        theory.slope_moment.value: float(functions.slope_moment(q_star)),
-        theory.slope_fourth_moment.value: float(functions.slope_fourth_moment(q_star)),
-    }
-    at = {Q: q_star, SIGMA_W2: sw2, DEPTH: depth}
-    return tuple(float(e.subs(values).subs(at)) for e in (spectrum.mean, spectrum.variance))
+    functions, q = functions_for(theory), np.array([float(state.q_star)])
+    mean = functions.formula("jacobian_mean")(q, sw2, depth)
+    variance = functions.formula("jacobian_variance")(q, sw2, depth, v_w)
+    return float(np.ravel(mean)[0]), float(np.ravel(variance)[0])
 
 
 # ---------------------------------------------------------------------------
@@ -685,7 +700,7 @@ def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSim
         ax.legend()
     mean, error = sim.mean_and_error(sim.gradient)
     axes[2].errorbar(layers, mean / mean[-1], yerr=error / mean[-1], fmt="o", ms=3, label="simulation")
-    chi = float(sw2 * np.asarray(functions_for(theory).slope_moment(np.array([q_theory[-1]])))[0])
+    chi = float(np.ravel(functions_for(theory).formula("chi_1")(np.array([q_theory[-1]]), sw2))[0])
     axes[2].plot(layers, chi ** (sim.depth - layers), "k-", label=r"$\chi_1^{L-l}$")
     axes[2].set_yscale("log")
     axes[2].set_xlabel("layer $l$")
@@ -727,15 +742,10 @@ def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, t
 
 
 def _line_functions(theory: MeanField):
+    """σ_w²(q) and σ_b²(q) along the critical line (theory's ``critical_sigma_w2``, ``critical_sigma_b2``)."""
     functions = functions_for(theory)
-
-    def sw2(q):
-        return 1 / np.asarray(functions.slope_moment(q), float)
-
-    def sb2(q):
-        return q - sw2(q) * np.asarray(functions.second_moment(q), float)
-
-    return sw2, sb2
+    sw2, sb2 = functions.formula("critical_sigma_w2"), functions.formula("critical_sigma_b2")
+    return (lambda q: np.broadcast_to(np.asarray(sw2(q), float), np.shape(q))), (lambda q: np.asarray(sb2(q), float))
 
 
 def critical_curve(theory: MeanField, points: int = 200, sb2_max: float = 1.0):

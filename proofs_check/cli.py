@@ -198,9 +198,10 @@ def _cmd_check(args) -> int:
 
 def _cmd_gauss(args) -> int:
     from dyncheck.proofs_check.parser import parse_expression
-    from dyncheck.theory.gaussian import RHO, U, V, Z, expect
+    from dyncheck.theory.gaussian import expect
+    from dyncheck.theory.symbols import RHO, Q, U, V, Z
 
-    names = {"z": Z, "u": U, "v": V, "rho": RHO, "q": sp.Symbol("q", positive=True)}
+    names = {"z": Z, "u": U, "v": V, "rho": RHO, "q": Q}
     bound = ("u", "v") if args.bivariate else ("z",)
     for name in args.positive:
         if name in bound:
@@ -242,7 +243,8 @@ def _cmd_gauss(args) -> int:
 def _activation_expr(spec: str) -> sp.Expr:
     """A registered activation's expression, or ``spec`` parsed (AST whitelist) as an expression in x alone."""
     from dyncheck.proofs_check.parser import parse_expression
-    from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X, activation
+    from dyncheck.theory.activations import ACTIVATIONS, ALIASES, activation
+    from dyncheck.theory.symbols import X
 
     if spec in ACTIVATIONS or spec in ALIASES:
         return activation(spec).expr()
@@ -261,7 +263,8 @@ _ACTIVATION_PROBES = (-1e3, -30.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 30.0, 1
 
 def _check_activation(phi: sp.Expr) -> None:
     """Refuse an activation with poles or complex values where the Gaussian puts mass, with the reason."""
-    from dyncheck.theory.activations import X, kinks
+    from dyncheck.theory.activations import kinks
+    from dyncheck.theory.symbols import X
 
     try:
         kinks(phi, X)

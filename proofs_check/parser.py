@@ -18,7 +18,8 @@ from collections.abc import Mapping
 import sympy as sp
 
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X
+from dyncheck.theory.activations import ACTIVATIONS, ALIASES
+from dyncheck.theory.symbols import X
 from dyncheck.theory.gaussian import GaussianExpectation
 
 __all__ = ["ParseError", "parse_expression", "parse_assumption", "FUNCTIONS", "CONSTANTS", "Assumption"]

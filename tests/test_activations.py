@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from dyncheck.theory.activations import ACTIVATIONS, ALIASES, X, activation, derivative, kinks
+from dyncheck.theory.activations import ACTIVATIONS, ALIASES, activation, derivative, kinks
+from dyncheck.theory.symbols import X
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -9,7 +9,8 @@ import sympy as sp
 
 from dyncheck.theory.activations import activation
 from dyncheck.theory.cache import CACHE_ENV, cache_directory
-from dyncheck.theory.gaussian import U, V, Z, expect
+from dyncheck.theory.gaussian import expect
+from dyncheck.theory.symbols import U, V, Z
 from dyncheck.theory.kernels import layer_maps
 from dyncheck.theory.serialize import SerializationError, from_tree, to_tree
 

@@ -11,8 +11,8 @@ from dyncheck.proofs_check.claim import PROFILES
 from dyncheck.proofs_check.claims import REGISTRY
 from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
 from dyncheck.theory.activations import activation
-from dyncheck.theory.gaussian import RHO
-from dyncheck.theory.kernels import CHI_1, DEPTH, Q1, Q2, Q_STAR, diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
+from dyncheck.theory.symbols import CHI_1, DEPTH, Q1, Q2, Q_STAR, RHO
+from dyncheck.theory.kernels import diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
 
 
 @pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos", "gaussian", "step", "monomial"])
@@ -26,7 +26,7 @@ def test_layer_maps_are_derived_and_their_diagonal_is_the_q_map(name):
 def test_gelu_layer_maps_are_derived_and_their_diagonal_is_the_q_map():
     # GELU's one-variable q-map has no closed form from the engine: its expectation goes to mpmath quadrature
     from dyncheck.numerics.gaussian import expectation_mp
-    from dyncheck.theory.kernels import SIGMA_B2, SIGMA_W2, Q
+    from dyncheck.theory.symbols import SIGMA_B2, SIGMA_W2, Q
 
     maps = layer_maps(activation("gelu").expr())
     assert maps.closed
@@ -127,12 +127,12 @@ def test_kernels_at_equal_and_opposite_inputs_have_no_nan(name):
 def test_blocked_threaded_recursion_is_the_whole_matrix_recursion(name, monkeypatch):
     """Blocks of 3 rows on threads, upper triangle mirrored, against one block: unequal norms, so tanh runs
     pair by pair; and against the recursion written out on whole matrices (erf)."""
-    import dyncheck.numerics.kernels
+    from dyncheck.numerics import kernels as numerics_kernels
 
     x = np.random.default_rng(6).standard_normal((10, 4)) * np.linspace(0.5, 2, 10)[:, None]
     maps = layer_maps(activation(name).expr(), time_limit_s=3.0)
     whole = kernel_matrices(maps, x, 3, 1.5, 0.1)
-    monkeypatch.setattr(numerics.kernels, "BLOCK_ROWS", 3)
+    monkeypatch.setattr(numerics_kernels, "BLOCK_ROWS", 3)
     blocked = kernel_matrices(maps, x, 3, 1.5, 0.1)
     for u, v in zip(whole, blocked):
         assert np.array_equal(u, u.T) and np.array_equal(v, v.T)
@@ -186,7 +186,7 @@ def test_forward_nngp_is_the_output_layers_share_of_the_autograd_ntk(parameteris
 def test_torch_generated_steps_are_differentiable():
     torch = pytest.importorskip("torch")
     from dyncheck.numerics.codegen import generate
-    from dyncheck.theory.activations import X
+    from dyncheck.theory.symbols import X
 
     relu = generate(activation("relu").expr(), [X], "torch")
     t = torch.tensor([-1.5, 0.5, 2.0], dtype=torch.float64, requires_grad=True)

@@ -9,28 +9,15 @@ from dyncheck.proofs_check.claim import PROFILES
 from dyncheck.proofs_check.claims import REGISTRY
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
-from dyncheck.theory.kuramoto import (
-    GAMMA,
-    OMEGA,
-    R0,
-    SIGMA,
-    K,
-    R,
-    T,
-    critical_coupling,
-    gaussian,
-    lorentzian,
-    ott_antonsen_rate,
-    ott_antonsen_solution,
-    self_consistency,
-)
+from dyncheck.theory.kuramoto import critical_coupling, gaussian, lorentzian, ott_antonsen_rate, ott_antonsen_solution, self_consistency
+from dyncheck.theory.symbols import GAMMA, OMEGA, R0, SIGMA, K, R, TIME
 
 
 def test_the_ott_antonsen_solution_solves_the_reduced_ode():
     solution = ott_antonsen_solution()
-    assert sp.simplify(sp.diff(solution, T) - ott_antonsen_rate().subs(R, solution)) == 0
-    assert sp.simplify(solution.subs(T, 0) - R0) == 0
-    assert sp.limit(solution.subs({K: 3, GAMMA: 1}), T, sp.oo) == sp.sqrt(sp.Rational(1, 3))
+    assert sp.simplify(sp.diff(solution, TIME) - ott_antonsen_rate().subs(R, solution)) == 0
+    assert sp.simplify(solution.subs(TIME, 0) - R0) == 0
+    assert sp.limit(solution.subs({K: 3, GAMMA: 1}), TIME, sp.oo) == sp.sqrt(sp.Rational(1, 3))
 
 
 def test_critical_couplings_from_the_self_consistency_slope():
@@ -149,7 +136,8 @@ def test_near_onset_coefficient_is_the_published_one_and_the_exact_root_approach
 
 
 def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
-    from dyncheck.theory.kuramoto import DELTA, uniform, uniform_locked_branch
+    from dyncheck.theory.kuramoto import uniform, uniform_locked_branch
+    from dyncheck.theory.symbols import DELTA
 
     coupling, order, theta0 = uniform_locked_branch()
     assert sp.simplify(coupling.subs(theta0, sp.pi / 2) - critical_coupling(uniform())) == 0
@@ -161,7 +149,8 @@ def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
 
 def test_simulated_uniform_population_jumps():
     from dyncheck.numerics.kuramoto import frequencies, simulate
-    from dyncheck.theory.kuramoto import DELTA, uniform, uniform_locked_branch
+    from dyncheck.theory.kuramoto import uniform, uniform_locked_branch
+    from dyncheck.theory.symbols import DELTA
 
     n = 4000
     k_c = float(critical_coupling(uniform()).subs(DELTA, 1))

@@ -22,8 +22,9 @@ from dyncheck.numerics.meanfield import (
 )
 from dyncheck.proofs_check.cli import main
 from dyncheck.proofs_check.tolerances import tolerance
-from dyncheck.theory.activations import X, activation
-from dyncheck.theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
+from dyncheck.theory.activations import activation
+from dyncheck.theory.symbols import Q, SIGMA_B2, SIGMA_W2, X
+from dyncheck.theory.meanfield import MeanField, mean_field
 
 
 def _theory(name):

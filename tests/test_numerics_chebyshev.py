@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from dyncheck.numerics.chebyshev import TableError, tabulate
 from dyncheck.numerics.gaussian import compile_expectation
 from dyncheck.proofs_check.tolerances import tolerance
-from dyncheck.theory.gaussian import Z
+from dyncheck.theory.symbols import Z
 
 q = sp.Symbol("q", positive=True)
 TOL = tolerance("chebyshev_table_relative")

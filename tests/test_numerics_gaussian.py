@@ -6,9 +6,9 @@ import sympy as sp
 
 from dyncheck.numerics.gaussian import compile_expectation, expectation_mc, expectation_mp
 from dyncheck.theory.activations import ACTIVATIONS, activation
-from dyncheck.theory.gaussian import RHO, U, V, Z
+from dyncheck.theory.symbols import Q, RHO, U, V, Z
 
-q = sp.Symbol("q", positive=True)
+q = Q
 QS = np.array([1e-6, 1e-3, 0.1, 1.0, 10.0, 50.0, 1e3, 1e4])
 
 

@@ -11,10 +11,11 @@ from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_expectation, evaluate_mp, expectation_mp
 from dyncheck.proofs_check.strategies import correlations, variances
 from dyncheck.theory.activations import activation
-from dyncheck.theory.gaussian import RHO, U, V, Z, _radical_moment, expect
+from dyncheck.theory.gaussian import _radical_moment, expect
+from dyncheck.theory.symbols import Q, RHO, U, V, Z
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
-q = sp.Symbol("q", positive=True)
+q = Q
 a, b = sp.symbols("a b", positive=True)
 
 

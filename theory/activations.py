@@ -21,8 +21,9 @@ from types import MappingProxyType
 
 import sympy as sp
 
+from dyncheck.theory.symbols import X
+
 __all__ = [
-    "X",
     "Activation",
     "ACTIVATIONS",
     "activation",
@@ -31,9 +32,6 @@ __all__ = [
     "kinks",
     "smooth_scale_points",
 ]
-
-#: The activation's argument.
-X = sp.Symbol("x", real=True)
 
 _H = sp.Heaviside
 

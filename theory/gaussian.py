@@ -69,23 +69,12 @@ from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "Condition",
-    "Z",
-    "U",
-    "V",
-    "RHO",
     "GaussianExpectation",
     "Derivation",
     "NoClosedForm",
     "expect",
     "normal_pdf",
 ]
-
-#: The standard normal variable of one-dimensional expectations.
-Z = sp.Symbol("z", real=True)
-#: The standard bivariate pair.
-U, V = sp.symbols("u v", real=True)
-#: Their correlation.
-RHO = sp.Symbol("rho", real=True)
 
 #: Seconds allowed per strategy, and for the final simplification.
 DEFAULT_TIME_LIMIT = 20.0

@@ -50,15 +50,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from dyncheck.theory.activations import X, derivative
-from dyncheck.theory.gaussian import RHO, Derivation, U, V, Z, expect
+from dyncheck.theory.activations import derivative
+from dyncheck.theory.gaussian import Derivation, expect
+from dyncheck.theory.symbols import CHI_1, DEPTH, Q, Q1, Q2, Q_STAR, RHO, SIGMA_B2, SIGMA_W2, U, V, X, Z
 
 __all__ = [
-    "CHI_1",
-    "DEPTH",
-    "Q1",
-    "Q2",
-    "Q_STAR",
     "LayerMaps",
     "diagonal_gain",
     "diagonal_map",
@@ -67,12 +63,6 @@ __all__ = [
     "ntk_diagonal_by_recurrence",
 ]
 
-#: Variances of the two pre-activations (correlation: theory.gaussian.RHO).
-Q1, Q2 = sp.symbols("q_1 q_2", positive=True)
-SIGMA_W2, SIGMA_B2, Q = sp.symbols("sigma_w2 sigma_b2 q", positive=True)
-#: The variance fixed point, the mean-field χ₁ and the number L of nonlinearities, for the NTK on the diagonal.
-Q_STAR, CHI_1 = sp.symbols("q_star chi_1", positive=True)
-DEPTH = sp.Symbol("L", integer=True, nonnegative=True)
 
 #: Seconds allowed to each expectation; the unevaluated form is kept when it runs out.
 TIME_LIMIT_S = 10.0

@@ -46,15 +46,25 @@ from __future__ import annotations
 
 import sympy as sp
 
+from dyncheck.theory.symbols import (
+    DELTA,
+    GAMMA,
+    K,
+    OA_A,
+    OA_A_BAR,
+    OA_W,
+    OA_Z,
+    OA_Z_BAR,
+    OMEGA,
+    PSI,
+    R,
+    R0,
+    SIGMA,
+    THETA,
+    TIME,
+)
+
 __all__ = [
-    "DELTA",
-    "GAMMA",
-    "OMEGA",
-    "R0",
-    "SIGMA",
-    "K",
-    "R",
-    "T",
     "circulant_eigenvalue",
     "critical_coupling",
     "gaussian",
@@ -74,11 +84,6 @@ __all__ = [
     "uniform_locked_branch",
 ]
 
-K, GAMMA, SIGMA, DELTA = sp.symbols("K gamma sigma Delta", positive=True)
-R, R0, T = sp.symbols("r r_0 t", positive=True)
-OMEGA, THETA, PSI = sp.symbols("omega theta psi", real=True)
-#: Ott–Antonsen amplitudes a, ā and order parameters z, z̄ (independent symbols), and x = e^{iθ}.
-A, A_BAR, Z, Z_BAR, X = sp.symbols("a abar z zbar x")
 HALF = sp.Rational(1, 2)
 
 
@@ -107,10 +112,10 @@ def order_parameter_residual(n: int) -> sp.Expr:
 
 
 def _vlasov_modes(harmonics: int) -> sp.Expr:
-    """∂_θ(f v) on the truncated OA ansatz, 2π f/g = 1 + Σ_{n ≤ H} (aⁿxⁿ + āⁿx⁻ⁿ), as a Laurent polynomial in x = e^{iθ}."""
-    density = 1 + sum(A**n * X**n + A_BAR**n * X**-n for n in range(1, harmonics + 1))
-    velocity = OMEGA + K / (2 * sp.I) * (Z / X - Z_BAR * X)  # ω + K Im(z e^{−iθ})
-    return sp.expand(sp.I * X * sp.diff(sp.expand(density * velocity), X))  # ∂_θ = i x ∂_x
+    """∂_θ(f v) on the truncated OA ansatz, 2π f/g = 1 + Σ_{n ≤ H} (aⁿwⁿ + āⁿw⁻ⁿ), as a Laurent polynomial in w = e^{iθ}."""
+    density = 1 + sum(OA_A**n * OA_W**n + OA_A_BAR**n * OA_W**-n for n in range(1, harmonics + 1))
+    velocity = OMEGA + K / (2 * sp.I) * (OA_Z / OA_W - OA_Z_BAR * OA_W)  # ω + K Im(z e^{−iθ})
+    return sp.expand(sp.I * OA_W * sp.diff(sp.expand(density * velocity), OA_W))  # ∂_θ = i w ∂_w
 
 
 def ott_antonsen_amplitude_equations(harmonics: int = 6) -> tuple[sp.Expr, sp.Expr, list[sp.Expr]]:
@@ -121,12 +126,12 @@ def ott_antonsen_amplitude_equations(harmonics: int = 6) -> tuple[sp.Expr, sp.Ex
     and (ā)˙, and mode ±n then demands ∂_t aⁿ = n aⁿ⁻¹ ȧ — which the residuals check.
     """
     flux = _vlasov_modes(harmonics)
-    a_dot = sp.factor(-flux.coeff(X, 1))
-    a_bar_dot = sp.factor(-flux.coeff(X, -1))
+    a_dot = sp.factor(-flux.coeff(OA_W, 1))
+    a_bar_dot = sp.factor(-flux.coeff(OA_W, -1))
     residuals = []
     for n in range(2, harmonics):
-        residuals.append(sp.expand(n * A ** (n - 1) * a_dot + flux.coeff(X, n)))
-        residuals.append(sp.expand(n * A_BAR ** (n - 1) * a_bar_dot + flux.coeff(X, -n)))
+        residuals.append(sp.expand(n * OA_A ** (n - 1) * a_dot + flux.coeff(OA_W, n)))
+        residuals.append(sp.expand(n * OA_A_BAR ** (n - 1) * a_bar_dot + flux.coeff(OA_W, -n)))
     return a_dot, a_bar_dot, residuals
 
 
@@ -146,8 +151,8 @@ def ott_antonsen_order_parameter_equation(g: sp.Expr | None = None) -> tuple[sp.
         raise ValueError("the contour argument needs exactly one pole of g in the upper half plane")
     weight = sp.simplify(2 * sp.pi * sp.I * sp.residue(g_s, s, poles[0]))
     _, a_bar_dot, _ = ott_antonsen_amplitude_equations(2)
-    z_dot = weight * a_bar_dot.subs({OMEGA: poles[0], A_BAR: Z})
-    polar = sp.expand(z_dot.subs({Z: R * sp.exp(sp.I * PSI), Z_BAR: R * sp.exp(-sp.I * PSI)}) * sp.exp(-sp.I * PSI))
+    z_dot = weight * a_bar_dot.subs({OMEGA: poles[0], OA_A_BAR: OA_Z})
+    polar = sp.expand(z_dot.subs({OA_Z: R * sp.exp(sp.I * PSI), OA_Z_BAR: R * sp.exp(-sp.I * PSI)}) * sp.exp(-sp.I * PSI))
     return sp.factor(sp.simplify(sp.re(polar))), sp.simplify(sp.im(polar) / R)
 
 
@@ -159,7 +164,7 @@ def ott_antonsen_rate(width: sp.Expr = GAMMA) -> sp.Expr:
 def ott_antonsen_solution(width: sp.Expr = GAMMA) -> sp.Expr:
     """r(t) from r(0) = r₀ > 0, for K > 2γ: ṙ is a Bernoulli equation, linear in u = r⁻²."""
     r_inf2 = 1 - 2 * width / K
-    return sp.sqrt(r_inf2) / sp.sqrt(1 + (r_inf2 / R0**2 - 1) * sp.exp(-(K - 2 * width) * T))
+    return sp.sqrt(r_inf2) / sp.sqrt(1 + (r_inf2 / R0**2 - 1) * sp.exp(-(K - 2 * width) * TIME))
 
 
 def self_consistency(g: sp.Expr) -> sp.Expr:

@@ -28,6 +28,13 @@ Derivatives of kinked activations are distributional
 Assumptions: i.i.d. weights and biases as above, infinite width, both inputs
 at the variance fixed point for the correlation map (Schoenholz et al. 2017,
 §2), and the gradient-independence assumption for the backward pass.
+
+Every composite formula (the maps, χ₁, χ_c, the depth scales, the critical
+line, the Jacobian spectrum) is written once, in :data:`FORMULAS`, over the
+expectations as undefined functions (:data:`EXPECTATIONS`).
+:meth:`MeanField.instantiate` binds them to one activation's derivations;
+:mod:`dyncheck.numerics.meanfield` compiles the same formulas with the
+expectations bound to generated closed forms, quadrature or Chebyshev tables.
 """
 
 from __future__ import annotations
@@ -37,30 +44,25 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from dyncheck.theory.activations import X, derivative
+from dyncheck.theory.activations import derivative
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.gaussian import RHO, Derivation, U, V, Z, expect
+from dyncheck.theory.gaussian import Derivation, expect
+from dyncheck.theory.symbols import C, DEPTH, Q, RHO, SIGMA_B2, SIGMA_W2, U, V, X, Z
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
-    "Q",
-    "C",
-    "SIGMA_W2",
-    "SIGMA_B2",
-    "DEPTH",
+    "EXPECTATIONS",
+    "FORMULAS",
+    "SLOPE",
+    "WEIGHT_VARIANCE",
     "MeanField",
     "CriticalLine",
     "JacobianSpectrum",
     "WEIGHT_ENSEMBLES",
     "mean_field",
+    "weight_variance",
 ]
 
-#: Pre-activation variance q, correlation c, weight and bias variances, depth L.
-Q = sp.Symbol("q", positive=True)
-C = sp.Symbol("c", real=True)
-SIGMA_W2 = sp.Symbol("sigma_w2", positive=True)
-SIGMA_B2 = sp.Symbol("sigma_b2", nonnegative=True)
-DEPTH = sp.Symbol("L", positive=True, integer=True)
 
 #: CPU seconds each expectation may take in the engine.  The strategies that
 #: succeed (moments, Price's theorem, and ``integrate`` for E[erf″ erf]) take
@@ -77,6 +79,76 @@ SOLVE_TIME_LIMIT = 5.0
 #: scaled orthogonal matrix has every eigenvalue 1, v = 0 (Pennington et al. 2017,
 #: where v = −s₁, the first coefficient of the S-transform).
 WEIGHT_ENSEMBLES = {"gaussian": sp.S.One, "orthogonal": sp.S.Zero}
+def weight_variance(ensemble: str) -> sp.Expr:
+    """v_W of a weight ensemble's name (:data:`WEIGHT_ENSEMBLES`)."""
+    try:
+        return WEIGHT_ENSEMBLES[ensemble]
+    except KeyError:
+        raise UsageError(f"unknown weight ensemble {ensemble!r}; choose from {', '.join(WEIGHT_ENSEMBLES)}") from None
+
+
+#: v_W, the relative variance of the weights' spectrum, in :data:`FORMULAS` (see :data:`WEIGHT_ENSEMBLES`).
+WEIGHT_VARIANCE = sp.Symbol("v_W", nonnegative=True)
+
+#: The Gaussian expectations of the activation φ, as undefined functions of q (and of the
+#: correlation c), by the name of the :class:`MeanField` property that derives each:
+#: E[φ(√q z)²], E[φ′(√q z)²], E[φ″(√q z)φ(√q z)], E[φ′(√q z)⁴], E[φ(√q u)φ(√q v)], E[φ′(√q u)φ′(√q v)].
+EXPECTATIONS = {
+    name: sp.Function(name)
+    for name in ("second_moment", "slope_moment", "curvature_moment", "slope_fourth_moment", "kernel", "slope_kernel")
+}
+_V, _MU1, _CURVATURE, _MU2, _KERNEL, _SLOPE_KERNEL = EXPECTATIONS.values()
+
+
+#: The slope χ of a map at its fixed point, in the depth scale ξ = −1/ln χ.
+SLOPE = sp.Symbol("chi", positive=True)
+
+
+def _depth_scale(slope: sp.Expr) -> sp.Expr:
+    return -1 / sp.log(slope)
+
+
+_Q_MAP = SIGMA_W2 * _V(Q) + SIGMA_B2
+_CHI_1 = SIGMA_W2 * _MU1(Q)
+_CHI_C = SIGMA_W2 * _SLOPE_KERNEL(Q, C)
+_Q_MAP_SLOPE = SIGMA_W2 * (_MU1(Q) + _CURVATURE(Q))
+_JACOBIAN_MEAN = _CHI_1**DEPTH
+
+#: The composite formulas of mean-field theory, each written once, in q, c, σ_w², σ_b², L and
+#: v_W over :data:`EXPECTATIONS` (see :class:`MeanField` for each one's meaning and source):
+#:
+#: * ``q_map`` = σ_w² E[φ²] + σ_b²; ``c_map`` = (σ_w² E[φ(√q u)φ(√q v)] + σ_b²)/q (at q = q*);
+#:   ``c_map_general`` = (σ_w² E[φ(√q_l u)φ(√q_l v)] + σ_b²)/q_{l+1}, the correlation map of two
+#:   inputs of variance q_l = q, not yet at q*;
+#: * ``fixed_point_residual`` = q-map − q and its slope ``q_map_slope`` − 1; ``affine_fixed_point`` =
+#:   σ_b²/(1 − q-map slope), the fixed point of an affine q-map (:meth:`MeanField.fixed_point`);
+#: * ``chi_1`` = σ_w² E[φ′²], ``chi_c`` = σ_w² E[φ′(√q u)φ′(√q v)], ``q_map_slope`` = σ_w²(E[φ′²] + E[φ″φ]);
+#: * ``correlation_residual`` = c-map − c and its slope ``chi_c`` − 1 (Price's theorem);
+#: * ``depth_scale`` = −1/ln χ of a slope χ (:data:`SLOPE`): ``xi_q`` = −1/ln(q-map slope),
+#:   ``xi_c`` = −1/ln χ_c, ``xi_gradient`` = −1/ln χ₁;
+#: * ``critical_sigma_w2`` = 1/E[φ′²], ``critical_sigma_b2`` = q − E[φ²]/E[φ′²]: the line χ₁ = 1;
+#: * ``jacobian_mean`` = χ₁^L, ``jacobian_variance`` = χ₁^{2L} L (E[φ′⁴]/E[φ′²]² − 1 + v_W).
+FORMULAS = {
+    "q_map": _Q_MAP,
+    "c_map": (SIGMA_W2 * _KERNEL(Q, C) + SIGMA_B2) / Q,
+    "c_map_general": (SIGMA_W2 * _KERNEL(Q, C) + SIGMA_B2) / _Q_MAP,
+    "fixed_point_residual": _Q_MAP - Q,
+    "fixed_point_residual_slope": _Q_MAP_SLOPE - 1,
+    "affine_fixed_point": SIGMA_B2 / (1 - _Q_MAP_SLOPE),
+    "chi_1": _CHI_1,
+    "chi_c": _CHI_C,
+    "q_map_slope": _Q_MAP_SLOPE,
+    "correlation_residual": (SIGMA_W2 * _KERNEL(Q, C) + SIGMA_B2) / Q - C,
+    "correlation_residual_slope": _CHI_C - 1,
+    "depth_scale": _depth_scale(SLOPE),
+    "xi_q": _depth_scale(_Q_MAP_SLOPE),
+    "xi_c": _depth_scale(_CHI_C),
+    "xi_gradient": _depth_scale(_CHI_1),
+    "critical_sigma_w2": 1 / _MU1(Q),
+    "critical_sigma_b2": Q - _V(Q) / _MU1(Q),
+    "jacobian_mean": _JACOBIAN_MEAN,
+    "jacobian_variance": _JACOBIAN_MEAN**2 * DEPTH * (_MU2(Q) / _MU1(Q) ** 2 - 1 + WEIGHT_VARIANCE),
+}
 
 
 @dataclass(frozen=True)
@@ -191,21 +263,28 @@ class MeanField:
         """E[φ′(√q u) φ′(√q v)] at correlation ρ (= c)."""
         return self._expect_2d(self.phi_prime, self.phi_prime)
 
-    @staticmethod
-    def _value(derivation: Derivation, at_c: bool = False) -> sp.Expr:
-        value = derivation.value
-        return value.subs(RHO, C) if at_c else value
+    def instantiate(self, formula: sp.Expr) -> sp.Expr:
+        """``formula`` (over :data:`EXPECTATIONS`) with each expectation replaced by its derivation for this φ."""
+
+        for name, function in EXPECTATIONS.items():
+            if formula.has(function):
+                value = getattr(self, name).value
+                if name in ("kernel", "slope_kernel"):
+                    formula = formula.replace(function, lambda q, c, v=value: v.subs({Q: q, RHO: c}, simultaneous=True))
+                else:
+                    formula = formula.replace(function, lambda q, v=value: v.subs(Q, q))
+        return formula
 
     # -- the maps ------------------------------------------------------------
     @property
     def q_map(self) -> sp.Expr:
         r"""q_{l+1} = σ_w² E[φ(√q_l z)²] + σ_b², as an expression in :data:`Q`."""
-        return SIGMA_W2 * self._value(self.second_moment) + SIGMA_B2
+        return self.instantiate(FORMULAS["q_map"])
 
     @property
     def c_map(self) -> sp.Expr:
         r"""c_{l+1} = (σ_w² E[φ(√q u)φ(√q v)] + σ_b²)/q at correlation c_l = :data:`C` and q = q*."""
-        return (SIGMA_W2 * self._value(self.kernel, at_c=True) + SIGMA_B2) / Q
+        return self.instantiate(FORMULAS["c_map"])
 
     @property
     def fixed_point_equation(self) -> sp.Eq:
@@ -215,7 +294,7 @@ class MeanField:
     @property
     def chi_1(self) -> sp.Expr:
         r"""χ₁ = σ_w² E[φ′(√q z)²] = ∂c_{l+1}/∂c_l at c = 1 (to be taken at q = q*)."""
-        return SIGMA_W2 * self._value(self.slope_moment)
+        return self.instantiate(FORMULAS["chi_1"])
 
     @property
     def chi_c(self) -> sp.Expr:
@@ -224,7 +303,7 @@ class MeanField:
         By Price's theorem ∂E[φ(√q u)φ(√q v)]/∂c = q E[φ′φ′], so χ_c is the
         slope of the c-map; at c = 1 it is χ₁.
         """
-        return SIGMA_W2 * self._value(self.slope_kernel, at_c=True)
+        return self.instantiate(FORMULAS["chi_c"])
 
     @property
     def q_map_slope(self) -> sp.Expr:
@@ -233,17 +312,17 @@ class MeanField:
         Gaussian integration by parts gives d/dq E[φ(√q z)²] = E[φ′²] + E[φ″φ],
         so this equals ∂(q-map)/∂q (:mod:`proofs_check.claims.meanfield` checks it).
         """
-        return self.chi_1 + SIGMA_W2 * self._value(self.curvature_moment)
+        return self.instantiate(FORMULAS["q_map_slope"])
 
     @property
     def xi_q(self) -> sp.Expr:
         r"""ξ_q = −1/ln(χ₁ + σ_w² E[φ″φ]): the depth over which q_l approaches q*."""
-        return -1 / sp.log(self.q_map_slope)
+        return self.instantiate(FORMULAS["xi_q"])
 
     @property
     def xi_c(self) -> sp.Expr:
         r"""ξ_c = −1/ln χ_c: the depth over which c_l approaches c* (Schoenholz et al. 2017, eq. 9)."""
-        return -1 / sp.log(self.chi_c)
+        return self.instantiate(FORMULAS["xi_c"])
 
     @property
     def gradient_recursion(self) -> sp.Expr:
@@ -258,7 +337,7 @@ class MeanField:
     @property
     def xi_gradient(self) -> sp.Expr:
         r"""ξ_∇ = −1/ln χ₁: gradients vanish (χ₁ < 1) or explode (χ₁ > 1) as exp(∓L/|ξ_∇|)."""
-        return -1 / sp.log(self.chi_1)
+        return self.instantiate(FORMULAS["xi_gradient"])
 
     # -- fixed points, the critical line, spectra -----------------------------
     @property
@@ -289,23 +368,18 @@ class MeanField:
 
     def critical_line(self) -> CriticalLine:
         """The critical line χ₁ = 1 parametrised by q (see :class:`CriticalLine`)."""
-        slope = self._value(self.slope_moment)
-        if slope.has(sp.DiracDelta):
+        if self.slope_moment.value.has(sp.DiracDelta):
             raise UsageError(f"χ₁ of {self.name} is infinite: its derivative has a Dirac delta")
-        sw2 = sp.simplify(1 / slope)
-        sb2 = sp.simplify(Q - sw2 * self._value(self.second_moment))
+        sw2 = sp.simplify(self.instantiate(FORMULAS["critical_sigma_w2"]))
+        sb2 = sp.simplify(self.instantiate(FORMULAS["critical_sigma_b2"]))
         return CriticalLine(sw2, sb2, self.slope_moment.closed and self.second_moment.closed)
 
     def jacobian_spectrum(self, ensemble: str = "gaussian") -> JacobianSpectrum:
         """Mean and variance of the squared singular values of the depth-L Jacobian (see :class:`JacobianSpectrum`)."""
-        try:
-            v_w = WEIGHT_ENSEMBLES[ensemble]
-        except KeyError:
-            raise UsageError(f"unknown weight ensemble {ensemble!r}; choose from {', '.join(WEIGHT_ENSEMBLES)}") from None
-        mu1 = self._value(self.slope_moment)
-        mu2 = self._value(self.slope_fourth_moment)
-        mean = self.chi_1**DEPTH
-        return JacobianSpectrum(mean, mean**2 * DEPTH * (mu2 / mu1**2 - 1 + v_w), ensemble)
+        v_w = weight_variance(ensemble)
+        mean = self.instantiate(FORMULAS["jacobian_mean"])
+        variance = self.instantiate(FORMULAS["jacobian_variance"]).subs(WEIGHT_VARIANCE, v_w)
+        return JacobianSpectrum(mean, variance, ensemble)
 
 
 @functools.lru_cache(maxsize=64)

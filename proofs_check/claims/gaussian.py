@@ -48,8 +48,9 @@ from dyncheck.proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from dyncheck.theory.activations import X, activation
-from dyncheck.theory.gaussian import RHO, SIMPLIFY_MAX_OPERATIONS, U, V, Z, expect
+from dyncheck.theory.activations import activation
+from dyncheck.theory.symbols import Q, RHO, U, V, X, Z
+from dyncheck.theory.gaussian import SIMPLIFY_MAX_OPERATIONS, expect
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = ["GaussianClosedForm", "CLAIMS"]
@@ -243,7 +244,7 @@ class GaussianClosedForm(Claim):
 # ---------------------------------------------------------------------------
 # The catalogue
 
-q = sp.Symbol("q", positive=True)
+q = Q
 a, b = sp.symbols("a b", positive=True)
 alpha = sp.Symbol("alpha", positive=True)
 _pi = sp.pi

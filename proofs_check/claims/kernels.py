@@ -73,8 +73,8 @@ from dyncheck.proofs_check.verdicts import (
     width_exponent,
 )
 from dyncheck.theory.activations import activation
-from dyncheck.theory.kernels import CHI_1, Q_STAR, diagonal_gain, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
-from dyncheck.theory.kernels import DEPTH as LAYERS
+from dyncheck.theory.kernels import diagonal_gain, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
+from dyncheck.theory.symbols import CHI_1, DEPTH as LAYERS, Q_STAR
 from dyncheck.theory.meanfield import mean_field
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 

@@ -42,25 +42,8 @@ from dyncheck.proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from dyncheck.theory.kuramoto import (
-    GAMMA,
-    OMEGA,
-    SIGMA,
-    K,
-    R,
-    T,
-    circulant_eigenvalue,
-    critical_coupling,
-    gaussian,
-    graph_critical_coupling,
-    lorentzian,
-    lorentzian_self_consistency,
-    ott_antonsen_amplitude_equations,
-    ott_antonsen_order_parameter_equation,
-    ott_antonsen_rate,
-    ott_antonsen_solution,
-    ring_lattice_eigenvalue,
-)
+from dyncheck.theory.kuramoto import circulant_eigenvalue, critical_coupling, gaussian, graph_critical_coupling, lorentzian, lorentzian_self_consistency, ott_antonsen_amplitude_equations, ott_antonsen_order_parameter_equation, ott_antonsen_rate, ott_antonsen_solution, ring_lattice_eigenvalue
+from dyncheck.theory.symbols import GAMMA, OMEGA, SIGMA, K, R, TIME
 
 __all__ = ["CLAIMS"]
 
@@ -108,7 +91,7 @@ class OttAntonsenReduction(Claim):
 
     def _solution(self, candidate) -> Evidence:
         solution = ott_antonsen_solution()
-        residual = sp.simplify(sp.diff(solution, T) - candidate.subs(R, solution))
+        residual = sp.simplify(sp.diff(solution, TIME) - candidate.subs(R, solution))
         if residual == 0:
             return Evidence("symbolic-solution", EXACT, "the closed form r(t) = r∞/√(1 + (r∞²/r₀² − 1)e^{−(K−2γ)t}) solves it")
         return Evidence("symbolic-solution", DISAGREE, "the closed-form r(t) does not solve it", {"residual": str(residual)[:300]})

@@ -38,8 +38,9 @@ from dyncheck.proofs_check.verdicts import (
     judge_monte_carlo,
     replicate_statistics,
 )
-from dyncheck.theory.activations import X, activation
-from dyncheck.theory.meanfield import SIGMA_B2, SIGMA_W2, MeanField, Q, mean_field
+from dyncheck.theory.activations import activation
+from dyncheck.theory.symbols import C, Q, SIGMA_B2, SIGMA_W2, X
+from dyncheck.theory.meanfield import MeanField, mean_field
 
 __all__ = ["CLAIMS"]
 
@@ -225,7 +226,7 @@ class ReluCorrelationAsymptotics(Claim):
         theory = _theory("relu")
         c_map = theory.c_map.subs({SIGMA_W2: 2, SIGMA_B2: 0})
         eps = sp.Symbol("epsilon", positive=True)
-        step = sp.simplify(1 - c_map.subs(sp.Symbol("c", real=True), 1 - eps))
+        step = sp.simplify(1 - c_map.subs(C, 1 - eps))
         series = sp.series(step.subs(eps, eps**2), eps, 0, 4).removeO()  # in √ε
         a = -series.coeff(eps, 3)
         if series.coeff(eps, 2) != 1 or a == 0:

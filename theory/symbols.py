@@ -1,0 +1,89 @@
+r"""The symbols of dyncheck, each declared once with one set of assumptions.
+
+Every topic imports its symbols from here, so the same letter is the same SymPy
+symbol everywhere: the erf q-map of :mod:`dyncheck.theory.meanfield` minus the one
+inside :mod:`dyncheck.theory.kernels` simplifies to 0.  SymPy compares symbols by
+name *and* assumptions, so a second declaration of ``q`` with other assumptions
+would be a different variable that prints the same.
+
+Gaussian integration variables
+    z ~ N(0, 1); (u, v) jointly Gaussian with unit variances and correlation ρ ∈ [−1, 1].
+Activations
+    x, the argument of φ.
+Mean-field theory of deep networks (Poole et al. 2016; Schoenholz et al. 2017)
+    q > 0 (pre-activation variance), c ∈ [−1, 1] (correlation), σ_w² > 0, σ_b² ≥ 0,
+    L ≥ 0 (depth: the number of nonlinearities), q₁, q₂ > 0 (two inputs' variances),
+    q* > 0 and χ₁ > 0 (the fixed point and its slope, as parameters of the NTK diagonal).
+Dynamics
+    t > 0 (time), η > 0 (step size).
+Kuramoto oscillators (Kuramoto 1975; Strogatz 2000; Ott & Antonsen 2008)
+    K > 0 (coupling), γ, σ, Δ > 0 (width parameters of the frequency densities),
+    r, r₀ > 0 (order parameter and its initial value), ω, θ, ψ real (frequency,
+    phase, mean phase).  The Ott–Antonsen algebra is a Laurent calculus in
+    w = e^{iθ} with amplitudes a, ā and order parameters Z, Z̄ treated as
+    independent complex symbols.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = [
+    "C",
+    "CHI_1",
+    "DELTA",
+    "DEPTH",
+    "GAMMA",
+    "K",
+    "OA_A",
+    "OA_A_BAR",
+    "OA_W",
+    "OA_Z",
+    "OA_Z_BAR",
+    "OMEGA",
+    "PSI",
+    "Q",
+    "Q1",
+    "Q2",
+    "Q_STAR",
+    "R",
+    "R0",
+    "RHO",
+    "SIGMA",
+    "SIGMA_B2",
+    "SIGMA_W2",
+    "STEP_SIZE",
+    "THETA",
+    "TIME",
+    "U",
+    "V",
+    "X",
+    "Z",
+]
+
+# Gaussian integration variables and the activation's argument.
+Z = sp.Symbol("z", real=True)
+U, V = sp.symbols("u v", real=True)
+RHO = sp.Symbol("rho", real=True)
+X = sp.Symbol("x", real=True)
+
+# Mean-field theory and infinite-width kernels.
+Q = sp.Symbol("q", positive=True)
+C = sp.Symbol("c", real=True)
+SIGMA_W2 = sp.Symbol("sigma_w2", positive=True)
+SIGMA_B2 = sp.Symbol("sigma_b2", nonnegative=True)
+DEPTH = sp.Symbol("L", integer=True, nonnegative=True)
+Q1, Q2 = sp.symbols("q_1 q_2", positive=True)
+Q_STAR, CHI_1 = sp.symbols("q_star chi_1", positive=True)
+
+# Dynamics.
+TIME = sp.Symbol("t", positive=True)
+STEP_SIZE = sp.Symbol("eta", positive=True)
+
+# Kuramoto oscillators.
+K = sp.Symbol("K", positive=True)
+GAMMA, SIGMA, DELTA = sp.symbols("gamma sigma Delta", positive=True)
+R, R0 = sp.symbols("r r_0", positive=True)
+OMEGA, THETA, PSI = sp.symbols("omega theta psi", real=True)
+#: The Ott–Antonsen Laurent variable w = e^{iθ}, amplitudes a, ā and order parameters Z, Z̄.
+OA_W, OA_A, OA_A_BAR, OA_Z, OA_Z_BAR = sp.symbols("w a abar Z Zbar")
