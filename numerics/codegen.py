@@ -167,9 +167,16 @@ def generate(
     to a callable of the same arguments on the backend's arrays: a formula written once in
     :mod:`dyncheck.theory` is compiled with its expectations bound to generated closed forms,
     quadrature or tables.  An unbound undefined function is an error.
-    The torch function takes and returns tensors on any device and dtype.
+    The torch function takes and returns tensors on any device and dtype.  Backend ``operators``
+    compiles a formula of arithmetic operators alone (+, ×, integer powers) to plain Python
+    operators, which act on numpy arrays and torch tensors alike.
     """
     implementations = dict(implementations or {})
+    if backend == "operators":
+        arithmetic = (sp.Add, sp.Mul, sp.Symbol, sp.Number)
+        if not all(isinstance(e, arithmetic) or (isinstance(e, sp.Pow) and e.exp.is_Integer) for e in sp.preorder_traversal(expr)):
+            raise ValueError(f"backend 'operators' compiles arithmetic alone, not {expr}")
+        return sp.lambdify(tuple(args), expr, modules=[{}])
     unbound = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)} - set(implementations))
     if unbound:
         raise ValueError(f"no implementation of {', '.join(unbound)} to compile {expr}")

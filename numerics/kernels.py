@@ -29,9 +29,10 @@ from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_derivation
 from dyncheck.theory.activations import derivative
-from dyncheck.theory.symbols import Q1, Q2, RHO, X
+from dyncheck.theory.symbols import Q1, Q2, RHO, SIGMA_B2, SIGMA_W2, X
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.kernels import LayerMaps
+from dyncheck.theory.kernels import FORMULAS as KERNEL_FORMULAS
+from dyncheck.theory.kernels import INNER_PRODUCT, LAYER_MAP, NNGP_NEXT, NTK, SLOPE_MAP, LayerMaps
 
 __all__ = [
     "PARAMETERISATIONS",
@@ -52,14 +53,12 @@ __all__ = [
 ]
 
 
-def nngp_step(expectation, sw2, sb2):
-    """K^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b², (u, v) ~ N(0, Σ^l) (Neal 1996; Lee et al. 2018)."""
-    return sw2 * expectation + sb2
-
-
-def ntk_step(nngp_next, slope_map, ntk, sw2):
-    """Θ^{l+1} = K^{l+1} + σ_w² Ṫ(Σ^l) Θ^l (Jacot et al. 2018, NTK parameterisation)."""
-    return nngp_next + sw2 * slope_map * ntk
+#: K^{l+1} = σ_w² T(Σ^l) + σ_b², called as ``nngp_step(T, σ_w², σ_b²)``, and Θ^{l+1} = K^{l+1} + σ_w² Ṫ(Σ^l) Θ^l,
+#: called as ``ntk_step(K^{l+1}, Ṫ, Θ^l, σ_w²)``: :data:`dyncheck.theory.kernels.FORMULAS` compiled to
+#: operators that act on numpy arrays and torch tensors alike.
+nngp_step = generate(KERNEL_FORMULAS["nngp_step"], (LAYER_MAP, SIGMA_W2, SIGMA_B2), "operators")
+ntk_step = generate(KERNEL_FORMULAS["ntk_step"], (NNGP_NEXT, SLOPE_MAP, NTK, SIGMA_W2), "operators")
+_input_nngp = generate(KERNEL_FORMULAS["input_nngp"], (INNER_PRODUCT, SIGMA_W2, SIGMA_B2), "operators")
 
 
 #: Largest relative spread of the diagonal K^l(x, x) over the inputs for which one q serves them all.
@@ -164,7 +163,7 @@ def kernel_layers(
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise UsageError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     nngp_map, slope_map = _compiled(maps, backend)
-    nngp = sw2 * (x @ x.T) / x.shape[1] + sb2
+    nngp = _input_nngp((x @ x.T) / x.shape[1], sw2, sb2)
     recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
     return recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step)
 

@@ -23,6 +23,7 @@ with N_i = N (``population``) or N_i = deg(i) (``degree``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -33,12 +34,13 @@ import scipy.sparse as sps
 import sympy as sp
 from scipy.optimize import minimize_scalar
 from scipy.sparse.csgraph import connected_components
-from scipy.special import ndtri
 
 from dyncheck.numerics.backend import ArrayBackend
 from dyncheck.numerics.codegen import generate
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.symbols import OMEGA
+from dyncheck.theory.kuramoto import DENSITIES as DENSITY_EXPRESSIONS
+from dyncheck.theory.kuramoto import FORMULAS, QUANTILES, WIDTHS, self_consistency
+from dyncheck.theory.symbols import KR, LEVEL, MEAN_LOCKED_COSINE, OMEGA, K, R
 
 __all__ = [
     "DENSITIES",
@@ -59,24 +61,27 @@ __all__ = [
     "wrapped_cauchy_phases",
 ]
 
-#: Frequency densities by name: their inverse CDFs at u ∈ (0, 1), for scale s (γ, σ or Δ).
-DENSITIES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    "lorentzian": lambda u, s: s * np.tan(np.pi * (u - 0.5)),
-    "gaussian": lambda u, s: s * ndtri(u),
-    "uniform": lambda u, s: s * (2 * u - 1),
-}
+#: The frequency densities by name (:data:`dyncheck.theory.kuramoto.DENSITIES`).
+DENSITIES = tuple(DENSITY_EXPRESSIONS)
+
+
+def _check_density(name: str, scale: float) -> None:
+    if name not in DENSITIES:
+        raise UsageError(f"unknown frequency density {name!r}; choose {', '.join(DENSITIES)}")
+    if not scale > 0:
+        raise UsageError("the width of the frequency density must be positive")
+
+
+@functools.cache
+def quantile_function(name: str) -> Callable[[np.ndarray, float], np.ndarray]:
+    """G⁻¹(p, width) of density ``name``: :data:`dyncheck.theory.kuramoto.QUANTILES` compiled."""
+    return generate(QUANTILES[name], (LEVEL, WIDTHS[name]))
 
 
 def density_expression(name: str, scale: float) -> sp.Expr:
-    """g(ω) of ``name`` (see :data:`DENSITIES`) as a SymPy expression in :data:`theory.kuramoto.OMEGA`."""
-    from dyncheck.theory.kuramoto import gaussian, lorentzian, uniform
-
-    builders = {"lorentzian": lorentzian, "gaussian": gaussian, "uniform": uniform}
-    if name not in builders:
-        raise UsageError(f"unknown frequency density {name!r}; choose {', '.join(builders)}")
-    if not scale > 0:
-        raise UsageError("the width of the frequency density must be positive")
-    return builders[name](sp.Float(scale))
+    """g(ω) of ``name`` (see :data:`DENSITIES`) as a SymPy expression in :data:`dyncheck.theory.symbols.OMEGA`."""
+    _check_density(name, scale)
+    return DENSITY_EXPRESSIONS[name](sp.Float(scale))
 
 
 def frequencies(name: str, n: int, scale: float, *, systems: int = 1, quantiles: bool = True, seed: int = 0) -> np.ndarray:
@@ -85,13 +90,10 @@ def frequencies(name: str, n: int, scale: float, *, systems: int = 1, quantiles:
     ``quantiles``: ω_i = G⁻¹((i + ½)/N) in every column, then shuffled per
     column (the order matters on a graph, not all to all); otherwise i.i.d. draws.
     """
-    if name not in DENSITIES:
-        raise UsageError(f"unknown frequency density {name!r}; choose {', '.join(DENSITIES)}")
+    _check_density(name, scale)
     if n < 2:
         raise UsageError("a population needs at least 2 oscillators")
-    if not scale > 0:
-        raise UsageError("the width of the frequency density must be positive")
-    return DENSITIES[name](_levels(n, systems, quantiles, seed), scale)
+    return quantile_function(name)(_levels(n, systems, quantiles, seed), scale)
 
 
 def _levels(n: int, systems: int, quantiles: bool, seed: int) -> np.ndarray:
@@ -391,25 +393,36 @@ def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 5
     Near K_c the root is ill-conditioned, r ∝ √(K − K_c): an error ε in the
     integral moves r by ~ ε/r.
     """
-    density = generate(g, [OMEGA])
+    slope = _self_consistency_slope(g)
     couplings = np.atleast_1d(np.asarray(couplings, float))
     lo, hi = np.zeros_like(couplings), np.ones_like(couplings)
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        above = _self_consistency_slope(density, couplings, mid) > 1
+        above = slope(couplings, mid) > 1
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return np.where(_self_consistency_slope(density, couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
+    return np.where(slope(couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
 
 
-def _self_consistency_slope(density, couplings: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """K ∫ cos²θ g(K r sin θ) dθ = 2K ∫₀^{π/2} … (g even), one per (K, r)."""
+def _self_consistency_slope(g: sp.Expr):
+    """(K, r) ↦ [self-consistency of :mod:`dyncheck.theory.kuramoto`]/r = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ,
+    compiled, one value per (K, r).  A symmetric g makes the integrand even in θ: the integral is twice the
+    one over [0, π/2], whose peak at θ = 0 (strong coupling) is then an end point that quad_vec refines."""
     from scipy.integrate import quad_vec
 
-    def integrand(theta):
-        return np.cos(theta) ** 2 * density(couplings * r * np.sin(theta))
+    ratio = sp.expand(self_consistency(g) / R)
+    (integral,) = ratio.atoms(sp.Integral)
+    ((theta, lower, upper),) = integral.limits
+    if sp.simplify(integral.function - integral.function.subs(theta, -theta)) != 0 or lower != -upper:
+        raise ValueError("the self-consistency integrand must be even over a symmetric range (g symmetric)")
+    integrand = generate(integral.function, (theta, K, R))
+    total = sp.Symbol("I")
+    outside = generate(ratio.xreplace({integral: total}), (total, K, R))
 
-    value, _ = quad_vec(integrand, 0.0, np.pi / 2, epsabs=1e-300, epsrel=1e-14, norm="max")
-    return 2 * couplings * value
+    def slope(couplings, r):
+        value, _ = quad_vec(lambda t: integrand(t, couplings, r), 0.0, float(upper), epsabs=1e-300, epsrel=1e-14, norm="max")
+        return outside(2 * value, couplings, r)
+
+    return slope
 
 
 def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray:
@@ -438,8 +451,11 @@ def locking_threshold(omega: np.ndarray) -> float:
     omega = omega - omega.mean()
     top = np.abs(omega).max()
 
+    locked_cosine = generate(FORMULAS["locked_cosine"], (OMEGA, KR))
+    coupling_of = generate(FORMULAS["locking_coupling"], (KR, MEAN_LOCKED_COSINE))
+
     def coupling(u):
-        return u / np.sqrt(np.clip(1 - (omega / u) ** 2, 0, None)).mean()
+        return coupling_of(u, locked_cosine(omega, u).mean())
 
     best = minimize_scalar(coupling, bounds=(top, 2 * top), method="bounded", options={"xatol": 1e-13 * top})
     return float(min(best.fun, coupling(top)))

@@ -52,9 +52,17 @@ import sympy as sp
 
 from dyncheck.theory.activations import derivative
 from dyncheck.theory.gaussian import Derivation, expect
-from dyncheck.theory.symbols import CHI_1, DEPTH, Q, Q1, Q2, Q_STAR, RHO, SIGMA_B2, SIGMA_W2, U, V, X, Z
+from dyncheck.theory.meanfield import mean_field
+from dyncheck.theory.symbols import CHI_1, DEPTH, Q, Q1, Q2, Q_STAR, RHO, SIGMA_B2, SIGMA_W2, U, V, X
 
 __all__ = [
+    "FORMULAS",
+    "INNER_PRODUCT",
+    "LAYER_MAP",
+    "NNGP",
+    "NNGP_NEXT",
+    "NTK",
+    "SLOPE_MAP",
     "LayerMaps",
     "diagonal_gain",
     "diagonal_map",
@@ -66,6 +74,22 @@ __all__ = [
 
 #: Seconds allowed to each expectation; the unevaluated form is kept when it runs out.
 TIME_LIMIT_S = 10.0
+
+#: One entry of the kernels at a layer: K^l(x, x′), Θ^l(x, x′), K^{l+1}(x, x′); the values
+#: T(Σ^l) and Ṫ(Σ^l) of the layer maps there; and x·x′/d for the first layer.
+NNGP, NTK, NNGP_NEXT = sp.symbols("K Theta K_next", real=True)
+LAYER_MAP, SLOPE_MAP = sp.symbols("T Tdot", real=True)
+INNER_PRODUCT = sp.Symbol("s", real=True)
+
+#: The NNGP and NTK recursion of a fully-connected network (NTK parameterisation; Neal 1996,
+#: Lee et al. 2018, Jacot et al. 2018), entry by entry, written once:
+#: ``input_nngp`` K¹ = σ_w² x·x′/d + σ_b² (Θ¹ = K¹); ``nngp_step`` K^{l+1} = σ_w² T(Σ^l) + σ_b²;
+#: ``ntk_step`` Θ^{l+1} = K^{l+1} + σ_w² Ṫ(Σ^l) Θ^l.
+FORMULAS = {
+    "input_nngp": SIGMA_W2 * INNER_PRODUCT + SIGMA_B2,
+    "nngp_step": SIGMA_W2 * LAYER_MAP + SIGMA_B2,
+    "ntk_step": NNGP_NEXT + SIGMA_W2 * SLOPE_MAP * NTK,
+}
 
 
 @dataclass(frozen=True)
@@ -98,18 +122,22 @@ def layer_maps(phi: sp.Expr, *, time_limit_s: float = TIME_LIMIT_S) -> LayerMaps
     return LayerMaps(phi, nngp, ntk)
 
 
+def _on_diagonal(derivation: Derivation) -> sp.Expr:
+    return derivation.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1)
+
+
 def diagonal_map(maps: LayerMaps) -> tuple[sp.Expr, sp.Expr]:
-    """(σ_w² T(q, q, ρ = 1) + σ_b², σ_w² E[φ(√q z)²] + σ_b²): the NNGP map on the diagonal and the mean-field q-map."""
-    on_diagonal = SIGMA_W2 * maps.nngp.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1) + SIGMA_B2
-    q_map = SIGMA_W2 * expect(maps.phi.subs(X, sp.sqrt(Q) * Z) ** 2, Z).value + SIGMA_B2
-    return on_diagonal, q_map
+    """(σ_w² T(q, q, ρ = 1) + σ_b², the q-map of :mod:`dyncheck.theory.meanfield`): the NNGP map on the
+    diagonal and the mean-field q-map."""
+    on_diagonal = FORMULAS["nngp_step"].subs(LAYER_MAP, _on_diagonal(maps.nngp))
+    return on_diagonal, mean_field(maps.phi).q_map
 
 
 def diagonal_gain(maps: LayerMaps) -> tuple[sp.Expr, sp.Expr]:
-    """(σ_w² Ṫ(q, q, ρ = 1), χ₁ = σ_w² E[φ′(√q z)²]): the NTK's gain per layer on the diagonal and the mean-field χ₁."""
-    on_diagonal = SIGMA_W2 * maps.ntk.value.subs({Q1: Q, Q2: Q}).subs(RHO, 1)
-    chi_1 = SIGMA_W2 * expect(derivative(maps.phi).subs(X, sp.sqrt(Q) * Z) ** 2, Z).value
-    return on_diagonal, chi_1
+    """(σ_w² Ṫ(q, q, ρ = 1), χ₁ of :mod:`dyncheck.theory.meanfield`): the NTK's gain per layer on the
+    diagonal (the coefficient of Θ^l in ``ntk_step``) and the mean-field χ₁."""
+    on_diagonal = FORMULAS["ntk_step"].subs(SLOPE_MAP, _on_diagonal(maps.ntk)).coeff(NTK)
+    return on_diagonal, mean_field(maps.phi).chi_1
 
 
 def ntk_diagonal(q_star, chi_1, depth):

@@ -50,6 +50,9 @@ from dyncheck.theory.symbols import (
     DELTA,
     GAMMA,
     K,
+    KR,
+    LEVEL,
+    MEAN_LOCKED_COSINE,
     OA_A,
     OA_A_BAR,
     OA_W,
@@ -65,6 +68,10 @@ from dyncheck.theory.symbols import (
 )
 
 __all__ = [
+    "DENSITIES",
+    "FORMULAS",
+    "QUANTILES",
+    "WIDTHS",
     "circulant_eigenvalue",
     "critical_coupling",
     "gaussian",
@@ -100,6 +107,28 @@ def gaussian(deviation: sp.Expr = SIGMA) -> sp.Expr:
 def uniform(half_width: sp.Expr = DELTA) -> sp.Expr:
     """g(ω) = 1/(2Δ) on [−Δ, Δ], 0 outside."""
     return sp.Piecewise((1 / (2 * half_width), sp.Abs(OMEGA) <= half_width), (0, True))
+
+
+#: The frequency densities by name, and the symbol of each one's width.
+DENSITIES = {"lorentzian": lorentzian, "gaussian": gaussian, "uniform": uniform}
+WIDTHS = {"lorentzian": GAMMA, "gaussian": SIGMA, "uniform": DELTA}
+
+#: Each density's quantile function G⁻¹(p), the inverse of its CDF G(ω) = ∫_{−∞}^ω g: γ tan(π(p − ½)),
+#: −√2 σ erfc⁻¹(2p) (= σ Φ⁻¹(p), accurate in both tails) and Δ(2p − 1).  d G⁻¹/dp = 1/g(G⁻¹(p))
+#: and G⁻¹(½) = 0 pin each to its density (tests/theory).
+QUANTILES = {
+    "lorentzian": GAMMA * sp.tan(sp.pi * (LEVEL - HALF)),
+    "gaussian": -sp.sqrt(2) * SIGMA * sp.erfcinv(2 * LEVEL),
+    "uniform": DELTA * (2 * LEVEL - 1),
+}
+
+#: Full locking (:func:`locking_coupling`): a locked oscillator of frequency ω sits at
+#: cos(θ − ψ) = √(1 − (ω/(K r))²), and the coupling of a locked state with K r = u is u/S(u),
+#: S(u) the mean of those cosines.
+FORMULAS = {
+    "locked_cosine": sp.sqrt(1 - (OMEGA / KR) ** 2),
+    "locking_coupling": KR / MEAN_LOCKED_COSINE,
+}
 
 
 def order_parameter_residual(n: int) -> sp.Expr:
@@ -252,7 +281,6 @@ def locking_coupling(frequencies: sp.Expr | list) -> tuple[sp.Expr, sp.Symbol]:
     Locked oscillators sit at sin(θ_i − ψ) = ω_i/u and r = (1/N) Σ cos(θ_i − ψ);
     K_L is the least K(u) over u ≥ max|ω_i| (ω centred).
     """
-    u = sp.Symbol("u", positive=True)
     frequencies = list(frequencies)
-    mean_cos = sum(sp.sqrt(1 - (w / u) ** 2) for w in frequencies) / len(frequencies)
-    return u / mean_cos, u
+    mean_cos = sum(FORMULAS["locked_cosine"].subs(OMEGA, w) for w in frequencies) / len(frequencies)
+    return FORMULAS["locking_coupling"].subs(MEAN_LOCKED_COSINE, mean_cos), KR

@@ -19,7 +19,7 @@ Dynamics
 Kuramoto oscillators (Kuramoto 1975; Strogatz 2000; Ott & Antonsen 2008)
     K > 0 (coupling), γ, σ, Δ > 0 (width parameters of the frequency densities),
     r, r₀ > 0 (order parameter and its initial value), ω, θ, ψ real (frequency,
-    phase, mean phase).  The Ott–Antonsen algebra is a Laurent calculus in
+    phase, mean phase), p ∈ (0, 1) (a quantile's level), K r > 0 (of a locked state).  The Ott–Antonsen algebra is a Laurent calculus in
     w = e^{iθ} with amplitudes a, ā and order parameters Z, Z̄ treated as
     independent complex symbols.
 """
@@ -35,6 +35,9 @@ __all__ = [
     "DEPTH",
     "GAMMA",
     "K",
+    "KR",
+    "LEVEL",
+    "MEAN_LOCKED_COSINE",
     "OA_A",
     "OA_A_BAR",
     "OA_W",
@@ -85,5 +88,9 @@ K = sp.Symbol("K", positive=True)
 GAMMA, SIGMA, DELTA = sp.symbols("gamma sigma Delta", positive=True)
 R, R0 = sp.symbols("r r_0", positive=True)
 OMEGA, THETA, PSI = sp.symbols("omega theta psi", real=True)
+#: A quantile's level p ∈ (0, 1); the product u = K r of a locked state; the mean of its locked cosines.
+LEVEL = sp.Symbol("p", positive=True)
+KR = sp.Symbol("Kr", positive=True)
+MEAN_LOCKED_COSINE = sp.Symbol("S_Kr", positive=True)
 #: The Ott–Antonsen Laurent variable w = e^{iθ}, amplitudes a, ā and order parameters Z, Z̄.
 OA_W, OA_A, OA_A_BAR, OA_Z, OA_Z_BAR = sp.symbols("w a abar Z Zbar")
