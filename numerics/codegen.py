@@ -19,7 +19,12 @@ from sympy.codegen.numpy_nodes import logaddexp
 from sympy.core.function import AppliedUndef
 from sympy.codegen.rewriting import optimize, optims_numpy
 
-__all__ = ["BACKENDS", "generate", "stable_form"]
+__all__ = [
+    "BACKENDS",
+    "generate",
+    "stable_form",
+    "torch_form",
+]
 
 
 def _np_heaviside(x, h0=0.5):

@@ -39,6 +39,12 @@ __all__ = [
     "pmp_costates",
     "pmp_lq_controls",
     "riccati_gains",
+    "accuracy",
+    "digits_problem",
+    "gradient_train",
+    "msa_train",
+    "plot_training",
+    "sin_problem",
 ]
 
 
@@ -413,12 +419,10 @@ def gradient_train(network: ResidualNetwork, x0, y, *, method: str, learning_rat
 
 def plot_training(runs: dict, title: str, path):
     """Loss against iteration and against wall-clock seconds, one line per method."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for label, run in runs.items():
         axes[0].plot(np.arange(len(run["loss"])), run["loss"], label=label)
         axes[1].plot(run["seconds"], run["loss"], label=label)
@@ -430,4 +434,3 @@ def plot_training(runs: dict, title: str, path):
         ax.legend()
     fig.suptitle(title)
     fig.savefig(path, dpi=130)
-    plt.close(fig)

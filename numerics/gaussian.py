@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.threads import budget
 from dyncheck.theory.activations import kinks, smooth_scale_points
 from dyncheck.theory.gaussian import GaussianExpectation
 
@@ -72,8 +72,6 @@ BIVARIATE_CHUNK = 128
 #: Points per chunk of the one-variable rule (≤ ~1000 nodes a point: ≤ 64 MB a temporary).
 UNIVARIATE_CHUNK = 8192
 
-#: Cores this process may run on: chunks of a large call are spread over them.
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -319,7 +317,7 @@ class CompiledExpectation:
         if len(starts) == 1:
             evaluate(0)
         else:
-            with ThreadPoolExecutor(max_workers=min(len(starts), _CORES)) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(starts), budget())) as pool:
                 list(pool.map(evaluate, starts))
         return out.reshape(shape)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import sympy as sp
 
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.threads import budget
 from dyncheck.numerics.gaussian import compile_derivation
 from dyncheck.theory.activations import derivative
 from dyncheck.theory.symbols import Q1, Q2, RHO, SIGMA_B2, SIGMA_W2, X
@@ -186,7 +186,7 @@ def _numpy_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step
     starts = range(0, n, BLOCK_ROWS)
     ntk = nngp.copy()
     yield nngp, ntk
-    with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(min(len(starts), budget())) as pool:
         for _ in range(depth):
             q = nngp.diagonal().copy()
             out = np.empty_like(nngp), np.empty_like(ntk)
@@ -264,12 +264,10 @@ def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5)
 
 def plot_ntk_depth(profiles: list[DepthProfile], title: str, path) -> None:
     """Two panels against depth: Θ^l(x, x)/q* with the mean-field prediction (dashed), and Θ^l(x, x′)/Θ^l(x, x)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.0))
+    fig = Figure(figsize=(10, 4.0))
+    left, right = fig.subplots(1, 2)
     for profile in profiles:
         layers = np.arange(1, profile.diagonal.size + 1)
         label = f"σ_w² = {profile.sigma_w2:g}, σ_b² = {profile.sigma_b2:g}: χ₁ = {profile.chi_1:.3f} ({profile.phase})"
@@ -282,7 +280,6 @@ def plot_ntk_depth(profiles: list[DepthProfile], title: str, path) -> None:
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 @functools.lru_cache(maxsize=32)

@@ -59,6 +59,7 @@ __all__ = [
     "uniform_steady_state",
     "w_random_graph",
     "wrapped_cauchy_phases",
+    "quantile_function",
 ]
 
 #: The frequency densities by name (:data:`dyncheck.theory.kuramoto.DENSITIES`).
@@ -463,12 +464,10 @@ def locking_threshold(omega: np.ndarray) -> float:
 
 def plot_bifurcation(couplings, measured: dict, theory_couplings, theory_r, title: str, path: str, *, critical: float | None = None) -> None:
     """r∞(K) measured — ``measured[label] = (mean, standard error)`` at ``couplings`` — against theory, with K_c marked."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
     ax.plot(theory_couplings, theory_r, color="black", lw=1.5, label="theory: self-consistency")
     for label, (r, e) in measured.items():
         ax.errorbar(couplings, r, yerr=e, fmt="o", ms=4, capsize=2, label=label)
@@ -481,17 +480,14 @@ def plot_bifurcation(couplings, measured: dict, theory_couplings, theory_r, titl
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 def plot_order_parameter(trajectory: Trajectory, r_inf: float, title: str, path: str) -> None:
     """r(t) of every system against the theory's r∞."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     for row in trajectory.r:
         ax.plot(trajectory.times, row, lw=0.8, alpha=0.7)
     ax.axhline(r_inf, color="black", ls="--", label=f"r∞ theory = {r_inf:.4f}")
@@ -502,4 +498,3 @@ def plot_order_parameter(trajectory: Trajectory, r_inf: float, title: str, path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
-    plt.close(fig)

@@ -67,6 +67,15 @@ __all__ = [
     "mean_field_state",
     "solve_c_star",
     "solve_q_star",
+    "NetworkSimulation",
+    "critical_curve",
+    "critical_sigma_w2",
+    "functions_for",
+    "jacobian_singular_values",
+    "plot_jacobian_spectra",
+    "plot_phase_diagram",
+    "plot_trajectories",
+    "simulate_network",
 ]
 
 #: Range of q where the quadrature is validated to ≤ 1e-12 (numerics.gaussian);
@@ -652,14 +661,12 @@ def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: 
 
 def plot_phase_diagram(state: MeanFieldState, theory: MeanField, path, critical_line=None):
     """χ₁ and ξ_c over the (σ_w², σ_b²) grid, with the critical line; written to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.colors import LogNorm, TwoSlopeNorm
 
     extent = [state.sigma_w2.min(), state.sigma_w2.max(), state.sigma_b2.min(), state.sigma_b2.max()]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
+    fig = Figure(figsize=(11, 4.3), layout="constrained")
+    axes = fig.subplots(1, 2)
     chi = np.ma.masked_invalid(state.chi_1.T)
     image = axes[0].imshow(chi, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=TwoSlopeNorm(1.0, max(chi.min(), 1e-3), max(chi.max(), 1 + 1e-3)))
     fig.colorbar(image, ax=axes[0], label=r"$\chi_1$")
@@ -678,19 +685,16 @@ def plot_phase_diagram(state: MeanFieldState, theory: MeanField, path, critical_
         ax.set_title(title)
     fig.suptitle(f"mean-field phase diagram of {theory.name}")
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSimulation, q0: float, c0: float, path):
     """q_l and c_l from the maps (lines) and from the simulated networks (points ± s.e.); gradient variance."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     q_theory, c_theory = iterate_maps(theory, sw2, sb2, q0, c0, sim.depth)
     layers = np.arange(sim.depth + 1)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
     for ax, theory_values, measured, label in ((axes[0], q_theory, sim.q, "$q_l$"), (axes[1], c_theory, sim.c, "$c_l$")):
         mean, error = sim.mean_and_error(measured)
         ax.plot(layers, theory_values, "k-", label="mean-field map")
@@ -708,18 +712,15 @@ def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSim
     axes[2].legend()
     fig.suptitle(f"{theory.name}: σ_w² = {sw2:g}, σ_b² = {sb2:g} ({sim.weights} weights, {sim.backend} on {sim.device})")
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, tuple[float, float]], title: str, path):
     """Histograms of the squared singular values of the Jacobian, one per weight ensemble,
     with the measured and the predicted (:func:`jacobian_spectrum_moments`) mean and variance."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
     for label, values in spectra.items():
         mean, variance = predicted[label]
         ax.hist(
@@ -734,7 +735,6 @@ def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, t
     ax.set_title(title)
     ax.legend()
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------

@@ -212,10 +212,7 @@ def width_sweep(
 def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str, path: str) -> None:
     """Two log–log panels against width: the empirical NTK's distance from the analytic one, and
     sup_t ‖f_t − f^lin_t‖ per parameterisation; replicate means with standard errors and fitted exponents."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     widths = np.array(sweep.widths, float)
 
@@ -225,7 +222,8 @@ def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str,
         ax.errorbar(widths, mean, yerr=error, fmt=marker + "-", ms=5, capsize=2, label=label)
         return mean
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.0))
+    fig = Figure(figsize=(10, 4.0))
+    left, right = fig.subplots(1, 2)
     if sweep.kernel_errors:
         mean = band(left, sweep.kernel_errors, f"measured (∝ width^{exponents.get('kernel', np.nan):.2f})", "o")
         left.plot(widths, mean[0] * (widths / widths[0]) ** -0.5, "k:", label="width^-1/2")
@@ -242,4 +240,3 @@ def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str,
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
-    plt.close(fig)

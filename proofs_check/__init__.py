@@ -1,0 +1,17 @@
+"""dyncheck.proofs_check — claims and their routes, verdicts, tolerances, the identity checker,
+the safe expression parser, reports, hypothesis strategies and the ``dyncheck`` command line.
+"""
+
+__all__ = [
+    "claim",
+    "claims",
+    "cli",
+    "identity",
+    "parser",
+    "report",
+    "runner",
+    "strategies",
+    "testing",
+    "tolerances",
+    "verdicts",
+]

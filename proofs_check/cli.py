@@ -20,9 +20,19 @@ import sys
 
 import sympy as sp
 
+from dyncheck.numerics.threads import budget, limit_threads
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_BAD_INPUT", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
+__all__ = [
+    "main",
+    "EXIT_OK",
+    "EXIT_REFUTED",
+    "EXIT_BAD_INPUT",
+    "EXIT_INCONCLUSIVE",
+    "EXIT_INTERRUPTED",
+    "build_parser",
+    "require_memory",
+]
 
 EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -140,7 +150,7 @@ def _cmd_verify(args) -> int:
     profile = PROFILES[args.profile]
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
-    stream = judge(claims, profile, args.jobs)
+    stream = judge(claims, profile, args.jobs or budget())
     interrupted = False
     try:
         for result in stream:
@@ -837,7 +847,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", choices=["quick", "full"], default="quick")
     verify.add_argument("--report", metavar="DIR", type=_output_folder, help="write report.md, report.json and plots to DIR")
     verify.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
-    verify.add_argument("--jobs", type=_count(1, 256), default=os.cpu_count() or 1, help="worker processes, each judging whole topics (default: the cores)")
+    verify.add_argument("--jobs", type=_count(1, 256), help="worker processes, each judging whole topics (default: the thread budget, $DYNCHECK_THREADS or the cores)")
     verify.set_defaults(run=_cmd_verify)
 
     check = sub.add_parser("check", help="decide whether LHS = RHS on a declared domain")
@@ -1015,7 +1025,7 @@ def main(argv=None) -> int:
     try:
         # Non-finite intermediate values are checked and reported by the commands themselves: numpy's
         # own warnings about them would only add lines to the one-line messages.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), limit_threads():
             return args.run(args)
     except UsageError as error:
         print(f"dyncheck: error: {error}", file=sys.stderr)

@@ -92,17 +92,15 @@ _RATE_PANELS = (
 
 def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
     """Log–log RMS error against size for every claim's route that measured a rate, beside N^{-1/2}."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rows = [(r.claim_id, e.route, e.details) for r in results for e in r.evidence if "rate_rms" in e.details]
     panels = [(title, xlabel, [row for row in rows if belongs(row[1])]) for title, xlabel, belongs in _RATE_PANELS]
     panels = [panel for panel in panels if panel[2]]
     if not panels:
         return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
+    fig = Figure(figsize=(7 * len(panels), 5.5))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (title, xlabel, chosen) in zip(axes[0], panels):
         for i, (claim_id, route, d) in enumerate(chosen):
             n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
@@ -117,7 +115,6 @@ def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
         ax.legend(fontsize=5, ncol=2, title="claim (fitted slope)", title_fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return True
 
 

@@ -5,8 +5,9 @@ its negative control are judged on the same draws, a topic's claims share its
 compiled kernels), so the unit of work is a topic: each worker pulls the next
 topic from a queue, judges its claims in catalogue order and sends each result
 back as soon as it is ready.  Workers are spawned (not forked: the parent may
-hold BLAS or torch threads) with one BLAS thread each, so ``jobs`` workers use
-``jobs`` cores.
+hold BLAS or torch threads), each with its share of the thread budget
+(:mod:`dyncheck.numerics.threads`), so ``jobs`` workers never open more threads
+than the budget allows.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import signal
 import traceback
 from collections.abc import Iterator
 
+from dyncheck.numerics.threads import limit_threads, worker_environment
 from dyncheck.proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
 
 __all__ = ["judge"]
-
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def judge(claims: list[Claim], profile: Profile, jobs: int = 1) -> Iterator[ClaimResult]:
@@ -45,8 +45,9 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
         tasks.put(ids)
     for _ in range(jobs):
         tasks.put(None)
-    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in _THREAD_VARIABLES})  # inherited by the spawned workers
+    environment = worker_environment(jobs)
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)  # inherited by the spawned workers
     try:
         workers = [context.Process(target=_work, args=(tasks, results, profile.name, os.getpid()), daemon=True) for _ in range(jobs)]
         for worker in workers:
@@ -108,9 +109,14 @@ def _work(tasks, results, profile_name: str, parent: int) -> None:
     _end_with_parent()
     if os.getppid() != parent:
         return
+    profile = PROFILES[profile_name]
+    with limit_threads():
+        _judge_topics(tasks, results, profile, parent)
+
+
+def _judge_topics(tasks, results, profile: Profile, parent: int) -> None:
     from dyncheck.proofs_check.claims import REGISTRY
 
-    profile = PROFILES[profile_name]
     while True:
         try:
             ids = tasks.get(timeout=1.0)

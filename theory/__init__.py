@@ -1,0 +1,20 @@
+"""dyncheck.theory — pure SymPy: the symbols, the Gaussian-expectation engine and each topic's
+maps, flows, fixed-point equations and thresholds, each formula written once.
+
+Import the modules themselves (``from dyncheck.theory.meanfield import mean_field``); importing
+this package loads none of them.
+"""
+
+__all__ = [
+    "activations",
+    "cache",
+    "control",
+    "errors",
+    "gaussian",
+    "kernels",
+    "kuramoto",
+    "meanfield",
+    "serialize",
+    "symbols",
+    "timelimit",
+]

@@ -44,7 +44,15 @@ from dyncheck.theory.control import (
     riccati,
 )
 
-__all__ = ["CLAIMS"]
+__all__ = [
+    "CLAIMS",
+    "CostateIsBackprop",
+    "EulerAdjointIsCostate",
+    "EulerCostateOrder",
+    "ExtendedMSADescends",
+    "GradientIsHamiltonianSlope",
+    "RiccatiEqualsPMP",
+]
 
 #: The random problem of the numeric routes: 12 residual tanh layers of width 6, 16 samples.
 LAYERS, WIDTH, SAMPLES = 12, 6, 16

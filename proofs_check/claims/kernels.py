@@ -78,7 +78,14 @@ from dyncheck.theory.symbols import CHI_1, DEPTH as LAYERS, Q_STAR
 from dyncheck.theory.meanfield import mean_field
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
-__all__ = ["CLAIMS"]
+__all__ = [
+    "CLAIMS",
+    "GradientDescentConvergence",
+    "InfiniteWidthKernel",
+    "Linearization",
+    "NTKDepthPhases",
+    "WeakDerivativeCorrelation",
+]
 
 #: σ_w², σ_b², depth, input dimension; widths and replicates of the finite networks (cf. the
 #: Kuramoto claims: 32 replicates over a 16-fold range leave ≈ 0.07 of error on the fitted slope).

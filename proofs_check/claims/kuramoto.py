@@ -45,7 +45,14 @@ from dyncheck.proofs_check.verdicts import (
 from dyncheck.theory.kuramoto import circulant_eigenvalue, critical_coupling, gaussian, graph_critical_coupling, lorentzian, lorentzian_self_consistency, ott_antonsen_amplitude_equations, ott_antonsen_order_parameter_equation, ott_antonsen_rate, ott_antonsen_solution, ring_lattice_eigenvalue
 from dyncheck.theory.symbols import GAMMA, OMEGA, SIGMA, K, R, TIME
 
-__all__ = ["CLAIMS"]
+__all__ = [
+    "CLAIMS",
+    "CriticalCoupling",
+    "FullLocking",
+    "GaussianSteadyState",
+    "LorentzianSteadyState",
+    "OttAntonsenReduction",
+]
 
 #: Lorentzian half-width and coupling of the OA and Lorentzian steady-state claims (r∞ = √(2/3)).
 WIDTH, COUPLING = 0.5, 3.0

@@ -42,7 +42,15 @@ from dyncheck.theory.activations import activation
 from dyncheck.theory.symbols import C, Q, SIGMA_B2, SIGMA_W2, X
 from dyncheck.theory.meanfield import MeanField, mean_field
 
-__all__ = ["CLAIMS"]
+__all__ = [
+    "CLAIMS",
+    "CriticalPoint",
+    "DepthScaleDivergence",
+    "ErfCriticalLine",
+    "FiniteWidthAgreement",
+    "JacobianMeanSquaredSingularValue",
+    "ReluCorrelationAsymptotics",
+]
 
 
 def _theory(name: str) -> MeanField:

@@ -1,0 +1,90 @@
+"""One thread policy for every computation of dyncheck.
+
+A process has a **budget** of threads: ``$DYNCHECK_THREADS`` when set, otherwise the cores it
+may run on (its CPU affinity, which a container or ``taskset`` may restrict below
+``os.cpu_count()``).  Everything that opens threads takes them from that budget:
+
+* dyncheck's own thread pools (quadrature chunks, blocks of kernel matrices) use
+  :func:`budget` threads;
+* BLAS and OpenMP (through threadpoolctl) and torch's intra-op pool are limited to the
+  budget by :func:`limit_threads`, which every command runs under;
+* a command that starts ``n`` worker processes (``verify --jobs``, a sweep's local
+  executor) gives each ``max(1, budget // n)`` threads (:func:`worker_environment`, read by
+  BLAS when the worker loads it, and :func:`limit_threads` in the worker), so ``n`` workers
+  never open ``n × cores`` threads.
+
+On a machine shared with other jobs, the cores are not all yours: a BLAS or torch pool as
+wide as the machine then waits on busy cores at every operation (a small-matrix workload
+can run tens of times slower).  Set ``DYNCHECK_THREADS`` to the cores you may use
+(``DYNCHECK_THREADS=1`` for one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from dyncheck.theory.errors import UsageError
+
+__all__ = ["THREAD_VARIABLES", "available_cores", "budget", "limit_threads", "worker_environment"]
+
+#: Environment variables through which BLAS and OpenMP runtimes read their thread counts at load time.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def budget() -> int:
+    """Threads this process may use: ``$DYNCHECK_THREADS`` (a positive integer) or :func:`available_cores`."""
+    chosen = os.environ.get("DYNCHECK_THREADS", "").strip()
+    if not chosen:
+        return available_cores()
+    try:
+        threads = int(chosen)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise UsageError(f"DYNCHECK_THREADS must be a positive integer, got {chosen!r}")
+    return threads
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None = None):
+    """BLAS/OpenMP (threadpoolctl) and torch limited to ``threads`` (default :func:`budget`) inside the block.
+
+    The thread variables are set for the block too, so a library loaded inside it (torch reads
+    ``OMP_NUM_THREADS`` when it starts its pool) starts with the same limit.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threads = budget() if threads is None else threads
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    names = ("DYNCHECK_THREADS", *THREAD_VARIABLES)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(threads) for name in names})
+    try:
+        with threadpool_limits(limits=threads):
+            if torch is not None:
+                torch.set_num_threads(threads)
+            yield threads
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if before is not None:
+            torch.set_num_threads(before)
+
+
+def worker_environment(workers: int) -> dict[str, str]:
+    """Environment for each of ``workers`` processes: ``budget() // workers`` threads each, at least 1."""
+    share = str(max(1, budget() // max(1, workers)))
+    return {"DYNCHECK_THREADS": share, **{name: share for name in THREAD_VARIABLES}}
