@@ -13,8 +13,14 @@ on the wall, not the work done by this process.  Once the budget is spent the
 timer keeps firing every :data:`REPEAT_S` of CPU time until the block has
 left: SymPy catches broad exceptions in places, and a timeout swallowed there
 must not let the computation run on unbounded.  Signals are delivered to the
-main thread only; in any other thread the block runs without a limit and
-:func:`time_limit` yields ``False`` so that the caller can record that.
+main thread only, so in any other thread (a Dask worker's task, a thread pool) a watchdog
+thread reads that thread's own CPU clock (``pthread_getcpuclockid``) every
+:data:`WATCH_S` and, once the budget is spent, raises :class:`SymbolicTimeout` in
+it asynchronously (``PyThreadState_SetAsyncExc``), again every :data:`REPEAT_S` until
+the block has left.  An asynchronous exception is delivered between bytecodes, so
+Python-level work (SymPy) stops; a long call into C code stops when it returns.  Where
+neither mechanism exists, :func:`time_limit` yields ``False`` so that the caller can
+record that the block ran without a limit.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ __all__ = ["BudgetExceeded", "SymbolicTimeout", "run_bounded", "time_limit"]
 
 #: CPU seconds between repeated expiries of a spent budget until the block has left.
 REPEAT_S = 0.05
+#: Wall seconds between the watchdog's readings of the CPU clocks of limited threads.
+WATCH_S = 0.01
 
 _TIMER, _SIGNAL = signal.ITIMER_PROF, signal.SIGPROF
 
@@ -47,7 +55,11 @@ def time_limit(seconds: float) -> Iterator[bool]:
     if seconds <= 0:
         raise SymbolicTimeout("no CPU time left")
     if threading.current_thread() is not threading.main_thread():
-        yield False
+        if not _THREAD_LIMITS_WORK:
+            yield False
+            return
+        with _thread_limit(seconds):
+            yield True
         return
 
     outer_remaining, _ = signal.getitimer(_TIMER)
@@ -80,6 +92,70 @@ def time_limit(seconds: float) -> Iterator[bool]:
             # Re-arm the enclosing budget with what is left of it.
             used = time.process_time() - start
             signal.setitimer(_TIMER, max(outer_remaining - used, 1e-3), REPEAT_S)
+
+
+class _ThreadBudgetSpent(SymbolicTimeout):
+    """Raised asynchronously in a thread whose budget is spent (an asynchronous exception has no arguments)."""
+
+    def __init__(self, *args):
+        super().__init__(*(args or ("symbolic computation used its CPU-time budget",)))
+
+
+_THREAD_LIMITS_WORK = hasattr(time, "pthread_getcpuclockid")
+_WATCHED: dict[int, list] = {}  # thread ident -> [clock id, deadlines (CPU seconds of the thread), next expiry]
+_WATCH_LOCK = threading.Lock()
+_WATCHDOG: list[threading.Thread] = []
+
+
+def _raise_in(ident: int, exception) -> None:
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None)
+
+
+def _watch() -> None:
+    while True:
+        time.sleep(WATCH_S)
+        with _WATCH_LOCK:
+            for ident, (clock, deadlines, expiry) in list(_WATCHED.items()):
+                try:
+                    used = time.clock_gettime(clock)
+                except OSError:  # the thread is gone
+                    del _WATCHED[ident]
+                    continue
+                if deadlines and used >= max(min(deadlines), expiry):
+                    _WATCHED[ident][2] = used + REPEAT_S
+                    _raise_in(ident, _ThreadBudgetSpent)
+
+
+@contextlib.contextmanager
+def _thread_limit(seconds: float):
+    """The budget of a thread other than the main one: the watchdog, on the thread's own CPU clock."""
+    ident = threading.get_ident()
+    clock = time.pthread_getcpuclockid(ident)
+    with _WATCH_LOCK:
+        entry = _WATCHED.setdefault(ident, [clock, [], 0.0])
+        entry[1].append(time.clock_gettime(clock) + seconds)
+        if not _WATCHDOG:
+            _WATCHDOG.append(threading.Thread(target=_watch, name="dyncheck-time-limit", daemon=True))
+            _WATCHDOG[0].start()
+    try:
+        yield
+    finally:
+        # As in the main thread: an expiry may arrive while this runs; retry until this budget is
+        # removed and no expiry is pending (the watchdog raises only for registered budgets).
+        while True:
+            try:
+                with _WATCH_LOCK:
+                    entry = _WATCHED.get(ident)
+                    if entry is not None:
+                        entry[1].pop()
+                        if not entry[1]:
+                            del _WATCHED[ident]
+                _raise_in(ident, None)
+                break
+            except SymbolicTimeout:
+                continue
 
 
 class BudgetExceeded(RuntimeError):
