@@ -14,5 +14,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "sweep",
+    "threads",
     "training",
 ]

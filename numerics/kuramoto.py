@@ -43,6 +43,8 @@ from dyncheck.theory.kuramoto import FORMULAS, QUANTILES, WIDTHS, self_consisten
 from dyncheck.theory.symbols import KR, LEVEL, MEAN_LOCKED_COSINE, OMEGA, K, R
 
 __all__ = [
+    "ContinuumTheory",
+    "continuum_theory",
     "DENSITIES",
     "Trajectory",
     "density_expression",
@@ -460,6 +462,62 @@ def locking_threshold(omega: np.ndarray) -> float:
 
     best = minimize_scalar(coupling, bounds=(top, 2 * top), method="bounded", options={"xatol": 1e-13 * top})
     return float(min(best.fun, coupling(top)))
+
+
+@dataclass(frozen=True)
+class ContinuumTheory:
+    """The continuum theory of a population on a graph: its density g, K_c = 2/(π g(0) μ_max) and r∞(K).
+
+    ``top_eigenvalue`` is μ_max of the graph's operator (1 for the complete graph and for the degree
+    normalisation, p for Erdős–Rényi, 2ρ for the ring graphon of range ρ); ``r_inf`` maps couplings to
+    r∞ of the complete graph at the effective coupling μ_max K (Chiba & Medvedev 2019).
+    """
+
+    density_name: str
+    density: sp.Expr
+    scale: float
+    critical_coupling: float
+    top_eigenvalue: float
+    graph: str
+
+    def r_inf(self, couplings) -> np.ndarray:
+        effective = self.top_eigenvalue * np.atleast_1d(np.asarray(couplings, float))
+        if self.density_name == "uniform":
+            return uniform_steady_state(effective, self.scale)
+        return steady_state_order(self.density, effective)
+
+
+def continuum_theory(
+    density: str, scale: float, graph: str = "complete", *, edge_probability: float | None = None, ring_range: float | None = None, normalisation: str = "population"
+) -> ContinuumTheory:
+    """:class:`ContinuumTheory` of the ``density`` of width ``scale`` on ``graph`` (complete, erdos-renyi, ring).
+
+    K_c from :func:`dyncheck.theory.kuramoto.critical_coupling` divided by μ_max
+    (:func:`dyncheck.theory.kuramoto.graph_critical_coupling`), μ_max of the ring graphon by
+    :func:`dyncheck.theory.kuramoto.circulant_eigenvalue`.
+    """
+    from dyncheck.theory.kuramoto import circulant_eigenvalue, graph_critical_coupling
+
+    expression = density_expression(density, scale)
+    if graph == "erdos-renyi":
+        if edge_probability is None or not 0 < edge_probability <= 1:
+            raise UsageError("the Erdős–Rényi graph needs an edge probability in (0, 1]")
+        eigenvalue, what = sp.Float(edge_probability), f"W ≡ p = {edge_probability:g}"
+    elif graph == "ring":
+        if ring_range is None or not 0 < ring_range < 0.5:
+            raise UsageError("the ring needs a range ρ in (0, 1/2)")
+        s = sp.Symbol("s", real=True)
+        eigenvalue, what = circulant_eigenvalue(sp.Integer(1), s, 0, sp.Float(ring_range)), f"ring graphon of range ρ = {ring_range:g}: μ_max = 2ρ"
+    elif graph == "complete":
+        eigenvalue, what = sp.Integer(1), "complete graph"
+    else:
+        raise UsageError(f"unknown graph {graph!r}; choose complete, erdos-renyi or ring")
+    if normalisation not in ("population", "degree"):
+        raise UsageError(f"unknown normalisation {normalisation!r}; choose population or degree")
+    if normalisation == "degree":
+        eigenvalue, what = sp.Integer(1), what + "; degree normalisation: (D⁻¹W)1 = 1"
+    k_c = float(graph_critical_coupling(expression, eigenvalue))
+    return ContinuumTheory(density, expression, float(scale), k_c, float(eigenvalue), what)
 
 
 def plot_bifurcation(couplings, measured: dict, theory_couplings, theory_r, title: str, path: str, *, critical: float | None = None) -> None:

@@ -23,7 +23,7 @@ the NTK during training: along gradient flow θ̇ = −J₀ᵀr₀,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +35,7 @@ from dyncheck.numerics.kernels import (
     torch_function,
     torch_ntk,
 )
+from dyncheck.numerics.sweep import grid_of, sweep
 
 __all__ = [
     "ENGINES",
@@ -170,7 +171,7 @@ class WidthSweep:
 
 
 def width_sweep(
-    make_network: Callable[[int, int, str], Network],
+    phi,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray,
@@ -179,34 +180,45 @@ def width_sweep(
     replicates: int,
     steps: int,
     *,
+    depth: int,
+    sw2: float,
+    sb2: float,
     parameterisations=("ntk", "mean-field"),
     batch_size: int | None = None,
-    progress: Callable[[], None] | None = None,
+    seed: int = 0,
+    jobs: int | None = 1,
+    scheduler=None,
+    store=None,
+    progress=True,
 ) -> WidthSweep:
-    """Train ``replicates`` networks ``make_network(width, seed, parameterisation)`` per width, each with the step
-    1/λ_max of its own Θ₀, beside their linearization on [x; x_test]."""
-    sweep = WidthSweep(list(widths))
-    z = np.concatenate([x, x_test])
-    for parameterisation in parameterisations:
-        sweep.gaps[parameterisation], sweep.losses[parameterisation] = {}, {}
-        for width in widths:
-            gaps, losses, errors = [], [], []
-            for seed in range(replicates):
-                network = make_network(width, seed, parameterisation)
-                theta = network.ntk(z)
-                lr = natural_step(theta[: len(x), : len(x)])
-                run = train(network, x, y, lr, steps, x_test=x_test, batch_size=batch_size, seed=seed)
-                gaps.append(run.linearization_gap)
-                losses.append(run.losses[-1])
-                if parameterisation == "ntk":
-                    errors.append(np.linalg.norm(theta - analytic_ntk) / np.linalg.norm(analytic_ntk))
-                if progress:
-                    progress()
-            sweep.gaps[parameterisation][width] = np.array(gaps)
-            sweep.losses[parameterisation][width] = np.array(losses)
-            if errors:
-                sweep.kernel_errors[width] = np.array(errors)
-    return sweep
+    """Train ``replicates`` networks of activation ``phi`` per parameterisation and width, each with the step
+    1/λ_max of its own Θ₀, beside their linearization on [x; x_test]: one task of the sweep engine
+    (:func:`dyncheck.numerics.sweep.sweep`; ``jobs``, ``scheduler`` and ``store`` are its executors and
+    its resumable store), whose spawned seed draws the network and the minibatches."""
+    grid = grid_of(parameterisation=list(parameterisations), width=[int(w) for w in widths])
+    task = functools.partial(
+        _train_beside_linearization, phi=phi, x=x, y=y, x_test=x_test, analytic_ntk=analytic_ntk,
+        steps=steps, depth=depth, sw2=sw2, sb2=sb2, batch_size=batch_size,
+    )
+    result = sweep(task, grid, replicates, seed=seed, jobs=jobs, scheduler=scheduler, store=store, progress=progress, description="train linearized")
+    out = WidthSweep([int(w) for w in widths])
+    for i, point in enumerate(result.grid):
+        p, w = point["parameterisation"], point["width"]
+        out.gaps.setdefault(p, {})[w] = result.values["gap"][i]
+        out.losses.setdefault(p, {})[w] = result.values["loss"][i]
+        if p == "ntk":
+            out.kernel_errors[w] = result.values["kernel_error"][i]
+    return out
+
+
+def _train_beside_linearization(point, seed, *, phi, x, y, x_test, analytic_ntk, steps, depth, sw2, sb2, batch_size) -> dict:
+    """One network of the width sweep: its linearization gap, final loss and (NTK) ‖Θ₀ − Θ∞‖/‖Θ∞‖."""
+    network_seed, batch_seed = seed.spawn(2)
+    network = Network.random(phi, x.shape[1], point["width"], depth, sw2, sb2, network_seed, point["parameterisation"])
+    theta = network.ntk(np.concatenate([x, x_test]))
+    run = train(network, x, y, natural_step(theta[: len(x), : len(x)]), steps, x_test=x_test, batch_size=batch_size, seed=batch_seed)
+    error = np.linalg.norm(theta - analytic_ntk) / np.linalg.norm(analytic_ntk) if point["parameterisation"] == "ntk" else np.nan
+    return {"gap": run.linearization_gap, "loss": run.losses[-1], "kernel_error": error}
 
 
 def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str, path: str) -> None:

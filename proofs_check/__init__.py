@@ -6,6 +6,7 @@ __all__ = [
     "claim",
     "claims",
     "cli",
+    "commands",
     "identity",
     "parser",
     "report",

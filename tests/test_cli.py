@@ -57,17 +57,17 @@ _MSA = ["train", "msa", "--iterations", "1", "--baseline-iterations", "1"]
         ["check", "monomial(3, 10**30)", "1"],
         ["check", "E(E(z, z), z)", "0"],
         ["check", "q", "q", "--points", "100000000"],
-        [*_KERNEL, "--x", "{tmp}/x.npy", "--out", "{tmp}/k.npz", "--depth", "1000000000"],
-        [*_KERNEL, "--x", "{tmp}/x.npz", "--out", "{tmp}/k.npz"],
-        [*_KERNEL, "--x", "/dev/null", "--out", "{tmp}/k.npz"],
-        [*_KERNEL, "--x", "{tmp}/complex.npy", "--out", "{tmp}/k.npz"],
-        [*_KERNEL, "--x", "{tmp}/x.npy", "--out", "{tmp}/missing/k.npz"],
-        ["kernel", "--phi", "erf", "--sw2", "nan", "--sb2", "0.1", "--depth", "2", "--x", "{tmp}/x.npy", "--out", "{tmp}/k.npz"],
-        ["kernel", "--phi", "erf", "--sw2", "1", "--sb2", "inf", "--depth", "2", "--x", "{tmp}/x.npy", "--out", "{tmp}/k.npz"],
-        [*_KERNEL, "--x", "{tmp}/x.npy", "--out", "{tmp}/k.npz", "--backend", "torch", "--device", "bogus"],
+        [*_KERNEL, "--inputs", "{tmp}/x.npy", "--output", "{tmp}/k.npz", "--depth", "1000000000"],
+        [*_KERNEL, "--inputs", "{tmp}/x.npz", "--output", "{tmp}/k.npz"],
+        [*_KERNEL, "--inputs", "/dev/null", "--output", "{tmp}/k.npz"],
+        [*_KERNEL, "--inputs", "{tmp}/complex.npy", "--output", "{tmp}/k.npz"],
+        [*_KERNEL, "--inputs", "{tmp}/x.npy", "--output", "{tmp}/missing/k.npz"],
+        ["kernel", "--phi", "erf", "--sw2", "nan", "--sb2", "0.1", "--depth", "2", "--inputs", "{tmp}/x.npy", "--output", "{tmp}/k.npz"],
+        ["kernel", "--phi", "erf", "--sw2", "1", "--sb2", "inf", "--depth", "2", "--inputs", "{tmp}/x.npy", "--output", "{tmp}/k.npz"],
+        [*_KERNEL, "--inputs", "{tmp}/x.npy", "--output", "{tmp}/k.npz", "--backend", "torch", "--device", "bogus"],
         ["ntk-depth", "--phi", "erf", "--sw2", "1", "--depth", "100000000"],
-        ["phase-diagram", "--phi", "erf", "--grid", "1", "--out", "{tmp}/p.png"],
-        ["phase-diagram", "--phi", "erf", "--out", "/nonexistent/p.png"],
+        ["phase-diagram", "--phi", "erf", "--grid", "1", "--plot", "{tmp}/p.png"],
+        ["phase-diagram", "--phi", "erf", "--plot", "/nonexistent/p.png"],
         ["meanfield", "--phi", "1/x", "--sw2", "1", "--sb2", "0.1"],
         ["meanfield", "--phi", "log(x)", "--sw2", "1", "--sb2", "0.1"],
         ["meanfield", "--phi", "exp(x**2)", "--sw2", "1", "--sb2", "0.05"],
@@ -76,9 +76,9 @@ _MSA = ["train", "msa", "--iterations", "1", "--baseline-iterations", "1"]
         ["meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "1e6"],  # q* beyond the validated range (found by the fuzz)
         ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "0.1", "--c0", "2"],
         ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1", "--sb2", "0.1", "--q0", "nan"],
-        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "10", "--T", "inf"],
-        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "inf"],
-        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "nan"],
+        ["simulate", "kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--oscillators", "10", "--time", "inf"],
+        ["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "inf"],
+        ["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "nan"],
         [*_MSA, "--rho", "nan"],
         [*_MSA, "--inner", "0"],
         [*_MSA, "--gd-lr", "-1"],
@@ -133,10 +133,10 @@ def test_bad_arguments_exit_2():
 
 
 def test_kuramoto_theory_json(capsys):
-    assert main(["kuramoto", "--g", "lorentzian", "--gamma", "0.5", "--K", "2", "--json"]) == 0
+    assert main(["kuramoto", "--density", "lorentzian", "--gamma", "0.5", "--coupling", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["K_c"] == pytest.approx(1.0, rel=1e-14) and out["r_inf"] == pytest.approx(2**-0.5, rel=1e-12)
-    assert main(["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "2", "--graph", "erdos-renyi", "--p", "0.3", "--json"]) == 0
+    assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "2", "--graph", "erdos-renyi", "--edge-probability", "0.3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["K_c"] == pytest.approx((8 / 3.141592653589793) ** 0.5 / 0.3, rel=1e-14) and out["r_inf"] == 0
 
@@ -144,13 +144,13 @@ def test_kuramoto_theory_json(capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["kuramoto", "--g", "gaussian", "--K", "2"],  # no σ
-        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "-1"],
-        ["kuramoto", "--g", "gaussian", "--sigma", "-1", "--K", "1"],
-        ["kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--graph", "ring"],  # no range
-        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "1"],
-        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--N", "100"],  # neither K nor a sweep
-        ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "1", "--N", "100", "--graph", "erdos-renyi", "--p", "0.001", "--normalisation", "degree"],
+        ["kuramoto", "--density", "gaussian", "--coupling", "2"],  # no σ
+        ["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "-1"],
+        ["kuramoto", "--density", "gaussian", "--sigma", "-1", "--coupling", "1"],
+        ["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--graph", "ring"],  # no range
+        ["simulate", "kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--oscillators", "1"],
+        ["simulate", "kuramoto", "--density", "gaussian", "--sigma", "1", "--oscillators", "100"],  # neither K nor a sweep
+        ["simulate", "kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--oscillators", "100", "--graph", "erdos-renyi", "--edge-probability", "0.001", "--normalisation", "degree"],
     ],
 )
 def test_kuramoto_bad_input_exits_2(argv, capsys):
@@ -161,17 +161,17 @@ def test_kuramoto_bad_input_exits_2(argv, capsys):
 
 def test_simulate_kuramoto(tmp_path, capsys):
     plot = tmp_path / "r.png"
-    argv = ["simulate", "kuramoto", "--g", "lorentzian", "--gamma", "0.5", "--K", "3", "--N", "2000", "--T", "30", "--step", "0.1"]
-    assert main([*argv, "--seeds", "2", "--json", "--plot", str(plot)]) == 0
+    argv = ["simulate", "kuramoto", "--density", "lorentzian", "--gamma", "0.5", "--coupling", "3", "--oscillators", "2000", "--time", "30", "--step", "0.1"]
+    assert main([*argv, "--replicates", "2", "--json", "--plot", str(plot)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert abs(out["r_mean"][0] - (2 / 3) ** 0.5) <= 1 / 2000**0.5 and plot.stat().st_size > 0
     sweep = tmp_path / "sweep.png"
-    assert main([*argv[:-6], "--N", "500", "--sweep", "0.5", "3", "3", "--T", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
+    assert main([*argv[:-6], "--oscillators", "500", "--sweep", "0.5", "3", "3", "--time", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
     assert "r∞ theory" in capsys.readouterr().out and sweep.stat().st_size > 0
 
 
 def test_simulate_kuramoto_adaptive_matches_rk4(capsys):
-    argv = ["simulate", "kuramoto", "--g", "gaussian", "--sigma", "1", "--K", "3", "--N", "200", "--T", "20", "--step", "0.05", "--json"]
+    argv = ["simulate", "kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "3", "--oscillators", "200", "--time", "20", "--step", "0.05", "--json"]
     assert main([*argv, "--method", "dop853"]) == 0
     adaptive = json.loads(capsys.readouterr().out)
     assert main(argv) == 0
@@ -196,3 +196,97 @@ def test_report_plots_finite_system_rates_and_links_the_plot_only_when_drawn(tmp
     paths = write_report([proved, simulated], PROFILES["quick"], tmp_path / "with")
     assert paths[-1].name == "monte_carlo_rates.png" and paths[-1].stat().st_size > 0
     assert "(monte_carlo_rates.png)" in paths[1].read_text()
+
+
+# ---------------------------------------------------------------------------
+# The command line a newcomer meets
+
+
+def _commands():
+    """Every (words, parser) of the command line, groups included."""
+    import argparse
+
+    from dyncheck.proofs_check.cli import build_parser
+
+    def walk(parser, words):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, [*words, name])
+        if words:
+            yield words, parser
+
+    return list(walk(build_parser(), []))
+
+
+def test_bare_dyncheck_shows_the_usage_and_where_to_look(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: dyncheck") and "dyncheck --help" in err
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"dyncheck {version('dyncheck')}"
+
+
+def test_every_option_has_help_and_every_command_examples_that_parse(tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)  # output folders of the examples are made as they are parsed
+    from dyncheck.proofs_check.cli import build_parser
+
+    parser = build_parser()
+    commands = _commands()
+    assert {" ".join(w) for w, _ in commands} >= {"verify", "list", "check", "gauss", "meanfield", "boundary", "phase-diagram", "kernel",
+                                                   "ntk-depth", "kuramoto", "simulate meanfield", "simulate kuramoto", "train msa", "train linearized"}
+    for words, sub in commands:
+        for action in sub._actions:
+            if action.help != "==SUPPRESS==":
+                assert action.help, f"dyncheck {' '.join(words)}: {action.option_strings or action.dest} has no help"
+        if words in (["simulate"], ["train"]):
+            continue
+        examples = [line.strip() for line in (sub.epilog or "").splitlines() if line.strip().startswith("dyncheck ")]
+        assert examples, f"dyncheck {' '.join(words)} --help shows no example"
+        for example in examples:
+            argv = shlex.split(example.split("  (")[0])[1:]
+            parser.parse_args(argv)  # exits (and fails the test) on an option the command does not know
+
+
+def test_the_vocabulary_is_one(capsys):
+    """Each option name means one thing: outputs are --plot (figures), --output (data) or --report (a folder);
+    repetition is --replicates; no capitals or single letters; σ_b² defaults to the same value wherever optional."""
+    from dyncheck.proofs_check.commands.common import SB2_DEFAULT
+
+    for words, sub in _commands():
+        for action in sub._actions:
+            if action.help == "==SUPPRESS==":
+                continue
+            for option in action.option_strings:
+                if option in ("-h",):
+                    continue
+                assert option.startswith("--") and option[2:] == option[2:].lower() and len(option) > 3, option
+                assert option not in ("--out", "--seeds", "--layers", "--spectrum"), f"{words}: {option}"
+            if "--sb2" in action.option_strings and not action.required and action.default is not None:
+                assert action.default == SB2_DEFAULT
+
+
+def test_old_spellings_still_work_and_say_so(capsys):
+    assert main(["kuramoto", "--g", "lorentzian", "--gamma", "0.5", "--K", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["K"] == 2.0
+    assert captured.err.count("deprecated") == 2 and "write --density" in captured.err and "write --coupling" in captured.err
+    assert main(["kuramoto", "--density", "lorentzian", "--gamma", "0.5"]) == 2  # the coupling is still required
+    assert "required: --coupling" in capsys.readouterr().err
+
+
+def test_list_activations_and_claims(capsys):
+    assert main(["list", "activations", "--json"]) == 0
+    names = {row["name"] for row in json.loads(capsys.readouterr().out)}
+    assert {"relu", "tanh", "erf"} <= names
+    assert main(["list", "claims", "--only", "kuramoto", "--json"]) == 0
+    ids = [row["id"] for row in json.loads(capsys.readouterr().out)]
+    assert ids and all(i.startswith("kuramoto.") for i in ids)
+    assert main(["list", "claims", "--only", "nothing-like-this"]) == 2

@@ -210,18 +210,18 @@ def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
 
     x = np.random.default_rng(4).standard_normal((6, 3))
     np.save(tmp_path / "x.npy", x)
-    common = ["--depth", "4", "--sw2", "1.5", "--sb2", "0.1", "--x", str(tmp_path / "x.npy")]
-    assert main(["kernel", "--phi", "relu", *common, "--out", str(tmp_path / "relu.npz")]) == 0
+    common = ["--depth", "4", "--sw2", "1.5", "--sb2", "0.1", "--inputs", str(tmp_path / "x.npy")]
+    assert main(["kernel", "--phi", "relu", *common, "--output", str(tmp_path / "relu.npz")]) == 0
     saved = np.load(tmp_path / "relu.npz")
     nngp, ntk = kernel_matrices(layer_maps(activation("relu").expr()), x, 4, 1.5, 0.1)
     assert np.array_equal(saved["nngp"], nngp) and np.array_equal(saved["ntk"], ntk)
     capsys.readouterr()
-    assert main(["kernel", "--phi", "x**3", *common, "--out", str(tmp_path / "cube.npz"), "--kind", "ntk", "--json"]) == 0
+    assert main(["kernel", "--phi", "x**3", *common, "--output", str(tmp_path / "cube.npz"), "--kind", "ntk", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kinds"] == ["ntk"] and set(np.load(tmp_path / "cube.npz")) == {"ntk"}
     for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):
-        assert main(["kernel", *common, "--out", str(tmp_path / "bad.npz"), *bad]) == 2
-    assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--out", str(tmp_path / "bad.npz")]) == 2
+        assert main(["kernel", *common, "--output", str(tmp_path / "bad.npz"), *bad]) == 2
+    assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--output", str(tmp_path / "bad.npz")]) == 2
 
 
 def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):

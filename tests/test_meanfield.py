@@ -143,7 +143,7 @@ def test_cli_boundary(capsys):
 
 def test_cli_phase_diagram_writes_a_figure(tmp_path):
     out = tmp_path / "erf.png"
-    assert main(["phase-diagram", "--phi", "erf", "--grid", "32", "--out", str(out)]) == 0
+    assert main(["phase-diagram", "--phi", "erf", "--grid", "32", "--plot", str(out)]) == 0
     assert out.stat().st_size > 10_000
 
 
@@ -195,7 +195,7 @@ def test_jacobian_spectrum_variance_matches_free_probability(weights, width, see
 def test_cli_simulate_writes_the_jacobian_spectra(tmp_path):
     out = tmp_path / "spectra.png"
     argv = ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1.76", "--sb2", "0.05", "--width", "64", "--depth", "4"]
-    assert main([*argv, "--seeds", "2", "--spectrum", str(out)]) == 0
+    assert main([*argv, "--replicates", "2", "--spectrum-plot", str(out)]) == 0
     assert out.stat().st_size > 10_000
 
 

@@ -135,7 +135,7 @@ def test_derivations_and_verdicts_are_the_same_on_a_busy_machine():
 
 _HOSTILE = ["nan", "inf", "-inf", "-1", "0", "1e308", "1e-320", "abc", "", "10**8", "2", "0.5", "-0", "1e6"]
 _COMMANDS = [
-    (["kuramoto", "--g", "lorentzian"], ["--gamma", "--K", "--p", "--range"]),
+    (["kuramoto", "--density", "lorentzian"], ["--gamma", "--coupling", "--edge-probability", "--range"]),
     (["meanfield", "--phi", "relu"], ["--sw2", "--sb2"]),
     (["boundary", "--phi", "erf"], ["--sb2"]),
     (["check", "q", "q"], ["--points", "--seed", "--assume"]),
@@ -150,7 +150,7 @@ def test_fuzzed_options_give_a_result_or_one_line(capsys, command, data):
     argv = list(base)
     for option in data.draw(st.lists(st.sampled_from(options), min_size=1, max_size=3, unique=True)):
         argv += [f"{option}={data.draw(st.sampled_from(_HOSTILE))}"]
-    if base[0] == "kuramoto" and not any(a.startswith("--K") for a in argv):
+    if base[0] == "kuramoto" and not any(a.startswith("--coupling") for a in argv):
         argv.append("--K=1")
     if base[0] == "meanfield" and not any(a.startswith("--sw2") for a in argv):
         argv.append("--sw2=1")

@@ -100,3 +100,20 @@ def test_train_linearized_cli(tmp_path, capsys):
     assert out["gap"]["ntk"]["256"] < out["gap"]["mean-field"]["256"]
     for bad in (["--replicates", "1"], ["--batch-size", "99"], ["--phi", "x*y"]):
         assert main([*args, *bad]) == 2
+
+
+def test_train_linearized_is_a_sweep_on_any_executor_and_resumes(tmp_path, capsys):
+    """The width sweep on one process, on two worker processes with a store, and again from the full store:
+    the same numbers (seeds are spawned per task, whichever executor runs it)."""
+    import json
+
+    from dyncheck.proofs_check.cli import main
+
+    args = ["train", "linearized", "--phi", "erf", "--widths", "32", "64", "--replicates", "2", "--steps", "5", "--parameterisation", "ntk", "--json"]
+    outputs = []
+    for extra in (["--jobs", "1"], ["--jobs", "2", "--store", str(tmp_path / "s")], ["--jobs", "2", "--store", str(tmp_path / "s")]):
+        assert main([*args, *extra]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(list((tmp_path / "s").glob("task-*.npz"))) == 4
+    assert main([*args, "--seed", "1", "--store", str(tmp_path / "s")]) == 2  # another sweep's store

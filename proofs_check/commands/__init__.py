@@ -1,0 +1,8 @@
+"""The commands of ``dyncheck``, one thin module a topic; each registers its subcommands.
+
+A command parses and checks its options, calls :mod:`dyncheck.numerics` and :mod:`dyncheck.theory`,
+and prints; it computes no theory itself.  :mod:`.common` holds what they share (option types, the
+vocabulary, deprecated spellings, exit statuses).
+"""
+
+__all__ = ["catalogue", "common", "control", "gaussian", "identities", "kernels", "kuramoto", "meanfield"]

@@ -1,0 +1,210 @@
+"""Kuramoto populations: ``kuramoto`` (the continuum theory) and ``simulate kuramoto`` (finite populations)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from dyncheck.proofs_check.commands.common import (
+    EXIT_OK,
+    Commands,
+    add_backend,
+    add_json,
+    add_plot,
+    add_replicates,
+    add_seed,
+    at_least,
+    check_backend,
+    count,
+    deprecated,
+    json_number,
+    require_memory,
+)
+from dyncheck.theory.errors import UsageError
+
+__all__ = ["register"]
+
+#: The option that gives each density's width.
+_WIDTH_OPTIONS = {"lorentzian": "gamma", "gaussian": "sigma", "uniform": "delta"}
+
+
+def _population(parser) -> None:
+    """The options of a population: its frequency density and its graph (shared by both commands)."""
+    deprecated(parser, "--g", parser.add_argument("--density", choices=list(_WIDTH_OPTIONS), required=True, help="natural-frequency density g"))
+    parser.add_argument("--gamma", type=at_least(0, strict=True, high=1e6), help="Lorentzian half-width γ")
+    parser.add_argument("--sigma", type=at_least(0, strict=True, high=1e6), help="Gaussian standard deviation σ")
+    parser.add_argument("--delta", type=at_least(0, strict=True, high=1e6), help="uniform half-width Δ")
+    parser.add_argument("--graph", choices=["complete", "erdos-renyi", "ring"], default="complete", help="the graph (default complete)")
+    deprecated(parser, "--p", parser.add_argument("--edge-probability", type=at_least(0, strict=True, high=1), metavar="P", help="Erdős–Rényi edge probability in (0, 1]"))
+    parser.add_argument("--range", type=at_least(0, strict=True, high=0.5), help="ring: each node joined to the fraction ρ < 1/2 of nodes on either side")
+    parser.add_argument("--normalisation", choices=["population", "degree"], default="population", help="K/N (default) or K/deg i")
+
+
+def register(commands: Commands) -> None:
+    theory = commands.add(
+        commands.top, "kuramoto", help="Kuramoto theory: K_c and r∞ for a frequency density on a graph",
+        examples="  dyncheck kuramoto --density gaussian --sigma 1 --coupling 2 --graph erdos-renyi --edge-probability 0.3\n  dyncheck kuramoto --density lorentzian --gamma 0.5 --coupling 1.5 --json",
+        run=_kuramoto,
+    )
+    _population(theory)
+    deprecated(theory, "--K", theory.add_argument("--coupling", type=at_least(0, high=1e6), required=True, metavar="K", help="coupling K ≥ 0"))
+    add_json(theory)
+
+    sim = commands.add(
+        commands.simulate, "kuramoto", help="Kuramoto populations: r(t), ⟨r⟩ and r∞(K) sweeps against theory",
+        examples=(
+            "  dyncheck simulate kuramoto --oscillators 2000 --density gaussian --sigma 1 --sweep 0.5 4 15 --replicates 4 --time 60 --plot bif.png\n"
+            "  dyncheck simulate kuramoto --oscillators 1000000 --density gaussian --sigma 1 --coupling 2.5 --time 50 --backend torch --device cuda"
+        ),
+        run=_simulate_kuramoto,
+    )
+    _population(sim)
+    deprecated(sim, "--N", sim.add_argument("--oscillators", type=count(2, 1 << 22), required=True, metavar="N", help="oscillators per population"))
+    deprecated(sim, "--K", sim.add_argument("--coupling", type=at_least(0, high=1e6), metavar="K", help="coupling K ≥ 0"))
+    sim.add_argument("--sweep", type=at_least(0, high=1e6), nargs=3, metavar=("LO", "HI", "COUNT"), help="r∞(K) at COUNT couplings in [LO, HI]")
+    deprecated(sim, "--T", sim.add_argument("--time", type=at_least(0, strict=True, high=1e7), default=50.0, metavar="T", help="final time; ⟨r⟩ averages over [T/2, T] (default 50)"))
+    sim.add_argument("--step", type=at_least(0, strict=True, high=1e3), default=0.05, help="time step (default 0.05)")
+    sim.add_argument("--method", choices=["rk4", "heun", "dop853"], default="rk4", help="fixed-step RK4 (default) or Heun, or adaptive DOP853 (--step: output spacing)")
+    add_replicates(sim, low=1, default=1, what="populations per coupling")
+    sim.add_argument("--random-frequencies", action="store_true", help="i.i.d. draws instead of quantiles of g")
+    add_backend(sim)
+    add_seed(sim)
+    add_plot(sim, "r(t) against r∞, or with --sweep the r∞(K) curve")
+    add_json(sim)
+
+
+def _theory(args):
+    """The continuum theory of the population the options describe."""
+    from dyncheck.numerics.kuramoto import continuum_theory
+
+    option = _WIDTH_OPTIONS[args.density]
+    scale = getattr(args, option)
+    if scale is None:
+        raise UsageError(f"--density {args.density} needs --{option} (its width)")
+    if args.graph == "erdos-renyi" and args.edge_probability is None:
+        raise UsageError("--graph erdos-renyi needs --edge-probability in (0, 1]")
+    if args.graph == "ring" and args.range is None:
+        raise UsageError("--graph ring needs --range ρ in (0, 1/2)")
+    return continuum_theory(args.density, scale, args.graph, edge_probability=args.edge_probability, ring_range=args.range, normalisation=args.normalisation)
+
+
+def _kuramoto(args) -> int:
+    theory = _theory(args)
+    r_inf = float(theory.r_inf(args.coupling)[0])
+    result = {
+        "g": args.density,
+        "width": theory.scale,
+        "density": str(theory.density),
+        "graph": theory.graph,
+        "normalisation": args.normalisation,
+        "top_eigenvalue": theory.top_eigenvalue,
+        "K": args.coupling,
+        "K_c": theory.critical_coupling,
+        "r_inf": r_inf,
+        "phase": "incoherent (r∞ = 0)" if r_inf == 0 else ("fully locked" if args.density == "uniform" else "partially locked"),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>14}: {value:.12g}" if isinstance(value, float) else f"{key:>14}: {value}")
+    return EXIT_OK
+
+
+def _kuramoto_graph(args, n: int):
+    from dyncheck.numerics.kuramoto import erdos_renyi, ring_lattice
+
+    if args.graph == "erdos-renyi":
+        return erdos_renyi(n, args.edge_probability, seed=args.seed)
+    if args.graph == "ring":
+        return ring_lattice(n, max(1, round(args.range * n)))
+    return None
+
+
+def _simulate_kuramoto(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from dyncheck.numerics.kuramoto import (
+        frequencies,
+        plot_bifurcation,
+        plot_order_parameter,
+        simulate,
+        simulate_adaptive,
+    )
+
+    if args.oscillators < 2:
+        raise UsageError("a population needs at least 2 oscillators (--oscillators ≥ 2)")
+    if args.replicates < 1 or not (args.time > 0 and args.step > 0):
+        raise UsageError("--replicates, --time and --step must be positive")
+    check_backend(args)
+    samples = args.time / args.step
+    if samples > 1e7:
+        raise UsageError(f"--time / --step = {samples:.3g} steps; the limit is 1e7")
+    systems = args.replicates * (int(args.sweep[2]) if args.sweep else 1)
+    # phases and the integrator's stages per oscillator, r(t) per system and step, the graph's adjacency
+    needed = 8.0 * (8 * args.oscillators * systems + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" else 0)
+    require_memory(needed, f"{systems} populations of {args.oscillators} oscillators over {samples:.3g} steps")
+    theory = _theory(args)
+    if args.sweep:
+        lo, hi, count = args.sweep
+        if not (0 <= lo < hi) or int(count) < 2:
+            raise UsageError("--sweep LO HI COUNT needs 0 ≤ LO < HI and COUNT ≥ 2")
+        couplings = np.linspace(lo, hi, int(count))
+    elif args.coupling is None:
+        raise UsageError("give --coupling, or --sweep LO HI COUNT")
+    else:
+        couplings = np.array([args.coupling])
+    if np.any(couplings < 0):
+        raise UsageError("the coupling K must be non-negative")
+    graph = _kuramoto_graph(args, args.oscillators)
+    omega = frequencies(args.density, args.oscillators, theory.scale, systems=args.replicates, quantiles=not args.random_frequencies, seed=args.seed)
+    omega = np.tile(omega, (1, couplings.size))  # columns: coupling-major, seeds within
+    per_system = np.repeat(couplings, args.replicates)
+    label = f"{args.oscillators} oscillators × {per_system.size} systems, {args.graph}, {args.backend}/{args.device}"
+    bar = tqdm(total=round(args.time / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or None)
+
+    def progress(done, total):
+        bar.update(done - bar.n)
+
+    if args.method == "dop853":
+        if args.backend != "numpy":
+            raise UsageError("the adaptive integrator (dop853) runs on numpy")
+        trajectory = simulate_adaptive(
+            omega, per_system, args.time, graph=graph, normalisation=args.normalisation, seed=args.seed, samples=round(args.time / args.step) + 1,
+        )
+    else:
+        trajectory = simulate(
+            omega, per_system, args.time, args.step, graph=graph, normalisation=args.normalisation, method=args.method,
+            seed=args.seed, backend=args.backend, device=args.device, progress=progress,
+        )
+    bar.close()
+    averages, _ = trajectory.stationary(args.time / 2)
+    averages = averages.reshape(couplings.size, args.replicates)
+    mean = averages.mean(axis=1)
+    error = averages.std(axis=1, ddof=1) / np.sqrt(args.replicates) if args.replicates > 1 else np.full(couplings.size, np.nan)
+    predicted = theory.r_inf(couplings)
+    if args.plot:
+        if args.sweep:
+            fine = np.linspace(couplings[0], couplings[-1], 400)
+            title = f"Kuramoto, {args.density} g (width {theory.scale:g}), {theory.graph}: ⟨r⟩ over t ∈ [T/2, T]\n{label}"
+            plot_bifurcation(couplings, {f"simulation, N = {args.oscillators}": (mean, error)}, fine, theory.r_inf(fine), title, args.plot, critical=theory.critical_coupling)
+        else:
+            plot_order_parameter(trajectory, float(predicted[0]), f"Kuramoto, {args.density} g, K = {couplings[0]:g}\n{label}", args.plot)
+    result = {
+        "N": args.oscillators, "g": args.density, "width": theory.scale, "graph": theory.graph, "normalisation": args.normalisation,
+        "K_c": theory.critical_coupling, "K": couplings.tolist(), "r_mean": mean.tolist(), "r_error": [json_number(e) for e in error],
+        "r_inf_theory": predicted.tolist(), "T": args.time, "step": args.step, "method": args.method,
+        "backend": trajectory.backend, "device": trajectory.device, "seeds": args.replicates,
+    }
+    if not args.sweep:
+        result["times"] = trajectory.times[:: max(1, trajectory.times.size // 200)].tolist()
+        result["r_t"] = trajectory.r[:, :: max(1, trajectory.times.size // 200)].mean(axis=0).tolist()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"K_c = {theory.critical_coupling:.6g} ({theory.graph}); ⟨r⟩ over t ∈ [{args.time / 2:g}, {args.time:g}], {label}")
+        print(f"{'K':>10} {'⟨r⟩':>10} {'± s.e.':>9} {'r∞ theory':>10}")
+        for k, m, e, p in zip(couplings, mean, error, predicted):
+            print(f"{k:10.4g} {m:10.5f} {e:9.1e} {p:10.5f}")
+    return EXIT_OK
