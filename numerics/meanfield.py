@@ -54,6 +54,7 @@ from dyncheck.theory.gaussian import Derivation
 from dyncheck.theory.meanfield import EXPECTATIONS, FORMULAS, SLOPE, WEIGHT_VARIANCE, MeanField, weight_variance
 
 __all__ = [
+    "phase_diagram",
     "PHASES",
     "FixedPoint",
     "fixed_points",
@@ -494,6 +495,39 @@ def mean_field_state(theory: MeanField, sw2, sb2, *, tabulate_over_grid: bool | 
         phase.reshape(shape),
     )
     return state
+
+
+def phase_diagram(theory: MeanField, sw2_axis, sb2_axis, *, rows_per_task: int = 64, jobs: int | None = 1, scheduler=None, progress=False) -> MeanFieldState:
+    """:func:`mean_field_state` on the grid ``sw2_axis`` × ``sb2_axis``.
+
+    With ``jobs`` > 1 or a Dask ``scheduler`` the grid is cut into blocks of ``rows_per_task``
+    values of σ_w², each a task of the sweep engine (:func:`dyncheck.numerics.sweep.sweep`) that
+    derives the theory (from the disk cache) and computes its block; otherwise one call in this
+    process.  A block's tables span the q* of its own points, so the two agree to the tables'
+    accuracy (≤ 1e-13 relative), not bit for bit.
+    """
+    sw2_axis, sb2_axis = np.asarray(sw2_axis, float), np.asarray(sb2_axis, float)
+    if (jobs or 1) == 1 and scheduler is None:
+        return mean_field_state(theory, *np.meshgrid(sw2_axis, sb2_axis, indexing="ij"))
+    from dyncheck.numerics.sweep import sweep
+
+    rows = max(1, min(rows_per_task, sw2_axis.size))
+    starts = list(range(0, sw2_axis.size, rows))
+    task = functools.partial(_state_block, phi=theory.phi, name=theory.name, sw2_axis=sw2_axis, sb2_axis=sb2_axis, rows=rows)
+    result = sweep(task, [{"first": first} for first in starts], 1, jobs=jobs, scheduler=scheduler, progress=progress, description="phase diagram")
+    fields = {name: np.concatenate(list(result.values[name][:, 0]))[: sw2_axis.size] for name in result.values}
+    sw2, sb2 = np.meshgrid(sw2_axis, sb2_axis, indexing="ij")
+    return MeanFieldState(sw2, sb2, **fields)
+
+
+def _state_block(point, seed, *, phi, name, sw2_axis, sb2_axis, rows) -> dict:
+    """The fields of :class:`MeanFieldState` on ``rows`` values of σ_w² from ``point["first"]`` (the last block
+    repeats its last row to keep the shape of every block)."""
+    from dyncheck.theory.meanfield import mean_field
+
+    index = np.minimum(np.arange(point["first"], point["first"] + rows), sw2_axis.size - 1)
+    state = mean_field_state(mean_field(phi, name), *np.meshgrid(sw2_axis[index], sb2_axis, indexing="ij"), tabulate_over_grid=True)
+    return {f: getattr(state, f) for f in ("q_star", "c_star", "chi_1", "chi_c", "xi_q", "xi_c", "phase")}
 
 
 def iterate_maps(theory: MeanField, sw2: float, sb2: float, q0: float, c0: float, depth: int):

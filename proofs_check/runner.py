@@ -21,15 +21,21 @@ from collections.abc import Iterator
 
 from dyncheck.numerics.threads import limit_threads, worker_environment
 from dyncheck.proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
+from dyncheck.theory.errors import UsageError
 
 __all__ = ["judge"]
 
 
-def judge(claims: list[Claim], profile: Profile, jobs: int = 1) -> Iterator[ClaimResult]:
-    """Results of ``claims`` (in completion order; in catalogue order when ``jobs`` is 1)."""
+def judge(claims: list[Claim], profile: Profile, jobs: int = 1, scheduler=None) -> Iterator[ClaimResult]:
+    """Results of ``claims`` (in completion order; in catalogue order when ``jobs`` is 1).
+
+    With ``scheduler`` (a Dask address or ``distributed.Client``) each topic is one task on that cluster."""
     topics: dict[str, list[str]] = {}
     for claim in claims:
         topics.setdefault(claim.id.split(".", 1)[0], []).append(claim.id)
+    if scheduler is not None:
+        yield from _on_dask(list(topics.values()), profile, scheduler)
+        return
     jobs = max(1, min(jobs, len(topics)))
     if jobs == 1:
         for claim in claims:
@@ -78,6 +84,35 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+
+
+def _judge_topic(ids: list[str], profile_name: str) -> list[tuple[str, ClaimResult]]:
+    """A Dask task: the claims of one topic, in catalogue order, with one BLAS thread (the worker's threads are its parallelism)."""
+    from dyncheck.proofs_check.claims import REGISTRY
+
+    with limit_threads(1):
+        return [(claim_id, _run(REGISTRY[claim_id], PROFILES[profile_name])) for claim_id in ids]
+
+
+def _on_dask(topics: list[list[str]], profile: Profile, scheduler) -> Iterator[ClaimResult]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UsageError("a Dask scheduler needs Dask: pip install 'dyncheck[dask]'") from None
+    own = not isinstance(scheduler, Client)
+    try:
+        client = Client(scheduler, set_as_default=False) if own else scheduler
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(f"cannot reach the Dask scheduler {scheduler!r}: {error}") from None
+    futures = [client.submit(_judge_topic, ids, profile.name, pure=False) for ids in topics]
+    try:
+        for future in as_completed(futures):
+            for _, result in future.result():
+                yield result
+    finally:
+        client.cancel(futures)
+        if own:
+            client.close()
 
 
 def _run(claim: Claim, profile: Profile) -> ClaimResult:

@@ -214,3 +214,29 @@ def test_the_backward_pass_draws_the_forward_weights_again(backend):
         other = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(4)))
         assert np.array_equal(first, again)
         assert not np.allclose(first, other)
+
+
+def test_a_phase_diagram_in_blocks_on_processes_is_the_whole_grid():
+    """The grid cut into blocks of σ_w² rows, on two worker processes, against one call on the whole grid."""
+    from dyncheck.numerics.meanfield import PHASES, phase_diagram
+
+    theory = _theory("tanh")
+    sw2, sb2 = np.linspace(0.5, 3.0, 70), np.linspace(0.0, 0.3, 40)
+    whole = phase_diagram(theory, sw2, sb2)
+    blocks = phase_diagram(theory, sw2, sb2, rows_per_task=16, jobs=2)
+    assert np.array_equal(whole.phase, blocks.phase) and (whole.phase == PHASES.index("chaotic")).any()
+    from dyncheck.numerics.meanfield import TABLE_RTOL_2D
+
+    for field in ("q_star", "chi_1", "c_star", "xi_c"):
+        a, b = getattr(whole, field), getattr(blocks, field)
+        finite = np.isfinite(a)
+        assert np.array_equal(finite, np.isfinite(b))
+        # the tables span different q ranges: ≤ 1e-13 apart; c* = root of G, whose slope is χ_c − 1, amplifies
+        # that by 1/(1 − χ_c) near the edge of chaos (10× margin), and ξ_c = −1/ln χ_c by ξ_c²/χ_c
+        if field == "c_star":
+            bound = 10 * TABLE_RTOL_2D / np.abs(1 - whole.chi_c[finite])
+        elif field == "xi_c":
+            bound = 10 * TABLE_RTOL_2D * a[finite] ** 2 / np.abs(1 - whole.chi_c[finite]) + 1e-12 * a[finite]
+        else:
+            bound = 1e-12 * np.abs(a[finite])
+        assert np.all(np.abs(a[finite] - b[finite]) <= bound), field

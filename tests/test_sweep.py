@@ -170,3 +170,34 @@ def test_an_unreachable_scheduler_is_bad_input():
     pytest.importorskip("distributed")
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
         sweep(_draw, GRID[:1], 1, scheduler="tcp://127.0.0.1:1", progress=False)
+
+
+def test_verify_judges_topics_on_a_dask_cluster(cluster, capsys):
+    """dyncheck verify --scheduler: one task a topic on the cluster, the same verdicts as in this process."""
+    from dyncheck.proofs_check.cli import main
+
+    only = ["verify", "--only", "kuramoto.critical_coupling*", "--json"]
+    assert main([*only, "--jobs", "1"]) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main([*only, "--scheduler", cluster.scheduler.address]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert len(local["claims"]) >= 2
+
+    def verdicts(report):
+        return {c["id"]: (c["verdict"], c["negative_control"]["verdict"]) for c in report["claims"]}
+
+    assert verdicts(local) == verdicts(remote) and remote["complete"] and remote["passed"]
+
+
+def test_a_phase_diagram_on_a_dask_cluster(cluster, tmp_path):
+    from dyncheck.numerics.meanfield import phase_diagram
+    from dyncheck.proofs_check.cli import main
+    from dyncheck.theory.activations import activation
+    from dyncheck.theory.meanfield import mean_field
+
+    theory = mean_field(activation("erf").expr(), "erf")
+    sw2, sb2 = np.linspace(0.5, 3.0, 24), np.linspace(0.0, 0.3, 10)
+    local = phase_diagram(theory, sw2, sb2, rows_per_task=8, jobs=1)  # one call: closed forms, no tables
+    remote = phase_diagram(theory, sw2, sb2, rows_per_task=8, scheduler=cluster)
+    assert np.array_equal(local.phase, remote.phase) and np.allclose(local.chi_1, remote.chi_1, rtol=1e-14, atol=0)
+    assert main(["phase-diagram", "--phi", "erf", "--grid", "16", "--plot", str(tmp_path / "p.png"), "--scheduler", cluster.scheduler.address]) == 0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 
 from dyncheck.numerics.threads import budget
-from dyncheck.proofs_check.commands.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUTED, Commands, add_json, count, in_main_thread, output_folder
+from dyncheck.proofs_check.commands.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUTED, Commands, add_executor, add_json, in_main_thread, output_folder
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -16,13 +17,13 @@ __all__ = ["register"]
 def register(commands: Commands) -> None:
     verify = commands.add(
         commands.top, "verify", help="judge the catalogue of claims from the literature, each by independent routes",
-        examples="  dyncheck verify --report report\n  dyncheck verify --only meanfield --json\n  dyncheck verify --only 'kernels.*ntk*' --jobs 1",
+        examples="  dyncheck verify --report report\n  dyncheck verify --only meanfield --json\n  dyncheck verify --only 'kernels.*ntk*' --jobs 1\n  dyncheck verify --scheduler tcp://10.0.0.5:8786     (one task a topic on a Dask cluster)",
         run=_verify,
     )
     verify.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or prefix (e.g. gaussian; dyncheck list claims shows them)")
     verify.add_argument("--profile", choices=["quick", "full"], default="quick", help="quick (default, under 2 minutes on 2 cores) or full (more replicates and widths)")
     verify.add_argument("--report", metavar="DIR", type=output_folder, help="write report.md, report.json and plots to DIR")
-    verify.add_argument("--jobs", type=count(1, 256), help="worker processes, each judging whole topics (default: the thread budget, $DYNCHECK_THREADS or the cores)")
+    add_executor(verify, store=False)
     add_json(verify)
 
     listing = commands.add(
@@ -49,7 +50,7 @@ def _verify(args) -> int:
     profile = PROFILES[args.profile]
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
-    stream = judge(claims, profile, args.jobs or budget())
+    stream = judge(claims, profile, args.jobs or budget(), args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None)
     interrupted = False
     try:
         for result in stream:

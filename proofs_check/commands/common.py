@@ -257,9 +257,9 @@ def add_plot(parser, what: str, *, old: str | None = None, option: str = "--plot
         deprecated(parser, old, action)
 
 
-def add_executor(parser, *, store: bool = True) -> None:
+def add_executor(parser, *, store: bool = True, jobs_default: str = "the thread budget, $DYNCHECK_THREADS or the cores") -> None:
     """Where the work runs: --jobs local processes, or a Dask --scheduler; --store DIR to resume (:mod:`dyncheck.numerics.sweep`)."""
-    parser.add_argument("--jobs", type=count(1, 256), help="local worker processes (default: the thread budget, $DYNCHECK_THREADS or the cores)")
+    parser.add_argument("--jobs", type=count(1, 256), help=f"local worker processes (default: {jobs_default})")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: $DYNCHECK_SCHEDULER; pip install 'dyncheck[dask]')")
     if store:
         parser.add_argument("--store", metavar="DIR", type=output_folder, help="keep each finished task in DIR; run again with the same DIR to resume where it stopped")

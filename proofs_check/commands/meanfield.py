@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from dyncheck.proofs_check.commands.common import (
@@ -11,6 +12,7 @@ from dyncheck.proofs_check.commands.common import (
     Commands,
     add_activation,
     add_backend,
+    add_executor,
     add_json,
     add_plot,
     add_replicates,
@@ -58,6 +60,7 @@ def register(commands: Commands) -> None:
     diagram.add_argument("--sw2-range", type=at_least(0, strict=True, high=1e6), nargs=2, default=(0.5, 4.0), metavar=("LO", "HI"), help="σ_w² axis (default 0.5 4)")
     diagram.add_argument("--sb2-range", type=at_least(0, high=1e6), nargs=2, default=(0.0, 0.3), metavar=("LO", "HI"), help="σ_b² axis (default 0 0.3)")
     add_plot(diagram, "the diagram", old="--out")
+    add_executor(diagram, store=False, jobs_default="1: the whole grid at once, in this process")
     diagram.get_default("required_options").append(("plot", "--plot"))
 
     sim = commands.add(
@@ -173,12 +176,7 @@ def _phase_diagram(args) -> int:
 
     import numpy as np
 
-    from dyncheck.numerics.meanfield import (
-        critical_curve,
-        functions_for,
-        mean_field_state,
-        plot_phase_diagram,
-    )
+    from dyncheck.numerics.meanfield import critical_curve, functions_for, phase_diagram, plot_phase_diagram
 
     start = time.perf_counter()
     theory = theory_for(args.phi)
@@ -187,7 +185,7 @@ def _phase_diagram(args) -> int:
     sw2 = np.linspace(*args.sw2_range, args.grid)
     sb2 = np.linspace(*args.sb2_range, args.grid)
     start = time.perf_counter()
-    state = mean_field_state(theory, *np.meshgrid(sw2, sb2, indexing="ij"))
+    state = phase_diagram(theory, sw2, sb2, jobs=args.jobs, scheduler=args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None, progress=args.jobs not in (None, 1) or bool(args.scheduler))
     seconds = time.perf_counter() - start
     line = None
     try:
