@@ -14,6 +14,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "solvers",
     "sweep",
     "threads",
     "training",

@@ -165,10 +165,10 @@ def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0, rtol: float =
     """p(0) of the neural ODE ẋ = tanh(W x + b) on [0, horizon] with p(T) = −(x(T) − y)/S (numpy, rows = samples).
 
     The state runs forward and then, with the adjoint ṗ = −(∂g/∂x)ᵀ p, backwards
-    (``scipy.integrate.solve_ivp``, DOP853 at ``rtol``): the continuous-time
+    (:func:`dyncheck.numerics.solvers.adaptive`, DOP853 at ``rtol``): the continuous-time
     limit of the costates of the Euler network with W_t = W, b_t = b, h = T/L.
     """
-    from scipy.integrate import solve_ivp
+    from dyncheck.numerics.solvers import adaptive
 
     samples, n = x0.shape
 
@@ -178,7 +178,7 @@ def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0, rtol: float =
     def forward(_, flat):
         return field(flat.reshape(samples, n)).ravel()
 
-    end = solve_ivp(forward, (0.0, horizon), x0.ravel(), method="DOP853", rtol=rtol, atol=rtol).y[:, -1]
+    end = adaptive(forward, (0.0, horizon), x0.ravel(), rtol=rtol, atol=rtol).y[:, -1]
     x_end = end.reshape(samples, n)
     p_end = -(x_end - y) / samples
 
@@ -187,7 +187,7 @@ def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0, rtol: float =
         a = field(x)
         return np.concatenate([a.ravel(), (-((1 - a**2) * p) @ weight).ravel()])
 
-    start = solve_ivp(backward, (horizon, 0.0), np.concatenate([x_end.ravel(), p_end.ravel()]), method="DOP853", rtol=rtol, atol=rtol)
+    start = adaptive(backward, (horizon, 0.0), np.concatenate([x_end.ravel(), p_end.ravel()]), rtol=rtol, atol=rtol)
     return start.y[samples * n :, -1].reshape(samples, n)
 
 

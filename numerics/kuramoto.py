@@ -5,9 +5,9 @@ parameter z = (1/N) Σ_j e^{iθ_j} all to all — O(N) a step — and
 h_i = (1/N_i) Σ_j A_ij e^{iθ_j} on a graph, one sparse product, O(E) a step,
 with N_i = N (``population``) or N_i = deg(i) (``degree``).
 
-* Integrators: fixed-step classical Runge–Kutta (``rk4``) or Heun (``heun``),
-  on numpy or torch (CPU or CUDA, torch sparse CSR for graphs); adaptive
-  Dormand–Prince through :func:`scipy.integrate.solve_ivp` for one system.
+* Integrators (:mod:`dyncheck.numerics.solvers`): fixed-step classical Runge–Kutta (``rk4``),
+  Heun (``heun``) or Euler, on numpy or torch (CPU or CUDA, torch sparse CSR for graphs);
+  adaptive Dormand–Prince (DOP853) for one system.
   A fixed step resolves the coupling, not the drift of fast oscillators:
   RK4 integrates the constant ω exactly, so a tail oscillator with ω h ≫ 1
   only sees its (small, averaging-out) coupling term aliased.
@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 
 from dyncheck.numerics.backend import ArrayBackend
 from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.solvers import ADAPTIVE_ATOL, ADAPTIVE_RTOL, FIXED_STEP_METHODS, adaptive, fixed_step
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.kuramoto import DENSITIES as DENSITY_EXPRESSIONS
 from dyncheck.theory.kuramoto import FORMULAS, QUANTILES, WIDTHS, self_consistency
@@ -307,8 +308,8 @@ def simulate(
     n, systems = omega.shape
     if not (step > 0 and t_end > 0):
         raise UsageError("the step and the final time must be positive")
-    if method not in ("rk4", "heun"):
-        raise UsageError("the fixed-step method is 'rk4' or 'heun'")
+    if method not in FIXED_STEP_METHODS:
+        raise UsageError(f"the fixed-step method is one of {', '.join(FIXED_STEP_METHODS)}")
 
     xp = ArrayBackend(backend, device, seed)
     field = _Field(xp, n, graph, normalisation)
@@ -322,25 +323,16 @@ def simulate(
 
     def velocity(phases):
         c, s = cos_(phases), sin_(phases)
-        return field.velocity(omega_, k_, c, s), c, s
+        return field.velocity(omega_, k_, c, s), (c, s)
 
     steps = round(t_end / step)
     r = np.empty((systems, steps + 1))
-    report = max(1, steps // 100)
-    for k in range(steps):
-        k1, c, s = velocity(theta)
+
+    def record(k, phases, trig):
+        c, s = trig if trig is not None else (cos_(phases), sin_(phases))
         r[:, k] = xp.numpy(_order(c, s))
-        if method == "rk4":
-            k2 = velocity(theta + (step / 2) * k1)[0]
-            k3 = velocity(theta + (step / 2) * k2)[0]
-            k4 = velocity(theta + step * k3)[0]
-            theta = theta + (step / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
-        else:
-            k2 = velocity(theta + step * k1)[0]
-            theta = theta + (step / 2) * (k1 + k2)
-        if progress is not None and ((k + 1) % report == 0 or k + 1 == steps):
-            progress(k + 1, steps)
-    r[:, steps] = xp.numpy(_order(cos_(theta), sin_(theta)))
+
+    theta = fixed_step(velocity, theta, step, steps, method=method, observe=record, progress=progress)
     return Trajectory(np.linspace(0.0, steps * step, steps + 1), r, xp.numpy(theta), xp.name, device)
 
 
@@ -354,16 +346,14 @@ def simulate_adaptive(
     theta0: np.ndarray | None = None,
     seed: int = 0,
     samples: int = 1001,
-    rtol: float = 1e-10,
-    atol: float = 1e-10,
+    rtol: float = ADAPTIVE_RTOL,
+    atol: float = ADAPTIVE_ATOL,
 ) -> Trajectory:
     """Systems integrated one by one by adaptive Dormand–Prince (DOP853) to ``rtol``/``atol``.
 
     Arguments as :func:`simulate`; r is kept at ``samples`` equally spaced
     times, and ``theta`` holds the phases of the first system at those times (N × samples).
     """
-    from scipy.integrate import solve_ivp
-
     omega, couplings, theta0 = _systems(omega, coupling, theta0, seed)
     n, systems = omega.shape
     field = _Field(ArrayBackend("numpy", "cpu", seed), n, graph, normalisation)
@@ -374,9 +364,7 @@ def simulate_adaptive(
         def velocity(_t, phases, b=b):
             return field.velocity(omega[:, b : b + 1], couplings[b], np.cos(phases)[:, None], np.sin(phases)[:, None])[:, 0]
 
-        solution = solve_ivp(velocity, (0.0, t_end), theta0[:, b], method="DOP853", t_eval=times, rtol=rtol, atol=atol)
-        if not solution.success:
-            raise RuntimeError(f"the adaptive integration failed: {solution.message}")
+        solution = adaptive(velocity, (0.0, t_end), theta0[:, b], t_eval=times, rtol=rtol, atol=atol)
         r[b] = np.abs(np.exp(1j * solution.y).mean(axis=0))
         first = solution.y if first is None else first
     return Trajectory(times, r, first, "numpy", "cpu")

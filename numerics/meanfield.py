@@ -48,6 +48,7 @@ from dyncheck.numerics.backend import ArrayBackend
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_derivation, compile_expectation
+from dyncheck.numerics.solvers import NEWTON_MAX_ITERATIONS, NEWTON_RESIDUAL_RTOL, NEWTON_STEP_RTOL, NonConvergence, bracketed_newton
 from dyncheck.theory.symbols import C, DEPTH, Q, RHO, SIGMA_B2, SIGMA_W2, X, Z
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.gaussian import Derivation
@@ -85,12 +86,6 @@ Q_MIN, Q_MAX = 1e-6, 1e4
 #: Points a decade of the grid on which F is scanned for sign changes.  A scan misses two roots
 #: closer than a grid step (a factor 10^(1/16) ≈ 1.15 in q): F's sign is the same on both sides.
 SCAN_PER_DECADE = 16
-#: Newton iterations allowed; both solvers converge in ≲ 30 away from criticality.
-MAX_ITERATIONS = 200
-#: Relative step at which an iteration has converged (a few ulp).
-STEP_RTOL = 4 * np.finfo(float).eps
-#: Residual |F(q)| ≤ this × q (|G(c)| ≤ this) is rounding noise: a converged root.
-RESIDUAL_RTOL = 8 * np.finfo(float).eps
 #: |χ₁ − 1| below which a point is called critical: the double-precision error
 #: of χ₁ (≤ 1e-12 relative) with a factor 10 of margin.
 CRITICAL_TOLERANCE = 1e-11
@@ -114,8 +109,8 @@ ORDERED, CRITICAL, CHAOTIC, NO_FIXED_POINT, UNDEFINED = range(5)
 MARGINAL = -2
 
 
-class FixedPointError(RuntimeError):
-    """A fixed-point iteration did not converge (never reported as a number)."""
+#: A fixed-point iteration did not converge (never reported as a number): the solvers' error.
+FixedPointError = NonConvergence
 
 
 @dataclass(eq=False)  # hashed by identity: tables are cached per instance
@@ -256,29 +251,6 @@ def _check_parameters(sw2, sb2):
     return sw2.astype(float), sb2.astype(float)
 
 
-def _bracketed_newton(f, df, lo, hi, log_scale: bool, what: str):
-    """Roots of f in [lo, hi] (f(lo) ≥ 0 > f(hi)), vectorized: Newton kept inside the bracket."""
-    x = np.sqrt(lo * hi) if log_scale else (lo + hi) / 2
-    active = np.ones(x.shape, bool)
-    for _ in range(MAX_ITERATIONS):
-        if not active.any():
-            return x
-        idx = np.nonzero(active)
-        xa, la, ha = x[idx], lo[idx], hi[idx]
-        fx = f(xa, idx)
-        positive = fx >= 0
-        la, ha = np.where(positive, xa, la), np.where(positive, ha, xa)
-        step = fx / df(xa, idx)
-        new = xa - step
-        outside = ~np.isfinite(new) | (new <= la) | (new >= ha)
-        middle = np.sqrt(la * ha) if log_scale else (la + ha) / 2
-        new = np.where(outside, middle, new)
-        done = (np.abs(new - xa) <= STEP_RTOL * np.abs(xa)) | (ha - la <= STEP_RTOL * ha) | (np.abs(fx) <= RESIDUAL_RTOL * xa)
-        x[idx], lo[idx], hi[idx] = np.where(fx == 0, xa, new), la, ha
-        active[idx] = ~done
-    raise FixedPointError(f"{what}: {int(active.sum())} point(s) did not converge in {MAX_ITERATIONS} iterations")
-
-
 def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
     """q* and a phase code per point (``NO_FIXED_POINT``, ``MARGINAL`` or −1 for a found q*).
 
@@ -336,13 +308,13 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
         keep = tuple(a[found] for a in idx)
         if keep[0].size:
             k = first[found]
-            roots = _bracketed_newton(
+            roots = bracketed_newton(
                 lambda q, i: F(q, tuple(a[i] for a in keep)),
                 lambda q, i: residual_slope(q, sw2[keep][i]),
-                grid[found, k].copy(),
-                grid[found, k + 1].copy(),
-                True,
-                "q*",
+                grid[found, k],
+                grid[found, k + 1],
+                log_scale=True,
+                what="q*",
             )
             q_star[keep] = roots
     return q_star, status
@@ -384,13 +356,13 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
     for k in np.nonzero(np.sign(values[:-1]) != np.sign(values[1:]))[0]:
         sign = 1.0 if values[k] > 0 else -1.0  # Newton needs f(lo) ≥ 0 > f(hi): F or −F
         q = float(grid[k]) if values[k] == 0 else float(
-            _bracketed_newton(
+            bracketed_newton(
                 lambda q, i: sign * residual(q, sw2, sb2),
                 lambda q, i: sign * residual_slope(q, sw2),
                 np.array([grid[k]]),
                 np.array([grid[k + 1]]),
-                True,
-                "fixed point",
+                log_scale=True,
+                what="fixed point",
             )[0]
         )
         slope = float(np.broadcast_to(functions.formula("q_map_slope")(np.array([q]), sw2), (1,))[0])  # a constant comes back as a scalar
@@ -402,14 +374,14 @@ def solve_c_star(functions: MeanFieldFunctions, q_star, sw2, sb2):
     """c* ∈ [0, 1) at each chaotic point (Newton from c = 0 on the convex G; see the module docstring)."""
     residual, residual_slope = functions.formula("correlation_residual"), functions.formula("correlation_residual_slope")
     c = np.zeros(q_star.shape)
-    for _ in range(MAX_ITERATIONS):
+    for _ in range(NEWTON_MAX_ITERATIONS):
         g = residual(q_star, c, sw2, sb2)
         dg = residual_slope(q_star, c, sw2)
         new = np.clip(c - g / dg, 0.0, 1.0)
-        if np.all((np.abs(new - c) <= STEP_RTOL * new) | (np.abs(g) <= RESIDUAL_RTOL)):
-            return np.where(np.abs(g) <= RESIDUAL_RTOL, c, new)
+        if np.all((np.abs(new - c) <= NEWTON_STEP_RTOL * new) | (np.abs(g) <= NEWTON_RESIDUAL_RTOL)):
+            return np.where(np.abs(g) <= NEWTON_RESIDUAL_RTOL, c, new)
         c = new
-    raise FixedPointError(f"c*: did not converge in {MAX_ITERATIONS} Newton iterations")
+    raise FixedPointError(f"c*: did not converge in {NEWTON_MAX_ITERATIONS} Newton iterations")
 
 
 @dataclass(frozen=True)

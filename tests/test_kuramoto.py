@@ -254,7 +254,7 @@ def test_degree_normalisation():
     with pytest.raises(ValueError, match="connected graph"):
         simulate(omega, 2.0, 1.0, 0.1, graph=split, normalisation="degree")
     with pytest.raises(ValueError, match="fixed-step method"):
-        simulate(omega, 2.0, 1.0, 0.1, method="euler")
+        simulate(omega, 2.0, 1.0, 0.1, method="rk5")
 
 
 @pytest.mark.parametrize("claim_id", [c for c in REGISTRY if c.startswith("kuramoto.")])

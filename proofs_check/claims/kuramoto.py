@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
 
+from dyncheck.numerics.solvers import adaptive
 from dyncheck.numerics.kuramoto import (
     erdos_renyi,
     frequencies,
@@ -106,7 +106,7 @@ class OttAntonsenReduction(Claim):
     def _simulation(self, candidate) -> Evidence:
         trajectory, n, r0 = _ott_antonsen_simulation()
         rate = sp.lambdify(R, candidate.subs({K: COUPLING, GAMMA: WIDTH}))
-        reference = solve_ivp(lambda t, r: rate(r), (0, trajectory.times[-1]), [r0], t_eval=trajectory.times, rtol=1e-11, atol=1e-12)
+        reference = adaptive(lambda t, r: rate(r), (0, trajectory.times[-1]), [r0], t_eval=trajectory.times, rtol=1e-11, atol=1e-12)
         gap = float(np.sqrt(np.mean((trajectory.r[0] - reference.y[0]) ** 2)))
         bound = tolerance("finite_population_r") / math.sqrt(n)
         details = {"N": n, "K": COUPLING, "gamma": WIDTH, "r0": r0, "rms_gap": gap, "bound": bound, "t_end": float(trajectory.times[-1])}
