@@ -71,3 +71,24 @@ def test_a_plot_leaves_the_backend_and_pyplot_alone(tmp_path):
     plot_bifurcation(np.array([1.0, 2.0]), {"N = 10": (np.array([0.1, 0.5]), np.array([0.01, 0.02]))}, np.array([1.0, 2.0]), np.array([0.0, 0.5]), "t", str(tmp_path / "b.png"))
     assert matplotlib.get_backend() == before
     assert (tmp_path / "b.png").stat().st_size > 0
+
+
+def test_the_wheel_installs_dyncheck_alone(tmp_path):
+    """A non-editable install holds one top-level package, dyncheck (no `theory`, `numerics` or
+    `proofs_check` of its own in site-packages), with every subpackage."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(root)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("dyncheck-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"dyncheck"}
+    for package in (*PACKAGES, "dyncheck.proofs_check.commands"):
+        assert f"{package.replace('.', '/')}/__init__.py" in names, package
