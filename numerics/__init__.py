@@ -14,6 +14,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "networks",
     "solvers",
     "sweep",
     "threads",

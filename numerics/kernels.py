@@ -4,20 +4,15 @@ r"""NNGP and NTK matrices from the layer maps of :mod:`theory.kernels`, and the 
   inputs at once, with the derived closed-form layer maps compiled by
   :func:`numerics.codegen.generate` (numpy or torch, float64).  Correlations
   are clipped to [−1, 1] so that rounding at c = ±1 gives no NaN.
-* :class:`Network` is a finite fully-connected network in the NTK
-  parameterisation; :meth:`Network.ntk` is its empirical NTK by the backprop
-  formula Θ = Σ_l (σ_w² H_{l−1}H_{l−1}ᵀ/n_{l−1} + σ_b²) ∘ (D_l D_lᵀ), with
-  H the post-activations and D_l = ∂f/∂z^l, and :meth:`Network.nngp` the
-  output covariance given the last hidden layer; :func:`autograd_ntk` and
-  :func:`autograd_nngp` are the same Θ = J Jᵀ and its output-layer share from
-  torch's per-example Jacobians, independent routes.
+* The finite networks whose kernels converge to these, their empirical NTK
+  Θ = Σ_l (s_w² a_l a_lᵀ + s_b²) ∘ (δ_l δ_lᵀ) by backpropagation and its
+  torch.func route, live in the one network substrate,
+  :mod:`dyncheck.numerics.networks`.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -28,19 +23,13 @@ from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.threads import budget
 from dyncheck.numerics.gaussian import compile_derivation
-from dyncheck.theory.activations import derivative
-from dyncheck.theory.symbols import Q1, Q2, RHO, SIGMA_B2, SIGMA_W2, X
+from dyncheck.theory.symbols import Q1, Q2, RHO, SIGMA_B2, SIGMA_W2
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.kernels import FORMULAS as KERNEL_FORMULAS
 from dyncheck.theory.kernels import INNER_PRODUCT, LAYER_MAP, NNGP_NEXT, NTK, SLOPE_MAP, LayerMaps
 
 __all__ = [
-    "PARAMETERISATIONS",
     "DepthProfile",
-    "Network",
-    "autograd_gradient",
-    "autograd_nngp",
-    "autograd_ntk",
     "kernel_layers",
     "kernel_matrices",
     "inputs_at_fixed_point",
@@ -48,8 +37,6 @@ __all__ = [
     "nngp_step",
     "ntk_step",
     "plot_ntk_depth",
-    "torch_function",
-    "torch_ntk",
 ]
 
 
@@ -282,168 +269,3 @@ def plot_ntk_depth(profiles: list[DepthProfile], title: str, path) -> None:
     fig.savefig(path, dpi=150)
 
 
-@functools.lru_cache(maxsize=32)
-def _activation(expr: sp.Expr, backend: str = "numpy"):
-    """φ (or φ′) compiled once per expression: the claims build hundreds of networks of one activation."""
-    return generate(expr, [X], backend)
-
-
-#: Output-layer scalings: σ_w/√n (NTK, Jacot et al. 2018) or σ_w/n (mean field: Mei, Montanari & Nguyen 2018;
-#: Chizat & Bach 2018), under which a network moves its features and does not train like its linearization.
-PARAMETERISATIONS = ("ntk", "mean-field")
-
-
-@dataclass
-class Network:
-    """f(x) = α(σ_w/√n W^{L+1} φ(z^L) + σ_b b^{L+1}), z^{l+1} = σ_w/√n_l W^{l+1} φ(z^l) + σ_b b^{l+1}, z^1 from x.
-
-    The output layer's α is 1 in the NTK parameterisation and 1/√n in the mean-field one (output
-    weights σ_w/n: the two-layer mean-field network of Mei, Montanari & Nguyen 2018), whose NTK is
-    the NTK network's divided by n: trained with a step n times larger it starts along the same
-    function-space path, but it is the α → 0 "rich" regime of Chizat, Oyallon & Bach (2019), not the lazy one.
-    Weights and biases are N(0, 1).
-    """
-
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    phi: sp.Expr
-    sw2: float
-    sb2: float
-    parameterisation: str = "ntk"
-
-    def __post_init__(self):
-        if self.parameterisation not in PARAMETERISATIONS:
-            raise UsageError(f"parameterisation must be one of {PARAMETERISATIONS}, not {self.parameterisation!r}")
-
-    @classmethod
-    def random(
-        cls, phi: sp.Expr, d: int, width: int, depth: int, sw2: float, sb2: float, seed: int = 0, parameterisation: str = "ntk"
-    ) -> Network:
-        """A network with N(0, 1) weights and biases: ``depth`` hidden layers of ``width``, one output."""
-        rng = np.random.default_rng(seed)
-        sizes = [d] + [width] * depth + [1]
-        weights = [rng.standard_normal((m, n)) for n, m in itertools.pairwise(sizes)]
-        biases = [rng.standard_normal(m) for m in sizes[1:]]
-        return cls(weights, biases, phi, sw2, sb2, parameterisation)
-
-    def copy(self) -> Network:
-        return Network([w.copy() for w in self.weights], [b.copy() for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation)
-
-    def scales(self, layer: int) -> tuple[float, float]:
-        """The factors in front of W^{layer+1} and b^{layer+1}: α(σ_w/√fan-in, σ_b)."""
-        fan_in = self.weights[layer].shape[1]
-        alpha = 1 / math.sqrt(fan_in) if self.parameterisation == "mean-field" and layer == len(self.weights) - 1 else 1.0
-        return alpha * math.sqrt(self.sw2 / fan_in), alpha * math.sqrt(self.sb2)
-
-    def _forward(self, x):
-        phi = _activation(self.phi)
-        posts, pre = [x], []
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            weight_scale, bias_scale = self.scales(layer)
-            z = weight_scale * posts[-1] @ w.T + bias_scale * b
-            pre.append(z)
-            posts.append(phi(z))
-        return posts, pre
-
-    def __call__(self, x) -> np.ndarray:
-        return self._forward(x)[1][-1][:, 0]
-
-    def nngp(self, x) -> np.ndarray:
-        """α²(σ_w² φ(z^L)φ(z^L)ᵀ/n + σ_b²): the output covariance over the last layer's weights."""
-        last = self._forward(x)[0][-2]
-        weight_scale, bias_scale = self.scales(len(self.weights) - 1)
-        return weight_scale**2 * last @ last.T + bias_scale**2
-
-    def _backward(self, x, delta):
-        """Yield (layer, post-activations h^{layer}, ∂/∂z^{layer+1}) from the output down; ``delta`` seeds the output."""
-        slope = _activation(derivative(self.phi))
-        posts, pre = self._forward(x)
-        for layer in range(len(self.weights) - 1, -1, -1):
-            yield layer, posts[layer], delta
-            if layer:
-                delta = slope(pre[layer - 1]) * (self.scales(layer)[0] * delta @ self.weights[layer])
-
-    def ntk(self, x) -> np.ndarray:
-        """Θ(x, x') = Σ_θ ∂f(x)/∂θ ∂f(x')/∂θ by backpropagation, for the N inputs at once."""
-        ntk = np.zeros((x.shape[0], x.shape[0]))
-        for layer, h, delta in self._backward(x, np.ones((x.shape[0], 1))):
-            weight_scale, bias_scale = self.scales(layer)
-            ntk += (weight_scale**2 * h @ h.T + bias_scale**2) * (delta @ delta.T)
-        return ntk
-
-    def gradient(self, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """∂/∂(W, b) of Σ_i c_i f(x_i): for a squared loss ½‖f − y‖², c is the residual f − y."""
-        grad_w, grad_b = [None] * len(self.weights), [None] * len(self.biases)
-        for layer, h, delta in self._backward(x, np.asarray(coefficients, float)[:, None]):
-            weight_scale, bias_scale = self.scales(layer)
-            grad_w[layer] = weight_scale * delta.T @ h
-            grad_b[layer] = bias_scale * delta.sum(axis=0)
-        return grad_w, grad_b
-
-    def descend(self, gradient, lr: float) -> None:
-        """θ ← θ − lr·gradient, in place."""
-        for w, g in zip(self.weights, gradient[0]):
-            w -= lr * g
-        for b, g in zip(self.biases, gradient[1]):
-            b -= lr * g
-
-
-def torch_function(network: Network):
-    """(f(params, x), params): the network as a function of a dict of torch tensors that share memory with its arrays."""
-    import torch
-
-    phi = _activation(network.phi, "torch")
-    scales = [network.scales(layer) for layer in range(len(network.weights))]
-    params = {f"w{i}": torch.from_numpy(w) for i, w in enumerate(network.weights)}
-    params.update({f"b{i}": torch.from_numpy(b) for i, b in enumerate(network.biases)})
-
-    def f(p, inputs):
-        h = inputs
-        for i, (weight_scale, bias_scale) in enumerate(scales):
-            z = weight_scale * h @ p[f"w{i}"].T + bias_scale * p[f"b{i}"]
-            h = phi(z) if i < len(scales) - 1 else z
-        return h[..., 0]
-
-    return f, params
-
-
-def torch_ntk(f, params, x):
-    """Θ = J Jᵀ with J the per-example parameter Jacobian from torch.func (jacrev over the parameters, vmap over inputs)."""
-    import torch
-    from torch.func import jacrev, vmap
-
-    jacobians = vmap(jacrev(f), in_dims=(None, 0))(params, x)
-    flat = torch.cat([j.reshape(x.shape[0], -1) for j in jacobians.values()], dim=1)
-    return flat @ flat.T
-
-
-def autograd_ntk(network: Network, x) -> np.ndarray:
-    """The empirical NTK by torch.func: an implementation independent of :meth:`Network.ntk`."""
-    import torch
-
-    f, params = torch_function(network)
-    return torch_ntk(f, params, torch.from_numpy(np.asarray(x, float))).numpy()
-
-
-def autograd_nngp(network: Network, x) -> np.ndarray:
-    """The empirical NNGP σ_w² φ(z^L)·φ(z^L)ᵀ/n + σ_b² as the output layer's share of J Jᵀ (torch.func):
-    the gradient of f with respect to (W^{L+1}, b^{L+1}) is (σ_w φ(z^L)/√n, σ_b).  Independent of :meth:`Network.nngp`."""
-    import torch
-
-    f, params = torch_function(network)
-    last = len(network.weights) - 1
-    output_layer = {k: params[k] for k in (f"w{last}", f"b{last}")}
-    inputs = torch.from_numpy(np.asarray(x, float))
-    return torch_ntk(lambda p, inputs: f(params | p, inputs), output_layer, inputs).numpy()
-
-
-def autograd_gradient(network: Network, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """∂/∂(W, b) of Σ_i c_i f(x_i) by torch autograd: an implementation independent of :meth:`Network.gradient`."""
-    import torch
-
-    f, params = torch_function(network)
-    leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
-    total = (f(leaves, torch.from_numpy(np.asarray(x, float))) * torch.from_numpy(np.asarray(coefficients, float))).sum()
-    grads = dict(zip(leaves, torch.autograd.grad(total, list(leaves.values()))))
-    layers = range(len(network.weights))
-    return [grads[f"w{i}"].numpy() for i in layers], [grads[f"b{i}"].numpy() for i in layers]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dyncheck.numerics.kernels import (
+from dyncheck.numerics.networks import (
     Network,
     autograd_gradient,
     autograd_ntk,

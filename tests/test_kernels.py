@@ -6,7 +6,8 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dyncheck.numerics.kernels import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk, kernel_matrices
+from dyncheck.numerics.kernels import kernel_matrices
+from dyncheck.numerics.networks import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk
 from dyncheck.proofs_check.claim import PROFILES
 from dyncheck.proofs_check.claims import REGISTRY
 from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED

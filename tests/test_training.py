@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dyncheck.numerics.kernels import Network, autograd_gradient
+from dyncheck.numerics.networks import Network, autograd_gradient
 from dyncheck.numerics.training import autograd_ntk_velocity, ntk_velocity, sphere_data, train
 from dyncheck.theory.activations import activation
 
@@ -84,7 +84,7 @@ def test_ntk_velocity_by_differences_is_the_jvp():
 
 def test_unknown_parameterisation_is_refused():
     with pytest.raises(ValueError, match="parameterisation"):
-        Network.random(ERF, 3, 4, 1, 1.0, 0.0, parameterisation="standard")
+        Network.random(ERF, 3, 4, 1, 1.0, 0.0, parameterisation="lazy")
 
 
 def test_train_linearized_cli(tmp_path, capsys):

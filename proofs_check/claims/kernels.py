@@ -41,15 +41,13 @@ import sympy as sp
 
 from dyncheck.numerics.kernels import (
     DepthProfile,
-    Network,
-    autograd_nngp,
-    autograd_ntk,
     inputs_at_fixed_point,
     kernel_matrices,
     nngp_step,
     ntk_depth_profiles,
     ntk_step,
 )
+from dyncheck.numerics.networks import Network, autograd_nngp, autograd_ntk
 from dyncheck.numerics.training import (
     autograd_ntk_velocity,
     natural_step,

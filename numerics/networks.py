@@ -1,0 +1,409 @@
+r"""One finite-network substrate: fully-connected networks of dense, residual and linear layers.
+
+A network is a list of layers l = 0 … L − 1 acting on a_0 = x:
+
+.. math::  z_l = s_w(l)\, W_l a_l + s_b(l)\, b_l, \qquad
+           a_{l+1} = \begin{cases} \varphi(z_l) & \text{dense} \\
+                                   a_l + \delta\, \varphi(z_l) & \text{residual (step } \delta) \\
+                                   z_l & \text{linear (a read-out)} \end{cases}
+
+with the activation φ of :mod:`dyncheck.theory.activations` compiled by
+:func:`dyncheck.numerics.codegen.generate`.  The scales come from the **parameterisation**
+(:data:`PARAMETERISATIONS`, data, not code):
+
+* ``standard`` — W_ij ~ N(0, σ_w²/n_in), b_i ~ N(0, σ_b²) stored as they act (s_w = s_b = 1): the
+  networks of mean-field signal propagation (Poole et al. 2016) and of the control view;
+* ``ntk`` — W, b ~ N(0, 1), s_w = σ_w/√n_in, s_b = σ_b (Jacot et al. 2018);
+* ``mean-field`` — as ``ntk``, and the read-out scaled by a further 1/√n_in (Mei, Montanari &
+  Nguyen 2018; Chizat, Oyallon & Bach 2019).
+
+Weights have shape (…, n_out, n_in) and activations (…, samples, n): leading axes are a batch
+of independent networks (one stacked array, one matrix product for all).  Gaussian or
+Haar-orthogonal weight ensembles; draws by ``numpy.random.default_rng`` of an integer or a
+:class:`numpy.random.SeedSequence` (spawn one per network).
+
+Derivatives, written once: the backward pass (:meth:`Network.backward`, the vector–Jacobian
+product; for a training objective its cotangents are the Pontryagin costates with the opposite
+sign, Li et al. 2018), the forward tangent (:meth:`Network.jvp`), parameter gradients, the
+empirical NTK by backpropagation, and the layer Jacobians D_l s_w W_l of the pointwise-affine
+view.  The torch functions (:func:`torch_function`, :func:`autograd_ntk`, :func:`autograd_gradient`,
+:func:`autograd_nngp`, :func:`autograd_hvp`) are independent routes through torch.func, and
+give Hessian–vector products.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from dyncheck.numerics.codegen import generate
+from dyncheck.theory.activations import derivative
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.symbols import X
+
+__all__ = [
+    "ENSEMBLES",
+    "LAYER_KINDS",
+    "PARAMETERISATIONS",
+    "Network",
+    "Parameterisation",
+    "autograd_gradient",
+    "autograd_hvp",
+    "autograd_nngp",
+    "autograd_ntk",
+    "compiled_activation",
+    "torch_function",
+    "torch_ntk",
+]
+
+LAYER_KINDS = ("dense", "residual", "linear")
+ENSEMBLES = ("gaussian", "orthogonal")
+
+
+@dataclass(frozen=True)
+class Parameterisation:
+    """How a layer's stored weights act: ``stored_scale`` — W and b hold their variances (s_w = s_b = 1);
+    otherwise they are N(0, 1) and s_w = σ_w/√n_in, s_b = σ_b; ``readout_exponent`` e — the last layer
+    has a further factor n_in^(−e)."""
+
+    name: str
+    stored_scale: bool
+    readout_exponent: float
+    source: str
+
+
+PARAMETERISATIONS = {
+    p.name: p
+    for p in (
+        Parameterisation("standard", True, 0.0, "Poole et al. 2016; Schoenholz et al. 2017"),
+        Parameterisation("ntk", False, 0.0, "Jacot, Gabriel & Hongler 2018"),
+        Parameterisation("mean-field", False, 0.5, "Mei, Montanari & Nguyen 2018; Chizat & Bach 2018"),
+    )
+}
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_activation(expr: sp.Expr, backend: str = "numpy"):
+    """φ (or φ′) compiled once per expression and backend: the claims build hundreds of networks of one activation."""
+    return generate(expr, [X], backend)
+
+
+def _orthogonal(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray:
+    """A Haar-distributed matrix with orthonormal rows or columns (QR of a Gaussian, signs fixed: Mezzadri 2007)."""
+    g = rng.standard_normal((max(rows, columns), min(rows, columns)))
+    q, r = np.linalg.qr(g)
+    q = q * np.sign(np.diagonal(r))
+    return q if rows >= columns else q.T
+
+
+@dataclass
+class Network:
+    """A fully-connected network (see the module docstring): weights, biases, φ, σ_w², σ_b², the
+    parameterisation's name, the layers' kinds and the residual step δ."""
+
+    weights: list
+    biases: list
+    phi: sp.Expr
+    sw2: float
+    sb2: float
+    parameterisation: str = "ntk"
+    kinds: tuple = None
+    residual_step: float = 1.0
+    _backend: str = field(default="numpy", repr=False)
+
+    def __post_init__(self):
+        if self.parameterisation not in PARAMETERISATIONS:
+            raise UsageError(f"parameterisation must be one of {tuple(PARAMETERISATIONS)}, not {self.parameterisation!r}")
+        if self.kinds is None:
+            self.kinds = ("dense",) * (len(self.weights) - 1) + ("linear",)
+        self.kinds = tuple(self.kinds)
+        if len(self.kinds) != len(self.weights) or set(self.kinds) - set(LAYER_KINDS):
+            raise UsageError(f"one kind a layer, each of {LAYER_KINDS}")
+        for kind, w in zip(self.kinds, self.weights):
+            if kind == "residual" and w.shape[-1] != w.shape[-2]:
+                raise UsageError("a residual layer maps a width to itself (a square weight matrix)")
+        self._backend = "numpy" if isinstance(self.weights[0], np.ndarray) else "torch"
+
+    @classmethod
+    def random(
+        cls,
+        phi: sp.Expr,
+        d: int,
+        width: int,
+        depth: int,
+        sw2: float,
+        sb2: float,
+        seed=0,
+        parameterisation: str = "ntk",
+        *,
+        ensemble: str = "gaussian",
+        outputs: int | None = 1,
+        residual_step: float | None = None,
+        batch: tuple[int, ...] = (),
+    ) -> Network:
+        """``depth`` hidden layers of ``width`` (residual ones, with step δ = ``residual_step``, after a dense
+        first layer) and a linear read-out to ``outputs`` (None: no read-out), for a ``batch`` of networks.
+
+        Weights and biases are drawn layer by layer from ``default_rng(seed)``; ``ensemble`` is gaussian or
+        orthogonal (σ_w × a Haar-orthogonal matrix in the standard parameterisation, √n_in × one otherwise).
+        """
+        if parameterisation not in PARAMETERISATIONS:
+            raise UsageError(f"parameterisation must be one of {tuple(PARAMETERISATIONS)}, not {parameterisation!r}")
+        if ensemble not in ENSEMBLES:
+            raise UsageError(f"unknown weight ensemble {ensemble!r}; choose {' or '.join(ENSEMBLES)}")
+        rng = np.random.default_rng(seed)
+        sizes = [d] + [width] * depth + ([outputs] if outputs else [])
+        stored = PARAMETERISATIONS[parameterisation].stored_scale
+        weights, biases = [], []
+        for n, m in itertools.pairwise(sizes):
+            if ensemble == "gaussian":
+                w = rng.standard_normal((*batch, m, n))
+            else:
+                w = np.stack([_orthogonal(rng, m, n) for _ in range(math.prod(batch))]).reshape(*batch, m, n) * math.sqrt(n)
+            weights.append(w * math.sqrt(sw2 / n) if stored else w)
+        for m in sizes[1:]:
+            b = rng.standard_normal((*batch, m))
+            biases.append(b * math.sqrt(sb2) if stored else b)
+        hidden = ("residual",) * depth if residual_step is not None else ("dense",) * depth
+        if residual_step is not None and d != width:
+            hidden = ("dense",) + hidden[1:]
+        kinds = hidden + (("linear",) if outputs else ())
+        return cls(weights, biases, phi, sw2, sb2, parameterisation, kinds, 1.0 if residual_step is None else residual_step)
+
+    def copy(self) -> Network:
+        return Network([w.copy() for w in self.weights], [b.copy() for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation, self.kinds, self.residual_step)
+
+    def to_torch(self, device: str = "cpu") -> Network:
+        """The same network with torch tensors (float64) on ``device``."""
+        import torch
+
+        def move(a):
+            return torch.as_tensor(np.asarray(a), dtype=torch.float64, device=device)
+
+        return Network([move(w) for w in self.weights], [move(b) for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation, self.kinds, self.residual_step)
+
+    # -- the maps ------------------------------------------------------------
+    def scales(self, layer: int) -> tuple[float, float]:
+        """s_w(l), s_b(l): the factors in front of W_l and b_l."""
+        p = PARAMETERISATIONS[self.parameterisation]
+        fan_in = self.weights[layer].shape[-1]
+        readout = layer == len(self.weights) - 1 and self.kinds[-1] == "linear"
+        alpha = 1 / math.sqrt(fan_in) ** (2 * p.readout_exponent) if readout else 1.0  # 1/√n exactly for e = ½
+        if p.stored_scale:
+            return alpha, alpha
+        return alpha * math.sqrt(self.sw2 / fan_in), alpha * math.sqrt(self.sb2)
+
+    def _phi(self, order: int = 0):
+        return compiled_activation(derivative(self.phi, X, order) if order else self.phi, self._backend)
+
+    def _apply(self, f, z):
+        y = f(z)
+        if self._backend == "numpy":
+            return y if np.shape(y) == np.shape(z) else np.broadcast_to(np.asarray(y, float), z.shape)
+        import torch
+
+        return y if isinstance(y, torch.Tensor) and y.shape == z.shape else torch.full_like(z, float(y))
+
+    def forward(self, x) -> tuple[list, list]:
+        """(a_0 … a_L, z_0 … z_{L−1}): the layers' inputs and output, and the pre-activations."""
+        phi = self._phi()
+        posts, pres = [x], []
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            weight_scale, bias_scale = self.scales(layer)
+            z = weight_scale * posts[-1] @ w.swapaxes(-1, -2) + bias_scale * b[..., None, :]
+            pres.append(z)
+            kind = self.kinds[layer]
+            posts.append(z if kind == "linear" else self._apply(phi, z) if kind == "dense" else posts[-1] + self.residual_step * self._apply(phi, z))
+        return posts, pres
+
+    def __call__(self, x):
+        """The outputs at the samples ``x`` (…, samples, d): the last axis dropped for one output."""
+        out = self.forward(x)[0][-1]
+        return out[..., 0] if out.shape[-1] == 1 else out
+
+    def nngp(self, x):
+        """s_w² a_{L−1}a_{L−1}ᵀ + s_b²: the output covariance over the read-out's weights (N(0, 1) parameterisations)."""
+        last = self.forward(x)[0][-2]
+        weight_scale, bias_scale = self.scales(len(self.weights) - 1)
+        return weight_scale**2 * last @ last.swapaxes(-1, -2) + bias_scale**2
+
+    # -- derivatives ---------------------------------------------------------
+    def _backward(self, x, cotangent):
+        """Yield (layer, a_layer, ∂/∂z_layer) from the output down, and return ∂/∂x; ``cotangent`` = ∂/∂a_L."""
+        slope = self._phi(1)
+        posts, pres = self.forward(x)
+        g = cotangent
+        for layer in range(len(self.weights) - 1, -1, -1):
+            kind = self.kinds[layer]
+            if kind == "linear":
+                delta = g
+            elif kind == "dense":
+                delta = self._apply(slope, pres[layer]) * g
+            else:
+                delta = self.residual_step * self._apply(slope, pres[layer]) * g
+            yield layer, posts[layer], delta
+            carried = self.scales(layer)[0] * delta @ self.weights[layer]
+            g = carried + g if kind == "residual" else carried
+        return g
+
+    def backward(self, x, cotangent) -> list:
+        """∂/∂a_l of ⟨cotangent, a_L⟩ for l = 0 … L (the vector–Jacobian products, layer by layer).
+
+        For an objective J = Φ(a_L) these are ∂J/∂a_l with cotangent = ∇Φ: the Pontryagin costates
+        p_l = −∂J/∂a_l up to the sign (:mod:`dyncheck.theory.control`)."""
+        out = [None] * (len(self.weights) + 1)
+        out[-1] = cotangent
+        steps = self._backward(x, cotangent)
+        try:
+            while True:
+                layer, _, delta = next(steps)
+                carried = self.scales(layer)[0] * delta @ self.weights[layer]
+                out[layer] = carried + out[layer + 1] if self.kinds[layer] == "residual" else carried
+        except StopIteration:
+            return out
+
+    def jvp(self, x, tangent):
+        """∂a_L/∂x · tangent at the samples ``x`` (forward-mode, alongside the forward pass)."""
+        slope = self._phi(1)
+        posts, pres = self.forward(x)
+        t = tangent
+        for layer, w in enumerate(self.weights):
+            dz = self.scales(layer)[0] * t @ w.swapaxes(-1, -2)
+            kind = self.kinds[layer]
+            t = dz if kind == "linear" else self._apply(slope, pres[layer]) * dz if kind == "dense" else t + self.residual_step * self._apply(slope, pres[layer]) * dz
+        return t
+
+    def layer_jacobians(self, x) -> list:
+        """∂a_{l+1}/∂a_l at each sample (…, samples, n_out, n_in): D_l s_w W_l (+ I for a residual layer), the
+        pointwise-affine view of the network; their product is the input–output Jacobian."""
+        slope = self._phi(1)
+        _, pres = self.forward(x)
+        out = []
+        for layer, w in enumerate(self.weights):
+            scaled = self.scales(layer)[0] * w[..., None, :, :]
+            kind = self.kinds[layer]
+            if kind == "linear":
+                out.append(scaled + 0 * pres[layer][..., None])
+                continue
+            d = self._apply(slope, pres[layer])[..., None]
+            jacobian = (self.residual_step if kind == "residual" else 1.0) * d * scaled
+            if kind == "residual":
+                jacobian = jacobian + (np.eye(w.shape[-1]) if self._backend == "numpy" else w.new_tensor(np.eye(w.shape[-1])))
+            out.append(jacobian)
+        return out
+
+    def ntk(self, x):
+        """Θ(x, x′) = Σ_θ ∂f(x)/∂θ ∂f(x′)/∂θ by backpropagation, for the samples at once (one output)."""
+        ntk = 0.0
+        ones = np.ones(x.shape[:-1] + (1,)) if self._backend == "numpy" else x.new_ones(x.shape[:-1] + (1,))
+        for layer, h, delta in self._backward(x, ones):
+            weight_scale, bias_scale = self.scales(layer)
+            ntk = ntk + (weight_scale**2 * h @ h.swapaxes(-1, -2) + bias_scale**2) * (delta @ delta.swapaxes(-1, -2))
+        return ntk
+
+    def gradient(self, x, coefficients) -> tuple[list, list]:
+        """∂/∂(W, b) of Σ_i c_i f(x_i) (one output): for a squared loss ½‖f − y‖², c is the residual f − y."""
+        grad_w, grad_b = [None] * len(self.weights), [None] * len(self.biases)
+        for layer, h, delta in self._backward(x, np.asarray(coefficients, float)[..., None] if self._backend == "numpy" else coefficients[..., None]):
+            weight_scale, bias_scale = self.scales(layer)
+            grad_w[layer] = weight_scale * delta.swapaxes(-1, -2) @ h
+            grad_b[layer] = bias_scale * delta.sum(axis=-2)
+        return grad_w, grad_b
+
+    def descend(self, gradient, lr: float) -> None:
+        """θ ← θ − lr·gradient, in place."""
+        for w, g in zip(self.weights, gradient[0]):
+            w -= lr * g
+        for b, g in zip(self.biases, gradient[1]):
+            b -= lr * g
+
+
+# ---------------------------------------------------------------------------
+# torch.func: the independent routes, and Hessian–vector products
+
+
+def torch_function(network: Network):
+    """(f(params, x), params): the network as a function of a dict of torch tensors (sharing memory with a numpy network's arrays)."""
+    import torch
+
+    phi = compiled_activation(network.phi, "torch")
+    scales = [network.scales(layer) for layer in range(len(network.weights))]
+    as_tensor = (lambda a: torch.from_numpy(a)) if network._backend == "numpy" else (lambda a: a)
+    params = {f"w{i}": as_tensor(w) for i, w in enumerate(network.weights)}
+    params.update({f"b{i}": as_tensor(b) for i, b in enumerate(network.biases)})
+    kinds, step = network.kinds, network.residual_step
+
+    def f(p, inputs):
+        h = inputs
+        for i, (weight_scale, bias_scale) in enumerate(scales):
+            z = weight_scale * h @ p[f"w{i}"].T + bias_scale * p[f"b{i}"]
+            h = z if kinds[i] == "linear" else phi(z) if kinds[i] == "dense" else h + step * phi(z)
+        return h[..., 0] if h.shape[-1] == 1 else h
+
+    return f, params
+
+
+def torch_ntk(f, params, x):
+    """Θ = J Jᵀ with J the per-example parameter Jacobian from torch.func (jacrev over the parameters, vmap over inputs)."""
+    import torch
+    from torch.func import jacrev, vmap
+
+    jacobians = vmap(jacrev(f), in_dims=(None, 0))(params, x)
+    flat = torch.cat([j.reshape(x.shape[0], -1) for j in jacobians.values()], dim=1)
+    return flat @ flat.T
+
+
+def autograd_ntk(network: Network, x) -> np.ndarray:
+    """The empirical NTK by torch.func: an implementation independent of :meth:`Network.ntk`."""
+    import torch
+
+    f, params = torch_function(network)
+    return torch_ntk(f, params, torch.from_numpy(np.asarray(x, float))).numpy()
+
+
+def autograd_nngp(network: Network, x) -> np.ndarray:
+    """The empirical NNGP s_w² a_{L−1}·a_{L−1}ᵀ + s_b² as the read-out's share of J Jᵀ (torch.func): the gradient of
+    f with respect to (W_{L−1}, b_{L−1}) is (s_w a_{L−1}, s_b).  Independent of :meth:`Network.nngp`."""
+    import torch
+
+    f, params = torch_function(network)
+    last = len(network.weights) - 1
+    output_layer = {k: params[k] for k in (f"w{last}", f"b{last}")}
+    inputs = torch.from_numpy(np.asarray(x, float))
+    return torch_ntk(lambda p, inputs: f(params | p, inputs), output_layer, inputs).numpy()
+
+
+def autograd_gradient(network: Network, x, coefficients) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """∂/∂(W, b) of Σ_i c_i f(x_i) by torch autograd: an implementation independent of :meth:`Network.gradient`."""
+    import torch
+
+    f, params = torch_function(network)
+    leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
+    total = (f(leaves, torch.from_numpy(np.asarray(x, float))) * torch.from_numpy(np.asarray(coefficients, float))).sum()
+    grads = dict(zip(leaves, torch.autograd.grad(total, list(leaves.values()))))
+    layers = range(len(network.weights))
+    return [grads[f"w{i}"].numpy() for i in layers], [grads[f"b{i}"].numpy() for i in layers]
+
+
+def autograd_hvp(network: Network, x, y, direction: tuple[list, list]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """H v for the loss ½‖f(x) − y‖² and v = ``direction`` (lists like the weights and biases): forward-over-reverse
+    (torch.func.jvp of torch.func.grad), exact to rounding; the curvature of sharpness and the edge of stability."""
+    import torch
+    from torch.func import grad, jvp
+
+    f, params = torch_function(network)
+    inputs, targets = (torch.from_numpy(np.asarray(a, float)) for a in (x, y))
+
+    def loss(p):
+        return 0.5 * ((f(p, inputs) - targets) ** 2).sum()
+
+    layers = range(len(network.weights))
+    tangent = {f"w{i}": torch.from_numpy(np.asarray(direction[0][i], float)) for i in layers}
+    tangent.update({f"b{i}": torch.from_numpy(np.asarray(direction[1][i], float)) for i in layers})
+    _, product = jvp(grad(loss), ({k: v.detach() for k, v in params.items()},), (tangent,))
+    return [product[f"w{i}"].numpy() for i in layers], [product[f"b{i}"].numpy() for i in layers]
