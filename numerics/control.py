@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dyncheck.numerics.networks import Network
+from dyncheck.theory.activations import activation
 from dyncheck.theory.control import LITERATURE, Convention, riccati
 
 __all__ = [
@@ -46,6 +48,9 @@ __all__ = [
     "plot_training",
     "sin_problem",
 ]
+
+
+_TANH = activation("tanh").expr()
 
 
 @dataclass
@@ -71,16 +76,22 @@ class ResidualNetwork:
     def layers(self) -> int:
         return self.weights.shape[0]
 
-    def layer(self, t: int, x, xp=np):
-        """f_t(x) for the rows of x, and the tanh activations a = tanh(x W_tᵀ + b_t)."""
-        a = xp.tanh(x @ self.weights[t].T + self.biases[t])
-        return (a if self.step is None else x + self.step * a), a
+    def as_network(self) -> Network:
+        """The same layers as a :class:`dyncheck.numerics.networks.Network` whose weights are views of these
+        (standard parameterisation: W and b act as stored; residual layers of step δ, or dense ones)."""
+        kind = "dense" if self.step is None else "residual"
+        return Network(
+            [self.weights[t] for t in range(self.layers)], [self.biases[t] for t in range(self.layers)], _TANH, 1.0, 1.0,
+            "standard", (kind,) * self.layers, 1.0 if self.step is None else self.step,
+        )
 
-    def objective(self, x0, y, xp=np):
+    def states(self, x0) -> list:
+        """x_0 … x_T for the rows of x0 (numpy or torch, as the weights)."""
+        return self.as_network().forward(x0)[0]
+
+    def objective(self, x0, y):
         """J = (1/S) Σ_s ½‖x_{s,T} − y_s‖² + Σ_t (λ/2)‖θ_t‖² (analytic: no conjugates, for the complex step)."""
-        x = x0
-        for t in range(self.layers):
-            x, _ = self.layer(t, x, xp)
+        x = self.states(x0)[-1]
         fit = ((x - y) ** 2).sum() / (2 * x0.shape[0])
         return fit + self.regularisation / 2 * ((self.weights**2).sum() + (self.biases**2).sum())
 
@@ -89,42 +100,29 @@ def pmp_costates(network: ResidualNetwork, x0, y, xp=np, convention: Convention 
     """States x_0 … x_T, costates p_0 … p_T and (∇_W J, ∇_b J) by the discrete maximum principle.
 
     p_T = −(x_T − y)/S (``convention`` may state it otherwise, for negative
-    controls); p_t = (∂f_t/∂x)ᵀ p_{t+1}; ∇_θ J = −Σ_s ∂H_t/∂θ + λθ.
-    ``xp`` is ``numpy`` or ``torch`` (arrays of that library).
+    controls); p_t = ∇_x H_t = (∂f_t/∂x)ᵀ p_{t+1}, the vector–Jacobian products of the
+    network substrate started from p_T; ∇_θ J = −Σ_s ∂H_t/∂θ + λθ, with
+    Σ_s ∂(p_{t+1}·f_t)/∂θ_t its parameter products.  ``xp`` is ``numpy`` or ``torch``
+    (arrays of that library).
     """
-    samples = x0.shape[0]
-    states, activations = [x0], []
-    for t in range(network.layers):
-        x, a = network.layer(t, states[-1], xp)
-        states.append(x)
-        activations.append(a)
-    costates = [None] * (network.layers + 1)
-    costates[-1] = convention.terminal(states[-1] - y, samples)
-    grad_w, grad_b = [None] * network.layers, [None] * network.layers
-    gain = 1.0 if network.step is None else network.step
-    for t in reversed(range(network.layers)):
-        p = costates[t + 1]
-        # f = x + δ a (or a): ∂f/∂x = I + δ diag(1 − a²) W, ∂f/∂(W, b) through δ (1 − a²)
-        signal = gain * p * (1 - activations[t] ** 2)
-        carried = signal @ network.weights[t]
-        costates[t] = carried if network.step is None else p + carried
-        grad_w[t] = -(signal.T @ states[t]) + network.regularisation * network.weights[t]
-        grad_b[t] = -signal.sum(0) + network.regularisation * network.biases[t]
+    substrate = network.as_network()
+    states = substrate.forward(x0)[0]
+    terminal = convention.terminal(states[-1] - y, x0.shape[0])
+    costates = substrate.backward(x0, terminal)
+    slope_w, slope_b = substrate.parameter_vjp(x0, terminal)
+    grad_w = [-g + network.regularisation * w for g, w in zip(slope_w, substrate.weights)]
+    grad_b = [-g + network.regularisation * b for g, b in zip(slope_b, substrate.biases)]
     return states, costates, (xp.stack(grad_w), xp.stack(grad_b))
 
 
 def autograd_gradients(network: ResidualNetwork, x0, y):
     """(−∂J/∂x_t for t = 0 … T, ∇_W J, ∇_b J) by torch reverse-mode differentiation (torch arrays)."""
-    import torch
-
     weights = network.weights.detach().clone().requires_grad_(True)
     biases = network.biases.detach().clone().requires_grad_(True)
     copy = ResidualNetwork(weights, biases, network.step, network.regularisation)
-    states = [x0.detach().clone().requires_grad_(True)]
-    for t in range(copy.layers):
-        x, _ = copy.layer(t, states[-1], torch)
+    states = copy.states(x0.detach().clone().requires_grad_(True))
+    for x in states[1:]:
         x.retain_grad()
-        states.append(x)
     fit = ((states[-1] - y) ** 2).sum() / (2 * x0.shape[0])
     objective = fit + copy.regularisation / 2 * ((weights**2).sum() + (biases**2).sum())
     objective.backward()
@@ -145,9 +143,7 @@ def euler_adjoint_costates(network: ResidualNetwork, x0, y, evaluation: int = 0)
 
     if network.step is None:
         raise ValueError("the adjoint ODE needs a residual (Euler) network")
-    states = [x0]
-    for t in range(network.layers):
-        states.append(network.layer(t, states[-1], torch)[0])
+    states = network.states(x0)
     costates = [None] * (network.layers + 1)
     costates[-1] = LITERATURE.terminal(states[-1] - y, x0.shape[0])
     for t in reversed(range(network.layers)):
@@ -319,9 +315,7 @@ def digits_problem(layers: int = 20, step: float = 0.25):
 
 def accuracy(network: ResidualNetwork, x0, y) -> float:
     """Fraction of samples whose largest of the first ten final components is their class (:func:`digits_problem`)."""
-    x = x0
-    for t in range(network.layers):
-        x, _ = network.layer(t, x)
+    x = network.states(x0)[-1]
     return float(np.mean(np.argmax(x[:, :10], axis=1) == np.argmax(y[:, :10], axis=1)))
 
 

@@ -306,14 +306,18 @@ class Network:
             ntk = ntk + (weight_scale**2 * h @ h.swapaxes(-1, -2) + bias_scale**2) * (delta @ delta.swapaxes(-1, -2))
         return ntk
 
-    def gradient(self, x, coefficients) -> tuple[list, list]:
-        """∂/∂(W, b) of Σ_i c_i f(x_i) (one output): for a squared loss ½‖f − y‖², c is the residual f − y."""
+    def parameter_vjp(self, x, cotangent) -> tuple[list, list]:
+        """∂/∂(W_l, b_l) of ⟨cotangent, a_L⟩ summed over the samples, for every layer."""
         grad_w, grad_b = [None] * len(self.weights), [None] * len(self.biases)
-        for layer, h, delta in self._backward(x, np.asarray(coefficients, float)[..., None] if self._backend == "numpy" else coefficients[..., None]):
+        for layer, h, delta in self._backward(x, cotangent):
             weight_scale, bias_scale = self.scales(layer)
             grad_w[layer] = weight_scale * delta.swapaxes(-1, -2) @ h
             grad_b[layer] = bias_scale * delta.sum(axis=-2)
         return grad_w, grad_b
+
+    def gradient(self, x, coefficients) -> tuple[list, list]:
+        """∂/∂(W, b) of Σ_i c_i f(x_i) (one output): for a squared loss ½‖f − y‖², c is the residual f − y."""
+        return self.parameter_vjp(x, np.asarray(coefficients, float)[..., None] if self._backend == "numpy" else coefficients[..., None])
 
     def descend(self, gradient, lr: float) -> None:
         """θ ← θ − lr·gradient, in place."""

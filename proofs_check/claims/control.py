@@ -202,9 +202,7 @@ def _teacher_problem(seed: int = 0):
     rng = np.random.default_rng(seed)
     teacher = ResidualNetwork.random(10, 4, scale=2.0, seed=5)
     x0 = rng.standard_normal((64, 4))
-    y = x0
-    for t in range(teacher.layers):
-        y, _ = teacher.layer(t, y)
+    y = teacher.states(x0)[-1]
     return ResidualNetwork(np.zeros((10, 4, 4)), np.zeros((10, 4)), 0.25), x0, y
 
 
