@@ -167,6 +167,9 @@ def generate(
 ) -> Callable:
     """A function of ``args`` that evaluates ``expr`` with ``backend`` (numpy, mpmath or torch).
 
+    A ``sympy.Tuple`` of expressions gives a function that returns a tuple, its common sub-expressions
+    computed once (φ and φ′ of tanh share tanh(x)).
+
     ``implementations`` binds each undefined function of ``expr`` (``sympy.Function(name)``
     applied to arguments, e.g. an expectation of :data:`dyncheck.theory.meanfield.EXPECTATIONS`)
     to a callable of the same arguments on the backend's arrays: a formula written once in
@@ -195,6 +198,6 @@ def generate(
     except KeyError:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join([*BACKENDS, 'torch'])}") from None
     if backend == "numpy":
-        form = stable_form(expr)
+        form = sp.Tuple(*map(stable_form, expr)) if isinstance(expr, sp.Tuple) else stable_form(expr)
         return _vectorized(sp.lambdify(tuple(args), form, modules=modules, cse=True), form.has(sp.Piecewise))
     return sp.lambdify(tuple(args), expr, modules=modules)

@@ -106,10 +106,7 @@ def pmp_costates(network: ResidualNetwork, x0, y, xp=np, convention: Convention 
     (arrays of that library).
     """
     substrate = network.as_network()
-    states = substrate.forward(x0)[0]
-    terminal = convention.terminal(states[-1] - y, x0.shape[0])
-    costates = substrate.backward(x0, terminal)
-    slope_w, slope_b = substrate.parameter_vjp(x0, terminal)
+    states, costates, slope_w, slope_b = substrate.pullback(x0, lambda end: convention.terminal(end - y, x0.shape[0]))
     grad_w = [-g + network.regularisation * w for g, w in zip(slope_w, substrate.weights)]
     grad_b = [-g + network.regularisation * b for g, b in zip(slope_b, substrate.biases)]
     return states, costates, (xp.stack(grad_w), xp.stack(grad_b))

@@ -201,6 +201,10 @@ class Network:
     def _phi(self, order: int = 0):
         return compiled_activation(derivative(self.phi, X, order) if order else self.phi, self._backend)
 
+    def _phi_and_slope(self):
+        """φ and φ′ in one generated function (their common sub-expressions, tanh(x) for tanh, computed once)."""
+        return compiled_activation(sp.Tuple(self.phi, derivative(self.phi, X, 1)), self._backend)
+
     def _apply(self, f, z):
         y = f(z)
         if self._backend == "numpy":
@@ -209,17 +213,28 @@ class Network:
 
         return y if isinstance(y, torch.Tensor) and y.shape == z.shape else torch.full_like(z, float(y))
 
-    def forward(self, x) -> tuple[list, list]:
-        """(a_0 … a_L, z_0 … z_{L−1}): the layers' inputs and output, and the pre-activations."""
-        phi = self._phi()
-        posts, pres = [x], []
+    def forward(self, x, *, slopes: bool = False) -> tuple[list, list] | tuple[list, list, list]:
+        """(a_0 … a_L, z_0 … z_{L−1}): the layers' inputs and output, and the pre-activations; with ``slopes``
+        also φ′(z_l) (None for a linear layer), computed alongside φ for a backward pass."""
+        phi = self._phi_and_slope() if slopes else self._phi()
+        posts, pres, derivatives = [x], [], []
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
             weight_scale, bias_scale = self.scales(layer)
-            z = weight_scale * posts[-1] @ w.swapaxes(-1, -2) + bias_scale * b[..., None, :]
+            h = posts[-1] if weight_scale == 1.0 else weight_scale * posts[-1]
+            z = h @ w.swapaxes(-1, -2) + (b[..., None, :] if bias_scale == 1.0 else bias_scale * b[..., None, :])
             pres.append(z)
             kind = self.kinds[layer]
-            posts.append(z if kind == "linear" else self._apply(phi, z) if kind == "dense" else posts[-1] + self.residual_step * self._apply(phi, z))
-        return posts, pres
+            if kind == "linear":
+                posts.append(z)
+                derivatives.append(None)
+                continue
+            if slopes:
+                value, slope = (self._apply(lambda t, f=f: f, z) for f in phi(z))
+                derivatives.append(slope)
+            else:
+                value = self._apply(phi, z)
+            posts.append(value if kind == "dense" else posts[-1] + self.residual_step * value)
+        return (posts, pres, derivatives) if slopes else (posts, pres)
 
     def __call__(self, x):
         """The outputs at the samples ``x`` (…, samples, d): the last axis dropped for one output."""
@@ -233,39 +248,48 @@ class Network:
         return weight_scale**2 * last @ last.swapaxes(-1, -2) + bias_scale**2
 
     # -- derivatives ---------------------------------------------------------
-    def _backward(self, x, cotangent):
-        """Yield (layer, a_layer, ∂/∂z_layer) from the output down, and return ∂/∂x; ``cotangent`` = ∂/∂a_L."""
-        slope = self._phi(1)
-        posts, pres = self.forward(x)
+    def _backward(self, x, cotangent, forward=None):
+        """Yield (layer, a_layer, ∂/∂z_layer, ∂/∂a_layer) from the output down; ``cotangent`` = ∂/∂a_L.
+
+        ``forward``: the (posts, pres) of :meth:`forward` at ``x`` when the caller has them already."""
+        posts, _, derivatives = self.forward(x, slopes=True) if forward is None else forward
         g = cotangent
         for layer in range(len(self.weights) - 1, -1, -1):
             kind = self.kinds[layer]
             if kind == "linear":
                 delta = g
             elif kind == "dense":
-                delta = self._apply(slope, pres[layer]) * g
+                delta = derivatives[layer] * g
             else:
-                delta = self.residual_step * self._apply(slope, pres[layer]) * g
-            yield layer, posts[layer], delta
-            carried = self.scales(layer)[0] * delta @ self.weights[layer]
+                delta = self.residual_step * derivatives[layer] * g
+            weight_scale = self.scales(layer)[0]
+            carried = (delta if weight_scale == 1.0 else weight_scale * delta) @ self.weights[layer]
             g = carried + g if kind == "residual" else carried
-        return g
+            yield layer, posts[layer], delta, g
+
+    def pullback(self, x, cotangent) -> tuple[list, list, list, list]:
+        """One forward and one backward pass: (a_0 … a_L, ∂/∂a_0 … ∂/∂a_L, ∂/∂W_l, ∂/∂b_l) of ⟨cotangent, a_L⟩,
+        the parameter derivatives summed over the samples.
+
+        ``cotangent`` may be a function of a_L (∇Φ, evaluated on this very forward pass).  For an objective
+        J = Φ(a_L) and cotangent = ∇Φ these are ∂J/∂a_l: the Pontryagin costates p_l = −∂J/∂a_l up to
+        the sign and the sample weighting (:mod:`dyncheck.theory.control`)."""
+        forward = self.forward(x, slopes=True)
+        if callable(cotangent):
+            cotangent = cotangent(forward[0][-1])
+        layers = len(self.weights)
+        cotangents, grad_w, grad_b = [None] * (layers + 1), [None] * layers, [None] * layers
+        cotangents[-1] = cotangent
+        for layer, h, delta, below in self._backward(x, cotangent, forward):
+            weight_scale, bias_scale = self.scales(layer)
+            cotangents[layer] = below
+            grad_w[layer] = delta.swapaxes(-1, -2) @ h if weight_scale == 1.0 else weight_scale * delta.swapaxes(-1, -2) @ h
+            grad_b[layer] = delta.sum(axis=-2) if bias_scale == 1.0 else bias_scale * delta.sum(axis=-2)
+        return forward[0], cotangents, grad_w, grad_b
 
     def backward(self, x, cotangent) -> list:
-        """∂/∂a_l of ⟨cotangent, a_L⟩ for l = 0 … L (the vector–Jacobian products, layer by layer).
-
-        For an objective J = Φ(a_L) these are ∂J/∂a_l with cotangent = ∇Φ: the Pontryagin costates
-        p_l = −∂J/∂a_l up to the sign (:mod:`dyncheck.theory.control`)."""
-        out = [None] * (len(self.weights) + 1)
-        out[-1] = cotangent
-        steps = self._backward(x, cotangent)
-        try:
-            while True:
-                layer, _, delta = next(steps)
-                carried = self.scales(layer)[0] * delta @ self.weights[layer]
-                out[layer] = carried + out[layer + 1] if self.kinds[layer] == "residual" else carried
-        except StopIteration:
-            return out
+        """∂/∂a_l of ⟨cotangent, a_L⟩ for l = 0 … L (the vector–Jacobian products, layer by layer)."""
+        return self.pullback(x, cotangent)[1]
 
     def jvp(self, x, tangent):
         """∂a_L/∂x · tangent at the samples ``x`` (forward-mode, alongside the forward pass)."""
@@ -301,19 +325,14 @@ class Network:
         """Θ(x, x′) = Σ_θ ∂f(x)/∂θ ∂f(x′)/∂θ by backpropagation, for the samples at once (one output)."""
         ntk = 0.0
         ones = np.ones(x.shape[:-1] + (1,)) if self._backend == "numpy" else x.new_ones(x.shape[:-1] + (1,))
-        for layer, h, delta in self._backward(x, ones):
+        for layer, h, delta, _ in self._backward(x, ones):
             weight_scale, bias_scale = self.scales(layer)
             ntk = ntk + (weight_scale**2 * h @ h.swapaxes(-1, -2) + bias_scale**2) * (delta @ delta.swapaxes(-1, -2))
         return ntk
 
     def parameter_vjp(self, x, cotangent) -> tuple[list, list]:
         """∂/∂(W_l, b_l) of ⟨cotangent, a_L⟩ summed over the samples, for every layer."""
-        grad_w, grad_b = [None] * len(self.weights), [None] * len(self.biases)
-        for layer, h, delta in self._backward(x, cotangent):
-            weight_scale, bias_scale = self.scales(layer)
-            grad_w[layer] = weight_scale * delta.swapaxes(-1, -2) @ h
-            grad_b[layer] = bias_scale * delta.sum(axis=-2)
-        return grad_w, grad_b
+        return tuple(self.pullback(x, cotangent)[2:])
 
     def gradient(self, x, coefficients) -> tuple[list, list]:
         """∂/∂(W, b) of Σ_i c_i f(x_i) (one output): for a squared loss ½‖f − y‖², c is the residual f − y."""

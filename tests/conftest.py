@@ -14,7 +14,7 @@ os.environ["DYNCHECK_CACHE_DIR"] = "off"
 
 settings.register_profile("default", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-# heavier property runs, on purpose: HYPOTHESIS_PROFILE=thorough python3 -m pytest tests/test_identity.py
+# heavier property runs, on purpose: HYPOTHESIS_PROFILE=thorough python3 -m pytest tests/proofs_check/test_identity.py
 settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

@@ -18,7 +18,9 @@ thread reads that thread's own CPU clock (``pthread_getcpuclockid``) every
 :data:`WATCH_S` and, once the budget is spent, raises :class:`SymbolicTimeout` in
 it asynchronously (``PyThreadState_SetAsyncExc``), again every :data:`REPEAT_S` until
 the block has left.  An asynchronous exception is delivered between bytecodes, so
-Python-level work (SymPy) stops; a long call into C code stops when it returns.  Where
+Python-level work (SymPy) stops; a long call into C code stops when it returns, and an
+expiry that lands in a callback that swallows exceptions (a garbage-collector callback)
+is lost to that callback, so the next one, REPEAT_S later, stops the block.  Where
 neither mechanism exists, :func:`time_limit` yields ``False`` so that the caller can
 record that the block ran without a limit.
 """

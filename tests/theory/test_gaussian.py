@@ -1,4 +1,5 @@
-"""The engine derives the literature's closed forms; pinned against mpmath (closed form vs quadrature)."""
+"""The engine derives the literature's closed forms (taken from the claim registry, not retyped); pinned
+against mpmath (closed form vs quadrature)."""
 
 import mpmath
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_expectation, evaluate_mp, expectation_mp
+from dyncheck.proofs_check.claims import REGISTRY
 from dyncheck.proofs_check.strategies import correlations, variances
 from dyncheck.theory.activations import activation
 from dyncheck.theory.gaussian import _radical_moment, expect
@@ -26,28 +28,23 @@ def _same(x, y):
 def test_erf_variance_is_derived_by_price():
     d = expect(activation("erf")(sp.sqrt(q) * Z) ** 2, Z)
     assert d.rule == "price"
-    assert _same(d.value, 2 / sp.pi * sp.asin(2 * q / (1 + 2 * q)))
+    assert _same(d.value, REGISTRY["gaussian.erf_variance"].literature)
 
 
 def test_arcsine_kernel():
     d = expect(sp.erf(a * U) * sp.erf(b * V), (U, V), RHO)
-    assert _same(d.value, 2 / sp.pi * sp.asin(2 * a * b * RHO / sp.sqrt((1 + 2 * a**2) * (1 + 2 * b**2))))
+    assert _same(d.value, REGISTRY["gaussian.erf_arcsine_kernel"].literature)
 
 
 @pytest.mark.parametrize(
-    "name, expected",
-    [
-        ("relu", (sp.sqrt(1 - RHO**2) + (sp.pi - sp.acos(RHO)) * RHO) / (2 * sp.pi)),
-        ("abs", 2 / sp.pi * (sp.sqrt(1 - RHO**2) + RHO * sp.asin(RHO))),
-        ("sign", 2 / sp.pi * sp.asin(RHO)),
-        ("step", (sp.pi - sp.acos(RHO)) / (2 * sp.pi)),
-    ],
+    "name, claim",
+    [("relu", "relu_arccos_kernel"), ("abs", "abs_kernel"), ("sign", "sign_kernel"), ("step", "relu_derivative_kernel")],  # H = relu′
 )
-def test_arc_cosine_family(name, expected):
+def test_arc_cosine_family(name, claim):
     phi = activation(name)
     d = expect(phi(U) * phi(V), (U, V), RHO)
     assert d.closed
-    assert _same(d.value, expected)
+    assert _same(d.value, REGISTRY[f"gaussian.{claim}"].literature)
 
 
 def test_no_closed_form_for_tanh_says_so():

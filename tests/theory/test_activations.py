@@ -7,7 +7,7 @@ import sympy as sp
 from dyncheck.theory.activations import ACTIVATIONS, ALIASES, activation, derivative, kinks
 from dyncheck.theory.symbols import X
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "README.md"
 
 
 def test_registry_matches_readme():

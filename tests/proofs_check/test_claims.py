@@ -7,7 +7,7 @@ from dyncheck.proofs_check.claim import PROFILES
 from dyncheck.proofs_check.claims import REGISTRY, select
 from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "README.md"
 
 
 def test_registry_matches_readme():

@@ -43,15 +43,20 @@ def test_bivariate_including_rho_near_one(name):
     pts = [(0.5, 0.3), (2.0, -0.9), (10.0, 0.99), (1.0, 0.999999), (1.0, 1.0)]
     qs, rs = np.array(pts).T
     values = compile_expectation(integrand, [q, RHO], (U, V), RHO)(qs, rs)
-    # Reference: at rho = ±1 the pair is degenerate; otherwise the arcsine/arc-cosine closed forms
-    # (checked against 40-digit quadrature by `dyncheck verify --profile full`) or mpmath in 1-D.
+    # Reference: at rho = ±1 the pair is degenerate; otherwise the arcsine/arc-cosine closed forms of the
+    # claim registry (checked against 40-digit quadrature by `dyncheck verify --profile full`) or mpmath in 1-D.
+    from dyncheck.proofs_check.claims import REGISTRY
+
+    a, b = sp.symbols("a b", positive=True)
+    literature = {
+        "erf": REGISTRY["gaussian.erf_arcsine_kernel"].literature.subs({a: sp.sqrt(q), b: sp.sqrt(q)}),
+        "relu": q * REGISTRY["gaussian.relu_arccos_kernel"].literature,
+    }
     for (qv, rv), value in zip(pts, values):
         if abs(rv) == 1:
             ref = float(expectation_mp(phi(sp.sqrt(q) * Z) * phi(rv * sp.sqrt(q) * Z), {q: qv}, Z, dps=30))
-        elif name == "erf":
-            ref = 2 / np.pi * np.arcsin(2 * qv * rv / (1 + 2 * qv))
-        elif name == "relu":
-            ref = qv * (np.sqrt(1 - rv**2) + (np.pi - np.arccos(rv)) * rv) / (2 * np.pi)
+        elif name in literature:
+            ref = float(literature[name].subs({q: qv, RHO: rv}))
         else:
             ref = None
         if ref is not None:

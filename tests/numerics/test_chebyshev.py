@@ -30,9 +30,19 @@ def test_one_parameter_table_is_relative_over_ten_decades(tanh_second_moment):
     assert table.verified_error <= TOL
 
 
-def erf_kernel(qv, rho):
-    """The arcsine kernel E[erf(√q u) erf(√q v)] (Williams 1997), in closed form."""
-    return 2 / np.pi * np.arcsin(2 * qv * rho / (1 + 2 * qv))
+def _erf_kernel():
+    """The arcsine kernel E[erf(√q u) erf(√q v)] (Williams 1997), from the claim registry (a = b = √q), compiled."""
+    import sympy as sp
+
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.proofs_check.claims import REGISTRY
+    from dyncheck.theory.symbols import Q, RHO
+
+    a, b = sp.symbols("a b", positive=True)
+    return generate(REGISTRY["gaussian.erf_arcsine_kernel"].literature.subs({a: sp.sqrt(Q), b: sp.sqrt(Q)}), (Q, RHO))
+
+
+erf_kernel = _erf_kernel()
 
 
 @pytest.fixture(scope="module")

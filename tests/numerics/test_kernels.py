@@ -1,4 +1,4 @@
-"""Infinite-width kernels: derived layer maps, the NNGP/NTK recursion, empirical NTKs of finite networks."""
+"""dyncheck.numerics.kernels: the NNGP/NTK recursion on N inputs (numpy, torch, blocks, tables) and finite networks' kernels."""
 
 import numpy as np
 import pytest
@@ -8,20 +8,9 @@ from hypothesis import strategies as st
 
 from dyncheck.numerics.kernels import kernel_matrices
 from dyncheck.numerics.networks import PARAMETERISATIONS, Network, autograd_nngp, autograd_ntk
-from dyncheck.proofs_check.claim import PROFILES
-from dyncheck.proofs_check.claims import REGISTRY
-from dyncheck.proofs_check.verdicts import PROVED, REFUTED, VERIFIED
 from dyncheck.theory.activations import activation
-from dyncheck.theory.symbols import CHI_1, DEPTH, Q1, Q2, Q_STAR, RHO
-from dyncheck.theory.kernels import diagonal_gain, diagonal_map, layer_maps, ntk_diagonal, ntk_diagonal_by_recurrence
-
-
-@pytest.mark.parametrize("name", ["relu", "erf", "abs", "leaky_relu", "sin", "cos", "gaussian", "step", "monomial"])
-def test_layer_maps_are_derived_and_their_diagonal_is_the_q_map(name):
-    maps = layer_maps(activation(name).expr())
-    assert maps.closed
-    on_diagonal, q_map = diagonal_map(maps)
-    assert sp.simplify(on_diagonal - q_map) == 0
+from dyncheck.theory.symbols import Q1, Q2, RHO
+from dyncheck.theory.kernels import diagonal_map, layer_maps, ntk_diagonal
 
 
 def test_gelu_layer_maps_are_derived_and_their_diagonal_is_the_q_map():
@@ -41,20 +30,6 @@ def test_gelu_layer_maps_are_derived_and_their_diagonal_is_the_q_map():
         assert abs(derived - 2 * quadrature) > 0.1 * abs(derived)  # negative control: T(q, q, 1) is not 2E[φ²]
 
 
-@pytest.mark.parametrize("name", ["relu", "erf", "abs", "sin"])
-def test_ntk_gain_on_the_diagonal_is_chi_1(name):
-    gain, chi_1 = diagonal_gain(layer_maps(activation(name).expr()))
-    assert sp.simplify(gain - chi_1) == 0
-
-
-def test_ntk_diagonal_solves_its_recurrence_and_is_linear_at_the_edge_of_chaos():
-    assert sp.simplify(ntk_diagonal_by_recurrence() - ntk_diagonal(Q_STAR, CHI_1, DEPTH)) == 0
-    assert sp.simplify(ntk_diagonal_by_recurrence(sp.Integer(1)) - Q_STAR * (DEPTH + 1)) == 0
-    assert sp.simplify(sp.limit(ntk_diagonal(Q_STAR, CHI_1, DEPTH), CHI_1, 1) - Q_STAR * (DEPTH + 1)) == 0
-    # negative control: the gradient rule Θ ∝ χ₁^L is not a solution
-    assert sp.simplify(ntk_diagonal_by_recurrence() - Q_STAR * CHI_1**DEPTH) != 0
-
-
 @settings(deadline=None, max_examples=4)  # tanh's maps are tabulated anew at each layer's q: ~0.4 s a layer
 @given(sw2=st.floats(0.5, 4.0), sb2=st.floats(0.01, 0.5), depth=st.integers(1, 6))
 def test_tanh_ntk_at_the_variance_fixed_point_follows_chi_1(sw2, sb2, depth):
@@ -71,17 +46,6 @@ def test_tanh_ntk_at_the_variance_fixed_point_follows_chi_1(sw2, sb2, depth):
     predicted = ntk_diagonal(q_star, chi_1, depth)
     assert abs(ntk[0, 0] / predicted - 1) <= tolerance("kernel_recursion_relative")
     assert abs(ntk[0, 0] / (q_star * chi_1**depth) - 1) > 1e-3  # negative control
-
-
-def test_relu_layer_map_is_the_arc_cosine_kernel_for_unequal_variances():
-    # Cho & Saul (2009): √(q₁q₂)/(2π) (sin θ + (π − θ) cos θ), θ = arccos ρ
-    nngp, slope = layer_maps(activation("relu").expr()).values()
-    theta = sp.acos(RHO)
-    arc_cosine = sp.sqrt(Q1 * Q2) / (2 * sp.pi) * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta))
-    assert sp.simplify((nngp - arc_cosine).rewrite(sp.acos)) == 0
-    assert sp.simplify((slope - (sp.pi - theta) / (2 * sp.pi)).rewrite(sp.acos)) == 0
-    # negative control: the arc-cosine kernel of order 0 is Ṫ, not T
-    assert sp.simplify((nngp - (sp.pi - theta) / (2 * sp.pi)).rewrite(sp.acos)) != 0
 
 
 def test_numeric_layer_maps_reach_double_precision_at_large_variance():
@@ -195,36 +159,6 @@ def test_torch_generated_steps_are_differentiable():
     assert t.grad.tolist() == [0.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("claim_id", [c for c in REGISTRY if c.startswith("kernels.")])
-def test_kernel_claims_stand_and_controls_fall(claim_id):
-    pytest.importorskip("torch")
-    result = REGISTRY[claim_id].run(PROFILES["quick"])
-    assert result.verdict in (PROVED, VERIFIED), result.reason
-    assert result.control_verdict == REFUTED, result.control_reason
-    assert all(e.outcome == "disagree" for e in result.control_evidence)
-
-
-def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
-    import json
-
-    from dyncheck.proofs_check.cli import main
-
-    x = np.random.default_rng(4).standard_normal((6, 3))
-    np.save(tmp_path / "x.npy", x)
-    common = ["--depth", "4", "--sw2", "1.5", "--sb2", "0.1", "--inputs", str(tmp_path / "x.npy")]
-    assert main(["kernel", "--phi", "relu", *common, "--output", str(tmp_path / "relu.npz")]) == 0
-    saved = np.load(tmp_path / "relu.npz")
-    nngp, ntk = kernel_matrices(layer_maps(activation("relu").expr()), x, 4, 1.5, 0.1)
-    assert np.array_equal(saved["nngp"], nngp) and np.array_equal(saved["ntk"], ntk)
-    capsys.readouterr()
-    assert main(["kernel", "--phi", "x**3", *common, "--output", str(tmp_path / "cube.npz"), "--kind", "ntk", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["kinds"] == ["ntk"] and set(np.load(tmp_path / "cube.npz")) == {"ntk"}
-    for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):
-        assert main(["kernel", *common, "--output", str(tmp_path / "bad.npz"), *bad]) == 2
-    assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--output", str(tmp_path / "bad.npz")]) == 2
-
-
 def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):
     from dyncheck.numerics.kernels import ntk_depth_profiles
 
@@ -236,22 +170,6 @@ def test_ntk_depth_profiles_follow_chi_1_in_both_phases(tmp_path):
     assert abs(ordered.diagonal[-1] - ordered.q_star / (1 - ordered.chi_1)) <= 1e-2 * ordered.diagonal[-1]  # its limit
     assert ordered.normalised[-1] > 0.98 and chaotic.normalised[-1] < 1e-4  # → 1 ordered, → 0 chaotic
     assert ordered.normalised[-1] > ordered.normalised[0] and chaotic.normalised[-1] < chaotic.normalised[0]
-
-
-def test_ntk_depth_cli(tmp_path, capsys):
-    import json
-
-    from dyncheck.proofs_check.cli import main
-
-    plot = tmp_path / "depth.png"
-    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "3.0", "--depth", "20", "--plot", str(plot), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert [p["phase"] for p in out["points"]] == ["ordered", "chaotic"] and len(out["points"][0]["ntk_diagonal"]) == 21
-    assert plot.stat().st_size > 10_000
-    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "--depth", "20"]) == 0
-    assert "ordered" in capsys.readouterr().out
-    for bad in (["--phi", "x*y", "--sw2", "1"], ["--phi", "erf", "--sw2", "1", "--cosine", "1"], ["--phi", "erf", "--sw2", "-1"]):
-        assert main(["ntk-depth", *bad]) == 2
 
 
 @pytest.mark.gpu

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from dyncheck.proofs_check.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def _dyncheck(*args, **kwargs):

@@ -1,0 +1,44 @@
+"""dyncheck kernel and ntk-depth."""
+
+import numpy as np
+
+from dyncheck.numerics.kernels import kernel_matrices
+from dyncheck.theory.activations import activation
+from dyncheck.theory.kernels import layer_maps
+
+
+def test_kernel_cli_named_and_custom_activations(tmp_path, capsys):
+    import json
+
+    from dyncheck.proofs_check.cli import main
+
+    x = np.random.default_rng(4).standard_normal((6, 3))
+    np.save(tmp_path / "x.npy", x)
+    common = ["--depth", "4", "--sw2", "1.5", "--sb2", "0.1", "--inputs", str(tmp_path / "x.npy")]
+    assert main(["kernel", "--phi", "relu", *common, "--output", str(tmp_path / "relu.npz")]) == 0
+    saved = np.load(tmp_path / "relu.npz")
+    nngp, ntk = kernel_matrices(layer_maps(activation("relu").expr()), x, 4, 1.5, 0.1)
+    assert np.array_equal(saved["nngp"], nngp) and np.array_equal(saved["ntk"], ntk)
+    capsys.readouterr()
+    assert main(["kernel", "--phi", "x**3", *common, "--output", str(tmp_path / "cube.npz"), "--kind", "ntk", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kinds"] == ["ntk"] and set(np.load(tmp_path / "cube.npz")) == {"ntk"}
+    for bad in (["--phi", "x*y"], ["--phi", "relu", "--kind", "gram"]):
+        assert main(["kernel", *common, "--output", str(tmp_path / "bad.npz"), *bad]) == 2
+    assert main(["kernel", "--phi", "relu", *common[:-1], str(tmp_path / "missing.npy"), "--output", str(tmp_path / "bad.npz")]) == 2
+
+
+def test_ntk_depth_cli(tmp_path, capsys):
+    import json
+
+    from dyncheck.proofs_check.cli import main
+
+    plot = tmp_path / "depth.png"
+    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "3.0", "--depth", "20", "--plot", str(plot), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["phase"] for p in out["points"]] == ["ordered", "chaotic"] and len(out["points"][0]["ntk_diagonal"]) == 21
+    assert plot.stat().st_size > 10_000
+    assert main(["ntk-depth", "--phi", "erf", "--sw2", "1.0", "--depth", "20"]) == 0
+    assert "ordered" in capsys.readouterr().out
+    for bad in (["--phi", "x*y", "--sw2", "1"], ["--phi", "erf", "--sw2", "1", "--cosine", "1"], ["--phi", "erf", "--sw2", "-1"]):
+        assert main(["ntk-depth", *bad]) == 2

@@ -1,0 +1,47 @@
+"""dyncheck.theory.control: the discrete maximum principle, adjoints and LQ control, symbolically."""
+
+import numpy as np
+import pytest
+
+from dyncheck.theory.control import (
+    Convention,
+    bellman_riccati_residual,
+    concrete_costate_residuals,
+    costate_residuals,
+    euler_adjoint_residuals,
+    gradient_residuals,
+    lq_residuals,
+)
+
+
+def _all_zero(residuals):
+    return all(r == 0 for r in np.ravel(np.array(residuals, dtype=object)))
+
+
+def test_generic_costates_are_minus_the_adjoint_and_a_flipped_sign_is_not():
+    assert _all_zero(costate_residuals(3, 2))
+    assert not _all_zero(costate_residuals(2, 2, Convention(terminal_sign=+1)))
+
+
+def test_gradient_is_minus_the_hamiltonian_slope_and_needs_the_one_over_s():
+    assert _all_zero(gradient_residuals(2, 2, 2))
+    assert not _all_zero(gradient_residuals(2, 2, 2, Convention(sample_power=0)))
+
+
+@pytest.mark.parametrize("kind", ["dense", "residual"])
+def test_tanh_layers_with_symbolic_weights(kind):
+    assert _all_zero(concrete_costate_residuals(kind, 2, 2))
+
+
+def test_euler_adjoint_at_x_t_is_the_costate_and_at_x_t_plus_one_is_not():
+    assert _all_zero(euler_adjoint_residuals(3, 2, 0))
+    assert not _all_zero(euler_adjoint_residuals(2, 2, 1))
+
+
+def test_the_riccati_recursion_is_the_bellman_equation_solved():
+    assert bellman_riccati_residual() == 0
+
+
+def test_scalar_lq_riccati_is_pmp():
+    controls, costates = lq_residuals(3)
+    assert _all_zero(controls) and _all_zero(costates)
