@@ -27,6 +27,7 @@ it travels to the workers by cloudpickle (as with Dask).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -39,10 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dyncheck.numerics.threads import budget, limit_threads, worker_environment
+from dyncheck.numerics.threads import budget, environment, limit_threads, worker_environment
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["MANIFEST_FORMAT", "SweepResult", "grid_of", "sweep", "task_seeds"]
+__all__ = ["MANIFEST_FORMAT", "SweepResult", "dask_client", "grid_of", "sweep", "task_seeds"]
 
 #: Format of a store's manifest; a store of another format is refused.
 MANIFEST_FORMAT = "dyncheck-sweep-1"
@@ -224,11 +225,9 @@ def _on_processes(function, grid, seeds, replicates, todo, jobs: int, finished) 
     import cloudpickle
 
     jobs = max(1, min(jobs, len(todo)))
-    environment = worker_environment(jobs)
-    threads = int(environment["DYNCHECK_THREADS"])
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)  # read by BLAS as each spawned worker loads it
-    try:
+    shares = worker_environment(jobs)
+    threads = int(shares["DYNCHECK_THREADS"])
+    with environment(shares):  # read by BLAS as each spawned worker loads it
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts) as pool:
             payload = cloudpickle.dumps(function)
             pending = {pool.submit(_run_pickled, payload, grid[i], seeds[i * replicates + r], threads): (i, r) for i, r in todo}
@@ -240,25 +239,33 @@ def _on_processes(function, grid, seeds, replicates, todo, jobs: int, finished) 
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
-def _on_dask(function, grid, seeds, replicates, todo, scheduler, token: str, finished) -> None:
+@contextlib.contextmanager
+def dask_client(scheduler):
+    """A ``distributed.Client`` of ``scheduler`` (an address, or a Client, used as it is), closed after the block
+    when made here; an address that cannot be reached is bad input."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise UsageError("a Dask scheduler needs Dask: pip install 'dyncheck[dask]'") from None
-    own = not isinstance(scheduler, Client)
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
     try:
-        client = Client(scheduler, set_as_default=False) if own else scheduler
+        client = Client(scheduler, set_as_default=False)
     except (OSError, ValueError, TypeError) as error:
         raise UsageError(f"cannot reach the Dask scheduler {scheduler!r}: {error}") from None
     try:
+        yield client
+    finally:
+        client.close()
+
+
+def _on_dask(function, grid, seeds, replicates, todo, scheduler, token: str, finished) -> None:
+    with dask_client(scheduler) as client:
+        from distributed import as_completed
+
         futures = {
             client.submit(_run_task, function, grid[i], seeds[i * replicates + r], 1, key=f"dyncheck-sweep-{token}-{i}-{r}", pure=False): (i, r)
             for i, r in todo
@@ -269,9 +276,6 @@ def _on_dask(function, grid, seeds, replicates, todo, scheduler, token: str, fin
         except BaseException:
             client.cancel(list(futures))
             raise
-    finally:
-        if own:
-            client.close()
 
 
 def _stack(grid, replicates: int, results: Mapping, tasks: Iterable) -> SweepResult:

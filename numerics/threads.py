@@ -27,7 +27,7 @@ import sys
 
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["THREAD_VARIABLES", "available_cores", "budget", "limit_threads", "worker_environment"]
+__all__ = ["THREAD_VARIABLES", "available_cores", "budget", "environment", "limit_threads", "worker_environment"]
 
 #: Environment variables through which BLAS and OpenMP runtimes read their thread counts at load time.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
@@ -66,22 +66,30 @@ def limit_threads(threads: int | None = None):
     threads = budget() if threads is None else threads
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
-    names = ("DYNCHECK_THREADS", *THREAD_VARIABLES)
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: str(threads) for name in names})
     try:
-        with threadpool_limits(limits=threads):
+        with environment({name: str(threads) for name in ("DYNCHECK_THREADS", *THREAD_VARIABLES)}), threadpool_limits(limits=threads):
             if torch is not None:
                 torch.set_num_threads(threads)
             yield threads
+    finally:
+        if before is not None:
+            torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """The process environment with ``values`` set inside the block (read by children and by libraries that load
+    inside it), and restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        if before is not None:
-            torch.set_num_threads(before)
 
 
 def worker_environment(workers: int) -> dict[str, str]:

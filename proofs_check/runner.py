@@ -19,9 +19,9 @@ import signal
 import traceback
 from collections.abc import Iterator
 
-from dyncheck.numerics.threads import limit_threads, worker_environment
+from dyncheck.numerics.sweep import dask_client
+from dyncheck.numerics.threads import environment, limit_threads, worker_environment
 from dyncheck.proofs_check.claim import PROFILES, Claim, ClaimResult, Profile, failed_result
-from dyncheck.theory.errors import UsageError
 
 __all__ = ["judge"]
 
@@ -51,19 +51,10 @@ def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterato
         tasks.put(ids)
     for _ in range(jobs):
         tasks.put(None)
-    environment = worker_environment(jobs)
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)  # inherited by the spawned workers
-    try:
+    with environment(worker_environment(jobs)):  # inherited by the spawned workers
         workers = [context.Process(target=_work, args=(tasks, results, profile.name, os.getpid()), daemon=True) for _ in range(jobs)]
         for worker in workers:
             worker.start()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     try:
         remaining = sum(len(ids) for ids in topics)
         while remaining:
@@ -95,24 +86,16 @@ def _judge_topic(ids: list[str], profile_name: str) -> list[tuple[str, ClaimResu
 
 
 def _on_dask(topics: list[list[str]], profile: Profile, scheduler) -> Iterator[ClaimResult]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise UsageError("a Dask scheduler needs Dask: pip install 'dyncheck[dask]'") from None
-    own = not isinstance(scheduler, Client)
-    try:
-        client = Client(scheduler, set_as_default=False) if own else scheduler
-    except (OSError, ValueError, TypeError) as error:
-        raise UsageError(f"cannot reach the Dask scheduler {scheduler!r}: {error}") from None
-    futures = [client.submit(_judge_topic, ids, profile.name, pure=False) for ids in topics]
-    try:
-        for future in as_completed(futures):
-            for _, result in future.result():
-                yield result
-    finally:
-        client.cancel(futures)
-        if own:
-            client.close()
+    with dask_client(scheduler) as client:
+        from distributed import as_completed
+
+        futures = [client.submit(_judge_topic, ids, profile.name, pure=False) for ids in topics]
+        try:
+            for future in as_completed(futures):
+                for _, result in future.result():
+                    yield result
+        finally:
+            client.cancel(futures)
 
 
 def _run(claim: Claim, profile: Profile) -> ClaimResult:
