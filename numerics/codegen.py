@@ -115,14 +115,16 @@ def _vectorized(f: Callable, piecewise: bool) -> Callable:
 
     @functools.wraps(f)
     def wrapped(*args):
+        arrays = [a for a in args if not callable(a)]  # implementations passed as arguments stay as they are
         with np.errstate(over="ignore", under="ignore"):
-            if len(args) < 2:
+            if len(arrays) < 2:
                 return f(*args)
             if piecewise:
-                return f(*np.broadcast_arrays(*args))
-            args = [np.asarray(a) for a in args]
+                broadcast = iter(np.broadcast_arrays(*arrays))
+                return f(*(a if callable(a) else next(broadcast) for a in args))
+            args = [a if callable(a) else np.asarray(a) for a in args]
             result = f(*args)
-        shape = np.broadcast_shapes(*(a.shape for a in args))
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
         if np.ndim(result) and np.shape(result) != shape:
             return np.broadcast_to(result, shape).copy()
         return result
@@ -174,7 +176,8 @@ def generate(
     applied to arguments, e.g. an expectation of :data:`dyncheck.theory.meanfield.EXPECTATIONS`)
     to a callable of the same arguments on the backend's arrays: a formula written once in
     :mod:`dyncheck.theory` is compiled with its expectations bound to generated closed forms,
-    quadrature or tables.  An unbound undefined function is an error.
+    quadrature or tables.  An undefined function may instead be one of ``args``: the generated
+    function then takes its implementation at each call.  An unbound undefined function is an error.
     The torch function takes and returns tensors on any device and dtype.  Backend ``operators``
     compiles a formula of arithmetic operators alone (+, ×, integer powers) to plain Python
     operators, which act on numpy arrays and torch tensors alike.
@@ -185,7 +188,8 @@ def generate(
         if not all(isinstance(e, arithmetic) or (isinstance(e, sp.Pow) and e.exp.is_Integer) for e in sp.preorder_traversal(expr)):
             raise ValueError(f"backend 'operators' compiles arithmetic alone, not {expr}")
         return sp.lambdify(tuple(args), expr, modules=[{}])
-    unbound = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)} - set(implementations))
+    passed = {a.__name__ for a in args if isinstance(a, type) and issubclass(a, sp.Function)}  # functions given at each call
+    unbound = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)} - set(implementations) - passed)
     if unbound:
         raise ValueError(f"no implementation of {', '.join(unbound)} to compile {expr}")
     if backend == "torch":

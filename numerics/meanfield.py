@@ -181,10 +181,9 @@ class MeanFieldFunctions:
         (:data:`FORMULA_ARGUMENTS`): ``formula("chi_1")(q, sw2)``.
         """
         if name not in self._compiled:
-            expr = FORMULAS[name]
-            implementations = {f: getattr(self, f) for f, function in EXPECTATIONS.items() if expr.has(function)}
-            args = [s for s in FORMULA_ARGUMENTS if s in expr.free_symbols]
-            self._compiled[name] = generate(expr, args, implementations=implementations)
+            compiled, expectations = _compiled_formula(name)
+            bound = [getattr(self, f) for f in expectations]
+            self._compiled[name] = lambda *args: compiled(*args, *bound)
         return self._compiled[name]
 
     def phi_prime_squared_at_zero(self) -> float:
@@ -208,6 +207,16 @@ class MeanFieldFunctions:
 
 #: The arguments of a compiled formula, in their order (those it has).
 FORMULA_ARGUMENTS = (Q, C, SIGMA_W2, SIGMA_B2, DEPTH, WEIGHT_VARIANCE, SLOPE)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_formula(name: str):
+    """FORMULAS[name] generated once for every activation: its expectations are arguments after the formula's
+    own (the callables of a :class:`MeanFieldFunctions`, closed forms, quadrature or tables, at each call)."""
+    expr = FORMULAS[name]
+    expectations = [f for f, function in EXPECTATIONS.items() if expr.has(function)]
+    args = [s for s in FORMULA_ARGUMENTS if s in expr.free_symbols] + [EXPECTATIONS[f] for f in expectations]
+    return generate(expr, args), expectations
 
 #: Each kernel, and the function of q on its diagonal (E[φφ] at c = 1 is E[φ²]).
 _KERNELS = {"kernel": "second_moment", "slope_kernel": "slope_moment"}
