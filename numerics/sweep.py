@@ -32,6 +32,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,10 +44,21 @@ import numpy as np
 from dyncheck.numerics.threads import budget, environment, limit_threads, worker_environment
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["MANIFEST_FORMAT", "SweepResult", "dask_client", "grid_of", "sweep", "task_seeds"]
+__all__ = ["CONNECT_TIMEOUT", "MANIFEST_FORMAT", "SweepResult", "check_scheduler_address", "dask_client", "grid_of", "sweep", "task_seeds"]
 
 #: Format of a store's manifest; a store of another format is refused.
 MANIFEST_FORMAT = "dyncheck-sweep-1"
+#: Seconds a Dask scheduler has to answer before its address counts as unreachable.
+CONNECT_TIMEOUT = "10s"
+#: A scheduler address: scheme://host:port (tcp, tls, ws, wss, ucx) or host:port.
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}$")
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` if it is one of a Dask scheduler (tcp://10.0.0.5:8786, host:8786), else bad input."""
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise UsageError(f"{address!r} is not a Dask scheduler address: write tcp://HOST:PORT")
+    return address
 
 
 @dataclass(frozen=True)
@@ -177,8 +189,6 @@ def sweep(
             if path.is_file() and (value := _load(path)) is not None:
                 results[(i, r)] = value
     todo = [t for t in tasks if t not in results]
-    report = _progress(progress, len(tasks), description)
-    report(len(results))
 
     def finished(task, value):
         results[task] = value
@@ -186,17 +196,20 @@ def sweep(
             _save(_task_file(folder, *task), value)
         report(len(results))
 
-    try:
-        if scheduler is not None:
-            token = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:12]
-            _on_dask(function, grid, seeds, replicates, todo, scheduler, token, finished)
-        elif (jobs or budget()) == 1 or len(todo) <= 1:
-            for i, r in todo:
-                finished((i, r), _run_task(function, grid[i], seeds[i * replicates + r], budget()))
-        else:
-            _on_processes(function, grid, seeds, replicates, todo, jobs or budget(), finished)
-    finally:
-        report(None)
+    with dask_client(scheduler) if scheduler is not None else contextlib.nullcontext() as client:  # reached before any work
+        report = _progress(progress, len(tasks), description)
+        report(len(results))
+        try:
+            if client is not None:
+                token = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:12]
+                _on_dask(client, function, grid, seeds, replicates, todo, token, finished)
+            elif (jobs or budget()) == 1 or len(todo) <= 1:
+                for i, r in todo:
+                    finished((i, r), _run_task(function, grid[i], seeds[i * replicates + r], budget()))
+            else:
+                _on_processes(function, grid, seeds, replicates, todo, jobs or budget(), finished)
+        finally:
+            report(None)
     return _stack(grid, replicates, results, tasks)
 
 
@@ -244,7 +257,7 @@ def _on_processes(function, grid, seeds, replicates, todo, jobs: int, finished) 
 @contextlib.contextmanager
 def dask_client(scheduler):
     """A ``distributed.Client`` of ``scheduler`` (an address, or a Client, used as it is), closed after the block
-    when made here; an address that cannot be reached is bad input."""
+    when made here; a malformed address, or one that does not answer within :data:`CONNECT_TIMEOUT`, is bad input."""
     try:
         from distributed import Client
     except ImportError:
@@ -252,8 +265,9 @@ def dask_client(scheduler):
     if isinstance(scheduler, Client):
         yield scheduler
         return
+    check_scheduler_address(scheduler)
     try:
-        client = Client(scheduler, set_as_default=False)
+        client = Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
     except (OSError, ValueError, TypeError) as error:
         raise UsageError(f"cannot reach the Dask scheduler {scheduler!r}: {error}") from None
     try:
@@ -262,20 +276,19 @@ def dask_client(scheduler):
         client.close()
 
 
-def _on_dask(function, grid, seeds, replicates, todo, scheduler, token: str, finished) -> None:
-    with dask_client(scheduler) as client:
-        from distributed import as_completed
+def _on_dask(client, function, grid, seeds, replicates, todo, token: str, finished) -> None:
+    from distributed import as_completed
 
-        futures = {
-            client.submit(_run_task, function, grid[i], seeds[i * replicates + r], 1, key=f"dyncheck-sweep-{token}-{i}-{r}", pure=False): (i, r)
-            for i, r in todo
-        }
-        try:
-            for future in as_completed(futures):
-                finished(futures[future], future.result())
-        except BaseException:
-            client.cancel(list(futures))
-            raise
+    futures = {
+        client.submit(_run_task, function, grid[i], seeds[i * replicates + r], 1, key=f"dyncheck-sweep-{token}-{i}-{r}", pure=False): (i, r)
+        for i, r in todo
+    }
+    try:
+        for future in as_completed(futures):
+            finished(futures[future], future.result())
+    except BaseException:
+        client.cancel(list(futures))
+        raise
 
 
 def _stack(grid, replicates: int, results: Mapping, tasks: Iterable) -> SweepResult:

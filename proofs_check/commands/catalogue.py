@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -37,20 +38,28 @@ def register(commands: Commands) -> None:
 
 
 def _verify(args) -> int:
-    from tqdm import tqdm
-
+    from dyncheck.numerics.sweep import dask_client
     from dyncheck.proofs_check.claim import PROFILES
     from dyncheck.proofs_check.claims import select
-    from dyncheck.proofs_check.report import passed, run_summary, table, write_report
-    from dyncheck.proofs_check.runner import judge
 
     claims = select(args.only)
     if not claims:
         raise UsageError(f"no claim matches {args.only!r}")
     profile = PROFILES[args.profile]
+    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    with dask_client(scheduler) if scheduler else contextlib.nullcontext() as client:  # reached before any work
+        return _judge(claims, profile, args, client)
+
+
+def _judge(claims, profile, args, client) -> int:
+    from tqdm import tqdm
+
+    from dyncheck.proofs_check.report import passed, run_summary, table, write_report
+    from dyncheck.proofs_check.runner import judge
+
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
-    stream = judge(claims, profile, args.jobs or budget(), args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None)
+    stream = judge(claims, profile, args.jobs or budget(), client)
     interrupted = False
     try:
         for result in stream:

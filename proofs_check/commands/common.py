@@ -260,9 +260,19 @@ def add_plot(parser, what: str, *, old: str | None = None, option: str = "--plot
 def add_executor(parser, *, store: bool = True, jobs_default: str = "the thread budget, $DYNCHECK_THREADS or the cores") -> None:
     """Where the work runs: --jobs local processes, or a Dask --scheduler; --store DIR to resume (:mod:`dyncheck.numerics.sweep`)."""
     parser.add_argument("--jobs", type=count(1, 256), help=f"local worker processes (default: {jobs_default})")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: $DYNCHECK_SCHEDULER; pip install 'dyncheck[dask]')")
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler, help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: $DYNCHECK_SCHEDULER; pip install 'dyncheck[dask]')")
     if store:
         parser.add_argument("--store", metavar="DIR", type=output_folder, help="keep each finished task in DIR; run again with the same DIR to resume where it stopped")
+
+
+def _scheduler(text: str) -> str:
+    """A Dask scheduler's address (its form; whether it answers is found when the command connects, before any work)."""
+    from dyncheck.numerics.sweep import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_json(parser) -> None:

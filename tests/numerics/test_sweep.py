@@ -169,7 +169,7 @@ def test_a_time_limit_holds_inside_a_dask_worker(cluster):
 def test_an_unreachable_scheduler_is_bad_input():
     pytest.importorskip("distributed")
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
-        sweep(_draw, GRID[:1], 1, scheduler="tcp://127.0.0.1:1", progress=False)
+        sweep(_draw, GRID[:1], 1, scheduler="tcp://127.0.0.1:1", progress=False)  # refused: within CONNECT_TIMEOUT
 
 
 def test_verify_judges_topics_on_a_dask_cluster(cluster, capsys):
@@ -201,3 +201,21 @@ def test_a_phase_diagram_on_a_dask_cluster(cluster, tmp_path):
     remote = phase_diagram(theory, sw2, sb2, rows_per_task=8, scheduler=cluster)
     assert np.array_equal(local.phase, remote.phase) and np.allclose(local.chi_1, remote.chi_1, rtol=1e-14, atol=0)
     assert main(["phase-diagram", "--phi", "erf", "--grid", "16", "--plot", str(tmp_path / "p.png"), "--scheduler", cluster.scheduler.address]) == 0
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://", "http://host:8786", "tcp://host:port", "host 8786"])
+def test_a_malformed_scheduler_address_is_bad_input_before_any_work(address, monkeypatch, capsys):
+    from dyncheck.proofs_check.cli import main
+
+    pytest.importorskip("distributed")
+    called = []
+    with pytest.raises(UsageError, match="not a Dask scheduler address"):
+        sweep(lambda p, s: called.append(1) or {"x": 1.0}, GRID[:1], 1, scheduler=address, progress=False)
+    monkeypatch.setenv("DYNCHECK_SCHEDULER", address)
+    with pytest.raises(UsageError, match="not a Dask scheduler address"):
+        sweep(lambda p, s: called.append(1) or {"x": 1.0}, GRID[:1], 1, progress=False)
+    assert not called
+    monkeypatch.delenv("DYNCHECK_SCHEDULER")
+    assert main(["verify", "--only", "gaussian.erf_variance", "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a Dask scheduler address" in err
