@@ -206,7 +206,10 @@ class Network:
         return compiled_activation(sp.Tuple(self.phi, derivative(self.phi, X, 1)), self._backend)
 
     def _apply(self, f, z):
-        y = f(z)
+        return self._like(f(z), z)
+
+    def _like(self, y, z):
+        """``y`` in the shape of ``z`` (a generated function of a constant returns a number)."""
         if self._backend == "numpy":
             return y if np.shape(y) == np.shape(z) else np.broadcast_to(np.asarray(y, float), z.shape)
         import torch
@@ -229,7 +232,7 @@ class Network:
                 derivatives.append(None)
                 continue
             if slopes:
-                value, slope = (self._apply(lambda t, f=f: f, z) for f in phi(z))
+                value, slope = (self._like(y, z) for y in phi(z))
                 derivatives.append(slope)
             else:
                 value = self._apply(phi, z)
