@@ -394,6 +394,7 @@ def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 5
     return np.where(slope(couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
 
 
+@functools.lru_cache(maxsize=32)
 def _self_consistency_slope(g: sp.Expr):
     """(K, r) ↦ [self-consistency of :mod:`dyncheck.theory.kuramoto`]/r = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ,
     compiled, one value per (K, r).  A symmetric g makes the integrand even in θ: the integral is twice the
@@ -436,14 +437,19 @@ def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray
     return np.array(out)
 
 
+@functools.cache
+def _locking_functions():
+    """theory's locked cosine √(1 − (ω/u)²) and coupling u/S(u), compiled once."""
+    return generate(FORMULAS["locked_cosine"], (OMEGA, KR)), generate(FORMULAS["locking_coupling"], (KR, MEAN_LOCKED_COSINE))
+
+
 def locking_threshold(omega: np.ndarray) -> float:
     """K_L = min_{u ≥ max|ω_i|} u/S(u), S(u) = mean √(1 − (ω_i/u)²), for the centred frequencies (:func:`theory.kuramoto.locking_coupling`)."""
     omega = np.asarray(omega, float).ravel()
     omega = omega - omega.mean()
     top = np.abs(omega).max()
 
-    locked_cosine = generate(FORMULAS["locked_cosine"], (OMEGA, KR))
-    coupling_of = generate(FORMULAS["locking_coupling"], (KR, MEAN_LOCKED_COSINE))
+    locked_cosine, coupling_of = _locking_functions()
 
     def coupling(u):
         return coupling_of(u, locked_cosine(omega, u).mean())

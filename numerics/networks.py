@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -114,7 +114,6 @@ class Network:
     parameterisation: str = "ntk"
     kinds: tuple = None
     residual_step: float = 1.0
-    _backend: str = field(default="numpy", repr=False)
 
     def __post_init__(self):
         if self.parameterisation not in PARAMETERISATIONS:
@@ -127,7 +126,11 @@ class Network:
         for kind, w in zip(self.kinds, self.weights):
             if kind == "residual" and w.shape[-1] != w.shape[-2]:
                 raise UsageError("a residual layer maps a width to itself (a square weight matrix)")
-        self._backend = "numpy" if isinstance(self.weights[0], np.ndarray) else "torch"
+
+    @property
+    def _backend(self) -> str:
+        """numpy or torch: the library of the weights."""
+        return "numpy" if isinstance(self.weights[0], np.ndarray) else "torch"
 
     @classmethod
     def random(
