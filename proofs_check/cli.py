@@ -81,6 +81,16 @@ def _terminate(signum, frame):
     raise _Terminated()
 
 
+#: Interrupts received during this run: one raised where Python ignores exceptions (a ``__del__``, an
+#: at-fork handler) is lost there, but the run still ends as interrupted.
+_interrupts: list[int] = []
+
+
+def _interrupt(signum, frame):
+    _interrupts.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     """Run one command; the error policy of the module docstring."""
     parser = build_parser()
@@ -98,12 +108,17 @@ def main(argv=None) -> int:
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     import numpy as np
 
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread() else None
+    handlers = {signal.SIGTERM: _terminate, signal.SIGINT: _interrupt} if in_main_thread() else {}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    _interrupts.clear()
     try:
         # Non-finite intermediate values are checked and reported by the commands themselves: numpy's
         # own warnings about them would only add lines to the one-line messages.
         with np.errstate(all="ignore"), limit_threads():
-            return args.run(args)
+            code = args.run(args)
+        if _interrupts and code != EXIT_INTERRUPTED:  # the command did not see it (it reports one it saw)
+            raise KeyboardInterrupt
+        return code
     except UsageError as error:
         print(f"dyncheck: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -111,8 +126,8 @@ def main(argv=None) -> int:
         print("dyncheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -195,11 +195,21 @@ def run_bounded(function, *args, cpu_seconds: float, memory_bytes: int | None = 
                 return function(*args)
         except SymbolicTimeout:
             raise BudgetExceeded(f"used its {cpu_seconds:g} s of CPU time") from None
+    import signal
+
     read, write = os.pipe()
-    pid = os.fork()
+    # Interrupts wait until the fork is done: one that arrives while the interpreter runs its at-fork
+    # handlers (logging's lock release, for one) is reported there as ignored, and lost.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
     if pid == 0:  # the child: compute, send, leave without running the parent's clean-up
         status = 0
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read)
             used = resource.getrusage(resource.RUSAGE_SELF)
             limit = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
@@ -220,16 +230,15 @@ def run_bounded(function, *args, cpu_seconds: float, memory_bytes: int | None = 
             status = 1
         finally:
             os._exit(status)
-    os.close(write)
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held interrupt is raised here, inside the guard
+        os.close(write)
         with os.fdopen(read, "rb") as stream:
             data = stream.read()
         _, status = os.waitpid(pid, 0)
     except BaseException:  # an interrupt here must not leave the child computing on
-        import signal as signals
-
         try:
-            os.kill(pid, signals.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass

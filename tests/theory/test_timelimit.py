@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sympy as sp
 
-from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+from dyncheck.theory.timelimit import SymbolicTimeout, run_bounded, time_limit
 
 
 def _endless_sympy():
@@ -74,3 +76,29 @@ def test_work_within_its_budget_is_untouched_in_a_thread():
 
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(quick).result() == (True, sp.Rational(1, 3))
+
+
+#: Armed by the test below: the next fork's parent-side handler sends this process SIGINT, as a Ctrl-C
+#: that lands while the interpreter runs its at-fork handlers (where an exception is ignored).
+_INTERRUPT_AT_FORK: list[bool] = []
+
+
+def _interrupt_in_the_parent_after_fork():
+    if _INTERRUPT_AT_FORK:
+        _INTERRUPT_AT_FORK.clear()
+        signal.raise_signal(signal.SIGINT)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_interrupt_in_the_parent_after_fork)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="run_bounded forks")
+def test_an_interrupt_during_the_fork_of_a_bounded_run_is_raised_not_lost():
+    assert threading.current_thread() is threading.main_thread()
+    _INTERRUPT_AT_FORK.append(True)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(time.sleep, 30, cpu_seconds=5)
+    assert time.monotonic() - start < 20  # the child was ended, not waited for
+    assert not _INTERRUPT_AT_FORK
