@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dyncheck.proofs_check.tolerances import tolerance
+
 __all__ = [
     "MAX_CELLS",
     "TABLE_DEGREE",
@@ -54,13 +56,10 @@ __all__ = [
 
 #: Chebyshev points per cell and parameter.
 TABLE_DEGREE = 24
-#: Accuracy target: the neglected coefficients of a cell, relative to its scale.  The
-#: evaluators tabulated here are accurate to ~1e-15 (numerics.gaussian); 1e-14 keeps the
-#: table's own error within a decade of theirs, so 1e-12 checks keep two decades of margin.
-TABLE_RTOL = 1e-14
-#: The rounding noise of the tabulated values, relative to a slice's largest |value|:
-#: 8 ulp, against the ≲ 2 ulp (4e-16) measured for the generated quadrature.
-NOISE_FLOOR = 8 * np.finfo(float).eps
+#: Accuracy target: the neglected coefficients of a cell, relative to its scale, and the rounding
+#: noise of the tabulated values (the table's ``chebyshev_cell_tail`` and ``chebyshev_noise_floor``).
+TABLE_RTOL = tolerance("chebyshev_cell_tail")
+NOISE_FLOOR = tolerance("chebyshev_noise_floor")
 #: Width (a fraction of the domain in the working coordinate) below which a cell next
 #: to a zero is held to NOISE_FLOOR rather than refined further.
 ZERO_ZONE = 1e-3

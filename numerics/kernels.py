@@ -25,6 +25,7 @@ from dyncheck.numerics.threads import budget
 from dyncheck.numerics.gaussian import compile_derivation
 from dyncheck.theory.symbols import Q1, Q2, RHO, SIGMA_B2, SIGMA_W2
 from dyncheck.theory.errors import UsageError
+from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.theory.kernels import FORMULAS as KERNEL_FORMULAS
 from dyncheck.theory.kernels import INNER_PRODUCT, LAYER_MAP, NNGP_NEXT, NTK, SLOPE_MAP, LayerMaps
 
@@ -48,8 +49,9 @@ ntk_step = generate(KERNEL_FORMULAS["ntk_step"], (NNGP_NEXT, SLOPE_MAP, NTK, SIG
 _input_nngp = generate(KERNEL_FORMULAS["input_nngp"], (INNER_PRODUCT, SIGMA_W2, SIGMA_B2), "operators")
 
 
-#: Largest relative spread of the diagonal K^l(x, x) over the inputs for which one q serves them all.
-EQUAL_DIAGONAL_RTOL = 1e-14
+#: Largest relative spread of the diagonal K^l(x, x) over the inputs for which one q serves them all
+#: (the table's ``equal_diagonal_relative``).
+EQUAL_DIAGONAL_RTOL = tolerance("equal_diagonal_relative")
 
 #: Rows of the kernel matrices updated at once: a block of 128 × N keeps the layer maps' temporaries
 #: in cache, and blocks run on threads (numpy releases the GIL).  Measured on 2 cores, erf, 2000

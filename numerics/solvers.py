@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dyncheck.proofs_check.tolerances import tolerance
+
 __all__ = [
     "ADAPTIVE_ATOL",
     "ADAPTIVE_RTOL",
@@ -33,18 +35,15 @@ __all__ = [
 #: Order of accuracy of each fixed-step method (global error O(h^order)).
 FIXED_STEP_METHODS = {"euler": 1, "heun": 2, "rk4": 4}
 
-#: DOP853's default tolerances: 1e-10 relative and absolute keeps a smooth trajectory's error
-#: ~1e-9 over O(10³) time units (the error grows at most linearly for the phase dynamics here), six
-#: orders below the Monte Carlo errors (≥ 1e-3) that finite-population checks compare it with.
-ADAPTIVE_RTOL = ADAPTIVE_ATOL = 1e-10
+#: DOP853's default tolerances (the table's ``ode_relative``, with its reason).
+ADAPTIVE_RTOL = ADAPTIVE_ATOL = tolerance("ode_relative")
 
 #: Newton iterations allowed: away from a double root the iteration converges in ≲ 30.
 NEWTON_MAX_ITERATIONS = 200
-#: Relative step at which an iteration has converged (a few ulp).
-NEWTON_STEP_RTOL = 4 * np.finfo(float).eps
-#: Residual |f(x)| ≤ this × |x| is rounding noise, a converged root, for an f on the scale of x
-#: (as the fixed-point residual F(q) = q-map(q) − q is).
-NEWTON_RESIDUAL_RTOL = 8 * np.finfo(float).eps
+#: Relative step at which an iteration has converged, and the residual |f(x)| ≤ this × |x| that is
+#: rounding noise (the table's ``newton_step_relative`` and ``newton_residual_relative``).
+NEWTON_STEP_RTOL = tolerance("newton_step_relative")
+NEWTON_RESIDUAL_RTOL = tolerance("newton_residual_relative")
 
 
 class NonConvergence(RuntimeError):

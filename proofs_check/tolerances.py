@@ -106,7 +106,7 @@ _TABLE = [
         0.05,
         "Observed order log₂(e(h)/e(h/2)) at the finest step pair against the claimed order.  The "
         "error's next term shifts it by O(h) (measured 0.995 for first order at h = 1/512, the "
-        "reference ODE solved to 1e-12 ≪ e(h) ~ 1e-3), so 0.05 keeps a factor 5 while a claimed "
+        "adjoint ODE solved to ~1e-10 ≪ e(h) ~ 1e-3), so 0.05 keeps a factor 5 while a claimed "
         "order off by one cannot pass.",
     ),
     Tolerance(
@@ -154,6 +154,73 @@ _TABLE = [
         "Measured: 9.3e-15 over 44 erf points.  1e-10 keeps a factor 50 over the bound while an O(1) "
         "error (a lost geometric sum) "
         "cannot pass.",
+    ),
+    # -- the numerics' own working accuracies: stopping rules of solvers and tables --------------
+    Tolerance(
+        "ode_relative",
+        1e-10,
+        "Relative and absolute tolerance of the adaptive DOP853 integrator (numerics.solvers.adaptive). "
+        "A smooth trajectory's error stays ~1e-9 over O(10³) time units (the error grows at most "
+        "linearly for the phase dynamics integrated here): six orders below the Monte Carlo errors "
+        "(≥ 1e-3) of the finite-population checks, and six below the O(h) ≥ 1e-4 discretisation errors "
+        "whose order the convergence checks measure.",
+    ),
+    Tolerance(
+        "locking_ode_relative",
+        1e-9,
+        "DOP853's tolerance for the locking check, which asks only whether some phase slips by 2π "
+        "within 1000 time units (a slip shows as an excursion ≥ 2π, a locked state stays < π): a "
+        "phase error ≲ 1e-6 is six orders inside that margin; measured 1.0 s against 1.5 s at "
+        "1e-10 for 20 oscillators, with the same excursion to 2e-4 relative.",
+    ),
+    Tolerance(
+        "newton_step_relative",
+        4 * 2.0**-52,
+        "A vectorized Newton iteration (numerics.solvers.bracketed_newton) has converged when its "
+        "step is 4 ulp of the iterate: quadratic convergence takes it from 1e-8 to rounding in one "
+        "step, and a step cannot be resolved below a few ulp.",
+    ),
+    Tolerance(
+        "newton_residual_relative",
+        8 * 2.0**-52,
+        "|f(x)| ≤ 8 ulp of |x| is rounding noise, a converged root, for an f on the scale of x (the "
+        "fixed-point residual q-map(q) − q is a difference of two numbers of size q, each ~2 ulp).",
+    ),
+    Tolerance(
+        "critical_chi_1",
+        1e-11,
+        "|χ₁ − 1| below which a point is called critical: χ₁ in double precision is accurate to "
+        "≤ 1e-12 relative (the generated quadrature's ~1e-15 times the fixed point's conditioning), "
+        "with a factor 10 of margin.",
+    ),
+    Tolerance(
+        "chebyshev_cell_tail",
+        1e-14,
+        "Accuracy target of a one-parameter Chebyshev table (numerics.chebyshev): the neglected "
+        "coefficients of a cell, relative to its scale.  The tabulated evaluators are accurate to "
+        "~1e-15 (numerics.gaussian); 1e-14 keeps the table's own error within a decade of theirs, so "
+        "the 1e-13 it is held to keeps a decade of margin.",
+    ),
+    Tolerance(
+        "chebyshev_cell_tail_2d",
+        1e-13,
+        "Accuracy target of the two-parameter tables (kernels K(q, c)), on the scale of the kernel's "
+        "diagonal (|K(q, c)| ≤ K(q, 1), Cauchy–Schwarz): a decade looser than the one-parameter "
+        "tables, as a cell's error now adds over two directions; measured ≤ 5e-14 for tanh.",
+    ),
+    Tolerance(
+        "chebyshev_noise_floor",
+        8 * 2.0**-52,
+        "The rounding noise of tabulated values relative to a slice's largest |value|: 8 ulp, against "
+        "the ≲ 2 ulp (4e-16) measured for the generated quadrature; a cell whose tail is below it is "
+        "converged, whatever the target.",
+    ),
+    Tolerance(
+        "equal_diagonal_relative",
+        1e-14,
+        "Largest relative spread of the diagonal K^l(x, x) over the inputs for which one variance q "
+        "serves them all in the kernel recursion: a few ulp of the inner products |x|²/d, summed over "
+        "≤ 10⁴ coordinates.",
     ),
     Tolerance(
         "monotone_loss_relative",

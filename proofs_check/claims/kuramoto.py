@@ -106,7 +106,7 @@ class OttAntonsenReduction(Claim):
     def _simulation(self, candidate) -> Evidence:
         trajectory, n, r0 = _ott_antonsen_simulation()
         rate = sp.lambdify(R, candidate.subs({K: COUPLING, GAMMA: WIDTH}))
-        reference = adaptive(lambda t, r: rate(r), (0, trajectory.times[-1]), [r0], t_eval=trajectory.times, rtol=1e-11, atol=1e-12)
+        reference = adaptive(lambda t, r: rate(r), (0, trajectory.times[-1]), [r0], t_eval=trajectory.times)
         gap = float(np.sqrt(np.mean((trajectory.r[0] - reference.y[0]) ** 2)))
         bound = tolerance("finite_population_r") / math.sqrt(n)
         details = {"N": n, "K": COUPLING, "gamma": WIDTH, "r0": r0, "rms_gap": gap, "bound": bound, "t_end": float(trajectory.times[-1])}
@@ -338,7 +338,8 @@ def _slips(phases: np.ndarray) -> float:
 @functools.cache
 def _excursion(coupling: float) -> float:
     omega = _locking_frequencies()
-    trajectory = simulate_adaptive(omega, coupling, 1000.0, theta0=np.zeros_like(omega), samples=2001, rtol=1e-9, atol=1e-9)
+    accuracy = tolerance("locking_ode_relative")
+    trajectory = simulate_adaptive(omega, coupling, 1000.0, theta0=np.zeros_like(omega), samples=2001, rtol=accuracy, atol=accuracy)
     return _slips(trajectory.theta[:, trajectory.times >= 500.0])
 
 
