@@ -23,13 +23,16 @@ and the minimiser of the cost over the whole control sequence.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.networks import Network
 from dyncheck.theory.activations import activation
-from dyncheck.theory.control import LITERATURE, Convention, riccati
+from dyncheck.theory.symbols import COSTATE_GAP, HAMILTONIAN, MSA_PENALTY, STATE_GAP
+from dyncheck.theory.control import AUGMENTED_HAMILTONIAN, LITERATURE, Convention, pmp_boundary_residuals, riccati
 
 __all__ = [
     "ResidualNetwork",
@@ -154,33 +157,31 @@ def euler_adjoint_costates(network: ResidualNetwork, x0, y, evaluation: int = 0)
     return costates
 
 
-def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0, rtol: float = 1e-12):
-    """p(0) of the neural ODE ẋ = tanh(W x + b) on [0, horizon] with p(T) = −(x(T) − y)/S (numpy, rows = samples).
+def adjoint_ode_costate(weight, bias, x0, y, horizon: float = 1.0):
+    """p(0) of the neural ODE ẋ = g(x) = tanh(W x + b) on [0, horizon] with p(T) = −(x(T) − y)/S (numpy, rows = samples).
 
     The state runs forward and then, with the adjoint ṗ = −(∂g/∂x)ᵀ p, backwards
-    (:func:`dyncheck.numerics.solvers.adaptive`, DOP853 at ``rtol``): the continuous-time
-    limit of the costates of the Euler network with W_t = W, b_t = b, h = T/L.
+    (:func:`dyncheck.numerics.solvers.adaptive`, DOP853): the continuous-time limit of the
+    costates of the Euler network with W_t = W, b_t = b, h = T/L.  g and its vector–Jacobian
+    product are one dense layer of the network substrate.
     """
     from dyncheck.numerics.solvers import adaptive
 
     samples, n = x0.shape
-
-    def field(x):
-        return np.tanh(x @ weight.T + bias)
+    field = Network([weight], [bias], _TANH, 1.0, 1.0, "standard", ("dense",))
 
     def forward(_, flat):
-        return field(flat.reshape(samples, n)).ravel()
+        return field.forward(flat.reshape(samples, n))[0][-1].ravel()
 
-    end = adaptive(forward, (0.0, horizon), x0.ravel(), rtol=rtol, atol=rtol).y[:, -1]
-    x_end = end.reshape(samples, n)
+    x_end = adaptive(forward, (0.0, horizon), x0.ravel()).y[:, -1].reshape(samples, n)
     p_end = -(x_end - y) / samples
 
     def backward(_, flat):
         x, p = flat[: samples * n].reshape(samples, n), flat[samples * n :].reshape(samples, n)
-        a = field(x)
-        return np.concatenate([a.ravel(), (-((1 - a**2) * p) @ weight).ravel()])
+        passed = field.forward(x, slopes=True)
+        return np.concatenate([passed[0][-1].ravel(), -field.backward(x, p, forward=passed)[0].ravel()])
 
-    start = adaptive(backward, (horizon, 0.0), np.concatenate([x_end.ravel(), p_end.ravel()]), rtol=rtol, atol=rtol)
+    start = adaptive(backward, (horizon, 0.0), np.concatenate([x_end.ravel(), p_end.ravel()]))
     return start.y[samples * n :, -1].reshape(samples, n)
 
 
@@ -206,52 +207,22 @@ def riccati_gains(a, b, q, r, q_final, horizon: int):
 def pmp_lq_controls(a, b, q, r, q_final, horizon: int, x0):
     """Controls u_0 … u_{T−1} solving the maximum principle's two-point boundary problem.
 
-    Unknowns x_1 … x_T, u_0 … u_{T−1}, p_1 … p_T: x_{t+1} = A x_t + B u_t,
-    Bᵀp_{t+1} − R u_t = 0, p_t = Aᵀp_{t+1} − Q x_t (t ≥ 1), p_T = −Q_T x_T —
-    one sparse-in-structure linear system, solved densely.
+    The residuals are :func:`dyncheck.theory.control.pmp_boundary_residuals`, affine in the
+    unknowns v = (x_1 … x_T, u_0 … u_{T−1}, p_1 … p_T): F(v) = M v + c.  They are evaluated at
+    v = 0 and at every unit vector at once (a batch of T(2n + m) + 1 rows), which gives M and c;
+    then M v = −c is solved densely.
     """
     n, m = b.shape
     size = horizon * (2 * n + m)
-
-    def x(t):  # columns of x_t, t = 1 … T
-        return slice((t - 1) * n, t * n)
-
-    def u(t):  # u_t, t = 0 … T−1
-        start = horizon * n + t * m
-        return slice(start, start + m)
-
-    def p(t):  # p_t, t = 1 … T
-        start = horizon * (n + m) + (t - 1) * n
-        return slice(start, start + n)
-
-    system = np.zeros((size, size))
-    rhs = np.zeros(size)
-    row = 0
-    for t in range(horizon):  # dynamics
-        rows = slice(row, row + n)
-        system[rows, x(t + 1)] = np.eye(n)
-        system[rows, u(t)] = -b
-        if t == 0:
-            rhs[rows] = a @ x0
-        else:
-            system[rows, x(t)] = -a
-        row += n
-    for t in range(horizon):  # maximisation of H_t in u
-        rows = slice(row, row + m)
-        system[rows, p(t + 1)] = b.T
-        system[rows, u(t)] = -r
-        row += m
-    for t in range(1, horizon):  # costate recursion
-        rows = slice(row, row + n)
-        system[rows, p(t)] = np.eye(n)
-        system[rows, p(t + 1)] = -a.T
-        system[rows, x(t)] = q
-        row += n
-    rows = slice(row, row + n)  # terminal condition
-    system[rows, p(horizon)] = np.eye(n)
-    system[rows, x(horizon)] = q_final
-    solution = np.linalg.solve(system, rhs)
-    return np.array([solution[u(t)] for t in range(horizon)])
+    probes = np.vstack([np.zeros(size), np.eye(size)])
+    states = np.split(probes[:, : horizon * n], horizon, axis=1)
+    controls = np.split(probes[:, horizon * n : horizon * (n + m)], horizon, axis=1)
+    costates = np.split(probes[:, horizon * (n + m) :], horizon, axis=1)
+    start = np.broadcast_to(np.asarray(x0, float), (size + 1, n))
+    residuals = np.hstack(pmp_boundary_residuals(a, b, q, r, q_final, start, states, controls, costates))
+    constant = residuals[0]
+    solution = np.linalg.solve((residuals[1:] - constant).T, -constant)
+    return solution[horizon * n : horizon * (n + m)].reshape(horizon, m)
 
 
 def direct_lq_controls(a, b, q, r, q_final, horizon: int, x0):
@@ -320,23 +291,29 @@ def _layer_parameters(network: ResidualNetwork, t: int) -> np.ndarray:
     return np.concatenate([network.weights[t].ravel(), network.biases[t]])
 
 
+@functools.cache
+def _augmented_hamiltonian_function():
+    """:data:`dyncheck.theory.control.AUGMENTED_HAMILTONIAN` compiled for torch, of (H, e_x, e_p, ρ)."""
+    return generate(AUGMENTED_HAMILTONIAN, (HAMILTONIAN, STATE_GAP, COSTATE_GAP, MSA_PENALTY), "torch")
+
+
 def _augmented_hamiltonian(theta, x, x_next, p, p_next, step, regularisation, rho):
     """−(1/S) Σ_s H̃_t and its gradient in θ_t = (W_t, b_t), by torch (float64).
 
-    H̃ = p̂′·f(x, θ) − L(θ) − ½ρ‖x′ − f(x, θ)‖² − ½ρ‖p̂ − ∇_x(p̂′·f)(x, θ)‖², with the
-    per-sample costates p̂ = S p (Li, Chen, Tai & E 2018, eq. 13).
+    H̃ = H − ½ρ‖x′ − f(x, θ)‖² − ½ρ‖p̂ − ∇_x H‖² (:data:`~dyncheck.theory.control.AUGMENTED_HAMILTONIAN`)
+    with H = p̂′·f(x, θ) − L(θ) and the per-sample costates p̂ = S p (Li, Chen, Tai & E 2018, eq. 13):
+    f is the substrate's forward pass through the layer of residual ``step`` (None: dense) and
+    weights θ, and ∇_x H its backward pass from p̂′; torch differentiates both in θ.
     """
     import torch
 
     n = x.shape[1]
     theta = torch.from_numpy(theta).requires_grad_(True)
-    w, b = theta[: n * n].reshape(n, n), theta[n * n :]
-    a = torch.tanh(x @ w.T + b)
-    f = x + step * a
+    one = ResidualNetwork(theta[: n * n].reshape(1, n, n), theta[n * n :].reshape(1, n), step).as_network()
+    forward = one.forward(x, slopes=True)
+    f, slope = forward[0][-1], one.backward(x, p_next, forward=forward)[0]
     hamiltonian = (p_next * f).sum(1) - regularisation / 2 * (theta**2).sum()
-    slope_x = p_next + step * ((1 - a**2) * p_next) @ w
-    penalty = ((x_next - f) ** 2).sum(1) + ((p - slope_x) ** 2).sum(1)
-    value = -(hamiltonian - rho / 2 * penalty).mean()
+    value = -_augmented_hamiltonian_function()(hamiltonian, ((x_next - f) ** 2).sum(1), ((p - slope) ** 2).sum(1), rho).mean()
     value.backward()
     return float(value.detach()), theta.grad.numpy()
 

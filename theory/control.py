@@ -35,7 +35,7 @@ Linear–quadratic control (x_{t+1} = A x_t + B u_t, cost ½Σ(Q x_t² + R u_t²
 the Riccati recursion P_t = Q + AᵀP_{t+1}A − AᵀP_{t+1}B (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A
 with feedback u_t = −K_t x_t, K_t = (R + BᵀP_{t+1}B)⁻¹BᵀP_{t+1}A;
 the maximum principle, with H_t = p·(A x + B u) − ½(xᵀQx + uᵀRu), gives a
-linear two-point boundary problem.  :func:`bellman_riccati_residual` derives
+linear two-point boundary problem (:func:`pmp_boundary_residuals`).  :func:`bellman_riccati_residual` derives
 the Riccati recursion from the Bellman equation, and :func:`lq_residuals`
 solves the boundary problem for a scalar system and returns u_t^PMP + K_t x_t
 and p_t + P_t x_t.
@@ -48,7 +48,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from dyncheck.theory.symbols import COSTATE_GAP, HAMILTONIAN, MSA_PENALTY, STATE_GAP
+
 __all__ = [
+    "AUGMENTED_HAMILTONIAN",
     "LITERATURE",
     "Convention",
     "augmented_hamiltonian",
@@ -60,6 +63,7 @@ __all__ = [
     "euler_costate_error_order",
     "gradient_residuals",
     "lq_residuals",
+    "pmp_boundary_residuals",
     "residual_tanh",
     "riccati",
 ]
@@ -270,10 +274,13 @@ def euler_costate_error_order() -> tuple[int, sp.Expr]:
     return order, sp.expand(leading).coeff(h, order) * h**order
 
 
-def augmented_hamiltonian(layer: Callable, x, x_next, p, p_next, theta, rho, regulariser=0, samples=1) -> sp.Expr:
-    """The E-MSA augmented Hamiltonian of one sample (Li, Chen, Tai & E 2018, eq. 13):
+#: The E-MSA augmented Hamiltonian of one sample in its scalar pieces (Li, Chen, Tai & E 2018, eq. 13):
+#: H̃ = H − ½ρ e_x − ½ρ e_p with H = H(x, p′, θ), e_x = ‖x′ − f(x, θ)‖², e_p = ‖p − ∇_x H(x, p′, θ)‖².
+AUGMENTED_HAMILTONIAN = HAMILTONIAN - MSA_PENALTY / 2 * STATE_GAP - MSA_PENALTY / 2 * COSTATE_GAP
 
-    H̃ = H(x, p′, θ) − ½ρ‖x′ − f(x, θ)‖² − ½ρ‖p − ∇_x H(x, p′, θ)‖²,  H = p′·f(x, θ) − L(θ)/S.
+
+def augmented_hamiltonian(layer: Callable, x, x_next, p, p_next, theta, rho, regulariser=0, samples=1) -> sp.Expr:
+    """:data:`AUGMENTED_HAMILTONIAN` of one sample for the layer f = ``layer(x, theta)``, with H = p′·f(x, θ) − L(θ)/S.
 
     ``x``, ``x_next``, ``p``, ``p_next`` are sequences of symbols or numbers; maximising
     Σ_s H̃ over θ is one layer's update of the extended method of successive
@@ -282,9 +289,14 @@ def augmented_hamiltonian(layer: Callable, x, x_next, p, p_next, theta, rho, reg
     f = layer(list(x), theta)
     hamiltonian = sum(pi * fi for pi, fi in zip(p_next, f)) - regulariser / samples
     slope = [sp.diff(hamiltonian, xj) for xj in x]
-    state_gap = sum((xi - fi) ** 2 for xi, fi in zip(x_next, f))
-    costate_gap = sum((pj - sj) ** 2 for pj, sj in zip(p, slope))
-    return hamiltonian - rho / 2 * state_gap - rho / 2 * costate_gap
+    return AUGMENTED_HAMILTONIAN.xreplace(
+        {
+            HAMILTONIAN: hamiltonian,
+            STATE_GAP: sum((xi - fi) ** 2 for xi, fi in zip(x_next, f)),
+            COSTATE_GAP: sum((pj - sj) ** 2 for pj, sj in zip(p, slope)),
+            MSA_PENALTY: sp.sympify(rho),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -323,25 +335,43 @@ def bellman_riccati_residual(recursion: Callable | None = None) -> sp.Expr:
     return sp.cancel(derived - p_matrix[0][0, 0])
 
 
+def pmp_boundary_residuals(a, b, q, r, q_final, x0, states, controls, costates) -> list:
+    """The maximum principle's two-point boundary problem of LQ control, as residuals (zero at its solution).
+
+    For x_{t+1} = A x_t + B u_t and the cost ½Σ_t (x_tᵀQx_t + u_tᵀRu_t) + ½x_TᵀQ_T x_T, with
+    H_t = p·(A x + B u) − ½(xᵀQx + uᵀRu): the dynamics x_{t+1} − A x_t − B u_t (t = 0 … T−1),
+    the maximisation of H_t in u, Bᵀp_{t+1} − R u_t (t = 0 … T−1), the costate recursion
+    p_t − Aᵀp_{t+1} + Q x_t (t = 1 … T−1) and the terminal condition p_T + Q_T x_T, in this order.
+
+    Vectors are rows, so that the same code runs on SymPy matrices (1 × n) and on numpy arrays
+    with leading batch axes (…, n): ``x0`` is x_0, ``states`` x_1 … x_T, ``controls``
+    u_0 … u_{T−1}, ``costates`` p_1 … p_T (R, Q and Q_T symmetric).
+    """
+    xs, ps = [x0, *states], [None, *costates]
+    horizon = len(controls)
+    residuals = [xs[t + 1] - xs[t] @ a.T - controls[t] @ b.T for t in range(horizon)]
+    residuals += [ps[t + 1] @ b - controls[t] @ r for t in range(horizon)]
+    residuals += [ps[t] - ps[t + 1] @ a + xs[t] @ q for t in range(1, horizon)]
+    residuals.append(ps[horizon] + xs[horizon] @ q_final)
+    return residuals
+
+
 def lq_residuals(horizon: int = 3, bellman: Callable | None = None) -> tuple[list[sp.Expr], list[sp.Expr]]:
     """(u_t^PMP + K_t x_t, p_t + P_t x_t) for a scalar LQ problem: zero when PMP and dynamic programming agree.
 
-    The maximum principle's two-point boundary problem — x_{t+1} = a x_t + b u_t,
-    p_T = −q_T x_T, p_t = a p_{t+1} − q x_t, b p_{t+1} − r u_t = 0 — is solved
-    symbolically from x_0; ``bellman`` (default :func:`riccati`, called with 1 × 1
-    matrices) gives P_t, K_t.
+    The maximum principle's two-point boundary problem (:func:`pmp_boundary_residuals`, the
+    residuals the numerical solver uses) is solved symbolically from x_0; ``bellman`` (default
+    :func:`riccati`, called with 1 × 1 matrices) gives P_t, K_t.
     """
     a, b, q, r, q_final, x0 = sp.symbols("a b q r q_T x0", positive=True)
     xs = [x0, *sp.symbols(f"x1:{horizon + 1}")]
     us = sp.symbols(f"u0:{horizon}")
     ps = [None, *sp.symbols(f"p1:{horizon + 1}")]
-    equations = [sp.Eq(xs[t + 1], a * xs[t] + b * us[t]) for t in range(horizon)]
-    equations += [sp.Eq(b * ps[t + 1] - r * us[t], 0) for t in range(horizon)]
-    equations += [sp.Eq(ps[t], a * ps[t + 1] - q * xs[t]) for t in range(1, horizon)]
-    equations.append(sp.Eq(ps[horizon], -q_final * xs[horizon]))
-    unknowns = [*xs[1:], *us, *ps[1:]]
-    solution = sp.solve(equations, unknowns, dict=True)[0]
     as_matrix = [sp.Matrix([[v]]) for v in (a, b, q, r, q_final)]
+    rows = [sp.Matrix([[v]]) for v in (*xs, *us, *ps[1:])]
+    residuals = pmp_boundary_residuals(*as_matrix, rows[0], rows[1 : horizon + 1], rows[horizon + 1 : 2 * horizon + 1], rows[2 * horizon + 1 :])
+    unknowns = [*xs[1:], *us, *ps[1:]]
+    solution = sp.solve([residual[0, 0] for residual in residuals], unknowns, dict=True)[0]
     p_matrix, gains = ([m[0, 0] for m in ms] for ms in (bellman or riccati)(*as_matrix, horizon))
     controls = [sp.simplify(solution[us[t]] + gains[t] * _state(solution, xs, t)) for t in range(horizon)]
     costates = [sp.simplify(solution[ps[t]] + p_matrix[t] * solution[xs[t]]) for t in range(1, horizon + 1)]

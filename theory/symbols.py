@@ -16,6 +16,9 @@ Mean-field theory of deep networks (Poole et al. 2016; Schoenholz et al. 2017)
     q* > 0 and χ₁ > 0 (the fixed point and its slope, as parameters of the NTK diagonal).
 Dynamics
     t > 0 (time), η > 0 (step size).
+Training as optimal control (Li, Chen, Tai & E 2018)
+    the pieces of the augmented Hamiltonian: H real (the Hamiltonian's value), e_x, e_p ≥ 0
+    (the squared state and costate gaps) and ρ_MSA ≥ 0 (the penalty).
 Kuramoto oscillators (Kuramoto 1975; Strogatz 2000; Ott & Antonsen 2008)
     K > 0 (coupling), γ, σ, Δ > 0 (width parameters of the frequency densities),
     r, r₀ > 0 (order parameter and its initial value), ω, θ, ψ real (frequency,
@@ -31,13 +34,16 @@ import sympy as sp
 __all__ = [
     "C",
     "CHI_1",
+    "COSTATE_GAP",
     "DELTA",
     "DEPTH",
     "GAMMA",
+    "HAMILTONIAN",
     "K",
     "KR",
     "LEVEL",
     "MEAN_LOCKED_COSINE",
+    "MSA_PENALTY",
     "OA_A",
     "OA_A_BAR",
     "OA_W",
@@ -55,6 +61,7 @@ __all__ = [
     "SIGMA",
     "SIGMA_B2",
     "SIGMA_W2",
+    "STATE_GAP",
     "STEP_SIZE",
     "THETA",
     "TIME",
@@ -82,6 +89,11 @@ Q_STAR, CHI_1 = sp.symbols("q_star chi_1", positive=True)
 # Dynamics.
 TIME = sp.Symbol("t", positive=True)
 STEP_SIZE = sp.Symbol("eta", positive=True)
+
+# Training as optimal control.
+HAMILTONIAN = sp.Symbol("H", real=True)
+STATE_GAP, COSTATE_GAP = sp.symbols("e_x e_p", nonnegative=True)
+MSA_PENALTY = sp.Symbol("rho_MSA", nonnegative=True)
 
 # Kuramoto oscillators.
 K = sp.Symbol("K", positive=True)

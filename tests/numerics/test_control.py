@@ -79,16 +79,18 @@ def test_gradient_baselines_reduce_the_loss_and_reject_unknown_methods():
         gradient_train(network, x0, y, method="sgd", learning_rate=0.1, iterations=1)
 
 
-def test_the_trainers_augmented_hamiltonian_is_the_derived_one():
-    # theory.control.augmented_hamiltonian (SymPy) against the torch objective E-MSA maximises
+@pytest.mark.parametrize("step", [0.25, None])
+def test_the_trainers_augmented_hamiltonian_is_the_derived_one(step):
+    # theory.control.augmented_hamiltonian (SymPy, differentiated by SymPy) against the torch objective
+    # E-MSA maximises (the substrate's forward and backward passes), residual and dense layers
     torch = pytest.importorskip("torch")
     import sympy as sp
 
     from dyncheck.numerics.control import _augmented_hamiltonian
-    from dyncheck.theory.control import augmented_hamiltonian, residual_tanh
+    from dyncheck.theory.control import augmented_hamiltonian, dense_tanh, residual_tanh
 
-    n, rho, step = 3, 2.5, 0.25
-    layer, parameters = residual_tanh(n, 0, sp.Rational(1, 4))
+    n, rho = 3, 2.5
+    layer, parameters = residual_tanh(n, 0, sp.nsimplify(step)) if step else dense_tanh(n, 0)
     xs, xn, ps, pn = (sp.symbols(f"{name}0:{n}") for name in ("x", "xn", "p", "pn"))
     expression = augmented_hamiltonian(layer, xs, xn, ps, pn, None, rho)
     rng = np.random.default_rng(9)
