@@ -8,7 +8,12 @@ import numpy as np
 
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["ArrayBackend"]
+__all__ = ["ArrayBackend", "child_seed"]
+
+
+def child_seed(seed: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
+    """The descendant of ``seed`` at ``keys``: what ``seed.spawn`` would give at those positions, made directly."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *keys), pool_size=seed.pool_size)
 
 
 class ArrayBackend:
@@ -32,32 +37,42 @@ class ArrayBackend:
         else:
             raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
-    def normal(self, *shape, rng=None):
+    def normal(self, *shape, rng=None, out=None):
+        """Standard normal draws of ``shape`` (float64) from ``rng`` (this backend's own generator by default), into ``out`` if given."""
         rng = self.rng if rng is None else rng
         if self.name == "numpy":
-            return rng.standard_normal(shape)
+            return rng.standard_normal(shape, out=out)
+        if out is not None:
+            return self.torch.randn(*shape, generator=rng, out=out)
         return self.torch.randn(*shape, generator=rng, device=self.device, dtype=self.torch.float64)
 
-    def stream(self, key: int):
-        """A generator of its own for ``key``: the same draws each time it is asked for."""
-        state = int(np.random.SeedSequence([self.seed, key]).generate_state(1, np.uint64)[0] >> 1)
+    def generator(self, seed: np.random.SeedSequence):
+        """A generator of this backend seeded by ``seed`` (numpy: from the sequence itself; torch: 63 bits of its state)."""
         if self.name == "numpy":
-            return np.random.default_rng(state)
-        return self.torch.Generator(device=self.device).manual_seed(state)
+            return np.random.default_rng(seed)
+        return self.torch.Generator(device=self.device).manual_seed(int(seed.generate_state(1, np.uint64)[0] >> 1))
 
-    def orthogonal(self, batch, n, rng=None):
-        g = self.normal(batch, n, n, rng=rng)
-        qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
-        q, r = qr(g)
-        diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
-        signs = diagonal / abs(diagonal)
-        return q * signs[..., None, :]  # Haar-distributed (Mezzadri 2007)
+    def weights(self, ensemble: str, n: int, sw2: float, generators) -> object:
+        """One n × n weight matrix from each generator, stacked: entries N(0, σ_w²/n) (``gaussian``) or σ_w × Haar-orthogonal.
 
-    def weights(self, ensemble: str, batch: int, n: int, sw2: float, rng=None):
-        """``batch`` weight matrices: entries N(0, σ_w²/n) (``gaussian``) or σ_w × Haar-orthogonal."""
+        Each matrix depends on its generator alone, so a network's weights are the same in any batch."""
+        w = np.empty((len(generators), n, n)) if self.name == "numpy" else self.torch.empty(len(generators), n, n, device=self.device, dtype=self.torch.float64)
+        for k, rng in enumerate(generators):
+            self.normal(n, n, rng=rng, out=w[k])
         if ensemble == "gaussian":
-            return self.normal(batch, n, n, rng=rng) * math.sqrt(sw2 / n)
-        return self.orthogonal(batch, n, rng=rng) * math.sqrt(sw2)
+            w *= math.sqrt(sw2 / n)  # in place: one batch of n² entries in memory, not two
+            return w
+        qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
+        q, r = qr(w)
+        diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
+        q *= (diagonal / abs(diagonal))[..., None, :] * math.sqrt(sw2)  # Haar-distributed (Mezzadri 2007)
+        return q
+
+    def stack(self, arrays):
+        return np.stack(arrays) if self.name == "numpy" else self.torch.stack(arrays)
+
+    def concatenate(self, arrays, axis: int):
+        return np.concatenate(arrays, axis) if self.name == "numpy" else self.torch.cat(arrays, dim=axis)
 
     def numpy(self, x):
         return x if self.name == "numpy" else x.detach().cpu().numpy()

@@ -35,8 +35,9 @@ import sympy as sp
 from scipy.optimize import minimize_scalar
 from scipy.sparse.csgraph import connected_components
 
-from dyncheck.numerics.backend import ArrayBackend
+from dyncheck.numerics.backend import ArrayBackend, child_seed
 from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.sweep import sweep, task_seeds
 from dyncheck.numerics.solvers import ADAPTIVE_ATOL, ADAPTIVE_RTOL, FIXED_STEP_METHODS, adaptive, fixed_step
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.kuramoto import DENSITIES as DENSITY_EXPRESSIONS
@@ -57,6 +58,7 @@ __all__ = [
     "ring_lattice",
     "simulate",
     "simulate_adaptive",
+    "simulate_populations",
     "steady_state_order",
     "top_eigenvalue",
     "uniform_steady_state",
@@ -368,6 +370,77 @@ def simulate_adaptive(
         r[b] = np.abs(np.exp(1j * solution.y).mean(axis=0))
         first = solution.y if first is None else first
     return Trajectory(times, r, first, "numpy", "cpu")
+
+
+def simulate_populations(
+    density: str,
+    n: int,
+    scale: float,
+    couplings,
+    replicates: int,
+    t_end: float,
+    step: float,
+    *,
+    graph: sps.spmatrix | None = None,
+    normalisation: str = "population",
+    method: str = "rk4",
+    quantiles: bool = True,
+    seed: int = 0,
+    backend: str = "numpy",
+    device: str = "cpu",
+    jobs: int | None = 1,
+    scheduler=None,
+    store=None,
+    progress: Callable[[int, int], None] | bool = False,
+) -> Trajectory:
+    """``replicates`` populations of ``n`` oscillators at each of ``couplings``: r(t) of every system, coupling-major.
+
+    System (i, r) — coupling i, replicate r — draws its frequencies (:func:`frequencies` of
+    ``density``, width ``scale``) and its uniform initial phases from child i·R + r of
+    ``SeedSequence(seed)`` alone, so it is the same system in any batch.  ``method`` is a
+    fixed-step method of :func:`simulate` or ``dop853`` (:func:`simulate_adaptive`, r at the
+    steps' times).  With ``jobs`` 1 or None and no ``scheduler`` or ``store`` all systems run here
+    as one batch (``progress(done, total)`` over the steps); otherwise each system is a task of
+    :func:`dyncheck.numerics.sweep.sweep` (local processes, Dask, a store to resume from), with the
+    same results bit for bit whichever executor runs them, and the batch's to rounding.  ``theta``
+    of the result is empty: the systems' phases stay where they ran.
+    """
+    _check_density(density, scale)
+    couplings = np.asarray(couplings, float).ravel()
+    if method != "dop853" and method not in FIXED_STEP_METHODS:
+        raise UsageError(f"the method is dop853 or one of {', '.join(FIXED_STEP_METHODS)}")
+    if method == "dop853" and backend != "numpy":
+        raise UsageError("the adaptive integrator (dop853) runs on numpy")
+    if not (step > 0 and t_end > 0):
+        raise UsageError("the step and the final time must be positive")
+    task = functools.partial(
+        _populations, density=density, n=n, scale=scale, t_end=t_end, step=step, graph=graph, normalisation=normalisation,
+        method=method, quantiles=quantiles, backend=backend, device=device,
+    )
+    grid = [{"coupling": float(k)} for k in couplings]
+    if (jobs or 1) == 1 and scheduler is None and store is None:
+        every = {"coupling": np.repeat(couplings, replicates)}
+        r = task(every, task_seeds(seed, len(grid), replicates), progress=progress or None)["r"]
+    else:
+        result = sweep(task, grid, replicates, seed=seed, jobs=jobs, scheduler=scheduler, store=store, progress=progress, description="simulate kuramoto")
+        r = result.values["r"].reshape(len(grid) * replicates, -1)
+    steps = round(t_end / step)
+    return Trajectory(np.linspace(0.0, t_end if method == "dop853" else steps * step, steps + 1), r, np.empty((n, 0)), backend, device)
+
+
+def _populations(point, system_seeds, *, density, n, scale, t_end, step, graph, normalisation, method, quantiles, backend, device, progress=None) -> dict:
+    """r(t) of the systems of ``system_seeds`` (one seed: a sweep's task) at ``point["coupling"]``."""
+    if isinstance(system_seeds, np.random.SeedSequence):
+        system_seeds = [system_seeds]
+    omega = np.column_stack([frequencies(density, n, scale, quantiles=quantiles, seed=child_seed(s, 0))[:, 0] for s in system_seeds])
+    theta0 = np.column_stack([np.random.default_rng(child_seed(s, 1)).uniform(0, 2 * np.pi, n) for s in system_seeds])
+    coupling = np.broadcast_to(np.asarray(point["coupling"], float), (len(system_seeds),))
+    options = dict(graph=graph, normalisation=normalisation, theta0=theta0)
+    if method == "dop853":
+        trajectory = simulate_adaptive(omega, coupling, t_end, samples=round(t_end / step) + 1, **options)
+    else:
+        trajectory = simulate(omega, coupling, t_end, step, method=method, backend=backend, device=device, progress=progress, **options)
+    return {"r": trajectory.r}
 
 
 # ----------------------------------------------------------------------------- theory, numerically

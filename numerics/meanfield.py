@@ -44,15 +44,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from dyncheck.numerics.backend import ArrayBackend
+from dyncheck.numerics.backend import ArrayBackend, child_seed
 from dyncheck.numerics.chebyshev import tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.gaussian import compile_derivation, compile_expectation
+from dyncheck.numerics.networks import ENSEMBLES, DrawnWeights, Network, compiled_activation
+from dyncheck.numerics.sweep import sweep, task_seeds
 from dyncheck.numerics.solvers import NEWTON_MAX_ITERATIONS, NEWTON_RESIDUAL_RTOL, NEWTON_STEP_RTOL, NonConvergence, bracketed_newton
-from dyncheck.theory.symbols import C, DEPTH, Q, RHO, SIGMA_B2, SIGMA_W2, X, Z
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.theory.activations import derivative
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.gaussian import Derivation
 from dyncheck.theory.meanfield import EXPECTATIONS, FORMULAS, SLOPE, WEIGHT_VARIANCE, MeanField, weight_variance
+from dyncheck.theory.symbols import C, DEPTH, Q, RHO, SIGMA_B2, SIGMA_W2, X, Z
 
 __all__ = [
     "phase_diagram",
@@ -77,6 +81,7 @@ __all__ = [
     "plot_jacobian_spectra",
     "plot_phase_diagram",
     "plot_trajectories",
+    "random_networks",
     "simulate_network",
 ]
 
@@ -86,16 +91,15 @@ Q_MIN, Q_MAX = 1e-6, 1e4
 #: Points a decade of the grid on which F is scanned for sign changes.  A scan misses two roots
 #: closer than a grid step (a factor 10^(1/16) ≈ 1.15 in q): F's sign is the same on both sides.
 SCAN_PER_DECADE = 16
-#: |χ₁ − 1| below which a point is called critical: the double-precision error
-#: of χ₁ (≤ 1e-12 relative) with a factor 10 of margin.
-CRITICAL_TOLERANCE = 1e-11
+#: |χ₁ − 1| below which a point is called critical (the table's ``critical_chi_1``).
+CRITICAL_TOLERANCE = tolerance("critical_chi_1")
 #: Degree of the two-parameter tables.  Their error is measured on the scale of
 #: the kernel's diagonal (|K(q, c)| ≤ K(q, 1), Cauchy–Schwarz).  For tanh on
 #: q ∈ [1e-3, 10] × c ∈ [0, 1], the kernel needs 3 cells (5126 quadratures) at
 #: degree 32, against 22 cells (11052) at degree 16 and 2 (4804) at 40; the slope
 #: kernel 4 cells (7176); verified to ≤ 5e-14.
 TABLE_DEGREE_2D = 32
-TABLE_RTOL_2D = 1e-13
+TABLE_RTOL_2D = tolerance("chebyshev_cell_tail_2d")
 
 #: Largest size of the weights the simulator keeps for its backward pass; beyond
 #: it they are drawn again from their streams (twice the sampling, and QR, work).
@@ -490,8 +494,6 @@ def phase_diagram(theory: MeanField, sw2_axis, sb2_axis, *, rows_per_task: int =
     sw2_axis, sb2_axis = np.asarray(sw2_axis, float), np.asarray(sb2_axis, float)
     if (jobs or 1) == 1 and scheduler is None:
         return mean_field_state(theory, *np.meshgrid(sw2_axis, sb2_axis, indexing="ij"))
-    from dyncheck.numerics.sweep import sweep
-
     rows = max(1, min(rows_per_task, sw2_axis.size))
     starts = list(range(0, sw2_axis.size, rows))
     task = functools.partial(_state_block, phi=theory.phi, name=theory.name, sw2_axis=sw2_axis, sb2_axis=sb2_axis, rows=rows)
@@ -542,10 +544,12 @@ class NetworkSimulation:
     """Measurements on finite random networks, one row per seed.
 
     ``q[s, l]`` = |h^l|²/N averaged over the two inputs, ``c[s, l]`` their
-    correlation, ``jacobian_msv[s]`` = ‖∂h^L/∂h^0‖_F²/N (the mean squared
-    singular value, by Hutchinson's estimator with Gaussian probes) and
-    ``gradient[s, l]`` = |∂(u·h^L)/∂h^l|²/N for a Gaussian probe u at the
-    output (the backward variance q̃_l).
+    correlation, ``gradient[s, l]`` = |∂(u·h^L)/∂h^l|²/N for Gaussian probes u
+    at the output, one for each input (the backward variance q̃_l), and
+    ``jacobian_msv[s]`` = ‖∂h^L/∂h^0‖_F²/N, the mean squared singular value of
+    the input–output Jacobian: Hutchinson's estimator E_u‖uᵀJ‖² = ‖J‖_F², which is
+    ``gradient[s, 0]`` (both inputs have the variance q⁰, so their Jacobians have
+    one law).
     """
 
     q: np.ndarray
@@ -564,6 +568,39 @@ class NetworkSimulation:
         return values.mean(axis=0), values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
 
 
+#: The streams of one network's seed: child_seed(seed, key) — its weights (one stream a layer below it),
+#: its biases, its two inputs and its output probes.
+_WEIGHTS, _BIASES, _INPUTS, _PROBES = range(4)
+
+
+def random_networks(phi: sp.Expr, sw2: float, sb2: float, xp: ArrayBackend, network_seeds, *, ensemble: str, width: int, depth: int) -> Network:
+    r"""Random networks h^{l+1} = W^{l+1} φ(h^l) + b^{l+1}, l = 0 … L − 1, one for each of ``network_seeds``, on the substrate.
+
+    W_ij ~ N(0, σ_w²/N) (``ensemble="gaussian"``) or W = σ_w Q with Q Haar-orthogonal
+    (``"orthogonal"``), b_i ~ N(0, σ_b²): Poole et al. (2016).  As a
+    :class:`~dyncheck.numerics.networks.Network` (standard parameterisation) the input is
+    a₀ = φ(h⁰), the L − 1 first layers are dense and the last is linear, so that its
+    pre-activations z_l are h^{l+1} and its output is h^L.
+
+    Network k draws from its seed (a :class:`numpy.random.SeedSequence`) alone, so it is the
+    same network in any batch, on any worker.  Its layer l's weights come from a stream of
+    their own and are drawn when asked for (:class:`~dyncheck.numerics.networks.DrawnWeights`):
+    kept when the batch's weights fit in :data:`KEPT_WEIGHTS_BYTES`, drawn again for a backward
+    pass otherwise (memory O(batch·N²), not O(batch·L·N²): 4 networks of width 4096 and depth
+    100 would keep 54 GB).
+    """
+    if ensemble not in ENSEMBLES:
+        raise UsageError(f"unknown weight ensemble {ensemble!r}; choose {' or '.join(ENSEMBLES)}")
+    batch = len(network_seeds)
+    keep = batch * depth * width * width * 8 <= KEPT_WEIGHTS_BYTES
+
+    def draw(layer):
+        return xp.weights(ensemble, width, sw2, [xp.generator(child_seed(s, _WEIGHTS, layer)) for s in network_seeds])
+
+    biases = xp.stack([xp.normal(depth, width, rng=xp.generator(child_seed(s, _BIASES))) for s in network_seeds]) * math.sqrt(sb2)
+    return Network(DrawnWeights(draw, depth, keep), [biases[:, layer] for layer in range(depth)], phi, sw2, sb2, "standard", ("dense",) * (depth - 1) + ("linear",))
+
+
 def simulate_network(
     theory: MeanField,
     sw2: float,
@@ -577,80 +614,75 @@ def simulate_network(
     weights: str = "gaussian",
     backend: str = "numpy",
     device: str = "cpu",
-    probes: int = 4,
     seed: int = 0,
+    jobs: int | None = 1,
+    scheduler=None,
+    store=None,
+    progress=False,
 ) -> NetworkSimulation:
-    r"""Propagate two inputs through ``seeds`` independent random networks.
+    r"""Propagate two inputs through ``seeds`` independent random networks (:func:`random_networks`), and
+    a Gaussian probe back from the output of each.
 
-    h^{l+1} = W^{l+1} φ(h^l) + b^{l+1} with W_ij ~ N(0, σ_w²/N) (``weights=
-    "gaussian"``) or W = σ_w Q with Q Haar-orthogonal (``"orthogonal"``), and
-    b_i ~ N(0, σ_b²); the inputs h⁰ have i.i.d. entries of variance q0 and
-    correlation c0.  All seeds run as one batch (float64).  Each layer's
-    weights come from a stream of their own; the backward pass keeps them when
-    they fit in :data:`KEPT_WEIGHTS_BYTES`, and otherwise draws them again
-    (memory O(seeds·N²), not O(seeds·L·N²): 4 seeds of width 4096 and depth
-    100 would keep 54 GB).
+    The inputs h⁰ have i.i.d. entries of variance q0 and correlation c0.  Network r draws from
+    child r of ``SeedSequence(seed)``.  With ``jobs`` 1 or None and no ``scheduler`` or ``store`` all
+    networks run here as one batch (float64): one forward pass (q_l, c_l and the slopes φ′(h^l))
+    and one backward pass (:meth:`~dyncheck.numerics.networks.Network.backward`).  Otherwise each
+    network is a task of :func:`dyncheck.numerics.sweep.sweep` (local processes, Dask, a store to
+    resume from): the same networks, the same results bit for bit whichever executor runs them,
+    and the batch's to rounding.
     """
     _check_parameters(sw2, sb2)
     if width < 2 or depth < 1 or seeds < 2:
         raise UsageError("need width ≥ 2, depth ≥ 1 and at least 2 seeds (for standard errors)")
-    if weights not in ("gaussian", "orthogonal"):
-        raise UsageError(f"unknown weight ensemble {weights!r}; choose gaussian or orthogonal")
-    xp = ArrayBackend(backend, device, seed)
-    phi = generate(theory.phi, (X,), backend)
-    phi_prime = generate(theory.phi_prime, (X,), backend)
-    n, s = width, seeds
-    z1, z2 = xp.normal(s, n), xp.normal(s, n)
-    h = [math.sqrt(q0) * z1, math.sqrt(q0) * (c0 * z1 + math.sqrt(max(1 - c0 * c0, 0.0)) * z2)]
-    probe = xp.normal(s, probes, n)  # tangent vectors v, propagated forward
-    q = np.empty((s, depth + 1))
-    c = np.empty((s, depth + 1))
-    slopes, kept = [], []
-    keep = s * depth * n * n * 8 <= KEPT_WEIGHTS_BYTES
+    if weights not in ENSEMBLES:
+        raise UsageError(f"unknown weight ensemble {weights!r}; choose {' or '.join(ENSEMBLES)}")
+    ArrayBackend(backend, device, 0)  # checked here, before any work
+    task = functools.partial(
+        _simulated_networks, phi=theory.phi, sw2=sw2, sb2=sb2, width=width, depth=depth, q0=q0, c0=c0, weights=weights, backend=backend, device=device
+    )
+    if (jobs or 1) == 1 and scheduler is None and store is None:
+        values = task({}, task_seeds(seed, 1, seeds))
+    else:
+        result = sweep(task, [{}], seeds, seed=seed, jobs=jobs, scheduler=scheduler, store=store, progress=progress, description="simulate meanfield")
+        values = {name: value[0, :, 0] for name, value in result.values.items()}
+    return NetworkSimulation(values["q"], values["c"], values["gradient"][:, 0], values["gradient"], width, depth, weights, backend, device)
 
-    def record(layer):
-        a, b = h
-        qa, qb = (a * a).sum(-1) / n, (b * b).sum(-1) / n
-        q[:, layer] = xp.numpy((qa + qb) / 2)
-        c[:, layer] = xp.numpy((a * b).sum(-1) / n / (qa * qb) ** 0.5)
 
-    record(0)
-    for layer in range(1, depth + 1):
-        w = xp.weights(weights, s, n, sw2, rng=xp.stream(layer))
-        bias = xp.normal(s, 1, n)[:, 0, :] * math.sqrt(sb2)
-        slope = xp.apply(phi_prime, h[0])
-        probe = (probe * slope[:, None, :]) @ w.swapaxes(-1, -2)
-        slopes.append(slope)
-        if keep:
-            kept.append(w)
-        h = [(xp.apply(phi, x)[:, None, :] @ w.swapaxes(-1, -2))[:, 0, :] + bias for x in h]
-        record(layer)
-    msv = xp.numpy((probe * probe).sum(-1).mean(-1) / n)
-    # backward: δ_l = D_l W_{l+1}ᵀ δ_{l+1}, from a Gaussian probe at the output
-    delta = xp.normal(s, 1, n)
-    gradient = np.empty((s, depth + 1))
-    gradient[:, depth] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
-    for layer in range(depth, 0, -1):
-        w = kept[layer - 1] if keep else xp.weights(weights, s, n, sw2, rng=xp.stream(layer))  # the forward W^layer
-        delta = (delta @ w) * slopes[layer - 1][:, None, :]
-        gradient[:, layer - 1] = xp.numpy((delta * delta).sum(-1)[:, 0] / n)
-    return NetworkSimulation(q, c, msv, gradient, width, depth, weights, backend, device)
+def _simulated_networks(point, network_seeds, *, phi, sw2, sb2, width, depth, q0, c0, weights, backend, device) -> dict:
+    """q_l, c_l and the gradient variances (networks × (L + 1)) of the networks of ``network_seeds`` (one seed: a sweep's task)."""
+    if isinstance(network_seeds, np.random.SeedSequence):
+        network_seeds = [network_seeds]
+    xp = ArrayBackend(backend, device, 0)
+    network = random_networks(phi, sw2, sb2, xp, network_seeds, ensemble=weights, width=width, depth=depth)
+    z = xp.stack([xp.normal(2, width, rng=xp.generator(child_seed(s, _INPUTS))) for s in network_seeds])
+    first, second = z[:, :1], z[:, 1:]
+    h0 = math.sqrt(q0) * xp.concatenate([first, c0 * first + math.sqrt(max(1 - c0 * c0, 0.0)) * second], axis=1)
+    slope0 = xp.apply(compiled_activation(derivative(phi, X), backend), h0)
+    forward = network.forward(xp.apply(compiled_activation(phi, backend), h0), slopes=True)
+    layers = [h0, *forward[1]]  # h^0 … h^L
+    norms = np.stack([xp.numpy((h * h).sum(-1)) / width for h in layers], axis=-1)  # (networks, 2, L + 1)
+    overlaps = np.stack([xp.numpy((h[:, 0] * h[:, 1]).sum(-1)) / width for h in layers], axis=-1)
+    # ∂(u·h^L)/∂h^l = φ′(h^l) ⊙ ∂(u·h^L)/∂a_l below the output: a_l = φ(h^l)
+    probes = xp.stack([xp.normal(2, width, rng=xp.generator(child_seed(s, _PROBES))) for s in network_seeds])
+    cotangents = network.backward(None, probes, forward=forward)
+    slopes = [slope0, *forward[2][:-1], None]
+    gradient = np.stack([xp.numpy(((g if d is None else d * g) ** 2).sum(-1).mean(-1)) / width for g, d in zip(cotangents, slopes)], axis=-1)
+    return {"q": norms.mean(1), "c": overlaps / np.sqrt(norms[:, 0] * norms[:, 1]), "gradient": gradient}
 
 
 def jacobian_singular_values(
     theory: MeanField, sw2: float, sb2: float, q0: float, *, width: int, depth: int, weights: str = "gaussian", seed: int = 0
 ) -> np.ndarray:
-    """Squared singular values of the input–output Jacobian ∂h^L/∂h^0 of one random network (numpy)."""
+    """Squared singular values of the input–output Jacobian ∂h^L/∂h^0 of one random network (numpy): the
+    product of the substrate's layer Jacobians D_l W_l, times φ′(h⁰) for a₀ = φ(h⁰)."""
     _check_parameters(sw2, sb2)
-    xp = ArrayBackend("numpy", "cpu", seed)
-    phi = generate(theory.phi, (X,))
-    phi_prime = generate(theory.phi_prime, (X,))
-    h = math.sqrt(q0) * xp.normal(width)
-    jacobian = np.eye(width)
-    for _ in range(depth):
-        w = xp.weights(weights, 1, width, sw2)[0]
-        jacobian = w @ (xp.apply(phi_prime, h)[:, None] * jacobian)
-        h = w @ xp.apply(phi, h) + xp.normal(width) * math.sqrt(sb2)
+    xp, network_seed = ArrayBackend("numpy", "cpu", 0), np.random.SeedSequence(seed)
+    network = random_networks(theory.phi, sw2, sb2, xp, [network_seed], ensemble=weights, width=width, depth=depth)
+    h0 = math.sqrt(q0) * xp.normal(1, 1, width, rng=xp.generator(child_seed(network_seed, _INPUTS)))
+    layers = network.layer_jacobians(xp.apply(compiled_activation(theory.phi), h0))
+    jacobian = layers[0][0, 0] * xp.apply(compiled_activation(theory.phi_prime), h0)[0, 0]
+    for layer in layers[1:]:
+        jacobian = layer[0, 0] @ jacobian
     return np.linalg.svd(jacobian, compute_uv=False) ** 2
 
 

@@ -18,7 +18,8 @@ with the activation φ of :mod:`dyncheck.theory.activations` compiled by
   Nguyen 2018; Chizat, Oyallon & Bach 2019).
 
 Weights have shape (…, n_out, n_in) and activations (…, samples, n): leading axes are a batch
-of independent networks (one stacked array, one matrix product for all).  Gaussian or
+of independent networks (one stacked array, one matrix product for all); the weights may be drawn
+layer by layer on demand (:class:`DrawnWeights`) when a batch is too large to hold.  Gaussian or
 Haar-orthogonal weight ensembles; draws by ``numpy.random.default_rng`` of an integer or a
 :class:`numpy.random.SeedSequence` (spawn one per network).
 
@@ -33,6 +34,7 @@ give Hessian–vector products.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import itertools
 import math
@@ -47,6 +49,7 @@ from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import X
 
 __all__ = [
+    "DrawnWeights",
     "ENSEMBLES",
     "LAYER_KINDS",
     "PARAMETERISATIONS",
@@ -101,6 +104,34 @@ def _orthogonal(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray
     return q if rows >= columns else q.T
 
 
+class DrawnWeights(collections.abc.Sequence):
+    """Weights drawn when a layer asks for them: ``draw(layer)`` must give the same array each time
+    (a stream of its own a layer, as :func:`dyncheck.numerics.meanfield.random_networks` draws them).
+
+    For networks too large to hold: a batch of 16 networks of width 4096 and depth 100 has 172 GB
+    of weights.  With ``keep`` every drawn layer is kept (a backward pass reuses the forward's);
+    otherwise only the last one, and a backward pass draws each layer once more — memory of one
+    layer, time of two draws.
+    """
+
+    def __init__(self, draw, layers: int, keep: bool):
+        self._draw, self._layers, self._keep = draw, layers, keep
+        self._kept: dict = {}
+
+    def __len__(self) -> int:
+        return self._layers
+
+    def __getitem__(self, layer: int):
+        if not -self._layers <= layer < self._layers:
+            raise IndexError(layer)
+        layer %= self._layers
+        if layer not in self._kept:
+            if not self._keep:
+                self._kept.clear()
+            self._kept[layer] = self._draw(layer)
+        return self._kept[layer]
+
+
 @dataclass
 class Network:
     """A fully-connected network (see the module docstring): weights, biases, φ, σ_w², σ_b², the
@@ -123,13 +154,13 @@ class Network:
         self.kinds = tuple(self.kinds)
         if len(self.kinds) != len(self.weights) or set(self.kinds) - set(LAYER_KINDS):
             raise UsageError(f"one kind a layer, each of {LAYER_KINDS}")
-        for kind, w in zip(self.kinds, self.weights):
-            if kind == "residual" and w.shape[-1] != w.shape[-2]:
+        for layer, kind in enumerate(self.kinds):
+            if kind == "residual" and self.weights[layer].shape[-1] != self.weights[layer].shape[-2]:
                 raise UsageError("a residual layer maps a width to itself (a square weight matrix)")
 
-    @property
+    @functools.cached_property
     def _backend(self) -> str:
-        """numpy or torch: the library of the weights."""
+        """numpy or torch: the library of the weights (read once: :class:`DrawnWeights` draws on access)."""
         return "numpy" if isinstance(self.weights[0], np.ndarray) else "torch"
 
     @classmethod
@@ -224,10 +255,11 @@ class Network:
         also φ′(z_l) (None for a linear layer), computed alongside φ for a backward pass."""
         phi = self._phi_and_slope() if slopes else self._phi()
         posts, pres, derivatives = [x], [], []
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for layer, b in enumerate(self.biases):
             weight_scale, bias_scale = self.scales(layer)
             h = posts[-1] if weight_scale == 1.0 else weight_scale * posts[-1]
-            z = h @ w.swapaxes(-1, -2) + (b[..., None, :] if bias_scale == 1.0 else bias_scale * b[..., None, :])
+            # the weights by index, held by no name: drawn weights (DrawnWeights) keep one layer in memory
+            z = h @ self.weights[layer].swapaxes(-1, -2) + (b[..., None, :] if bias_scale == 1.0 else bias_scale * b[..., None, :])
             pres.append(z)
             kind = self.kinds[layer]
             if kind == "linear":
@@ -257,7 +289,7 @@ class Network:
     def _backward(self, x, cotangent, forward=None):
         """Yield (layer, a_layer, ∂/∂z_layer, ∂/∂a_layer) from the output down; ``cotangent`` = ∂/∂a_L.
 
-        ``forward``: the (posts, pres) of :meth:`forward` at ``x`` when the caller has them already."""
+        ``forward``: :meth:`forward` at ``x`` with ``slopes=True``, when the caller has it already."""
         posts, _, derivatives = self.forward(x, slopes=True) if forward is None else forward
         g = cotangent
         for layer in range(len(self.weights) - 1, -1, -1):
@@ -293,9 +325,13 @@ class Network:
             grad_b[layer] = delta.sum(axis=-2) if bias_scale == 1.0 else bias_scale * delta.sum(axis=-2)
         return forward[0], cotangents, grad_w, grad_b
 
-    def backward(self, x, cotangent) -> list:
-        """∂/∂a_l of ⟨cotangent, a_L⟩ for l = 0 … L (the vector–Jacobian products, layer by layer)."""
-        return self.pullback(x, cotangent)[1]
+    def backward(self, x, cotangent, *, forward=None) -> list:
+        """∂/∂a_l of ⟨cotangent, a_L⟩ for l = 0 … L (the vector–Jacobian products, layer by layer; no parameter
+        derivatives).  ``forward``: :meth:`forward` at ``x`` with ``slopes=True``, when the caller has it already."""
+        cotangents = [None] * len(self.weights) + [cotangent]
+        for layer, _, _, below in self._backward(x, cotangent, forward):
+            cotangents[layer] = below
+        return cotangents
 
     def jvp(self, x, tangent):
         """∂a_L/∂x · tangent at the samples ``x`` (forward-mode, alongside the forward pass)."""

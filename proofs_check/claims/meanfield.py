@@ -287,7 +287,7 @@ def _finite_width_simulations(seeds: int) -> dict:
     """The networks of the finite-width claim, by width: the formula and its control are judged on the same draws."""
     sw2, sb2, depth, q0, c0 = _FINITE_WIDTH
     return {
-        width: simulate_network(_theory("tanh"), sw2, sb2, width=width, depth=depth, q0=q0, c0=c0, seeds=seeds, probes=1, seed=100 + i)
+        width: simulate_network(_theory("tanh"), sw2, sb2, width=width, depth=depth, q0=q0, c0=c0, seeds=seeds, seed=100 + i)
         for i, width in enumerate((64, 256, 1024))
     }
 
@@ -301,7 +301,7 @@ def _jacobian_simulations(weights: str, seeds: int) -> tuple[float, float, dict]
     q_star, chi = float(state.q_star), float(state.chi_1)
     estimates = {}
     for i, width in enumerate((32, 128, 512)):
-        sim = simulate_network(theory, sw2, sb2, width=width, depth=depth, q0=q_star, c0=0.0, seeds=seeds, weights=weights, probes=4, seed=200 + i)
+        sim = simulate_network(theory, sw2, sb2, width=width, depth=depth, q0=q_star, c0=0.0, seeds=seeds, weights=weights, seed=200 + i)
         estimates[width] = sim.jacobian_msv
     return q_star, chi, estimates
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from dyncheck.proofs_check.commands.common import (
     EXIT_OK,
     Commands,
     add_backend,
+    add_executor,
     add_json,
     add_plot,
     add_replicates,
@@ -54,7 +56,8 @@ def register(commands: Commands) -> None:
         commands.simulate, "kuramoto", help="Kuramoto populations: r(t), ⟨r⟩ and r∞(K) sweeps against theory",
         examples=(
             "  dyncheck simulate kuramoto --oscillators 2000 --density gaussian --sigma 1 --sweep 0.5 4 15 --replicates 4 --time 60 --plot bif.png\n"
-            "  dyncheck simulate kuramoto --oscillators 1000000 --density gaussian --sigma 1 --coupling 2.5 --time 50 --backend torch --device cuda"
+            "  dyncheck simulate kuramoto --oscillators 1000000 --density gaussian --sigma 1 --coupling 2.5 --time 50 --backend torch --device cuda\n"
+            "  dyncheck simulate kuramoto --oscillators 20000 --density lorentzian --gamma 0.5 --sweep 0 3 30 --replicates 8 --jobs 2 --store kura/"
         ),
         run=_simulate_kuramoto,
     )
@@ -69,6 +72,7 @@ def register(commands: Commands) -> None:
     sim.add_argument("--random-frequencies", action="store_true", help="i.i.d. draws instead of quantiles of g")
     add_backend(sim)
     add_seed(sim)
+    add_executor(sim, jobs_default="1: every population as one batch, in this process")
     add_plot(sim, "r(t) against r∞, or with --sweep the r∞(K) curve")
     add_json(sim)
 
@@ -125,13 +129,7 @@ def _simulate_kuramoto(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from dyncheck.numerics.kuramoto import (
-        frequencies,
-        plot_bifurcation,
-        plot_order_parameter,
-        simulate,
-        simulate_adaptive,
-    )
+    from dyncheck.numerics.kuramoto import plot_bifurcation, plot_order_parameter, simulate_populations
 
     if args.oscillators < 2:
         raise UsageError("a population needs at least 2 oscillators (--oscillators ≥ 2)")
@@ -142,9 +140,12 @@ def _simulate_kuramoto(args) -> int:
     if samples > 1e7:
         raise UsageError(f"--time / --step = {samples:.3g} steps; the limit is 1e7")
     systems = args.replicates * (int(args.sweep[2]) if args.sweep else 1)
-    # phases and the integrator's stages per oscillator, r(t) per system and step, the graph's adjacency
-    needed = 8.0 * (8 * args.oscillators * systems + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" else 0)
-    require_memory(needed, f"{systems} populations of {args.oscillators} oscillators over {samples:.3g} steps")
+    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    together = 0 if scheduler else systems if (args.jobs or 1) == 1 and not args.store else args.jobs or 1
+    # phases and the integrator's stages per oscillator of the systems run here at once, r(t) per system
+    # and step, the graph's adjacency
+    needed = 8.0 * (8 * args.oscillators * together + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" else 0)
+    require_memory(needed, f"{max(together, 1)} populations of {args.oscillators} oscillators at once over {samples:.3g} steps")
     theory = _theory(args)
     if args.sweep:
         lo, hi, count = args.sweep
@@ -157,27 +158,22 @@ def _simulate_kuramoto(args) -> int:
         couplings = np.array([args.coupling])
     if np.any(couplings < 0):
         raise UsageError("the coupling K must be non-negative")
+    if args.method == "dop853" and args.backend != "numpy":
+        raise UsageError("the adaptive integrator (dop853) runs on numpy")
     graph = _kuramoto_graph(args, args.oscillators)
-    omega = frequencies(args.density, args.oscillators, theory.scale, systems=args.replicates, quantiles=not args.random_frequencies, seed=args.seed)
-    omega = np.tile(omega, (1, couplings.size))  # columns: coupling-major, seeds within
-    per_system = np.repeat(couplings, args.replicates)
-    label = f"{args.oscillators} oscillators × {per_system.size} systems, {args.graph}, {args.backend}/{args.device}"
-    bar = tqdm(total=round(args.time / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or None)
+    label = f"{args.oscillators} oscillators × {systems} systems, {args.graph}, {args.backend}/{args.device}"
+    in_batch = together == systems
+    bar = tqdm(total=round(args.time / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or not in_batch or None)
 
     def progress(done, total):
         bar.update(done - bar.n)
 
-    if args.method == "dop853":
-        if args.backend != "numpy":
-            raise UsageError("the adaptive integrator (dop853) runs on numpy")
-        trajectory = simulate_adaptive(
-            omega, per_system, args.time, graph=graph, normalisation=args.normalisation, seed=args.seed, samples=round(args.time / args.step) + 1,
-        )
-    else:
-        trajectory = simulate(
-            omega, per_system, args.time, args.step, graph=graph, normalisation=args.normalisation, method=args.method,
-            seed=args.seed, backend=args.backend, device=args.device, progress=progress,
-        )
+    trajectory = simulate_populations(
+        args.density, args.oscillators, theory.scale, couplings, args.replicates, args.time, args.step, graph=graph,
+        normalisation=args.normalisation, method=args.method, quantiles=not args.random_frequencies, seed=args.seed,
+        backend=args.backend, device=args.device, jobs=args.jobs, scheduler=scheduler, store=args.store,
+        progress=progress if in_batch else not args.json,
+    )
     bar.close()
     averages, _ = trajectory.stationary(args.time / 2)
     averages = averages.reshape(couplings.size, args.replicates)

@@ -68,7 +68,8 @@ def register(commands: Commands) -> None:
         examples=(
             "  dyncheck simulate meanfield --phi tanh --sw2 1.5 --sb2 0.05 --width 1024 --depth 50 --plot traj.png\n"
             "  dyncheck simulate meanfield --phi tanh --sw2 1.76 --width 512 --depth 16 --spectrum-plot spectra.png\n"
-            "  dyncheck simulate meanfield --phi erf --sw2 2 --backend torch --device cuda --replicates 64"
+            "  dyncheck simulate meanfield --phi erf --sw2 2 --backend torch --device cuda --replicates 64\n"
+            "  dyncheck simulate meanfield --phi tanh --sw2 1.5 --width 8192 --replicates 256 --scheduler tcp://10.0.0.5:8786 --store nets/"
         ),
         run=_simulate,
     )
@@ -82,6 +83,7 @@ def register(commands: Commands) -> None:
     sim.add_argument("--weights", choices=["gaussian", "orthogonal"], default="gaussian", help="weight ensemble (default gaussian)")
     add_backend(sim)
     add_seed(sim)
+    add_executor(sim, jobs_default="1: the networks as one batch, in this process")
     add_plot(sim, "q_l, c_l and the gradient variance against the maps")
     add_plot(sim, "the Jacobian's squared singular values at q*, Gaussian and orthogonal weights, against theory (O(N³L))", old="--spectrum", option="--spectrum-plot")
     add_json(sim)
@@ -227,12 +229,15 @@ def _simulate(args) -> int:
     from dyncheck.numerics.meanfield import plot_trajectories, simulate_network
 
     check_backend(args)
-    # weights of every layer of a batch of networks, and the spectrum's dense Jacobian products
-    require_memory(8.0 * args.width**2 * (args.replicates + 4), f"{args.replicates} networks of width {args.width}")
+    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    together = 0 if scheduler else args.replicates if (args.jobs or 1) == 1 and not args.store else args.jobs or 1
+    # one layer's weights of the networks in memory here at once, and the spectrum's dense Jacobian products
+    require_memory(8.0 * args.width**2 * (together + 4), f"{max(together, 1)} networks of width {args.width} at once")
     theory = theory_for(args.phi)
     sim = simulate_network(
         theory, args.sw2, args.sb2, width=args.width, depth=args.depth, q0=args.q0, c0=args.c0,
         seeds=args.replicates, weights=args.weights, backend=args.backend, device=args.device, seed=args.seed,
+        jobs=args.jobs, scheduler=scheduler, store=args.store, progress=not args.json and together != args.replicates,
     )
     q_mean, q_error = sim.mean_and_error(sim.q)
     c_mean, c_error = sim.mean_and_error(sim.c)

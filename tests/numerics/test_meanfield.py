@@ -150,20 +150,36 @@ def test_jacobian_spectrum_variance_matches_free_probability(weights, width, see
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_the_backward_pass_draws_the_forward_weights_again(backend):
-    # the simulator regenerates each layer's weights from its stream instead of keeping them
+def test_a_network_s_weights_depend_on_its_seed_alone(backend):
+    # the backward pass draws a layer again from its seed; a network is the same in any batch, on any worker
     if backend == "torch":
         pytest.importorskip("torch")
-    from dyncheck.numerics.backend import ArrayBackend
+    from dyncheck.numerics.backend import ArrayBackend, child_seed
 
     xp = ArrayBackend(backend, "cpu", 11)
+    seeds = np.random.SeedSequence(3).spawn(3)
     for ensemble in ("gaussian", "orthogonal"):
-        first = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(3)))
-        xp.normal(5)  # draws from the main generator in between change nothing
-        again = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(3)))
-        other = xp.numpy(xp.weights(ensemble, 2, 8, 1.5, rng=xp.stream(4)))
-        assert np.array_equal(first, again)
-        assert not np.allclose(first, other)
+
+        def draw(chosen):
+            return xp.numpy(xp.weights(ensemble, 8, 1.5, [xp.generator(child_seed(s, 0, 2)) for s in chosen]))
+
+        batch = draw(seeds)
+        xp.normal(5)  # draws from the backend's own generator in between change nothing
+        assert np.array_equal(batch[1:], draw(seeds[1:])) and np.array_equal(batch, draw(seeds))
+        assert not np.allclose(batch[0], batch[1])
+        if ensemble == "orthogonal":
+            assert np.allclose(batch[0] @ batch[0].T, 1.5 * np.eye(8), atol=1e-12)
+    assert child_seed(np.random.SeedSequence(3), 2).generate_state(4).tolist() == seeds[2].generate_state(4).tolist()
+
+
+def test_simulated_networks_are_the_same_on_processes_as_in_one_batch():
+    theory, options = _theory("tanh"), dict(width=48, depth=5, q0=1.0, c0=0.3, seeds=4, seed=7)
+    batch = simulate_network(theory, 1.5, 0.05, **options)
+    spread = simulate_network(theory, 1.5, 0.05, jobs=2, **options)
+    for name in ("q", "c", "gradient", "jacobian_msv"):
+        assert np.allclose(getattr(batch, name), getattr(spread, name), rtol=1e-13, atol=0)
+    other = simulate_network(theory, 1.5, 0.05, **(options | {"seed": 8}))
+    assert not np.allclose(batch.q, other.q)
 
 
 def test_a_phase_diagram_in_blocks_on_processes_is_the_whole_grid():

@@ -8,6 +8,7 @@ import pytest
 
 from dyncheck.numerics.networks import (
     PARAMETERISATIONS,
+    DrawnWeights,
     Network,
     autograd_gradient,
     autograd_hvp,
@@ -44,6 +45,32 @@ def test_a_batch_of_networks_is_each_network():
         one = Network([w[k] for w in batch.weights], [b[k] for b in batch.biases], TANH, 1.5, 0.1)
         assert np.allclose(one(x[k]), together[k], rtol=1e-14, atol=1e-15)
         assert np.allclose(one.ntk(x[k]), batch.ntk(x)[k], rtol=1e-13)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_drawn_weights_are_the_held_weights_and_hold_at_most_one_layer_unless_kept(keep):
+    held = Network.random(TANH, 6, 6, 4, 1.5, 0.1, seed=5, residual_step=None, outputs=6, batch=(2,))
+    draws, sizes = [], []
+
+    def draw(layer):
+        draws.append(layer)
+        return held.weights[layer].copy()
+
+    lazy = DrawnWeights(draw, len(held.weights), keep)
+    drawn = Network(lazy, held.biases, TANH, 1.5, 0.1, held.parameterisation, held.kinds)
+    x, cotangent = np.broadcast_to(_inputs(3, 6), (2, 3, 6)), np.random.default_rng(6).standard_normal((2, 3, 6))
+    forward = drawn.forward(x, slopes=True)
+    sizes.append(len(lazy._kept))
+    for ours, theirs in zip(drawn.backward(x, cotangent, forward=forward), held.backward(x, cotangent)):
+        assert np.array_equal(ours, theirs)
+    assert np.array_equal(forward[0][-1], held.forward(x)[0][-1])
+    layers = len(held.weights)
+    if keep:  # one draw a layer, all kept for the backward pass
+        assert sorted(draws) == list(range(layers)) and sizes == [layers]
+    else:  # forward then backward: two draws a layer (the last layer once), one layer held
+        assert sorted(draws) == sorted([*range(layers), *range(layers - 1)]) and sizes == [1] and len(lazy._kept) == 1
+    with pytest.raises(IndexError):
+        lazy[layers]
 
 
 @pytest.mark.parametrize("residual_step", [None, 0.3])

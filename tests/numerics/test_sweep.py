@@ -203,6 +203,20 @@ def test_a_phase_diagram_on_a_dask_cluster(cluster, tmp_path):
     assert main(["phase-diagram", "--phi", "erf", "--grid", "16", "--plot", str(tmp_path / "p.png"), "--scheduler", cluster.scheduler.address]) == 0
 
 
+def test_simulated_networks_on_a_dask_cluster_are_the_local_processes_bit_for_bit(cluster, tmp_path):
+    from dyncheck.numerics.meanfield import simulate_network
+    from dyncheck.theory.activations import activation
+    from dyncheck.theory.meanfield import mean_field
+
+    theory = mean_field(activation("tanh").expr(), "tanh")
+    options = dict(width=32, depth=4, q0=1.0, c0=0.5, seeds=3, seed=2)
+    local = simulate_network(theory, 1.5, 0.05, jobs=2, **options)
+    remote = simulate_network(theory, 1.5, 0.05, scheduler=cluster, store=tmp_path / "store", **options)
+    for name in ("q", "c", "gradient"):
+        assert np.array_equal(getattr(local, name), getattr(remote, name))
+    assert len(list((tmp_path / "store").glob("task-*.npz"))) == 3
+
+
 @pytest.mark.parametrize("address", ["nonsense", "tcp://", "http://host:8786", "tcp://host:port", "host 8786"])
 def test_a_malformed_scheduler_address_is_bad_input_before_any_work(address, monkeypatch, capsys):
     from dyncheck.proofs_check.cli import main
@@ -219,3 +233,12 @@ def test_a_malformed_scheduler_address_is_bad_input_before_any_work(address, mon
     assert main(["verify", "--only", "gaussian.erf_variance", "--scheduler", address]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a Dask scheduler address" in err
+
+
+def test_populations_on_a_dask_cluster_are_the_local_processes_bit_for_bit(cluster):
+    from dyncheck.numerics.kuramoto import simulate_populations
+
+    options = dict(graph=None, seed=3, progress=False)
+    local = simulate_populations("lorentzian", 48, 0.5, [0.5, 2.0], 2, 3.0, 0.05, jobs=2, **options)
+    remote = simulate_populations("lorentzian", 48, 0.5, [0.5, 2.0], 2, 3.0, 0.05, scheduler=cluster, **options)
+    assert np.array_equal(local.r, remote.r)
