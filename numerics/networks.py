@@ -96,6 +96,15 @@ def compiled_activation(expr: sp.Expr, backend: str = "numpy"):
     return generate(expr, [X], backend)
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled_derivative(expr: sp.Expr, order: int | tuple[int, ...], backend: str):
+    """The derivative of φ of ``order`` (a tuple: those derivatives together), compiled: differentiated once per
+    activation, not at each pass (SymPy's differentiation costs more than a small network's pass)."""
+    if isinstance(order, tuple):
+        return compiled_activation(sp.Tuple(*(derivative(expr, X, k) if k else expr for k in order)), backend)
+    return compiled_activation(derivative(expr, X, order) if order else expr, backend)
+
+
 def _orthogonal(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray:
     """A Haar-distributed matrix with orthonormal rows or columns (QR of a Gaussian, signs fixed: Mezzadri 2007)."""
     g = rng.standard_normal((max(rows, columns), min(rows, columns)))
@@ -233,11 +242,11 @@ class Network:
         return alpha * math.sqrt(self.sw2 / fan_in), alpha * math.sqrt(self.sb2)
 
     def _phi(self, order: int = 0):
-        return compiled_activation(derivative(self.phi, X, order) if order else self.phi, self._backend)
+        return _compiled_derivative(self.phi, order, self._backend)
 
     def _phi_and_slope(self):
         """φ and φ′ in one generated function (their common sub-expressions, tanh(x) for tanh, computed once)."""
-        return compiled_activation(sp.Tuple(self.phi, derivative(self.phi, X, 1)), self._backend)
+        return _compiled_derivative(self.phi, (0, 1), self._backend)
 
     def _apply(self, f, z):
         return self._like(f(z), z)
