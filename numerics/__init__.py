@@ -11,6 +11,7 @@ __all__ = [
     "codegen",
     "control",
     "gaussian",
+    "gradient_descent",
     "kernels",
     "kuramoto",
     "meanfield",

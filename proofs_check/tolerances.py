@@ -223,6 +223,16 @@ _TABLE = [
         "≤ 10⁴ coordinates.",
     ),
     Tolerance(
+        "stability_bracket_relative",
+        1e-3,
+        "Relative distance ε from a claimed step threshold x* at which an optimizer on a quadratic must "
+        "converge (x*(1 − ε)) and diverge (x*(1 + ε)), and the slack around a measured divergence "
+        "bracket.  Within δ of x* the spectral radius is 1 ± cδ with c x* ≥ 2 for the maps checked, so "
+        "4000 steps decide at δ ≥ ln(10)/(2·4000) ≈ 3e-4 despite a transient growth ≤ 10 (measured "
+        "offsets ≤ 2e-4 over β ∈ {0, 0.5, 0.9}); a threshold off by a factor (2 for 2 + 2β, 1/λ for "
+        "1/(2λ)) is ≥ 25 % away.",
+    ),
+    Tolerance(
         "monotone_loss_relative",
         1e-12,
         "A training loss counts as increased when it grows by more than this, relative: the "

@@ -11,6 +11,7 @@ __all__ = [
     "control",
     "errors",
     "gaussian",
+    "gradient_descent",
     "kernels",
     "kuramoto",
     "meanfield",

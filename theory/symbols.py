@@ -16,6 +16,9 @@ Mean-field theory of deep networks (Poole et al. 2016; Schoenholz et al. 2017)
     q* > 0 and χ₁ > 0 (the fixed point and its slope, as parameters of the NTK diagonal).
 Dynamics
     t > 0 (time), η > 0 (step size).
+Gradient descent as a dynamical system (Cohen et al. 2021)
+    λ > 0 (a curvature: an eigenvalue of the Hessian), β ∈ [0, 1) (momentum), μ (a root of a
+    linearised update's characteristic polynomial), x = ηλ > 0 (the step in units of the curvature).
 Training as optimal control (Li, Chen, Tai & E 2018)
     the pieces of the augmented Hamiltonian: H real (the Hamiltonian's value), e_x, e_p ≥ 0
     (the squared state and costate gaps) and ρ_MSA ≥ 0 (the penalty).
@@ -35,6 +38,7 @@ __all__ = [
     "C",
     "CHI_1",
     "COSTATE_GAP",
+    "CURVATURE",
     "DELTA",
     "DEPTH",
     "GAMMA",
@@ -43,7 +47,9 @@ __all__ = [
     "KR",
     "LEVEL",
     "MEAN_LOCKED_COSINE",
+    "MOMENTUM",
     "MSA_PENALTY",
+    "MULTIPLIER",
     "OA_A",
     "OA_A_BAR",
     "OA_W",
@@ -58,6 +64,7 @@ __all__ = [
     "R",
     "R0",
     "RHO",
+    "SCALED_STEP",
     "SIGMA",
     "SIGMA_B2",
     "SIGMA_W2",
@@ -89,6 +96,12 @@ Q_STAR, CHI_1 = sp.symbols("q_star chi_1", positive=True)
 # Dynamics.
 TIME = sp.Symbol("t", positive=True)
 STEP_SIZE = sp.Symbol("eta", positive=True)
+
+# Gradient descent as a dynamical system.
+CURVATURE = sp.Symbol("lambda", positive=True)
+MOMENTUM = sp.Symbol("beta", nonnegative=True)
+MULTIPLIER = sp.Symbol("mu")
+SCALED_STEP = sp.Symbol("x_eta", positive=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

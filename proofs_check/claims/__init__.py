@@ -9,11 +9,11 @@ from __future__ import annotations
 import fnmatch
 
 from dyncheck.proofs_check.claim import Claim
-from dyncheck.proofs_check.claims import control, gaussian, kernels, kuramoto, meanfield
+from dyncheck.proofs_check.claims import control, gaussian, gradient_descent, kernels, kuramoto, meanfield
 
 __all__ = ["REGISTRY", "TOPICS", "select"]
 
-TOPICS = (gaussian, meanfield, control, kuramoto, kernels)
+TOPICS = (gaussian, meanfield, control, kuramoto, kernels, gradient_descent)
 
 
 def _gather() -> dict[str, Claim]:

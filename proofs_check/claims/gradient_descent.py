@@ -1,0 +1,201 @@
+r"""Gradient descent as a dynamical system: stability thresholds of GD, momentum and frozen-Adam.
+
+Routes: the exact symbolic derivation of :mod:`theory.gradient_descent` (the characteristic
+polynomial of the linearised update and the Jury conditions, proved for every β ∈ [0, 1)); the
+same update rules iterated in double precision and in 30-digit mpmath at (1 ± ε) times the
+candidate threshold; and the real ``torch.optim.SGD``, whose divergence threshold is located by a
+grid refined around it, without looking at the candidate.  Negative controls: the descent lemma's
+1/λ as the GD threshold, 2/η for heavy-ball (momentum ignored), the other momentum convention's
+threshold for Nesterov and for frozen-preconditioner Adam, and the least-squares Hessian without
+its 1/N.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from dyncheck.numerics.gradient_descent import divergence_bracket, growth, least_squares_growth, mp_growth, torch_growth
+from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
+from dyncheck.theory.gradient_descent import derive_threshold
+from dyncheck.theory.symbols import MOMENTUM
+
+__all__ = ["CLAIMS", "LeastSquaresThreshold", "StabilityThreshold"]
+
+#: Momenta at which the numeric routes run: none, moderate, and heavy (where the conventions differ most).
+MOMENTA = (0.0, 0.5, 0.9)
+#: Steps of every iterated run (the tolerance's reason says what they resolve).
+STEPS = 4000
+
+
+def _at(candidate, beta: float) -> sp.Expr:
+    """The candidate threshold at β, exactly (β a decimal of :data:`MOMENTA`, read as the rational it names)."""
+    return sp.sympify(candidate).subs(MOMENTUM, sp.Rational(str(beta)))
+
+
+def _symbolic_threshold(optimizer: str, candidate) -> Evidence:
+    derived = derive_threshold(optimizer)
+    details = {"derived": str(derived.bound), "polynomial": str(derived.polynomial), "conditions": [list(c) for c in derived.conditions]}
+    if not derived.proved:
+        return Evidence("symbolic-jury", UNDECIDED, f"the threshold is not proved: {derived.reason}", details)
+    difference = sp.simplify(sp.sympify(candidate) - derived.bound)
+    if difference == 0:
+        return Evidence("symbolic-jury", EXACT, f"stable ⇔ 0 < ηλ < {derived.bound} for all β ∈ [0, 1): {derived.reason}", details)
+    details["difference"] = str(difference)
+    return Evidence("symbolic-jury", DISAGREE, f"the derived threshold is ηλ < {derived.bound}, not {candidate}", details)
+
+
+def _straddles(route: str, measure, candidate, what: str) -> Evidence:
+    """Converges at x*(1 − ε) and diverges at x*(1 + ε), x* the candidate, at every momentum of :data:`MOMENTA`."""
+    epsilon = tolerance("stability_bracket_relative")
+    failures, details = [], {"epsilon": epsilon, "steps": STEPS}
+    margin = sp.Rational(str(epsilon))
+    for beta in MOMENTA:
+        x = _at(candidate, beta)
+        below, above = measure([x * (1 - margin), x * (1 + margin)], beta)
+        details[f"beta={beta:g}"] = {"threshold": float(x), "growth_below": float(below), "growth_above": float(above)}
+        if not (below <= 1 < above):
+            failures.append(f"β = {beta:g}: max|θ| = {float(below):.3g} below and {float(above):.3g} above ηλ = {float(x):.6g}")
+    if failures:
+        return Evidence(route, DISAGREE, f"{what}: the candidate is not where runs start to diverge ({failures[0]})", details)
+    return Evidence(route, AGREE, f"{what}: converges at (1 − {epsilon:g})x*, diverges at (1 + {epsilon:g})x*, β ∈ {set(MOMENTA)}", details)
+
+
+@functools.lru_cache(maxsize=16)
+def _torch_bracket(optimizer: str, beta: float) -> tuple[float, float] | None:
+    """Where torch.optim.SGD's runs start to diverge, ηλ ∈ [0.01, 1000]: a grid of 512 (spacing 2.3 %) at STEPS/10
+    steps (they resolve 0.3 %), then 512 between its last stable and first divergent points at STEPS.  The
+    candidate plays no part, so the formula and its control are judged on the same bracket."""
+    return divergence_bracket(lambda xs, final: torch_growth(optimizer, xs, beta, STEPS if final else STEPS // 10) > 1, 1e-2, 1e3, points=512, rounds=2)
+
+
+@dataclass(frozen=True)
+class StabilityThreshold(Claim):
+    """An optimizer on a quadratic converges from every start iff ηλ < ``candidate`` (an expression in β) for every curvature λ."""
+
+    optimizer: str = "gd"
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        name = self.optimizer
+        return [
+            timed(_symbolic_threshold, name, candidate),
+            timed(_straddles, "double-iteration", lambda xs, beta: growth(name, [float(x) for x in xs], beta, STEPS), candidate, "the update rule in float64"),
+            timed(_straddles, "mpmath-iteration", lambda xs, beta: mp_growth(name, [str(sp.N(x, 40)) for x in xs], str(beta), STEPS), candidate, "the update rule at 30 digits"),
+            timed(self._torch, candidate),
+        ]
+
+    @needs_torch("torch-optim")
+    def _torch(self, torch, candidate) -> Evidence:
+        epsilon = tolerance("stability_bracket_relative")
+        details, failures = {"epsilon": epsilon, "steps": STEPS}, []
+        for beta in MOMENTA:
+            bracket = _torch_bracket(self.optimizer, beta)
+            x = float(_at(candidate, beta))
+            if bracket is None:
+                return Evidence("torch-optim", UNDECIDED, f"β = {beta:g}: torch.optim.SGD's runs are not stable-then-divergent on ηλ ∈ [0.01, 1000]", details)
+            details[f"beta={beta:g}"] = {"stable": bracket[0], "divergent": bracket[1], "candidate": x}
+            if not bracket[0] * (1 - epsilon) <= x <= bracket[1] * (1 + epsilon):
+                failures.append(f"β = {beta:g}: diverges between ηλ = {bracket[0]:.6g} and {bracket[1]:.6g}, not at {x:.6g}")
+        if failures:
+            return Evidence("torch-optim", DISAGREE, f"torch.optim.SGD ({failures[0]})", details)
+        return Evidence("torch-optim", AGREE, f"torch.optim.SGD starts to diverge within {epsilon:g} of the candidate at β ∈ {set(MOMENTA)}", details)
+
+
+# ---------------------------------------------------------------------------
+# Least squares: the Hessian whose λ_max sets the step
+
+
+#: The least-squares problem of the claim: N = 6 samples of 3 features, small integers (exact in SymPy).
+FEATURES = ((1, 2, 0), (0, 1, 3), (2, -1, 1), (1, 1, 1), (-1, 0, 2), (3, 1, -2))
+TARGETS = (1, -2, 0, 3, 1, -1)
+
+
+def _hessian_of_mean_loss() -> sp.Matrix:
+    x = sp.Matrix(FEATURES)
+    w = sp.Matrix(sp.symbols(f"w0:{x.cols}"))
+    residual = x * w - sp.Matrix(TARGETS)
+    loss = (residual.T * residual)[0, 0] / (2 * x.rows)
+    return sp.hessian(loss, list(w))
+
+
+@dataclass(frozen=True)
+class LeastSquaresThreshold(Claim):
+    """GD on L(w) = (1/2N)‖Xw − y‖² converges from every start iff η < 2/λ_max(H), H = ``candidate(X)``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._iteration, candidate)]
+
+    def _symbolic(self, candidate) -> Evidence:
+        gd = derive_threshold("gd")
+        hessian = _hessian_of_mean_loss()
+        claimed = sp.Matrix(candidate(sp.Matrix(FEATURES)))
+        if not gd.proved:
+            return Evidence("symbolic", UNDECIDED, f"the GD threshold is not proved: {gd.reason}")
+        if sp.simplify(claimed - hessian) == sp.zeros(*hessian.shape):
+            return Evidence("symbolic", EXACT, f"∇²L = the candidate H exactly, and GD is stable ⇔ ηλ < {gd.bound} on every eigenvalue λ of H", {"hessian": str(hessian)})
+        return Evidence("symbolic", DISAGREE, "∇²L of (1/2N)‖Xw − y‖² is not the candidate H", {"hessian": str(hessian), "candidate": str(claimed)})
+
+    def _iteration(self, candidate) -> Evidence:
+        epsilon = tolerance("stability_bracket_relative")
+        x, y = np.array(FEATURES, float), np.array(TARGETS, float)
+        threshold = 2 / float(np.linalg.eigvalsh(np.asarray(candidate(x), float)).max())
+        below, above = least_squares_growth(x, y, [threshold * (1 - epsilon), threshold * (1 + epsilon)], STEPS)
+        details = {"eta_threshold": threshold, "epsilon": epsilon, "error_below": float(below), "error_above": float(above), "steps": STEPS}
+        what = f"GD on (1/2N)‖Xw − y‖², N = {len(TARGETS)}, from w = 0: relative error {below:.2g} at (1 − ε)·2/λ_max, {above:.2g} at (1 + ε)"
+        return Evidence("double-iteration", AGREE if below < 1 < above else DISAGREE, what, details)
+
+
+def _mean_hessian(x):
+    return x.T @ x / x.shape[0]
+
+
+def _sum_hessian(x):
+    return x.T @ x
+
+
+CLAIMS = [
+    StabilityThreshold(
+        "gradient_descent.gd_threshold",
+        "Cohen, Kaur, Li, Kolter & Talwalkar (2021): GD on a quadratic converges iff ηλ < 2 for every Hessian eigenvalue λ",
+        r"\theta \leftarrow \theta - \eta\nabla L \text{ stable} \iff 0 < \eta\lambda_{\max} < 2",
+        literature=sp.Integer(2),
+        wrong=sp.Integer(1),
+        optimizer="gd",
+    ),
+    StabilityThreshold(
+        "gradient_descent.heavy_ball_threshold",
+        "Goh (2017), Why momentum really works; Cohen et al. (2021), §A: heavy-ball momentum (torch.optim.SGD's convention) is stable iff ηλ < 2 + 2β",
+        r"v \leftarrow \beta v + \nabla L,\ \theta \leftarrow \theta - \eta v \text{ stable} \iff \eta\lambda_{\max} < 2 + 2\beta",
+        literature=2 + 2 * MOMENTUM,
+        wrong=sp.Integer(2),
+        optimizer="heavy-ball",
+    ),
+    StabilityThreshold(
+        "gradient_descent.nesterov_threshold",
+        "Nesterov momentum in torch.optim.SGD's convention is stable iff ηλ < (2 + 2β)/(1 + 2β) (the z = −1 boundary of its characteristic polynomial)",
+        r"v \leftarrow \beta v + \nabla L,\ \theta \leftarrow \theta - \eta(\nabla L + \beta v) \text{ stable} \iff \eta\lambda_{\max} < \frac{2 + 2\beta}{1 + 2\beta}",
+        literature=(2 + 2 * MOMENTUM) / (1 + 2 * MOMENTUM),
+        wrong=2 + 2 * MOMENTUM,
+        optimizer="nesterov",
+    ),
+    StabilityThreshold(
+        "gradient_descent.adam_threshold",
+        "Cohen et al. (2022), Adaptive gradient methods at the edge of stability: Adam with a frozen preconditioner P is stable iff ηλ(PH) < (2 + 2β₁)/(1 − β₁)",
+        r"m \leftarrow \beta_1 m + (1 - \beta_1)\nabla L,\ \theta \leftarrow \theta - \eta P m \text{ stable} \iff \eta\lambda_{\max}(PH) < \frac{2 + 2\beta_1}{1 - \beta_1}",
+        literature=(2 + 2 * MOMENTUM) / (1 - MOMENTUM),
+        wrong=2 + 2 * MOMENTUM,
+        optimizer="adam",
+    ),
+    LeastSquaresThreshold(
+        "gradient_descent.least_squares_threshold",
+        "Overdetermined least squares L = (1/2N)‖Xw − y‖² has Hessian XᵀX/N: GD converges iff η < 2/λ_max(XᵀX/N)",
+        r"\eta < 2/\lambda_{\max}(X^\top X/N)",
+        literature=_mean_hessian,
+        wrong=_sum_hessian,
+    ),
+]

@@ -1,0 +1,50 @@
+"""Optimizers iterated: the update rules in float64 and mpmath, torch.optim, and the divergence bracket."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dyncheck.numerics.gradient_descent import divergence_bracket, growth, least_squares_growth, mp_growth, torch_growth
+from dyncheck.theory.errors import UsageError
+
+
+@pytest.mark.parametrize("name, beta, threshold", [("gd", 0.0, 2.0), ("heavy-ball", 0.5, 3.0), ("nesterov", 0.5, 1.5), ("adam", 0.5, 6.0)])
+def test_runs_converge_below_the_threshold_and_diverge_above(name, beta, threshold):
+    below, above = growth(name, [threshold * 0.99, threshold * 1.01], beta, 2000)
+    assert below < 1 < above
+    mp_below, mp_above = mp_growth(name, [str(threshold * 0.99), str(threshold * 1.01)], str(beta), 2000, dps=20)
+    assert mp_below < 1 < mp_above
+
+
+def test_overflow_counts_as_divergence():
+    assert growth("gd", [1e3], 0.0, 2000)[0] == np.inf  # |1 − 1000|^2000 overflows to inf, then NaN
+
+
+@pytest.mark.parametrize("name", ["gd", "heavy-ball", "nesterov", "adam"])
+def test_torch_optim_diverges_where_the_update_rules_do(name):
+    pytest.importorskip("torch")
+    x = np.geomspace(0.1, 100, 200)
+    assert np.array_equal(torch_growth(name, x, 0.7, 600) > 1, growth(name, x, 0.7, 600) > 1)
+
+
+def test_the_bracket_refines_and_refuses_a_grid_that_is_not_stable_then_divergent():
+    stable, divergent = divergence_bracket(lambda x, final: x > np.pi, 0.1, 100, points=64, rounds=3)
+    assert stable <= np.pi < divergent and divergent - stable < 1e-3
+    assert divergence_bracket(lambda x, final: (x > 2) & (x < 5), 0.1, 100) is None  # stable again beyond
+    assert divergence_bracket(lambda x, final: x > 0, 0.1, 100) is None  # divergent everywhere
+
+
+def test_least_squares_gd_diverges_past_two_over_the_mean_hessian_s_top_eigenvalue():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    threshold = 2 / np.linalg.eigvalsh(x.T @ x / 20).max()
+    below, above = least_squares_growth(x, y, [threshold * 0.99, threshold * 1.01], 3000)
+    assert below < 1e-3 and above > 1
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(UsageError, match="unknown optimizer"):
+        growth("sgd", [1.0], 0.0, 10)
+    with pytest.raises(UsageError, match=r"\[0, 1\)"):
+        growth("heavy-ball", [1.0], 1.0, 10)

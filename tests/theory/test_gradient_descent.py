@@ -1,0 +1,69 @@
+"""Stability thresholds of optimizers: derived and proved by SymPy, checked against the spectral radius of the
+linearised map in double precision (an independent route: eigenvalues, not the Jury conditions)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dyncheck.proofs_check.claims import REGISTRY
+from dyncheck.theory import gradient_descent as gdt
+from dyncheck.theory.symbols import CURVATURE, MOMENTUM, STEP_SIZE
+
+CLAIMED = {
+    "gd": "gradient_descent.gd_threshold",
+    "heavy-ball": "gradient_descent.heavy_ball_threshold",
+    "nesterov": "gradient_descent.nesterov_threshold",
+    "adam": "gradient_descent.adam_threshold",
+}
+
+
+@pytest.mark.parametrize("name", list(gdt.OPTIMIZERS))
+def test_every_threshold_is_derived_proved_and_the_literature_s(name):
+    derived = gdt.derive_threshold(name)
+    assert derived.proved, derived.reason
+    assert sp.simplify(derived.bound - REGISTRY[CLAIMED[name]].literature) == 0
+    assert sp.simplify(gdt.readable(derived.bound) - derived.bound) == 0
+
+
+def test_the_heavy_ball_map_is_torch_s_convention():
+    # v' = βv + λθ, θ' = θ − ηv' on (θ, v)
+    eta, lam, beta = STEP_SIZE, CURVATURE, MOMENTUM
+    expected = sp.Matrix([[1 - eta * lam, -eta * beta], [lam, beta]])
+    assert sp.simplify(gdt.linearised_map("heavy-ball") - expected) == sp.zeros(2, 2)
+
+
+def test_a_map_of_degree_three_is_left_unproved(monkeypatch):
+    def two_buffers(theta, state, gradient, eta, beta):
+        v, w = state
+        v = beta * v + gradient
+        w = beta * w + v
+        return theta - eta * w, (v, w)
+
+    monkeypatch.setitem(gdt.OPTIMIZERS, "double", gdt.Optimizer("double", two_buffers, 2, "test"))
+    derived = gdt.derive_threshold("double")
+    assert not derived.proved and "degree 3" in derived.reason and derived.bound is None
+
+
+def test_a_wrong_domain_claim_is_not_proved(monkeypatch):
+    # momentum beyond 1 (β ← 2β on [0, 1)) breaks |p(0)| < 1: the proof must fail, not pass
+    def overshoot(theta, state, gradient, eta, beta):
+        return gdt.heavy_ball(theta, state, gradient, eta, 2 * beta)
+
+    monkeypatch.setitem(gdt.OPTIMIZERS, "overshoot", dataclasses.replace(gdt.OPTIMIZERS["heavy-ball"], name="overshoot", step=overshoot))
+    assert not gdt.derive_threshold("overshoot").proved
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(list(gdt.OPTIMIZERS)), beta=st.floats(0, 0.95), side=st.sampled_from([-1, 1]), gap=st.floats(1e-3, 0.5))
+def test_the_spectral_radius_crosses_one_at_the_threshold(name, beta, side, gap):
+    bound = float(gdt.derive_threshold(name).bound.subs(MOMENTUM, beta))
+    matrix = sp.lambdify((STEP_SIZE, CURVATURE, MOMENTUM), gdt.linearised_map(name))
+    x = bound * (1 + side * gap)
+    radius = max(abs(np.linalg.eigvals(np.array(matrix(x, 1.0, beta), float))))
+    assert (radius < 1) == (side < 0), (x, bound, radius)

@@ -1,0 +1,192 @@
+r"""Gradient descent as a dynamical system: when is a minimum stable for an optimizer?
+
+Near a minimum the loss is L ≈ ½ θᵀHθ, and on each eigen-direction of H (curvature λ > 0) an
+optimizer with step η is a linear map s ↦ M s of its state s = (θ, buffers).  The minimum is
+stable — every start converges to it — iff M's spectral radius is below 1, i.e. iff the
+characteristic polynomial p(μ) = det(μI − M) has every root inside the unit circle.  For the
+optimizers below p depends on η and λ only through x = ηλ, so each has a threshold: the minimum is
+stable iff 0 < ηλ < x*(β) for every eigenvalue λ, i.e. iff η < x*(β)/λ_max (Cohen, Kaur, Li,
+Kolter & Talwalkar 2021, "Gradient descent on neural networks typically occurs at the edge of
+stability"; for momentum, Goh 2017 and Cohen et al. 2022 for the adaptive case).
+
+The update rules are written once, in the conventions users run (:data:`OPTIMIZERS`), as
+functions that act alike on SymPy symbols and on numpy arrays:
+
+* ``gd`` — θ ← θ − η g;
+* ``heavy-ball`` — ``torch.optim.SGD(momentum=β)``: v ← βv + g, θ ← θ − ηv;
+* ``nesterov`` — ``torch.optim.SGD(momentum=β, nesterov=True)``: v ← βv + g, θ ← θ − η(g + βv);
+* ``adam`` — Adam late in training, its second-moment preconditioner P frozen and its bias
+  corrections spent: m ← βm + (1 − β)g, θ ← θ − η P m; λ is then the preconditioned curvature
+  (an eigenvalue of P H).  ``torch.optim.SGD(momentum=β, dampening=β)`` runs the same map.
+
+:func:`derive_threshold` derives x*(β) and proves it: M is the Jacobian of the update at g = λθ;
+x* is the positive root in x of the period-doubling boundary (−1)ⁿ p(−1) = 0; the Jury conditions
+(for degree n ≤ 2: p(1) > 0, (−1)ⁿ p(−1) > 0 and, for n = 2, |p(0)| < 1) are affine in x, so
+they hold on all of 0 < x < x* once they hold, not both as equalities, at its two ends — each a
+rational function of β, checked on β ∈ [0, 1) by SymPy's univariate inequality solver.  Past x*,
+(−1)ⁿ p(−1) < 0 puts a real root below −1: the map diverges.  A polynomial of higher degree, or
+a condition not affine in x, leaves the threshold unproved (reported so, never assumed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from dyncheck.theory.symbols import CURVATURE, MOMENTUM, MULTIPLIER, SCALED_STEP, STEP_SIZE
+
+__all__ = [
+    "MOMENTUM_DOMAIN",
+    "OPTIMIZERS",
+    "Optimizer",
+    "Threshold",
+    "adam",
+    "derive_threshold",
+    "gd",
+    "heavy_ball",
+    "linearised_map",
+    "nesterov",
+    "readable",
+]
+
+#: The momenta of the claims: β ∈ [0, 1).
+MOMENTUM_DOMAIN = sp.Interval.Ropen(0, 1)
+
+
+def gd(theta, state, gradient, eta, beta):
+    """θ ← θ − η g (no state)."""
+    return theta - eta * gradient, state
+
+
+def heavy_ball(theta, state, gradient, eta, beta):
+    """``torch.optim.SGD(momentum=β)``: v ← βv + g, θ ← θ − ηv."""
+    (v,) = state
+    v = beta * v + gradient
+    return theta - eta * v, (v,)
+
+
+def nesterov(theta, state, gradient, eta, beta):
+    """``torch.optim.SGD(momentum=β, nesterov=True)``: v ← βv + g, θ ← θ − η(g + βv)."""
+    (v,) = state
+    v = beta * v + gradient
+    return theta - eta * (gradient + beta * v), (v,)
+
+
+def adam(theta, state, gradient, eta, beta):
+    """Adam with its preconditioner frozen (folded into g and η): m ← βm + (1 − β)g, θ ← θ − η m."""
+    (m,) = state
+    m = beta * m + (1 - beta) * gradient
+    return theta - eta * m, (m,)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An update rule ``step(θ, state, g, η, β) → (θ, state)``, its state's size, and where its convention is from."""
+
+    name: str
+    step: Callable
+    buffers: int
+    convention: str
+
+
+OPTIMIZERS = {
+    o.name: o
+    for o in (
+        Optimizer("gd", gd, 0, "θ ← θ − ηg"),
+        Optimizer("heavy-ball", heavy_ball, 1, "torch.optim.SGD(momentum=β): v ← βv + g, θ ← θ − ηv"),
+        Optimizer("nesterov", nesterov, 1, "torch.optim.SGD(momentum=β, nesterov=True): v ← βv + g, θ ← θ − η(g + βv)"),
+        Optimizer("adam", adam, 1, "Adam, preconditioner frozen: m ← βm + (1 − β)g, θ ← θ − ηm (= SGD(momentum=β, dampening=β))"),
+    )
+}
+
+
+def linearised_map(name: str) -> sp.Matrix:
+    """M(η, λ, β): the Jacobian of the update on (θ, buffers) at g = λθ, the loss ½λθ² (exactly linear there)."""
+    optimizer = OPTIMIZERS[name]
+    theta = sp.Symbol("theta")
+    buffers = sp.symbols(f"v0:{optimizer.buffers}")
+    new_theta, new_buffers = optimizer.step(theta, tuple(buffers), CURVATURE * theta, STEP_SIZE, MOMENTUM)
+    return sp.Matrix([new_theta, *new_buffers]).jacobian([theta, *buffers])
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """x*(β) with ηλ < x* ⇔ stable, the polynomial it comes from, and the proof's steps.
+
+    ``proved`` is True only when every Jury condition was shown positive on 0 < x < x* for all
+    β ∈ [0, 1) and (−1)ⁿ p(−1) negative beyond; ``reason`` says what failed otherwise."""
+
+    optimizer: str
+    bound: sp.Expr | None
+    polynomial: sp.Expr
+    proved: bool
+    reason: str
+    conditions: tuple = field(default_factory=tuple)
+
+
+def _nonnegative_on_domain(expr: sp.Expr) -> bool:
+    """expr(β) ≥ 0 for every β ∈ [0, 1): the set where it is negative, found by SymPy, misses the domain."""
+    expr = sp.cancel(sp.together(expr))
+    if not expr.has(MOMENTUM):
+        return bool(expr >= 0)
+    negative = sp.solve_univariate_inequality(expr < 0, MOMENTUM, relational=False, domain=MOMENTUM_DOMAIN)
+    return negative.is_empty is True
+
+
+def _vanishes_somewhere(first: sp.Expr, second: sp.Expr) -> bool:
+    """Both vanish at one β ∈ [0, 1) (or everywhere): then the condition may be 0 on the whole interval."""
+    first, second = (sp.cancel(sp.together(e)) for e in (first, second))
+    if first == 0 and second == 0:
+        return True
+    zeros = [sp.solveset(sp.numer(e), MOMENTUM, MOMENTUM_DOMAIN) if e.has(MOMENTUM) else (MOMENTUM_DOMAIN if e == 0 else sp.S.EmptySet) for e in (first, second)]
+    return not sp.Intersection(*zeros).is_empty
+
+
+def readable(threshold: sp.Expr) -> sp.Expr:
+    """``threshold`` as one writes it: a factored numerator over a denominator whose constant term is positive,
+    2(β + 1)/(1 − β) rather than −2(β + 1)/(β − 1) (unevaluated: for printing and LaTeX)."""
+    numerator, denominator = sp.fraction(sp.cancel(threshold))
+    if denominator.subs(MOMENTUM, 0) < 0:
+        numerator, denominator = -numerator, -denominator
+    if denominator == 1:
+        return sp.factor(numerator)
+    return sp.Mul(sp.factor(numerator), sp.Pow(sp.factor(denominator), -1), evaluate=False)
+
+
+def derive_threshold(name: str) -> Threshold:
+    """Derive and prove the stability threshold x*(β) of optimizer ``name`` (the module docstring's argument)."""
+    x = SCALED_STEP
+    matrix = linearised_map(name).subs(STEP_SIZE, x / CURVATURE)
+    polynomial = sp.expand(sp.simplify((MULTIPLIER * sp.eye(matrix.rows) - matrix).det()))
+    if polynomial.has(CURVATURE):
+        return Threshold(name, None, polynomial, False, "the characteristic polynomial depends on η and λ apart, not on ηλ alone")
+    poly = sp.Poly(polynomial, MULTIPLIER)
+    degree = poly.degree()
+    if degree > 2:
+        return Threshold(name, None, polynomial, False, f"degree {degree}: the Jury table is not set up beyond 2")
+    at = lambda mu: sp.expand(polynomial.subs(MULTIPLIER, mu))  # noqa: E731
+    boundary = sp.expand((-1) ** degree * at(-1))
+    conditions = [("p(1) > 0", at(1)), ("(-1)^n p(-1) > 0", boundary)]
+    if degree == 2:
+        a0 = at(0)
+        conditions += [("1 - p(0) > 0", 1 - a0), ("1 + p(0) > 0", 1 + a0)]
+    roots = [sp.factor(sp.simplify(r)) for r in sp.solve(boundary, x)]
+    roots = [r for r in roots if _nonnegative_on_domain(r) and not _vanishes_somewhere(r, r)]
+    if len(roots) != 1:
+        return Threshold(name, None, polynomial, False, f"the boundary (-1)^n p(-1) = 0 has {len(roots)} roots in ηλ positive for every β ∈ [0, 1)")
+    bound = roots[0]
+    checked = []
+    for label, condition in conditions:
+        if sp.Poly(condition, x).degree() > 1:
+            return Threshold(name, bound, polynomial, False, f"{label} is not affine in ηλ")
+        low, high = sp.limit(condition, x, 0, "+"), sp.simplify(condition.subs(x, bound))
+        holds = _nonnegative_on_domain(low) and _nonnegative_on_domain(high) and not _vanishes_somewhere(low, high)
+        checked.append((label, str(low), str(high), holds))
+        if not holds:
+            return Threshold(name, bound, polynomial, False, f"{label} fails inside 0 < ηλ < x* for some β ∈ [0, 1)", tuple(checked))
+    slope = sp.simplify(sp.diff(boundary, x))
+    if not _nonnegative_on_domain(-slope) or _vanishes_somewhere(slope, slope):
+        return Threshold(name, bound, polynomial, False, "(-1)^n p(-1) does not fall past x*: divergence beyond it is not shown", tuple(checked))
+    return Threshold(name, bound, polynomial, True, "every Jury condition holds on 0 < ηλ < x*, and a real root passes −1 beyond it", tuple(checked))
