@@ -22,13 +22,26 @@ K the transient growth of a non-normal map (≤ 10 here): 3 × 10⁻⁴ at 4000 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.gradient_descent import OPTIMIZERS
 
-__all__ = ["WINDOW", "divergence_bracket", "growth", "least_squares_growth", "mp_growth", "torch_growth"]
+__all__ = [
+    "REDUCTIONS",
+    "WINDOW",
+    "LossHessian",
+    "Sharpness",
+    "divergence_bracket",
+    "growth",
+    "least_squares_growth",
+    "mp_growth",
+    "power_iteration",
+    "sharpness",
+    "torch_growth",
+]
 
 #: Steps at the end of a run over which max |θ| is taken (an oscillating mode passes near 0).
 WINDOW = 32
@@ -138,3 +151,102 @@ def divergence_bracket(diverges: Callable[[np.ndarray, bool], np.ndarray], lo: f
         stable, unstable = grid[first - 1], grid[first]
         grid = np.linspace(stable, unstable, points)
     return float(stable), float(unstable)
+
+
+# ---------------------------------------------------------------------------
+# Sharpness: the largest eigenvalue of the training loss's Hessian
+
+
+#: The factor c of the squared-error loss L = c Σ (f − y)² over its K entries (samples × outputs), by the
+#: name of the reduction: ``half-mean`` is the ½-mean loss of the edge-of-stability papers, ``mean`` is
+#: ``torch.nn.MSELoss()`` — its Hessian, and so its sharpness, is 2× the ½-mean's — ``sum`` and ``half-sum``.
+REDUCTIONS = {
+    "sum": lambda k: 1.0,
+    "half-sum": lambda k: 0.5,
+    "mean": lambda k: 1.0 / k,
+    "half-mean": lambda k: 0.5 / k,
+}
+
+
+class LossHessian:
+    """The Hessian of L(θ) = c Σ (f_θ(x) − y)² in all the parameters of a network (:class:`~dyncheck.numerics.networks.Network`),
+    at its present parameters, as exact Hessian–vector products (forward-over-reverse, ``torch.func``, float64) on
+    flat vectors; :meth:`dense` gives the whole matrix for small networks."""
+
+    def __init__(self, network, x, y, reduction: str = "half-mean"):
+        import torch
+        from torch.func import grad, jvp
+
+        from dyncheck.numerics.networks import torch_function
+
+        if reduction not in REDUCTIONS:
+            raise UsageError(f"unknown loss reduction {reduction!r}; choose {', '.join(REDUCTIONS)}")
+        f, params = torch_function(network)
+        names = list(params)
+        shapes = [params[k].shape for k in names]
+        sizes = [params[k].numel() for k in names]
+        inputs, targets = (torch.as_tensor(np.asarray(a, float)) for a in (x, y))
+        scale = REDUCTIONS[reduction](targets.numel())
+
+        def unflatten(flat):
+            return {k: part.reshape(shape) for k, part, shape in zip(names, torch.split(flat, sizes), shapes)}
+
+        def loss(flat):
+            return scale * ((f(unflatten(flat), inputs) - targets) ** 2).sum()
+
+        self.size = sum(sizes)
+        self.reduction = reduction
+        self._point = torch.cat([params[k].detach().reshape(-1) for k in names])
+        self._loss, self._gradient, self._jvp, self._torch = loss, grad(loss), jvp, torch
+
+    def __matmul__(self, vector: np.ndarray) -> np.ndarray:
+        """H v, exact to rounding."""
+        tangent = self._torch.as_tensor(np.asarray(vector, float).reshape(-1))
+        return self._jvp(self._gradient, (self._point,), (tangent,))[1].numpy()
+
+    def dense(self) -> np.ndarray:
+        """The whole Hessian (size × size): ``torch.func.hessian``, for checks on small networks."""
+        from torch.func import hessian
+
+        return hessian(self._loss)(self._point).numpy()
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    """λ_max of a Hessian with its error bar: some eigenvalue of H lies within ``residual`` = ‖Hv − λv‖ of ``value``
+    (v the unit Ritz vector; H symmetric), and ``products`` Hessian–vector products were spent."""
+
+    value: float
+    residual: float
+    products: int
+
+
+def sharpness(hessian: LossHessian, *, tolerance: float = 1e-10, seed: int = 0) -> Sharpness:
+    """The largest *algebraic* eigenvalue of ``hessian`` by implicitly restarted Lanczos (ARPACK ``eigsh``,
+    which="LA") on exact Hessian–vector products — λ_max, not the eigenvalue of largest modulus, which an
+    indefinite Hessian away from a minimum need not share — with its residual bound."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    products = [0]
+
+    def product(v):
+        products[0] += 1
+        return hessian @ v
+
+    start = np.random.default_rng(seed).standard_normal(hessian.size)
+    values, vectors = eigsh(LinearOperator((hessian.size,) * 2, matvec=product, dtype=float), k=1, which="LA", tol=tolerance, v0=start)
+    vector = vectors[:, 0] / np.linalg.norm(vectors[:, 0])
+    residual = float(np.linalg.norm(hessian @ vector - values[0] * vector))
+    return Sharpness(float(values[0]), residual, products[0] + 1)
+
+
+def power_iteration(hessian: LossHessian, iterations: int, *, seed: int = 0) -> Sharpness:
+    """Plain power iteration, the Rayleigh quotient after ``iterations`` products: it converges to the eigenvalue of
+    largest *modulus*, negative on an indefinite Hessian dominated by negative curvature (a baseline, not λ_max)."""
+    vector = np.random.default_rng(seed).standard_normal(hessian.size)
+    for _ in range(iterations):
+        image = hessian @ vector
+        vector = image / np.linalg.norm(image)
+    image = hessian @ vector
+    value = float(vector @ image)
+    return Sharpness(value, float(np.linalg.norm(image - value * vector)), iterations + 1)

@@ -48,3 +48,42 @@ def test_bad_input_is_refused():
         growth("sgd", [1.0], 0.0, 10)
     with pytest.raises(UsageError, match=r"\[0, 1\)"):
         growth("heavy-ball", [1.0], 1.0, 10)
+
+
+def _indefinite_problem():
+    """A tanh network far from fitting its targets: the residuals' curvature makes the Hessian indefinite, its most
+    negative eigenvalue (≈ −119) larger in modulus than λ_max (≈ 67)."""
+    from dyncheck.numerics.networks import Network
+    from dyncheck.theory.activations import activation
+
+    rng = np.random.default_rng(1)
+    network = Network.random(activation("tanh").expr(), 3, 8, 2, 1.5, 0.1, seed=1, outputs=1)
+    return network, rng.standard_normal((10, 3)), 30 * rng.standard_normal(10)
+
+
+def test_lanczos_sharpness_is_lambda_max_of_the_dense_hessian_within_its_residual_bound():
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import LossHessian, power_iteration, sharpness
+
+    hessian = LossHessian(*_indefinite_problem(), reduction="half-sum")
+    spectrum = np.linalg.eigvalsh(hessian.dense())
+    assert spectrum.min() < -spectrum.max() < 0  # the premise: negative curvature dominates
+    found = sharpness(hessian)
+    assert abs(found.value - spectrum.max()) <= max(found.residual, 1e-12 * spectrum.max()) and found.residual < 1e-8
+    assert found.products < 100 < hessian.size**2
+    # power iteration finds the eigenvalue of largest modulus: the wrong answer here
+    assert power_iteration(hessian, 300).value == pytest.approx(spectrum.min(), rel=1e-8)
+
+
+def test_the_sharpness_scales_with_the_loss_reduction():
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import REDUCTIONS, LossHessian, sharpness
+
+    network, x, y = _indefinite_problem()
+    values = {r: sharpness(LossHessian(network, x, y, r)).value for r in REDUCTIONS}
+    k = y.size
+    assert values["sum"] == pytest.approx(2 * values["half-sum"], rel=1e-10)
+    assert values["mean"] == pytest.approx(2 / k * values["half-sum"], rel=1e-10)  # torch.nn.MSELoss: 2/K of ½-sum
+    assert values["half-mean"] == pytest.approx(values["mean"] / 2, rel=1e-10)
+    with pytest.raises(UsageError, match="reduction"):
+        LossHessian(network, x, y, "per-sample")
