@@ -30,16 +30,23 @@ from dyncheck.theory.errors import UsageError
 from dyncheck.theory.gradient_descent import OPTIMIZERS
 
 __all__ = [
+    "DIVERGED",
     "REDUCTIONS",
     "WINDOW",
     "LossHessian",
     "Sharpness",
+    "TrainingRun",
     "divergence_bracket",
+    "edge_of_stability",
+    "gd_run",
     "growth",
     "least_squares_growth",
     "mp_growth",
+    "plot_edge_of_stability",
     "power_iteration",
+    "random_labels",
     "sharpness",
+    "torch_gd_dense_sharpness",
     "torch_growth",
 ]
 
@@ -170,12 +177,12 @@ REDUCTIONS = {
 
 class LossHessian:
     """The Hessian of L(θ) = c Σ (f_θ(x) − y)² in all the parameters of a network (:class:`~dyncheck.numerics.networks.Network`),
-    at its present parameters, as exact Hessian–vector products (forward-over-reverse, ``torch.func``, float64) on
-    flat vectors; :meth:`dense` gives the whole matrix for small networks."""
+    at its present parameters, as exact Hessian–vector products on flat vectors (float64): reverse over reverse —
+    the gradient's graph is built once, and each product is one more backward pass through it.  :meth:`dense`
+    gives the whole matrix (``torch.func.hessian``) for small networks."""
 
     def __init__(self, network, x, y, reduction: str = "half-mean"):
         import torch
-        from torch.func import grad, jvp
 
         from dyncheck.numerics.networks import torch_function
 
@@ -196,19 +203,21 @@ class LossHessian:
 
         self.size = sum(sizes)
         self.reduction = reduction
-        self._point = torch.cat([params[k].detach().reshape(-1) for k in names])
-        self._loss, self._gradient, self._jvp, self._torch = loss, grad(loss), jvp, torch
+        self._point = torch.cat([params[k].detach().reshape(-1) for k in names]).requires_grad_(True)
+        self._loss, self._torch = loss, torch
+        (self._gradient,) = torch.autograd.grad(loss(self._point), self._point, create_graph=True)
 
     def __matmul__(self, vector: np.ndarray) -> np.ndarray:
         """H v, exact to rounding."""
         tangent = self._torch.as_tensor(np.asarray(vector, float).reshape(-1))
-        return self._jvp(self._gradient, (self._point,), (tangent,))[1].numpy()
+        (product,) = self._torch.autograd.grad(self._gradient, self._point, grad_outputs=tangent, retain_graph=True)
+        return product.numpy()
 
     def dense(self) -> np.ndarray:
         """The whole Hessian (size × size): ``torch.func.hessian``, for checks on small networks."""
         from torch.func import hessian
 
-        return hessian(self._loss)(self._point).numpy()
+        return hessian(self._loss)(self._point.detach()).numpy()
 
 
 @dataclass(frozen=True)
@@ -219,12 +228,14 @@ class Sharpness:
     value: float
     residual: float
     products: int
+    vector: np.ndarray | None = None
 
 
-def sharpness(hessian: LossHessian, *, tolerance: float = 1e-10, seed: int = 0) -> Sharpness:
+def sharpness(hessian: LossHessian, *, tolerance: float = 1e-10, seed: int = 0, start: np.ndarray | None = None) -> Sharpness:
     """The largest *algebraic* eigenvalue of ``hessian`` by implicitly restarted Lanczos (ARPACK ``eigsh``,
     which="LA") on exact Hessian–vector products — λ_max, not the eigenvalue of largest modulus, which an
-    indefinite Hessian away from a minimum need not share — with its residual bound."""
+    indefinite Hessian away from a minimum need not share — with its residual bound.  ``start``: the first
+    Lanczos vector (a previous top eigenvector, along a training run), else a Gaussian draw of ``seed``."""
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     products = [0]
@@ -233,11 +244,11 @@ def sharpness(hessian: LossHessian, *, tolerance: float = 1e-10, seed: int = 0) 
         products[0] += 1
         return hessian @ v
 
-    start = np.random.default_rng(seed).standard_normal(hessian.size)
+    start = np.random.default_rng(seed).standard_normal(hessian.size) if start is None else np.asarray(start, float)
     values, vectors = eigsh(LinearOperator((hessian.size,) * 2, matvec=product, dtype=float), k=1, which="LA", tol=tolerance, v0=start)
     vector = vectors[:, 0] / np.linalg.norm(vectors[:, 0])
     residual = float(np.linalg.norm(hessian @ vector - values[0] * vector))
-    return Sharpness(float(values[0]), residual, products[0] + 1)
+    return Sharpness(float(values[0]), residual, products[0] + 1, vector)
 
 
 def power_iteration(hessian: LossHessian, iterations: int, *, seed: int = 0) -> Sharpness:
@@ -249,4 +260,134 @@ def power_iteration(hessian: LossHessian, iterations: int, *, seed: int = 0) -> 
         vector = image / np.linalg.norm(image)
     image = hessian @ vector
     value = float(vector @ image)
-    return Sharpness(value, float(np.linalg.norm(image - value * vector)), iterations + 1)
+    return Sharpness(value, float(np.linalg.norm(image - value * vector)), iterations + 1, vector)
+
+
+# ---------------------------------------------------------------------------
+# The edge of stability (Cohen, Kaur, Li, Kolter & Talwalkar 2021)
+
+
+#: A run whose loss grows past this multiple of its initial loss has diverged (a catapult, Lewkowycz et al. 2020,
+#: rises by far less before it comes back down).
+DIVERGED = 1e6
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Full-batch GD on the ½-mean squared error: the loss at every step, the sharpness every ``every`` steps."""
+
+    eta: float
+    loss: np.ndarray
+    sharpness_steps: np.ndarray
+    sharpness: np.ndarray
+    residuals: np.ndarray
+
+    def late_sharpness(self, after: int) -> np.ndarray:
+        """The sharpness measured at steps ≥ ``after``."""
+        return self.sharpness[self.sharpness_steps >= after]
+
+
+def random_labels(samples: int = 128, dimension: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian inputs (samples × dimension) and independent ±1 labels: a fit that needs the network to bend,
+    which is what makes it sharpen (Cohen et al. 2021 see the same on CIFAR subsets)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((samples, dimension)), np.sign(rng.standard_normal(samples))
+
+
+def gd_run(network, x, y, eta: float, steps: int, *, every: int = 40, progress: Callable[[int, int], None] | None = None) -> TrainingRun:
+    """``steps`` of θ ← θ − η∇L on L = (1/2N)Σ(f(x_i) − y_i)² (the network substrate's backward pass, in place), with
+    the sharpness (:func:`sharpness` on exact HVPs, each warm-started from the last top eigenvector) every ``every`` steps."""
+    if not eta > 0 or steps < 1 or every < 1:
+        raise UsageError("need η > 0, at least one step and a positive sharpness interval")
+    n = x.shape[0]
+    loss, measured_at, values, residuals, start = np.empty(steps + 1), [], [], [], None
+    for step in range(steps + 1):
+        residual = network(x) - y
+        loss[step] = 0.5 * np.mean(residual**2)
+        if not np.isfinite(loss[step]) or loss[step] > DIVERGED * loss[0]:
+            raise UsageError(f"GD diverged at step {step} (η = {eta:g}): the loss grew {loss[step] / loss[0]:.3g}-fold; try a smaller η")
+        if step % every == 0 or step == steps:
+            found = sharpness(LossHessian(network, x, y, "half-mean"), tolerance=1e-8, start=start)
+            measured_at.append(step)
+            values.append(found.value)
+            residuals.append(found.residual)
+            start = found.vector
+            if progress:
+                progress(step, steps)
+        if step < steps:
+            network.descend(network.gradient(x, residual / n), eta)
+    return TrainingRun(eta, loss, np.array(measured_at), np.array(values), np.array(residuals))
+
+
+def torch_gd_dense_sharpness(network, x, y, eta: float, steps: int, checkpoints) -> dict[int, float]:
+    """An independent route to :func:`gd_run`: ``torch.optim.SGD(lr=η)`` on the ½-mean squared error by torch autograd
+    (:func:`~dyncheck.numerics.networks.torch_function`, not the substrate's backward pass), and at each step of
+    ``checkpoints`` λ_max of the dense Hessian (``torch.func.hessian`` and ``eigvalsh``, not Lanczos)."""
+    import torch
+
+    from dyncheck.numerics.networks import Network, torch_function
+
+    f, params = torch_function(network)
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    inputs, targets = torch.as_tensor(np.asarray(x, float)), torch.as_tensor(np.asarray(y, float))
+    optimizer = torch.optim.SGD(list(leaves.values()), lr=eta)
+    layers, found = range(len(network.weights)), {}
+    for step in range(steps + 1):
+        if step in checkpoints:
+            at = Network(
+                [leaves[f"w{i}"].detach().numpy().copy() for i in layers], [leaves[f"b{i}"].detach().numpy().copy() for i in layers],
+                network.phi, network.sw2, network.sb2, network.parameterisation, network.kinds, network.residual_step,
+            )
+            found[step] = float(np.linalg.eigvalsh(LossHessian(at, x, y, "half-mean").dense()).max())
+        if step < steps:
+            optimizer.zero_grad()
+            (0.5 * ((f(leaves, inputs) - targets) ** 2).mean()).backward()
+            optimizer.step()
+    return found
+
+
+def edge_of_stability(etas, *, steps: int = 800, every: int = 40, width: int = 16, depth: int = 2, samples: int = 128, seed: int = 0, phi: str = "tanh", jobs: int | None = 1, scheduler=None, progress=False) -> list[TrainingRun]:
+    """:func:`gd_run` at each step size of ``etas`` from one start: a tanh network (standard parameterisation,
+    σ_w² = 1, no bias) of ``depth`` hidden layers of ``width`` on :func:`random_labels`.  One η a task of
+    :func:`dyncheck.numerics.sweep.sweep` (in this process for ``jobs`` 1 and no ``scheduler``)."""
+    import functools
+
+    from dyncheck.numerics.sweep import sweep
+
+    task = functools.partial(_edge_of_stability_task, steps=steps, every=every, width=width, depth=depth, samples=samples, seed=seed, phi=phi)
+    result = sweep(task, [{"eta": float(eta)} for eta in etas], 1, seed=seed, jobs=jobs or 1, scheduler=scheduler, progress=progress, description="edge of stability")
+    values = result.values
+    return [
+        TrainingRun(float(eta), values["loss"][i, 0], values["sharpness_steps"][i, 0], values["sharpness"][i, 0], values["residuals"][i, 0])
+        for i, eta in enumerate(etas)
+    ]
+
+
+def _edge_of_stability_task(point, _seed, *, steps, every, width, depth, samples, seed, phi) -> dict:
+    from dyncheck.numerics.networks import Network
+    from dyncheck.theory.activations import activation
+
+    x, y = random_labels(samples, 8, seed)
+    network = Network.random(activation(phi).expr(), x.shape[1], width, depth, 1.0, 0.0, seed=seed + 1, parameterisation="standard")
+    run = gd_run(network, x, y, point["eta"], steps, every=every)
+    return {"loss": run.loss, "sharpness_steps": run.sharpness_steps, "sharpness": run.sharpness, "residuals": run.residuals}
+
+
+def plot_edge_of_stability(runs: list[TrainingRun], path, title: str) -> None:
+    """Sharpness against step beside each run's 2/η, and the loss (log scale): the figure of Cohen et al. (2021)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 3.6))
+    sharp, loss = fig.subplots(1, 2)
+    for run in runs:
+        line = sharp.plot(run.sharpness_steps, run.sharpness, lw=1.2, label=f"η = {run.eta:g}")[0]
+        sharp.axhline(2 / run.eta, color=line.get_color(), ls="--", lw=0.8)
+        loss.semilogy(np.arange(run.loss.size), run.loss, lw=0.8, color=line.get_color())
+    sharp.set_xlabel("step")
+    sharp.set_ylabel("sharpness λ_max (dashed: 2/η)")
+    sharp.legend(fontsize=8)
+    loss.set_xlabel("step")
+    loss.set_ylabel("½-mean squared error")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)

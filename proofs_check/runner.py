@@ -41,7 +41,10 @@ def judge(claims: list[Claim], profile: Profile, jobs: int = 1, scheduler=None) 
         for claim in claims:
             yield _run(claim, profile)
         return
-    yield from _in_workers(list(topics.values()), profile, jobs)
+    from dyncheck.proofs_check.claims import LONGEST_FIRST
+
+    order = {topic: i for i, topic in enumerate(LONGEST_FIRST)}
+    yield from _in_workers([topics[t] for t in sorted(topics, key=lambda t: order.get(t, -1))], profile, jobs)
 
 
 def _in_workers(topics: list[list[str]], profile: Profile, jobs: int) -> Iterator[ClaimResult]:

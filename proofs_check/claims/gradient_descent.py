@@ -18,14 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from dyncheck.numerics.gradient_descent import divergence_bracket, growth, least_squares_growth, mp_growth, torch_growth
+from dyncheck.numerics.gradient_descent import (
+    divergence_bracket,
+    edge_of_stability,
+    growth,
+    least_squares_growth,
+    mp_growth,
+    random_labels,
+    torch_gd_dense_sharpness,
+    torch_growth,
+)
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from dyncheck.theory.gradient_descent import derive_threshold
 from dyncheck.theory.symbols import MOMENTUM
 
-__all__ = ["CLAIMS", "LeastSquaresThreshold", "StabilityThreshold"]
+__all__ = ["CLAIMS", "EdgeOfStability", "LeastSquaresThreshold", "StabilityThreshold"]
 
 #: Momenta at which the iterated routes run: none, moderate, and heavy (where the conventions differ most).
 MOMENTA = (0.0, 0.5, 0.9)
@@ -153,6 +162,68 @@ class LeastSquaresThreshold(Claim):
         return Evidence("double-iteration", AGREE if below < 1 < above else DISAGREE, what, details)
 
 
+# ---------------------------------------------------------------------------
+# The edge of stability
+
+
+#: The run of the edge-of-stability claim: step size, steps, sharpness interval (the problem is
+#: :func:`numerics.gradient_descent.edge_of_stability`'s default: tanh, width 16, depth 2, 128 random labels;
+#: the sharpness starts at 2.2 and reaches 2/η = 10 by step ~250).
+EOS_ETA, EOS_STEPS, EOS_EVERY = 0.2, 800, 40
+#: Steps of the torch route at which the dense Hessian is taken (the second half of the run).
+EOS_CHECKPOINTS = (500, 650, 800)
+
+
+@functools.lru_cache(maxsize=1)
+def _eos_substrate_run():
+    return edge_of_stability([EOS_ETA], steps=EOS_STEPS, every=EOS_EVERY)[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _eos_torch_run() -> dict:
+    from dyncheck.numerics.networks import Network
+    from dyncheck.theory.activations import activation
+
+    x, y = random_labels(128, 8, 0)
+    network = Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard")
+    return torch_gd_dense_sharpness(network, x, y, EOS_ETA, EOS_STEPS, EOS_CHECKPOINTS)
+
+
+def _hovers(route: str, level: float, initial: float | None, late: np.ndarray, what: str, details: dict) -> Evidence:
+    band = tolerance("edge_of_stability_band")
+    mean = float(np.mean(late))
+    details.update({"level": level, "late_mean": mean, "late_min": float(np.min(late)), "late_max": float(np.max(late)), "band": band})
+    sharpened = initial is None or initial < level * (1 - band)
+    if abs(mean / level - 1) <= band and sharpened:
+        return Evidence(route, AGREE, f"{what}: late sharpness {mean:.4g} (range {np.min(late):.4g}–{np.max(late):.4g}) within {band:.0%} of {level:.4g}", details)
+    if not sharpened:
+        return Evidence(route, DISAGREE, f"{what}: the sharpness starts at {initial:.4g}, not below the level {level:.4g}: no progressive sharpening to it", details)
+    return Evidence(route, DISAGREE, f"{what}: late sharpness {mean:.4g}, not within {band:.0%} of {level:.4g}", details)
+
+
+@dataclass(frozen=True)
+class EdgeOfStability(Claim):
+    """Full-batch GD at step η sharpens progressively and then hovers at sharpness ``candidate``/η while the loss falls."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._substrate, candidate), timed(self._torch, candidate)]
+
+    def _substrate(self, candidate) -> Evidence:
+        run = _eos_substrate_run()
+        late = run.late_sharpness(EOS_STEPS // 2)
+        details = {"eta": EOS_ETA, "steps": EOS_STEPS, "initial_sharpness": float(run.sharpness[0]), "loss_start": float(run.loss[0]), "loss_end": float(run.loss[-1])}
+        if not run.loss[-1] < run.loss[EOS_STEPS // 2] < run.loss[0]:
+            return Evidence("substrate-lanczos", DISAGREE, "the loss does not fall over the run", details)
+        what = f"GD (the substrate's backward pass), η = {EOS_ETA:g}, Lanczos on HVPs every {EOS_EVERY} steps"
+        return _hovers("substrate-lanczos", float(candidate) / EOS_ETA, float(run.sharpness[0]), late, what, details)
+
+    @needs_torch("torch-dense")
+    def _torch(self, torch, candidate) -> Evidence:
+        found = _eos_torch_run()
+        what = f"torch.optim.SGD, η = {EOS_ETA:g}, λ_max of the dense Hessian at steps {list(found)}"
+        return _hovers("torch-dense", float(candidate) / EOS_ETA, None, np.array(list(found.values())), what, {"sharpness": {str(k): v for k, v in found.items()}})
+
+
 def _mean_hessian(x):
     return x.T @ x / x.shape[0]
 
@@ -193,6 +264,13 @@ CLAIMS = [
         literature=(2 + 2 * MOMENTUM) / (1 - MOMENTUM),
         wrong=2 + 2 * MOMENTUM,
         optimizer="adam",
+    ),
+    EdgeOfStability(
+        "gradient_descent.edge_of_stability",
+        "Cohen, Kaur, Li, Kolter & Talwalkar (2021): full-batch GD sharpens progressively, then hovers at the edge of stability, sharpness ≈ 2/η, while the loss keeps falling",
+        r"\lambda_{\max}(\nabla^2 L(\theta_t)) \to 2/\eta \text{ and hovers there}",
+        literature=2.0,
+        wrong=1.0,
     ),
     LeastSquaresThreshold(
         "gradient_descent.least_squares_threshold",

@@ -1,11 +1,12 @@
-"""Gradient descent as a dynamical system: ``stability`` (the step-size threshold of an optimizer)."""
+"""Gradient descent as a dynamical system: ``stability`` (the step-size threshold of an optimizer) and
+``train eos`` (the edge of stability)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, at_least, finite
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_executor, add_json, add_plot, add_seed, at_least, count, finite
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -38,6 +39,25 @@ def register(commands: Commands) -> None:
     stability.add_argument("--beta", type=_momentum, help="momentum (Adam: β₁) in [0, 1); the threshold's value at it (not for gd)")
     stability.add_argument("--sharpness", type=at_least(0, strict=True, high=1e300), metavar="LAMBDA", help="the largest Hessian eigenvalue λ_max > 0 (Adam: of the preconditioned Hessian); gives the largest stable η")
     add_json(stability)
+
+    eos = commands.add(
+        commands.train, "eos", help="full-batch GD at the edge of stability: the sharpness rises to 2/η and hovers there (Cohen et al. 2021)",
+        examples=(
+            "  dyncheck train eos --plot eos.png\n"
+            "  dyncheck train eos --eta 0.1 0.2 0.4 --steps 1600 --jobs 2 --plot sweep.png --json"
+        ),
+        run=_train_eos,
+    )
+    eos.add_argument("--eta", type=at_least(0, strict=True, high=1e3), nargs="+", default=[0.2], help="step sizes η > 0, one run each (default 0.2)")
+    eos.add_argument("--steps", type=count(1, 1_000_000), default=800, help="GD steps (default 800)")
+    eos.add_argument("--every", type=count(1, 1_000_000), default=40, help="steps between sharpness measurements (default 40)")
+    eos.add_argument("--width", type=count(1, 4096), default=16, help="neurons per hidden layer (default 16)")
+    eos.add_argument("--depth", type=count(1, 64), default=2, help="hidden tanh layers (default 2)")
+    eos.add_argument("--samples", type=count(2, 100_000), default=128, help="random-label training points (default 128)")
+    add_seed(eos)
+    add_executor(eos, store=False, jobs_default="1: the runs one after another, in this process")
+    add_plot(eos, "the sharpness against step beside 2/η, and the loss")
+    add_json(eos)
 
 
 def _stability(args) -> int:
@@ -81,4 +101,41 @@ def _stability(args) -> int:
         print(f"at β = {beta:g}: η λ_max < {float(value):.10g}")
     if eta_max is not None:
         print(f"with λ_max = {args.sharpness:g}: η < {eta_max:.10g}")
+    return EXIT_OK
+
+
+def _train_eos(args) -> int:
+    import os
+
+    import numpy as np
+
+    from dyncheck.numerics.gradient_descent import edge_of_stability, plot_edge_of_stability
+
+    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    runs = edge_of_stability(
+        args.eta, steps=args.steps, every=args.every, width=args.width, depth=args.depth, samples=args.samples, seed=args.seed,
+        jobs=args.jobs, scheduler=scheduler, progress=not args.json,
+    )
+    half = args.steps // 2
+    summary = [
+        {
+            "eta": run.eta, "two_over_eta": 2 / run.eta, "late_sharpness_mean": float(np.mean(run.late_sharpness(half))),
+            "late_sharpness_min": float(np.min(run.late_sharpness(half))), "late_sharpness_max": float(np.max(run.late_sharpness(half))),
+            "initial_sharpness": float(run.sharpness[0]), "sharpness_steps": run.sharpness_steps.tolist(), "sharpness": run.sharpness.tolist(),
+            "loss": run.loss[:: max(1, args.steps // 200)].tolist(), "final_loss": float(run.loss[-1]),
+        }
+        for run in runs
+    ]
+    if args.plot:
+        title = f"full-batch GD, tanh network {args.depth} × {args.width}, {args.samples} random labels, ½-mean squared error"
+        plot_edge_of_stability(runs, args.plot, title)
+    if args.json:
+        print(json.dumps({"steps": args.steps, "runs": summary}, indent=2))
+        return EXIT_OK
+    print(f"{'η':>8} {'2/η':>8} {'sharpness: start':>17} {'late mean':>10} {'late range':>17} {'final loss':>11}")
+    for row in summary:
+        print(
+            f"{row['eta']:8.4g} {row['two_over_eta']:8.4g} {row['initial_sharpness']:17.4g} {row['late_sharpness_mean']:10.4g} "
+            f"{row['late_sharpness_min']:8.4g}–{row['late_sharpness_max']:<8.4g} {row['final_loss']:11.3e}"
+        )
     return EXIT_OK

@@ -87,3 +87,22 @@ def test_the_sharpness_scales_with_the_loss_reduction():
     assert values["half-mean"] == pytest.approx(values["mean"] / 2, rel=1e-10)
     with pytest.raises(UsageError, match="reduction"):
         LossHessian(network, x, y, "per-sample")
+
+
+def test_gd_at_the_edge_of_stability_hovers_at_two_over_eta_and_its_loss_falls_non_monotonically():
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import edge_of_stability
+
+    (run,) = edge_of_stability([0.4], steps=500)
+    late = run.late_sharpness(250)
+    assert run.sharpness[0] < 0.6 * 2 / 0.4  # it starts well below the edge and sharpens to it
+    assert abs(late.mean() / 5.0 - 1) < 0.05 and late.max() < 5.5
+    assert run.loss[-1] < 0.1 * run.loss[0] and np.any(np.diff(run.loss) > 0)  # falls, not monotonically
+
+
+def test_a_diverging_run_is_reported_not_continued():
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import edge_of_stability
+
+    with pytest.raises(UsageError, match="diverged"):
+        edge_of_stability([50.0], steps=50)

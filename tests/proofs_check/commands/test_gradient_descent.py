@@ -38,3 +38,12 @@ def test_bad_input_is_one_line_and_exit_2(argv, capsys):
     assert main(["stability", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("dyncheck: error:")
+
+
+def test_train_eos_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("torch")
+    assert main(["train", "eos", "--eta", "0.4", "--steps", "300", "--json", "--plot", str(tmp_path / "eos.png")]) == 0
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    assert run["eta"] == 0.4 and run["two_over_eta"] == 5.0 and len(run["sharpness"]) == len(run["sharpness_steps"]) == 9
+    assert (tmp_path / "eos.png").stat().st_size > 10_000
+    assert main(["train", "eos", "--eta", "-1"]) == 2
