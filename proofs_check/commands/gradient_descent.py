@@ -6,7 +6,18 @@ from __future__ import annotations
 import argparse
 import json
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_executor, add_json, add_plot, add_seed, at_least, count, finite
+from dyncheck.proofs_check.commands.common import (
+    EXIT_OK,
+    Commands,
+    add_executor,
+    add_json,
+    add_plot,
+    add_seed,
+    at_least,
+    count,
+    finite,
+    require_memory,
+)
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -112,6 +123,9 @@ def _train_eos(args) -> int:
     from dyncheck.numerics.gradient_descent import edge_of_stability, plot_edge_of_stability
 
     scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    # a run's activations and the Hessian's double-backward graph (≈ 12 arrays of samples × width a layer),
+    # and the weights with their gradient graph
+    require_memory(8.0 * 12 * args.samples * args.width * (args.depth + 1) + 8.0 * 8 * args.width**2 * args.depth, f"GD on {args.samples} samples, width {args.width}")
     runs = edge_of_stability(
         args.eta, steps=args.steps, every=args.every, width=args.width, depth=args.depth, samples=args.samples, seed=args.seed,
         jobs=args.jobs, scheduler=scheduler, progress=not args.json,
