@@ -40,6 +40,7 @@ __all__ = [
     "edge_of_stability",
     "gd_run",
     "growth",
+    "least_squares_descent",
     "least_squares_growth",
     "mp_growth",
     "plot_edge_of_stability",
@@ -121,6 +122,14 @@ def torch_growth(name: str, x, beta: float, steps: int) -> np.ndarray:
             with torch.no_grad():
                 largest = torch.fmax(largest, theta.detach().abs())
     return np.where(np.isfinite(theta.detach().numpy()), largest.numpy(), np.inf)
+
+
+def least_squares_descent(features: np.ndarray, targets: np.ndarray, starts: np.ndarray, eta: float, steps: int) -> np.ndarray:
+    """Full-batch GD on L(w) = (1/2N)‖Xw − y‖² from each row of ``starts`` (vectorized), after ``steps`` steps of η."""
+    x, y, w = np.asarray(features, float), np.asarray(targets, float), np.array(starts, float)
+    for _ in range(steps):
+        w -= eta * ((w @ x.T - y) @ x) / x.shape[0]
+    return w
 
 
 def least_squares_growth(features: np.ndarray, targets: np.ndarray, etas, steps: int) -> np.ndarray:

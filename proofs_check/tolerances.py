@@ -242,6 +242,14 @@ _TABLE = [
         "10.05 by the dense Hessian along torch's run); 5 % keeps a factor 2, while 1/η is 50 % away.",
     ),
     Tolerance(
+        "gd_limit_relative",
+        1e-10,
+        "Relative distance between where float64 GD ends on a small least-squares problem and a claimed "
+        "exact limit.  With η = 1/λ_max the error contracts by 1 − λ_min⁺/λ_max = 0.72 a step on the "
+        "claim's data, so 2000 steps leave nothing of it, and rounding over them adds ≲ 2000 × 1e-16; "
+        "1e-10 keeps three decades of margin while a limit that forgets w₀ (an O(1) error) cannot pass.",
+    ),
+    Tolerance(
         "monotone_loss_relative",
         1e-12,
         "A training loss counts as increased when it grows by more than this, relative: the "

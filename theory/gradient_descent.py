@@ -46,6 +46,8 @@ __all__ = [
     "derive_threshold",
     "gd",
     "heavy_ball",
+    "least_squares_limit",
+    "least_squares_limit_residuals",
     "linearised_map",
     "nesterov",
     "readable",
@@ -190,3 +192,29 @@ def derive_threshold(name: str) -> Threshold:
     if not _nonnegative_on_domain(-slope) or _vanishes_somewhere(slope, slope):
         return Threshold(name, bound, polynomial, False, "(-1)^n p(-1) does not fall past x*: divergence beyond it is not shown", tuple(checked))
     return Threshold(name, bound, polynomial, True, "every Jury condition holds on 0 < ηλ < x*, and a real root passes −1 beyond it", tuple(checked))
+
+
+# ---------------------------------------------------------------------------
+# Implicit bias of GD on underdetermined least squares
+
+
+def least_squares_limit(features: sp.Matrix, targets: sp.Matrix, start: sp.Matrix) -> sp.Matrix:
+    """X⁺y + (I − X⁺X) w₀: where GD on (1/2N)‖Xw − y‖² from w₀ ends when X has full row rank (exact, rational).
+
+    Each step adds −(η/N) Xᵀ(Xw − y), a vector of the row space of X, so w₀ + row(X) holds every
+    iterate; with η < 2/λ_max(XᵀX/N) they converge to the one interpolant in that affine subspace.
+    """
+    pseudoinverse = features.pinv()
+    return pseudoinverse * targets + (sp.eye(features.cols) - pseudoinverse * features) * start
+
+
+def least_squares_limit_residuals(features: sp.Matrix, targets: sp.Matrix, limit: Callable) -> tuple[sp.Matrix, sp.Matrix]:
+    """For a candidate ``limit(X, y, w₀)`` and symbolic w₀: (X w∞ − y, the part of w∞ − w₀ off the row space of X).
+
+    Both vanish iff w∞ is the interpolant in w₀ + row(X) — the GD limit, as the step's updates never leave the
+    row space.  The part off the row space is read against a basis of the null space of X (exact for a
+    rational X; no pseudoinverse involved)."""
+    start = sp.Matrix(sp.symbols(f"w0_0:{features.cols}", real=True))
+    end = sp.Matrix(limit(features, targets, start))
+    off_rows = sp.Matrix.hstack(*features.nullspace()).T * (end - start)
+    return sp.simplify(features * end - targets), sp.simplify(off_rows)

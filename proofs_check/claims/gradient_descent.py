@@ -22,6 +22,7 @@ from dyncheck.numerics.gradient_descent import (
     divergence_bracket,
     edge_of_stability,
     growth,
+    least_squares_descent,
     least_squares_growth,
     mp_growth,
     random_labels,
@@ -31,10 +32,10 @@ from dyncheck.numerics.gradient_descent import (
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
-from dyncheck.theory.gradient_descent import derive_threshold
+from dyncheck.theory.gradient_descent import derive_threshold, least_squares_limit, least_squares_limit_residuals
 from dyncheck.theory.symbols import MOMENTUM
 
-__all__ = ["CLAIMS", "EdgeOfStability", "LeastSquaresThreshold", "StabilityThreshold"]
+__all__ = ["CLAIMS", "EdgeOfStability", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
 
 #: Momenta at which the iterated routes run: none, moderate, and heavy (where the conventions differ most).
 MOMENTA = (0.0, 0.5, 0.9)
@@ -224,6 +225,48 @@ class EdgeOfStability(Claim):
         return _hovers("torch-dense", float(candidate) / EOS_ETA, None, np.array(list(found.values())), what, {"sharpness": {str(k): v for k, v in found.items()}})
 
 
+# ---------------------------------------------------------------------------
+# Implicit bias: underdetermined least squares
+
+
+#: An underdetermined problem: 3 samples of 5 features (full row rank), small integers.
+WIDE_FEATURES = ((1, 2, 0, 1, -1), (0, 1, 3, 1, 2), (2, -1, 1, 0, 1))
+WIDE_TARGETS = (1, -2, 3)
+
+
+@dataclass(frozen=True)
+class LeastSquaresImplicitBias(Claim):
+    """GD on underdetermined (1/2N)‖Xw − y‖² from w₀ (η < 2/λ_max) ends at ``candidate(X, y, w₀)``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._descent, candidate)]
+
+    def _symbolic(self, candidate) -> Evidence:
+        fit, off_rows = least_squares_limit_residuals(sp.Matrix(WIDE_FEATURES), sp.Matrix(WIDE_TARGETS), candidate)
+        details = {"fit_residual": str(fit.T), "off_row_space": str(off_rows.T)[:400]}
+        if fit.is_zero_matrix and off_rows.is_zero_matrix:
+            return Evidence("symbolic", EXACT, "for symbolic w₀ the candidate interpolates and differs from w₀ by a vector of the row space of X: the GD limit", details)
+        what = "does not interpolate" if not fit.is_zero_matrix else "leaves w₀ + row(X), where every GD iterate stays"
+        return Evidence("symbolic", DISAGREE, f"the candidate {what}", details)
+
+    def _descent(self, candidate) -> Evidence:
+        x, y = np.array(WIDE_FEATURES, float), np.array(WIDE_TARGETS, float)
+        starts = np.random.default_rng(5).standard_normal((4, x.shape[1]))
+        eta = 1 / float(np.linalg.eigvalsh(x.T @ x / x.shape[0]).max())
+        ends = least_squares_descent(x, y, starts, eta, 2000)
+        exact = [sp.Matrix(WIDE_FEATURES), sp.Matrix(WIDE_TARGETS)]
+        claimed = np.array([[float(v) for v in candidate(*exact, sp.Matrix([sp.Rational(s) for s in start]))] for start in starts])
+        gap = float(np.max(np.linalg.norm(ends - claimed, axis=1) / np.linalg.norm(ends, axis=1)))
+        limit = tolerance("gd_limit_relative")
+        details = {"starts": starts.shape[0], "eta": eta, "steps": 2000, "max_relative_gap": gap, "tolerance": limit}
+        what = f"float64 GD from {starts.shape[0]} random w₀, η = 1/λ_max, 2000 steps: ends {gap:.1e} (relative) from the candidate"
+        return Evidence("double-descent", AGREE if gap <= limit else DISAGREE, what, details)
+
+
+def _minimum_norm(x, y, start):
+    return x.pinv() * y
+
+
 def _mean_hessian(x):
     return x.T @ x / x.shape[0]
 
@@ -278,5 +321,12 @@ CLAIMS = [
         r"\eta < 2/\lambda_{\max}(X^\top X/N)",
         literature=_mean_hessian,
         wrong=_sum_hessian,
+    ),
+    LeastSquaresImplicitBias(
+        "gradient_descent.least_squares_implicit_bias",
+        "GD on underdetermined least squares from w₀ converges to X⁺y + (I − X⁺X)w₀: from 0, the minimum-norm interpolant (e.g. Gunasekar et al. 2018)",
+        r"w_\infty = X^+ y + (I - X^+ X) w_0",
+        literature=least_squares_limit,
+        wrong=_minimum_norm,
     ),
 ]

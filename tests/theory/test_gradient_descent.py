@@ -67,3 +67,13 @@ def test_the_spectral_radius_crosses_one_at_the_threshold(name, beta, side, gap)
     x = bound * (1 + side * gap)
     radius = max(abs(np.linalg.eigvals(np.array(matrix(x, 1.0, beta), float))))
     assert (radius < 1) == (side < 0), (x, bound, radius)
+
+
+def test_the_least_squares_limit_interpolates_inside_the_start_s_row_space_coset():
+    x, y = sp.Matrix([[1, 0, 2, 1], [0, 1, -1, 3]]), sp.Matrix([2, -1])
+    fit, off_rows = gdt.least_squares_limit_residuals(x, y, gdt.least_squares_limit)
+    assert fit.is_zero_matrix and off_rows.is_zero_matrix
+    fit, off_rows = gdt.least_squares_limit_residuals(x, y, lambda x, y, w0: x.pinv() * y)  # forgets w₀
+    assert fit.is_zero_matrix and not off_rows.is_zero_matrix
+    fit, _ = gdt.least_squares_limit_residuals(x, y, lambda x, y, w0: w0)  # never moves
+    assert not fit.is_zero_matrix
