@@ -36,6 +36,7 @@ __all__ = [
     "LossHessian",
     "Sharpness",
     "TrainingRun",
+    "deep_linear_flow",
     "divergence_bracket",
     "edge_of_stability",
     "gd_run",
@@ -400,3 +401,43 @@ def plot_edge_of_stability(runs: list[TrainingRun], path, title: str) -> None:
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
+
+
+# ---------------------------------------------------------------------------
+# Deep linear networks: gradient flow on the substrate, by the core's integrator
+
+
+def deep_linear_flow(singular_values, initial: float, times, *, time_constant: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Mode strengths u_α(t) = u_αᵀ W₂W₁ v_α (modes × times) of a two-layer linear network under the gradient flow
+    τẆ = −∇L, L = (1/2n) Σ_i ‖y_i − W₂W₁x_i‖² (Saxe, McClelland & Ganguli 2014).
+
+    Whitened inputs x_i = √n e_i (Σ_xx = I) and targets y_i = Σ_yx x_i with Σ_yx = U diag(s) Vᵀ (U, V random
+    orthogonal, ``seed``); as many hidden units as modes; the balanced, aligned start W₁ = √u₀ Vᵀ, W₂ = √u₀ U.  The
+    network is the substrate's (two linear layers, biases held at 0: its backward pass gives ∇L), integrated by
+    :func:`dyncheck.numerics.solvers.adaptive` (DOP853 at the tolerance table's ``ode_relative``).
+    """
+    from dyncheck.numerics.networks import Network
+    from dyncheck.numerics.solvers import adaptive
+    from dyncheck.theory.symbols import X
+
+    s = np.asarray(singular_values, float)
+    k = s.size
+    rng = np.random.default_rng(seed)
+    u, v = (np.linalg.qr(rng.standard_normal((k, k)))[0] for _ in range(2))
+    inputs = np.sqrt(k) * np.eye(k)
+    targets = inputs @ (u * s @ v.T).T
+    zeros = [np.zeros(k), np.zeros(k)]
+
+    def velocity(_, flat):
+        first, second = flat[: k * k].reshape(k, k), flat[k * k :].reshape(k, k)
+        network = Network([first, second], zeros, X, 1.0, 0.0, "standard", ("linear", "linear"))
+        grad_w, _ = network.parameter_vjp(inputs, (network.forward(inputs)[0][-1] - targets) / k)
+        return -np.concatenate([g.ravel() for g in grad_w]) / time_constant
+
+    start = np.concatenate([(np.sqrt(initial) * v.T).ravel(), (np.sqrt(initial) * u).ravel()])
+    path = adaptive(velocity, (0.0, float(np.max(times))), start, t_eval=np.asarray(times, float)).y
+    strengths = np.empty((k, path.shape[1]))
+    for j in range(path.shape[1]):
+        product = path[k * k :, j].reshape(k, k) @ path[: k * k, j].reshape(k, k)
+        strengths[:, j] = np.einsum("ia,ij,ja->a", u, product, v)
+    return strengths

@@ -35,7 +35,17 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from dyncheck.theory.symbols import CURVATURE, MOMENTUM, MULTIPLIER, SCALED_STEP, STEP_SIZE
+from dyncheck.theory.symbols import (
+    CURVATURE,
+    INITIAL_STRENGTH,
+    MOMENTUM,
+    MULTIPLIER,
+    SCALED_STEP,
+    SINGULAR_VALUE,
+    STEP_SIZE,
+    TIME,
+    TIME_CONSTANT,
+)
 
 __all__ = [
     "MOMENTUM_DOMAIN",
@@ -43,12 +53,14 @@ __all__ = [
     "Optimizer",
     "Threshold",
     "adam",
+    "balanced_mode_residual",
     "derive_threshold",
     "gd",
     "heavy_ball",
     "least_squares_limit",
     "least_squares_limit_residuals",
     "linearised_map",
+    "mode_strength",
     "nesterov",
     "readable",
 ]
@@ -218,3 +230,32 @@ def least_squares_limit_residuals(features: sp.Matrix, targets: sp.Matrix, limit
     end = sp.Matrix(limit(features, targets, start))
     off_rows = sp.Matrix.hstack(*features.nullspace()).T * (end - start)
     return sp.simplify(features * end - targets), sp.simplify(off_rows)
+
+
+# ---------------------------------------------------------------------------
+# Deep linear networks (Saxe, McClelland & Ganguli 2014)
+
+
+def mode_strength(rate: sp.Expr = 2) -> sp.Expr:
+    """u(t) solving τ u̇ = ``rate`` · u (s − u), u(0) = u₀, by SymPy's ODE solver: the strength of one mode of a
+    two-layer linear network learning a mode of singular value s (Saxe et al. 2014 have rate 2:
+    u(t) = s u₀ e^{2st/τ} / (s + u₀(e^{2st/τ} − 1)), a sigmoid in t, learned in time ~ (τ/2s) ln(s/u₀))."""
+    strength = sp.Function("u")
+    equation = sp.Eq(TIME_CONSTANT * strength(TIME).diff(TIME), rate * strength(TIME) * (SINGULAR_VALUE - strength(TIME)))
+    # a Bernoulli equation (the logistic one): naming the method spares dsolve trying every other first (2.5 s → 0.2 s)
+    solution = sp.dsolve(equation, strength(TIME), ics={strength(0): INITIAL_STRENGTH}, hint="Bernoulli")
+    return sp.simplify(solution.rhs)
+
+
+def balanced_mode_residual(rate: sp.Expr = 2) -> tuple[sp.Expr, sp.Expr]:
+    """(d(a² − b²)/dt, d(ab)/dt − rate·u(s − u)/τ at a = b = √u) for the gradient flow τȧ = b(s − ab), τḃ = a(s − ab)
+    of L = ½(s − ab)², one mode of a two-layer linear network on whitened inputs (Saxe et al. 2014, eq. 6).
+
+    Both vanish for rate 2: a balanced mode (a = b) stays balanced, and its strength u = ab obeys
+    τu̇ = 2u(s − u)."""
+    a, b, u = sp.symbols("a b u", positive=True)
+    loss = (SINGULAR_VALUE - a * b) ** 2 / 2
+    a_dot, b_dot = -sp.diff(loss, a) / TIME_CONSTANT, -sp.diff(loss, b) / TIME_CONSTANT
+    balance = sp.simplify(2 * a * a_dot - 2 * b * b_dot)
+    strength = (a_dot * b + a * b_dot).subs({a: sp.sqrt(u), b: sp.sqrt(u)})
+    return balance, sp.simplify(strength - rate * u * (SINGULAR_VALUE - u) / TIME_CONSTANT)

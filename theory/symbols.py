@@ -18,7 +18,9 @@ Dynamics
     t > 0 (time), η > 0 (step size).
 Gradient descent as a dynamical system (Cohen et al. 2021)
     λ > 0 (a curvature: an eigenvalue of the Hessian), β ∈ [0, 1) (momentum), μ (a root of a
-    linearised update's characteristic polynomial), x = ηλ > 0 (the step in units of the curvature).
+    linearised update's characteristic polynomial), x = ηλ > 0 (the step in units of the curvature);
+    for deep linear networks (Saxe, McClelland & Ganguli 2014) τ > 0 (the time constant 1/learning rate),
+    s > 0 (a singular value of the input–output correlation) and u₀ > 0 (a mode's initial strength).
 Training as optimal control (Li, Chen, Tai & E 2018)
     the pieces of the augmented Hamiltonian: H real (the Hamiltonian's value), e_x, e_p ≥ 0
     (the squared state and costate gaps) and ρ_MSA ≥ 0 (the penalty).
@@ -43,6 +45,7 @@ __all__ = [
     "DEPTH",
     "GAMMA",
     "HAMILTONIAN",
+    "INITIAL_STRENGTH",
     "K",
     "KR",
     "LEVEL",
@@ -68,10 +71,12 @@ __all__ = [
     "SIGMA",
     "SIGMA_B2",
     "SIGMA_W2",
+    "SINGULAR_VALUE",
     "STATE_GAP",
     "STEP_SIZE",
     "THETA",
     "TIME",
+    "TIME_CONSTANT",
     "U",
     "V",
     "X",
@@ -102,6 +107,9 @@ CURVATURE = sp.Symbol("lambda", positive=True)
 MOMENTUM = sp.Symbol("beta", nonnegative=True)
 MULTIPLIER = sp.Symbol("mu")
 SCALED_STEP = sp.Symbol("x_eta", positive=True)
+TIME_CONSTANT = sp.Symbol("tau", positive=True)
+SINGULAR_VALUE = sp.Symbol("s", positive=True)
+INITIAL_STRENGTH = sp.Symbol("u_0", positive=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

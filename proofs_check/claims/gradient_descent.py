@@ -22,6 +22,7 @@ from dyncheck.numerics.gradient_descent import (
     divergence_bracket,
     edge_of_stability,
     growth,
+    deep_linear_flow,
     least_squares_descent,
     least_squares_growth,
     mp_growth,
@@ -32,10 +33,10 @@ from dyncheck.numerics.gradient_descent import (
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
-from dyncheck.theory.gradient_descent import derive_threshold, least_squares_limit, least_squares_limit_residuals
-from dyncheck.theory.symbols import MOMENTUM
+from dyncheck.theory.gradient_descent import balanced_mode_residual, derive_threshold, least_squares_limit, least_squares_limit_residuals, mode_strength
+from dyncheck.theory.symbols import INITIAL_STRENGTH, MOMENTUM, SINGULAR_VALUE, TIME, TIME_CONSTANT
 
-__all__ = ["CLAIMS", "EdgeOfStability", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
+__all__ = ["CLAIMS", "DeepLinearModes", "EdgeOfStability", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
 
 #: Momenta at which the iterated routes run: none, moderate, and heavy (where the conventions differ most).
 MOMENTA = (0.0, 0.5, 0.9)
@@ -263,6 +264,44 @@ class LeastSquaresImplicitBias(Claim):
         return Evidence("double-descent", AGREE if gap <= limit else DISAGREE, what, details)
 
 
+# ---------------------------------------------------------------------------
+# Deep linear networks
+
+
+#: The modes of the deep-linear claim: singular values, initial strength, and the times (in τ) they are compared at.
+MODES, INITIAL, FLOW_TIMES = (3.0, 2.0, 1.0), 1e-3, np.linspace(0.0, 6.0, 61)
+
+
+@functools.lru_cache(maxsize=1)
+def _deep_linear_strengths() -> np.ndarray:
+    return deep_linear_flow(MODES, INITIAL, FLOW_TIMES)
+
+
+@dataclass(frozen=True)
+class DeepLinearModes(Claim):
+    """A balanced, aligned mode of a two-layer linear network obeys τu̇ = ``candidate`` · u(s − u), whose solution is sigmoidal."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._flow, candidate)]
+
+    def _symbolic(self, rate) -> Evidence:
+        balance, strength = balanced_mode_residual(rate)
+        details = {"balance_rate": str(balance), "strength_residual": str(strength)}
+        if balance == 0 and strength == 0:
+            return Evidence("symbolic", EXACT, f"the gradient flow keeps a = b, and u = ab obeys τu̇ = {rate}u(s − u) exactly", details)
+        return Evidence("symbolic", DISAGREE, f"d(ab)/dt − {rate}u(s − u)/τ = {strength} at a = b = √u", details)
+
+    def _flow(self, rate) -> Evidence:
+        strengths = _deep_linear_strengths()
+        solution = sp.lambdify((TIME, SINGULAR_VALUE, INITIAL_STRENGTH, TIME_CONSTANT), mode_strength(rate))
+        predicted = np.array([solution(FLOW_TIMES, s, INITIAL, 1.0) for s in MODES])
+        gap = float(np.max(np.abs(strengths - predicted) / predicted))
+        limit = tolerance("flow_relative")
+        details = {"singular_values": list(MODES), "u0": INITIAL, "t_max": float(FLOW_TIMES[-1]), "max_relative_gap": gap, "tolerance": limit}
+        what = f"gradient flow of a 3-mode two-layer linear network (the substrate, DOP853): {gap:.1e} from the closed form u(t) of rate {rate}"
+        return Evidence("flow", AGREE if gap <= limit else DISAGREE, what, details)
+
+
 def _minimum_norm(x, y, start):
     return x.pinv() * y
 
@@ -328,5 +367,12 @@ CLAIMS = [
         r"w_\infty = X^+ y + (I - X^+ X) w_0",
         literature=least_squares_limit,
         wrong=_minimum_norm,
+    ),
+    DeepLinearModes(
+        "gradient_descent.deep_linear_modes",
+        "Saxe, McClelland & Ganguli (2014): each mode of a two-layer linear network learns along τu̇ = 2u(s − u), u(t) = s u₀e^{2st/τ}/(s + u₀(e^{2st/τ} − 1))",
+        r"\tau \dot u = 2u(s - u)",
+        literature=2,
+        wrong=1,
     ),
 ]

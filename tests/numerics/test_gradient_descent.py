@@ -106,3 +106,13 @@ def test_a_diverging_run_is_reported_not_continued():
 
     with pytest.raises(UsageError, match="diverged"):
         edge_of_stability([50.0], steps=50)
+
+
+def test_deep_linear_gradient_flow_keeps_its_modes_apart_and_learns_the_larger_first():
+    from dyncheck.numerics.gradient_descent import deep_linear_flow
+
+    times = np.array([0.0, 1.0, 2.0, 8.0])
+    strengths = deep_linear_flow([2.0, 1.0], 1e-2, times, seed=3)
+    assert np.allclose(strengths[:, 0], 1e-2, rtol=1e-12)
+    assert strengths[0, 2] > strengths[1, 2]  # the mode of larger s is learned first
+    assert np.allclose(strengths[:, -1], [2.0, 1.0], rtol=1e-3)

@@ -77,3 +77,14 @@ def test_the_least_squares_limit_interpolates_inside_the_start_s_row_space_coset
     assert fit.is_zero_matrix and not off_rows.is_zero_matrix
     fit, _ = gdt.least_squares_limit_residuals(x, y, lambda x, y, w0: w0)  # never moves
     assert not fit.is_zero_matrix
+
+
+def test_a_balanced_linear_mode_learns_along_saxe_s_logistic_equation():
+    from dyncheck.theory.symbols import INITIAL_STRENGTH, SINGULAR_VALUE, TIME, TIME_CONSTANT
+
+    assert gdt.balanced_mode_residual(2) == (0, 0)
+    assert gdt.balanced_mode_residual(1)[1] != 0
+    u = gdt.mode_strength(2)
+    ode = TIME_CONSTANT * sp.diff(u, TIME) - 2 * u * (SINGULAR_VALUE - u)
+    assert sp.simplify(ode) == 0 and sp.simplify(u.subs(TIME, 0) - INITIAL_STRENGTH) == 0
+    assert sp.limit(u, TIME, sp.oo) == SINGULAR_VALUE
