@@ -40,6 +40,7 @@ __all__ = [
     "divergence_bracket",
     "edge_of_stability",
     "gd_run",
+    "gradient_flow_sharpness",
     "growth",
     "least_squares_descent",
     "least_squares_growth",
@@ -327,6 +328,31 @@ def gd_run(network, x, y, eta: float, steps: int, *, every: int = 40, progress: 
         if step < steps:
             network.descend(network.gradient(x, residual / n), eta)
     return TrainingRun(eta, loss, np.array(measured_at), np.array(values), np.array(residuals))
+
+
+def gradient_flow_sharpness(network, x, y, times) -> dict[float, float]:
+    """λ_max of the ½-mean loss's Hessian along the gradient flow θ̇ = −∇L from ``network``'s parameters, at ``times``:
+    the step-size-free limit of GD, integrated by :func:`dyncheck.numerics.solvers.adaptive` (DOP853) with the
+    substrate's backward pass for ∇L, the sharpness by :func:`sharpness`."""
+    from dyncheck.numerics.networks import Network
+    from dyncheck.numerics.solvers import adaptive
+
+    shapes = [w.shape for w in network.weights] + [b.shape for b in network.biases]
+    bounds = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+    layers = len(network.weights)
+
+    def at(flat) -> Network:
+        parts = [part.reshape(shape) for part, shape in zip(np.split(flat, bounds), shapes)]
+        return Network(parts[:layers], parts[layers:], network.phi, network.sw2, network.sb2, network.parameterisation, network.kinds, network.residual_step)
+
+    def velocity(_, flat):
+        moved = at(flat)
+        grad_w, grad_b = moved.gradient(x, (moved(x) - y) / x.shape[0])
+        return -np.concatenate([g.ravel() for g in (*grad_w, *grad_b)])
+
+    start = np.concatenate([a.ravel() for a in (*network.weights, *network.biases)])
+    path = adaptive(velocity, (0.0, float(max(times))), start, t_eval=np.asarray(sorted(times), float))
+    return {float(t): sharpness(LossHessian(at(path.y[:, j]), x, y, "half-mean"), tolerance=1e-8).value for j, t in enumerate(path.t)}
 
 
 def torch_gd_dense_sharpness(network, x, y, eta: float, steps: int, checkpoints) -> dict[int, float]:

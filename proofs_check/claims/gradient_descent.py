@@ -23,6 +23,8 @@ from dyncheck.numerics.gradient_descent import (
     edge_of_stability,
     growth,
     deep_linear_flow,
+    gd_run,
+    gradient_flow_sharpness,
     least_squares_descent,
     least_squares_growth,
     mp_growth,
@@ -36,7 +38,7 @@ from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Ev
 from dyncheck.theory.gradient_descent import balanced_mode_residual, derive_threshold, least_squares_limit, least_squares_limit_residuals, mode_strength
 from dyncheck.theory.symbols import INITIAL_STRENGTH, MOMENTUM, SINGULAR_VALUE, TIME, TIME_CONSTANT
 
-__all__ = ["CLAIMS", "DeepLinearModes", "EdgeOfStability", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
+__all__ = ["CLAIMS", "DeepLinearModes", "EdgeOfStability", "SharpeningPastTheEdge", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
 
 #: Momenta at which the iterated routes run: none, moderate, and heavy (where the conventions differ most).
 MOMENTA = (0.0, 0.5, 0.9)
@@ -183,12 +185,49 @@ def _eos_substrate_run():
 
 @functools.lru_cache(maxsize=1)
 def _eos_torch_run() -> dict:
+    return torch_gd_dense_sharpness(*_eos_problem(), EOS_ETA, EOS_STEPS, EOS_CHECKPOINTS)
+
+
+def _eos_problem():
     from dyncheck.numerics.networks import Network
     from dyncheck.theory.activations import activation
 
     x, y = random_labels(128, 8, 0)
-    network = Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard")
-    return torch_gd_dense_sharpness(network, x, y, EOS_ETA, EOS_STEPS, EOS_CHECKPOINTS)
+    return Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard"), x, y
+
+
+#: Time of the sharpening claim, in the flow's units: η·steps of GD at EOS_ETA = 0.2 for 400 steps.
+SHARPENING_TIME = 80.0
+
+
+@functools.lru_cache(maxsize=1)
+def _flow_and_small_step_sharpness() -> tuple[float, float]:
+    """Sharpness at t = SHARPENING_TIME along gradient flow and along GD at η/10 (edge 20/η, never reached), same start."""
+    network, x, y = _eos_problem()
+    flow = gradient_flow_sharpness(network.copy(), x, y, [SHARPENING_TIME])[SHARPENING_TIME]
+    small = EOS_ETA / 10
+    run = gd_run(network, x, y, small, round(SHARPENING_TIME / small), every=round(SHARPENING_TIME / small))
+    return flow, float(run.sharpness[-1])
+
+
+@dataclass(frozen=True)
+class SharpeningPastTheEdge(Claim):
+    """Without GD's step, training sharpens past 2/η: along gradient flow (and GD at a far smaller step) from the same
+    start, the sharpness at time η·T is above the 2/η at which GD with step η hovers — iff ``candidate`` is True."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        flow, small = _flow_and_small_step_sharpness()
+        return [
+            timed(self._judge, "gradient-flow", flow, candidate, "gradient flow (DOP853, the substrate's ∇L)"),
+            timed(self._judge, "small-step-gd", small, candidate, f"GD at η/10 = {EOS_ETA / 10:g}"),
+        ]
+
+    def _judge(self, route: str, value: float, candidate: bool, what: str) -> Evidence:
+        edge, band = 2 / EOS_ETA, tolerance("edge_of_stability_band")
+        past = value > edge * (1 + band)
+        details = {"sharpness": value, "edge_2_over_eta": edge, "time": SHARPENING_TIME, "band": band}
+        summary = f"{what}: sharpness {value:.4g} at t = {SHARPENING_TIME:g}, {'past' if past else 'not past'} GD's edge 2/η = {edge:g} (+{band:.0%})"
+        return Evidence(route, AGREE if past == bool(candidate) else DISAGREE, summary, details)
 
 
 def _hovers(route: str, level: float, initial: float | None, late: np.ndarray, what: str, details: dict) -> Evidence:
@@ -374,5 +413,12 @@ CLAIMS = [
         r"\tau \dot u = 2u(s - u)",
         literature=2,
         wrong=1,
+    ),
+    SharpeningPastTheEdge(
+        "gradient_descent.sharpening_past_the_edge",
+        "Cohen et al. (2021), §3: progressive sharpening is the flow's own; gradient flow from the same start sharpens past the 2/η at which GD with step η stops",
+        r"\lambda_{\max}(\theta^{\mathrm{GF}}(\eta T)) > 2/\eta \approx \lambda_{\max}(\theta^{\mathrm{GD}}_T)",
+        literature=True,
+        wrong=False,
     ),
 ]
