@@ -43,6 +43,7 @@ __all__ = [
     "gradient_flow_sharpness",
     "growth",
     "least_squares_descent",
+    "logistic_flow_directions",
     "least_squares_growth",
     "mp_growth",
     "plot_edge_of_stability",
@@ -467,3 +468,27 @@ def deep_linear_flow(singular_values, initial: float, times, *, time_constant: f
         product = path[k * k :, j].reshape(k, k) @ path[: k * k, j].reshape(k, k)
         strengths[:, j] = np.einsum("ia,ij,ja->a", u, product, v)
     return strengths
+
+
+# ---------------------------------------------------------------------------
+# Separable logistic regression: gradient flow in log-time
+
+
+def logistic_flow_directions(points, log_times) -> np.ndarray:
+    """w(t)/‖w(t)‖ at t = e^s for s in ``log_times`` (rows), along the gradient flow ẇ = −∇L of the logistic loss
+    L(w) = Σ_i log(1 + e^{−z_iᵀw}) (rows z_i = y_i x_i) from w(1) = 0.
+
+    In s = log t the flow is dw/ds = e^s Σ_i σ(−z_iᵀw) z_i, smooth as w grows like ŵ s (Soudry et al. 2018), so
+    DOP853 (:func:`dyncheck.numerics.solvers.adaptive`) reaches t = e^80 in a few hundred steps; e^s σ(−m) is
+    computed as exp(s + log σ(−m)), without overflow."""
+    from scipy.special import log_expit
+
+    from dyncheck.numerics.solvers import adaptive
+
+    z = np.asarray(points, float)
+
+    def velocity(s, w):
+        return (np.exp(s + log_expit(-(z @ w)))[:, None] * z).sum(axis=0)
+
+    path = adaptive(velocity, (0.0, float(max(log_times))), np.zeros(z.shape[1]), t_eval=np.asarray(sorted(log_times), float)).y.T
+    return path / np.linalg.norm(path, axis=1, keepdims=True)

@@ -30,6 +30,7 @@ a condition not affine in x, leaves the threshold unproved (reported so, never a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ __all__ = [
     "balanced_mode_residual",
     "derive_threshold",
     "gd",
+    "hard_margin_svm",
     "heavy_ball",
     "least_squares_limit",
     "least_squares_limit_residuals",
@@ -259,3 +261,29 @@ def balanced_mode_residual(rate: sp.Expr = 2) -> tuple[sp.Expr, sp.Expr]:
     balance = sp.simplify(2 * a * a_dot - 2 * b * b_dot)
     strength = (a_dot * b + a * b_dot).subs({a: sp.sqrt(u), b: sp.sqrt(u)})
     return balance, sp.simplify(strength - rate * u * (SINGULAR_VALUE - u) / TIME_CONSTANT)
+
+
+# ---------------------------------------------------------------------------
+# Implicit bias of GD on separable logistic regression (Soudry, Hoffer, Nacson, Gunasekar & Srebro 2018)
+
+
+def hard_margin_svm(points: sp.Matrix) -> tuple[sp.Matrix, dict[int, sp.Expr]]:
+    """(ŵ, {support vector: multiplier}): ŵ = argmin ‖w‖² s.t. z_iᵀw ≥ 1 for the rows z_i = y_i x_i (no bias), exactly.
+
+    The objective is strictly convex, so the KKT point is the optimum: ŵ = Σ_{i∈S} α_i z_i with α ≥ 0 solving
+    z_iᵀŵ = 1 on S, and z_jᵀŵ ≥ 1 off it.  Supports are tried smallest first (rational arithmetic throughout).
+    """
+    rows = points.rows
+    for size in range(1, rows + 1):
+        for support in itertools.combinations(range(rows), size):
+            chosen = points.extract(list(support), list(range(points.cols)))
+            gram = chosen * chosen.T
+            if gram.det() == 0:
+                continue
+            alpha = gram.inv() * sp.ones(size, 1)
+            if any(a < 0 for a in alpha):
+                continue
+            w = chosen.T * alpha
+            if all(m >= 1 for m in points * w):
+                return w, dict(zip(support, alpha))
+    raise ValueError("the points are not separable through the origin")

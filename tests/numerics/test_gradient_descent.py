@@ -116,3 +116,13 @@ def test_deep_linear_gradient_flow_keeps_its_modes_apart_and_learns_the_larger_f
     assert np.allclose(strengths[:, 0], 1e-2, rtol=1e-12)
     assert strengths[0, 2] > strengths[1, 2]  # the mode of larger s is learned first
     assert np.allclose(strengths[:, -1], [2.0, 1.0], rtol=1e-3)
+
+
+def test_logistic_flow_turns_towards_the_max_margin_direction_like_one_over_log_t():
+    from dyncheck.numerics.gradient_descent import logistic_flow_directions
+
+    directions = logistic_flow_directions([[1, 0], [0.5, 1], [2, 1], [1, 2]], [10.0, 20.0, 40.0])
+    target = np.array([1.0, 0.5]) / np.linalg.norm([1.0, 0.5])
+    angles = np.arccos(directions @ target)
+    assert np.all(np.diff(angles) < 0) and angles[-1] < 1e-2
+    assert np.allclose(angles * [10, 20, 40], angles[-1] * 40, rtol=0.05)  # angle · log t settles

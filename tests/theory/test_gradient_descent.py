@@ -88,3 +88,12 @@ def test_a_balanced_linear_mode_learns_along_saxe_s_logistic_equation():
     ode = TIME_CONSTANT * sp.diff(u, TIME) - 2 * u * (SINGULAR_VALUE - u)
     assert sp.simplify(ode) == 0 and sp.simplify(u.subs(TIME, 0) - INITIAL_STRENGTH) == 0
     assert sp.limit(u, TIME, sp.oo) == SINGULAR_VALUE
+
+
+def test_the_hard_margin_svm_is_the_kkt_point():
+    points = sp.Matrix([[1, 0], [sp.Rational(1, 2), 1], [2, 1], [1, 2]])
+    w, multipliers = gdt.hard_margin_svm(points)
+    assert list(w) == [1, sp.Rational(1, 2)] and multipliers == {0: sp.Rational(3, 4), 1: sp.Rational(1, 2)}
+    assert min(points * w) == 1
+    with pytest.raises(ValueError, match="not separable"):
+        gdt.hard_margin_svm(sp.Matrix([[1, 0], [-1, 0]]))
