@@ -7,6 +7,9 @@ the whole Hessian (``torch.func.hessian``) and takes ``eigvalsh``; Lanczos (:fun
 and power iteration (``--power`` products) use exact Hessian–vector products.  Prints each route's time
 (median of ``--repeats``), its ratio to the dense route's, and its error against the dense λ_max.
 
+Then the edge-of-stability reproduction (``dyncheck train eos``'s default run: 800 GD steps, the sharpness
+every 40) against the same run with the sharpness from the dense Hessian (the baseline, written here).
+
     python3 benchmarks/bench_sharpness.py [--width 48] [--depth 2] [--samples 32] [--power 300]
 """
 
@@ -18,7 +21,7 @@ import time
 
 import numpy as np
 
-from dyncheck.numerics.gradient_descent import LossHessian, power_iteration, sharpness
+from dyncheck.numerics.gradient_descent import LossHessian, edge_of_stability, power_iteration, random_labels, sharpness
 from dyncheck.numerics.networks import Network
 from dyncheck.theory.activations import activation
 
@@ -56,6 +59,28 @@ def main():
           f"error {abs(found.value - top) / abs(top):.1e} (residual bound {found.residual:.1e}, {found.products} products)")
     print(f"  power iteration ({args.power:4d})   : {power_time * 1e3:9.1f} ms   ratio dense/power   {dense_time / power_time:6.1f}   "
           f"error {abs(powered.value - top) / abs(top):.1e} (it found {powered.value:.6g}: the eigenvalue of largest modulus)")
+
+    eos_time, (run,) = _median_time(lambda: edge_of_stability([0.2]), args.repeats)
+    dense_eos_time, dense_late = _median_time(_dense_edge_of_stability, 1)
+    late = run.late_sharpness(400)
+    print("edge of stability, default run (tanh 2 × 16, 128 random labels, η = 0.2, 800 steps, sharpness every 40):")
+    print(f"  Lanczos on HVPs          : {eos_time:9.2f} s    late sharpness {late.mean():.4f} (2/η = 10)")
+    print(f"  dense Hessian each time  : {dense_eos_time:9.2f} s    late sharpness {dense_late:.4f}   ratio dense/Lanczos {dense_eos_time / eos_time:.1f}")
+
+
+def _dense_edge_of_stability() -> float:
+    """The baseline: the same GD run with λ_max from the dense Hessian at each measurement."""
+    x, y = random_labels()
+    network = Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard")
+    late = []
+    for step in range(801):
+        residual = network(x) - y
+        if step % 40 == 0:
+            top = np.linalg.eigvalsh(LossHessian(network, x, y, "half-mean").dense()).max()
+            if step >= 400:
+                late.append(top)
+        network.descend(network.gradient(x, residual / x.shape[0]), 0.2)
+    return float(np.mean(late))
 
 
 if __name__ == "__main__":

@@ -411,11 +411,24 @@ def _edge_of_stability_task(point, _seed, *, steps, every, width, depth, samples
 
 
 def plot_edge_of_stability(runs: list[TrainingRun], path, title: str) -> None:
-    """Sharpness against step beside each run's 2/η, and the loss (log scale): the figure of Cohen et al. (2021)."""
+    """Sharpness against step beside each run's 2/η, and the loss (log scale): the figure of Cohen et al. (2021); with
+    three runs or more, a third panel: the late-time sharpness (second half: mean and range) against 2/η."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9.0, 3.6))
-    sharp, loss = fig.subplots(1, 2)
+    sweep = len(runs) >= 3
+    fig = Figure(figsize=(13.0 if sweep else 9.0, 3.6))
+    panels = fig.subplots(1, 3 if sweep else 2)
+    sharp, loss = panels[0], panels[1]
+    if sweep:
+        edges = np.array([2 / run.eta for run in runs])
+        late = [run.late_sharpness(run.loss.size // 2) for run in runs]
+        means = np.array([v.mean() for v in late])
+        spread = np.array([[m - v.min() for m, v in zip(means, late)], [v.max() - m for m, v in zip(means, late)]])
+        panels[2].errorbar(edges, means, yerr=spread, fmt="o", capsize=3, label="late sharpness (mean, range)")
+        panels[2].plot([0, edges.max() * 1.1], [0, edges.max() * 1.1], "k--", lw=0.8, label="2/η")
+        panels[2].set_xlabel("2/η")
+        panels[2].set_ylabel("sharpness over the second half")
+        panels[2].legend(fontsize=8)
     for run in runs:
         line = sharp.plot(run.sharpness_steps, run.sharpness, lw=1.2, label=f"η = {run.eta:g}")[0]
         sharp.axhline(2 / run.eta, color=line.get_color(), ls="--", lw=0.8)
