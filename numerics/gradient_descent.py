@@ -43,13 +43,17 @@ __all__ = [
     "gradient_flow_sharpness",
     "growth",
     "least_squares_descent",
+    "logistic_descent",
     "logistic_flow_directions",
     "least_squares_growth",
     "mp_growth",
     "plot_edge_of_stability",
+    "plot_implicit_bias",
     "power_iteration",
     "random_labels",
+    "separable_points",
     "sharpness",
+    "svm_direction",
     "torch_gd_dense_sharpness",
     "torch_growth",
 ]
@@ -505,3 +509,66 @@ def logistic_flow_directions(points, log_times) -> np.ndarray:
 
     path = adaptive(velocity, (0.0, float(max(log_times))), np.zeros(z.shape[1]), t_eval=np.asarray(sorted(log_times), float)).y.T
     return path / np.linalg.norm(path, axis=1, keepdims=True)
+
+
+def logistic_descent(points, eta: float, checkpoints) -> np.ndarray:
+    """Explicit GD w ← w − η∇L on L(w) = Σ_i log(1 + e^{−z_iᵀw}) from w = 0: the iterates at the steps of ``checkpoints``
+    (rows)."""
+    from scipy.special import expit
+
+    z = np.asarray(points, float)
+    marks = sorted(int(c) for c in checkpoints)
+    w, out = np.zeros(z.shape[1]), []
+    for step in range(1, marks[-1] + 1):
+        w = w + eta * (expit(-(z @ w))[:, None] * z).sum(axis=0)
+        if step == marks[len(out)]:
+            out.append(w.copy())
+    return np.array(out)
+
+
+def svm_direction(points) -> np.ndarray:
+    """The unit hard-margin SVM direction ŵ/‖ŵ‖ (no bias) by its dual, max Σα − ½‖Σα_i z_i‖² over α ≥ 0 (L-BFGS-B):
+    the numeric counterpart of :func:`dyncheck.theory.gradient_descent.hard_margin_svm` for data too large to enumerate."""
+    from scipy.optimize import minimize
+
+    z = np.asarray(points, float)
+    gram = z @ z.T
+
+    def negative_dual(alpha):
+        return 0.5 * alpha @ gram @ alpha - alpha.sum(), gram @ alpha - 1.0
+
+    result = minimize(negative_dual, np.full(z.shape[0], 1e-3), jac=True, method="L-BFGS-B", bounds=[(0, None)] * z.shape[0], options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
+    w = z.T @ result.x
+    if not np.all(z @ w > 1 - 1e-6):
+        raise UsageError("the data are not separable through the origin")
+    return w / np.linalg.norm(w)
+
+
+def separable_points(samples: int, dimension: int, margin: float, seed: int = 0) -> np.ndarray:
+    """Rows z_i = y_i x_i of ``samples`` Gaussian points labelled by a random teacher direction, those within ``margin``
+    of its hyperplane redrawn: separable through the origin."""
+    rng = np.random.default_rng(seed)
+    teacher = rng.standard_normal(dimension)
+    teacher /= np.linalg.norm(teacher)
+    rows = []
+    while len(rows) < samples:
+        x = rng.standard_normal(dimension)
+        if abs(x @ teacher) >= margin:
+            rows.append(np.sign(x @ teacher) * x)
+    return np.array(rows)
+
+
+def plot_implicit_bias(steps, distances: dict[str, np.ndarray], path, title: str) -> None:
+    """Distance (or angle) to each candidate limit against the step, log–log."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for label, values in distances.items():
+        ax.loglog(steps, np.maximum(values, 1e-300), marker="o", ms=3, label=label)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("distance to the limit")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)

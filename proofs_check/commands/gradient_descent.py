@@ -1,5 +1,5 @@
-"""Gradient descent as a dynamical system: ``stability`` (the step-size threshold of an optimizer) and
-``train eos`` (the edge of stability)."""
+"""Gradient descent as a dynamical system: ``stability`` (the step-size threshold of an optimizer),
+``train eos`` (the edge of stability) and ``train implicit-bias`` (where GD ends when many minima fit)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,23 @@ def register(commands: Commands) -> None:
     add_executor(eos, store=False, jobs_default="1: the runs one after another, in this process")
     add_plot(eos, "the sharpness against step beside 2/η, and the loss")
     add_json(eos)
+
+    bias = commands.add(
+        commands.train, "implicit-bias", help="where GD ends among many minima: least squares (X⁺y + (I − X⁺X)w₀) and separable logistic regression (the max-margin direction)",
+        examples=(
+            "  dyncheck train implicit-bias --problem least-squares --samples 20 --features 50 --plot ls.png\n"
+            "  dyncheck train implicit-bias --problem logistic --samples 40 --features 3 --plot margin.png --json"
+        ),
+        run=_train_implicit_bias,
+    )
+    bias.add_argument("--problem", choices=["least-squares", "logistic"], required=True, help="underdetermined least squares, or separable logistic regression (no bias)")
+    bias.add_argument("--samples", type=count(2, 100_000), default=20, help="data points (default 20)")
+    bias.add_argument("--features", type=count(1, 10_000), default=50, help="dimension (default 50; least squares needs more features than samples)")
+    bias.add_argument("--steps", type=count(1, 10_000_000), default=20_000, help="GD steps (default 20000)")
+    bias.add_argument("--eta", type=at_least(0, strict=True, high=1e6), help="step size (default: 1/λ_max of the loss Hessian at 0; logistic: 4/Σ‖z_i‖²)")
+    add_seed(bias)
+    add_plot(bias, "the distance to each candidate limit against the step")
+    add_json(bias)
 
 
 def _stability(args) -> int:
@@ -152,4 +169,62 @@ def _train_eos(args) -> int:
             f"{row['eta']:8.4g} {row['two_over_eta']:8.4g} {row['initial_sharpness']:17.4g} {row['late_sharpness_mean']:10.4g} "
             f"{row['late_sharpness_min']:8.4g}–{row['late_sharpness_max']:<8.4g} {row['final_loss']:11.3e}"
         )
+    return EXIT_OK
+
+
+def _train_implicit_bias(args) -> int:
+    import numpy as np
+
+    from dyncheck.numerics import gradient_descent as gdn
+
+    checkpoints = np.unique(np.geomspace(1, args.steps, 25).astype(int))
+    if args.problem == "least-squares":
+        if args.samples >= args.features:
+            raise UsageError("underdetermined least squares needs fewer samples than features (--samples < --features)")
+        require_memory(8.0 * 4 * args.samples * args.features, f"{args.samples} × {args.features} least squares")
+        rng = np.random.default_rng(args.seed)
+        x, y, start = rng.standard_normal((args.samples, args.features)), rng.standard_normal(args.samples), rng.standard_normal(args.features)
+        eta = args.eta or 1 / float(np.linalg.eigvalsh(x.T @ x / args.samples).max())
+        pinv = np.linalg.pinv(x)
+        limits = {"X⁺y + (I − X⁺X)w₀ (GD's limit)": pinv @ y + start - pinv @ (x @ start), "X⁺y (minimum norm)": pinv @ y}
+        w, done, distances = start[None, :], 0, {k: [] for k in limits}
+        for mark in checkpoints:
+            w, done = gdn.least_squares_descent(x, y, w, eta, int(mark) - done), int(mark)
+            if not np.all(np.isfinite(w)):
+                raise UsageError(f"GD diverged (η = {eta:g} is past 2/λ_max)")
+            for label, limit in limits.items():
+                distances[label].append(float(np.linalg.norm(w[0] - limit) / np.linalg.norm(limit)))
+        what = f"least squares, {args.samples} samples × {args.features} features, η = {eta:g}, from a random w₀"
+    else:
+        require_memory(8.0 * 8 * args.samples * args.features, f"{args.samples} × {args.features} logistic regression")
+        points = gdn.separable_points(args.samples, args.features, 0.1, args.seed)
+        eta = args.eta or 4 / float((points**2).sum())  # the loss's smoothness is ≤ Σ‖z_i‖²/4
+        svm = gdn.svm_direction(points)
+        least = np.linalg.lstsq(points, np.ones(args.samples), rcond=None)[0]
+        iterates = gdn.logistic_descent(points, eta, checkpoints)
+        if not np.all(np.isfinite(iterates)):
+            raise UsageError(f"GD diverged (η = {eta:g})")
+        directions = iterates / np.linalg.norm(iterates, axis=1, keepdims=True)
+        distances = {
+            "angle to the max-margin ŵ": np.arccos(np.clip(directions @ svm, -1, 1)).tolist(),
+            "angle to the least-squares direction": np.arccos(np.clip(directions @ (least / np.linalg.norm(least)), -1, 1)).tolist(),
+        }
+        log_times = np.linspace(2.0, 160.0, 80)
+        flow = np.arccos(np.clip(gdn.logistic_flow_directions(points, log_times) @ svm, -1, 1))
+        what = f"separable logistic regression, {args.samples} points in {args.features} dimensions, η = {eta:g}"
+    result = {"problem": args.problem, "eta": eta, "steps": checkpoints.tolist(), "distances": distances}
+    if args.problem == "logistic":
+        result["flow"] = {"log_t": log_times.tolist(), "angle_to_svm": flow.tolist(), "angle_times_log_t": (flow * log_times).tolist()}
+    if args.plot:
+        gdn.plot_implicit_bias(checkpoints, {k: np.array(v) for k, v in distances.items()}, args.plot, what)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(what)
+    print(f"{'step':>10} " + " ".join(f"{label:>38}" for label in distances))
+    for i, step in enumerate(checkpoints):
+        print(f"{step:10d} " + " ".join(f"{values[i]:38.3e}" for values in distances.values()))
+    if args.problem == "logistic":
+        print(f"gradient flow in log-time: angle to ŵ · log t = {flow[-1] * log_times[-1]:.4f} at t = e^{log_times[-1]:g} "
+              f"({flow[len(flow) // 2] * log_times[len(flow) // 2]:.4f} at e^{log_times[len(flow) // 2]:g}): the 1/log t law")
     return EXIT_OK
