@@ -27,6 +27,7 @@ from dyncheck.numerics.gradient_descent import (
     gradient_flow_sharpness,
     least_squares_descent,
     least_squares_growth,
+    logistic_descent,
     logistic_flow_directions,
     mp_growth,
     random_labels,
@@ -46,7 +47,17 @@ from dyncheck.theory.gradient_descent import (
 )
 from dyncheck.theory.symbols import INITIAL_STRENGTH, MOMENTUM, SINGULAR_VALUE, TIME, TIME_CONSTANT
 
-__all__ = ["CLAIMS", "DeepLinearModes", "LogisticMaxMargin", "EdgeOfStability", "SharpeningPastTheEdge", "LeastSquaresImplicitBias", "LeastSquaresThreshold", "StabilityThreshold"]
+__all__ = [
+    "CLAIMS",
+    "DeepLinearModes",
+    "EdgeOfStability",
+    "LeastSquaresImplicitBias",
+    "LeastSquaresThreshold",
+    "LogisticDirectionRate",
+    "LogisticMaxMargin",
+    "SharpeningPastTheEdge",
+    "StabilityThreshold",
+]
 
 #: Momenta at which the iterated routes run: none, moderate, and heavy (where the conventions differ most).
 MOMENTA = (0.0, 0.5, 0.9)
@@ -399,6 +410,39 @@ class LogisticMaxMargin(Claim):
         return Evidence("log-time-flow", AGREE if agree else DISAGREE, what + (f" = log t₁/log t₂ = {expected:g} (the 1/log t law)" if agree else f", not {expected:g}: no 1/log t approach"), details)
 
 
+#: Steps of explicit GD (η = 0.5) at which the rate claim reads its direction: t = e^10 and e^12.
+GD_STEPS, GD_ETA = (22026, 162754), 0.5
+
+
+@functools.lru_cache(maxsize=1)
+def _logistic_gd_directions() -> np.ndarray:
+    iterates = logistic_descent(np.array(SEPARABLE, float), GD_ETA, GD_STEPS)
+    return iterates / np.linalg.norm(iterates, axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class LogisticDirectionRate(Claim):
+    """On separable data the angle between GD's iterate and the max-margin direction decays like ``candidate(t)``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        flow_times = tuple(float(np.exp(s)) for s in LOG_TIMES)
+        return [
+            timed(self._ratio, "log-time-flow", _logistic_directions(), flow_times, candidate, "gradient flow in log-time (DOP853)"),
+            timed(self._ratio, "explicit-gd", _logistic_gd_directions(), tuple(float(t) for t in GD_STEPS), candidate, f"explicit GD, η = {GD_ETA:g}"),
+        ]
+
+    def _ratio(self, route, directions, times, candidate, what) -> Evidence:
+        svm = np.array([float(v) for v in hard_margin_svm(sp.Matrix(SEPARABLE))[0]])
+        angles = np.arccos(np.clip(directions @ (svm / np.linalg.norm(svm)), -1.0, 1.0))
+        rate = sp.lambdify(TIME, sp.sympify(candidate), "mpmath")
+        predicted = float(rate(times[1]) / rate(times[0]))
+        measured = float(angles[1] / angles[0])
+        limit = tolerance("log_rate_ratio")
+        details = {"times": list(times), "angles": angles.tolist(), "measured_ratio": measured, "predicted_ratio": predicted, "tolerance": limit}
+        summary = f"{what}: θ(t₂)/θ(t₁) = {measured:.4f} from t = {times[0]:.3g} to {times[1]:.3g}; the candidate rate predicts {predicted:.4g}"
+        return Evidence(route, AGREE if abs(measured / predicted - 1) <= limit else DISAGREE, summary, details)
+
+
 def _svm_direction(points):
     return hard_margin_svm(points)[0]
 
@@ -494,5 +538,12 @@ CLAIMS = [
         r"\frac{w(t)}{\|w(t)\|} \to \frac{\hat w}{\|\hat w\|},\ \hat w = \arg\min \{\|w\| : y_i x_i^\top w \ge 1\},\ \angle = O(1/\log t)",
         literature=_svm_direction,
         wrong=_least_squares_direction,
+    ),
+    LogisticDirectionRate(
+        "gradient_descent.logistic_direction_rate",
+        "Soudry et al. (2018), Theorem 3: the direction of GD's iterate on separable logistic regression approaches the max-margin direction only like 1/log t",
+        r"\angle\big(w(t), \hat w\big) = \Theta(1/\log t)",
+        literature=1 / sp.log(TIME),
+        wrong=1 / TIME,
     ),
 ]

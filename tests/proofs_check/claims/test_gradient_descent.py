@@ -16,7 +16,7 @@ def test_gradient_descent_claims_are_proved_and_every_route_refutes_the_control(
     pytest.importorskip("torch")
     result = REGISTRY[claim_id].run(PROFILES["quick"])
     # thresholds are proved symbolically; the edge of stability is an observation, verified by two runs
-    observed = ("edge_of_stability", "sharpening_past_the_edge", "logistic_max_margin")  # no route proves these
+    observed = ("edge_of_stability", "sharpening_past_the_edge", "logistic_max_margin", "logistic_direction_rate")  # no route proves these
     assert result.verdict == (VERIFIED if claim_id.endswith(observed) else PROVED), result.reason
     assert result.control_verdict == REFUTED, result.control_reason
     assert len({e.route for e in result.evidence if e.outcome in ("exact", "agree")}) >= 2
