@@ -46,6 +46,7 @@ __all__ = [
     "logistic_descent",
     "logistic_flow_directions",
     "least_squares_growth",
+    "mp_least_squares_growth",
     "mp_growth",
     "plot_edge_of_stability",
     "plot_implicit_bias",
@@ -154,6 +155,26 @@ def least_squares_growth(features: np.ndarray, targets: np.ndarray, etas, steps:
             if step >= steps - WINDOW:
                 largest = np.fmax(largest, np.linalg.norm(w - solution, axis=1) / np.linalg.norm(solution))
     return np.where(np.isfinite(w).all(axis=1), largest, np.inf)
+
+
+def mp_least_squares_growth(features, targets, etas, steps: int, dps: int = 30) -> list:
+    """As :func:`least_squares_growth` in mpmath at ``dps`` digits (exact integer data; ``etas`` strings or mpf)."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        x, y = mpmath.matrix([[mpmath.mpf(v) for v in row] for row in features]), mpmath.matrix([mpmath.mpf(v) for v in targets])
+        n = x.rows
+        solution = mpmath.lu_solve(x.T * x, x.T * y)
+        scale = mpmath.norm(solution)
+        out = []
+        for eta in etas:
+            eta, w, largest = mpmath.mpf(eta), mpmath.matrix(x.cols, 1), mpmath.mpf(0)
+            for step in range(steps):
+                w = w - (eta / n) * (x.T * (x * w - y))
+                if step >= steps - WINDOW:
+                    largest = max(largest, mpmath.norm(w - solution) / scale)
+            out.append(largest)
+    return out
 
 
 def divergence_bracket(diverges: Callable[[np.ndarray, bool], np.ndarray], lo: float, hi: float, *, points: int = 64, rounds: int = 3) -> tuple[float, float] | None:

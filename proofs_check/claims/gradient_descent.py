@@ -28,6 +28,7 @@ from dyncheck.numerics.gradient_descent import (
     least_squares_descent,
     least_squares_growth,
     logistic_descent,
+    mp_least_squares_growth,
     logistic_flow_directions,
     mp_growth,
     random_labels,
@@ -163,7 +164,7 @@ class LeastSquaresThreshold(Claim):
     """GD on L(w) = (1/2N)‖Xw − y‖² converges from every start iff η < 2/λ_max(H), H = ``candidate(X)``."""
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._symbolic, candidate), timed(self._iteration, candidate)]
+        return [timed(self._symbolic, candidate), timed(self._iteration, candidate), timed(self._mp_iteration, candidate)]
 
     def _symbolic(self, candidate) -> Evidence:
         gd = derive_threshold("gd")
@@ -183,6 +184,15 @@ class LeastSquaresThreshold(Claim):
         details = {"eta_threshold": threshold, "epsilon": epsilon, "error_below": float(below), "error_above": float(above), "steps": STEPS}
         what = f"GD on (1/2N)‖Xw − y‖², N = {len(TARGETS)}, from w = 0: relative error {below:.2g} at (1 − ε)·2/λ_max, {above:.2g} at (1 + ε)"
         return Evidence("double-iteration", AGREE if below < 1 < above else DISAGREE, what, details)
+
+    def _mp_iteration(self, candidate) -> Evidence:
+        """The same at 30 digits, 2000 steps: the top mode grows or shrinks by e^{±4} (|1 − ηλ_max| = 1 ± 2ε)."""
+        epsilon = tolerance("stability_bracket_relative")
+        threshold = 2 / float(np.linalg.eigvalsh(np.asarray(candidate(np.array(FEATURES, float)), float)).max())
+        below, above = (float(v) for v in mp_least_squares_growth(FEATURES, TARGETS, [repr(threshold * (1 - epsilon)), repr(threshold * (1 + epsilon))], 2000))
+        details = {"eta_threshold": threshold, "epsilon": epsilon, "error_below": below, "error_above": above, "steps": 2000, "digits": 30}
+        what = f"the same GD at 30 digits: relative error {below:.2g} at (1 − ε)·2/λ_max, {above:.2g} at (1 + ε)"
+        return Evidence("mpmath-iteration", AGREE if below < 1 < above else DISAGREE, what, details)
 
 
 # ---------------------------------------------------------------------------
