@@ -132,8 +132,9 @@ def torch_growth(name: str, x, beta: float, steps: int) -> np.ndarray:
     return np.where(np.isfinite(theta.detach().numpy()), largest.numpy(), np.inf)
 
 
-def least_squares_descent(features: np.ndarray, targets: np.ndarray, starts: np.ndarray, eta: float, steps: int) -> np.ndarray:
-    """Full-batch GD on L(w) = (1/2N)‖Xw − y‖² from each row of ``starts`` (vectorized), after ``steps`` steps of η."""
+def least_squares_descent(features: np.ndarray, targets: np.ndarray, starts: np.ndarray, eta, steps: int) -> np.ndarray:
+    """Full-batch GD w ← w − (η/N)Xᵀ(Xw − y) on L(w) = (1/2N)‖Xw − y‖² from each row of ``starts`` (vectorized; ``eta``
+    a number, or one a row as a column), after ``steps`` steps."""
     x, y, w = np.asarray(features, float), np.asarray(targets, float), np.array(starts, float)
     for _ in range(steps):
         w -= eta * ((w @ x.T - y) @ x) / x.shape[0]
@@ -144,16 +145,14 @@ def least_squares_growth(features: np.ndarray, targets: np.ndarray, etas, steps:
     """Full-batch GD on L(w) = (1/2N)‖Xw − y‖² from w = 0, one run per η (vectorized): max over the last
     :data:`WINDOW` steps of ‖w − w*‖/‖w*‖, w* the least-squares solution."""
     x, y = np.asarray(features, float), np.asarray(targets, float)
-    n = x.shape[0]
     solution = np.linalg.lstsq(x, y, rcond=None)[0]
     etas = np.asarray(etas, float)[:, None]
-    w = np.zeros((etas.shape[0], x.shape[1]))
-    largest = np.zeros(etas.shape[0])
     with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(steps):
-            w = w - etas * ((w @ x.T - y) @ x) / n
-            if step >= steps - WINDOW:
-                largest = np.fmax(largest, np.linalg.norm(w - solution, axis=1) / np.linalg.norm(solution))
+        w = least_squares_descent(x, y, np.zeros((etas.shape[0], x.shape[1])), etas, max(steps - WINDOW, 0))
+        largest = np.zeros(etas.shape[0])
+        for _ in range(min(steps, WINDOW)):
+            w = least_squares_descent(x, y, w, etas, 1)
+            largest = np.fmax(largest, np.linalg.norm(w - solution, axis=1) / np.linalg.norm(solution))
     return np.where(np.isfinite(w).all(axis=1), largest, np.inf)
 
 
