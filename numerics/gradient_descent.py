@@ -13,6 +13,12 @@ vector of coordinates runs a whole grid of x at once:
   first divergent point, safe against overflow (a non-finite value counts as divergent), and
   refusing to answer when the grid is not stable-then-divergent.
 
+Beyond quadratics: the sharpness of a network's loss (:class:`LossHessian`, :func:`sharpness`, certified
+by a residual bound), full-batch GD at the edge of stability (:func:`gd_run`, :func:`edge_of_stability`),
+gradient flows by the core's DOP853 (:func:`gradient_flow_sharpness`, :func:`deep_linear_flow`,
+:func:`logistic_flow_directions`), and the implicit-bias problems (least squares, separable logistic
+regression).
+
 A run starts at θ = 1 with empty buffers and counts as divergent when max |θ| over its last
 :data:`WINDOW` steps exceeds 1.  Near the threshold x* the spectral radius is 1 ± c|x − x*| with
 c ≥ 2/x* for these maps, so ``steps`` iterations resolve relative distances ≳ ln(K)/(c x* steps),

@@ -26,6 +26,14 @@ they hold on all of 0 < x < x* once they hold, not both as equalities, at its tw
 rational function of β, checked on β ∈ [0, 1) by SymPy's univariate inequality solver.  Past x*,
 (−1)ⁿ p(−1) < 0 puts a real root below −1: the map diverges.  A polynomial of higher degree, or
 a condition not affine in x, leaves the threshold unproved (reported so, never assumed).
+
+Where GD ends when many minima fit, and how fast it learns:
+
+* :func:`least_squares_limit` — underdetermined least squares, X⁺y + (I − X⁺X)w₀;
+* :func:`hard_margin_svm` — the direction GD takes on separable logistic regression (Soudry,
+  Hoffer, Nacson, Gunasekar & Srebro 2018), as an exact KKT point;
+* :func:`mode_strength`, :func:`balanced_mode_residual` — a two-layer linear network's modes learn
+  along τu̇ = 2u(s − u) (Saxe, McClelland & Ganguli 2014).
 """
 
 from __future__ import annotations
