@@ -247,15 +247,21 @@ class SharpeningPastTheEdge(Claim):
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         flow, small = _flow_and_small_step_sharpness()
         return [
-            timed(self._judge, "gradient-flow", flow, candidate, "gradient flow (DOP853, the substrate's ∇L)"),
-            timed(self._judge, "small-step-gd", small, candidate, f"GD at η/10 = {EOS_ETA / 10:g}"),
+            timed(self._judge, "gradient-flow", flow, candidate, "gradient flow (DOP853, the substrate's ∇L)", None),
+            timed(self._judge, "small-step-gd", small, candidate, f"GD at η/10 = {EOS_ETA / 10:g}", EOS_ETA / 10),
         ]
 
-    def _judge(self, route: str, value: float, candidate: bool, what: str) -> Evidence:
+    def _judge(self, route: str, value: float, candidate: bool, what: str, own_step: float | None) -> Evidence:
+        """Past GD's edge 2/η (as ``candidate`` says) — and, for GD at a smaller step, still below its own edge."""
         edge, band = 2 / EOS_ETA, tolerance("edge_of_stability_band")
         past = value > edge * (1 + band)
         details = {"sharpness": value, "edge_2_over_eta": edge, "time": SHARPENING_TIME, "band": band}
         summary = f"{what}: sharpness {value:.4g} at t = {SHARPENING_TIME:g}, {'past' if past else 'not past'} GD's edge 2/η = {edge:g} (+{band:.0%})"
+        if own_step is not None:
+            details["own_edge"] = 2 / own_step
+            summary += f", below its own 2/η = {2 / own_step:g}" if value < 2 / own_step else f", yet not below its own 2/η = {2 / own_step:g}"
+            if value >= 2 / own_step:
+                return Evidence(route, DISAGREE, summary + ": it is at its own edge, not on the flow", details)
         return Evidence(route, AGREE if past == bool(candidate) else DISAGREE, summary, details)
 
 
