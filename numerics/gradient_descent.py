@@ -365,25 +365,14 @@ def gradient_flow_sharpness(network, x, y, times) -> dict[float, float]:
     """λ_max of the ½-mean loss's Hessian along the gradient flow θ̇ = −∇L from ``network``'s parameters, at ``times``:
     the step-size-free limit of GD, integrated by :func:`dyncheck.numerics.solvers.adaptive` (DOP853) with the
     substrate's backward pass for ∇L, the sharpness by :func:`sharpness`."""
-    from dyncheck.numerics.networks import Network
     from dyncheck.numerics.solvers import adaptive
 
-    shapes = [w.shape for w in network.weights] + [b.shape for b in network.biases]
-    bounds = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
-    layers = len(network.weights)
-
-    def at(flat) -> Network:
-        parts = [part.reshape(shape) for part, shape in zip(np.split(flat, bounds), shapes)]
-        return Network(parts[:layers], parts[layers:], network.phi, network.sw2, network.sb2, network.parameterisation, network.kinds, network.residual_step)
-
     def velocity(_, flat):
-        moved = at(flat)
-        grad_w, grad_b = moved.gradient(x, (moved(x) - y) / x.shape[0])
-        return -np.concatenate([g.ravel() for g in (*grad_w, *grad_b)])
+        moved = network.with_flat_parameters(flat)
+        return -moved.with_parameters(*moved.gradient(x, (moved(x) - y) / x.shape[0])).flat_parameters()
 
-    start = np.concatenate([a.ravel() for a in (*network.weights, *network.biases)])
-    path = adaptive(velocity, (0.0, float(max(times))), start, t_eval=np.asarray(sorted(times), float))
-    return {float(t): sharpness(LossHessian(at(path.y[:, j]), x, y, "half-mean"), tolerance=1e-8).value for j, t in enumerate(path.t)}
+    path = adaptive(velocity, (0.0, float(max(times))), network.flat_parameters(), t_eval=np.asarray(sorted(times), float))
+    return {float(t): sharpness(LossHessian(network.with_flat_parameters(path.y[:, j]), x, y, "half-mean"), tolerance=1e-8).value for j, t in enumerate(path.t)}
 
 
 def torch_gd_dense_sharpness(network, x, y, eta: float, steps: int, checkpoints) -> dict[int, float]:
@@ -392,7 +381,7 @@ def torch_gd_dense_sharpness(network, x, y, eta: float, steps: int, checkpoints)
     ``checkpoints`` λ_max of the dense Hessian (``torch.func.hessian`` and ``eigvalsh``, not Lanczos)."""
     import torch
 
-    from dyncheck.numerics.networks import Network, torch_function
+    from dyncheck.numerics.networks import torch_function
 
     f, params = torch_function(network)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
@@ -401,10 +390,7 @@ def torch_gd_dense_sharpness(network, x, y, eta: float, steps: int, checkpoints)
     layers, found = range(len(network.weights)), {}
     for step in range(steps + 1):
         if step in checkpoints:
-            at = Network(
-                [leaves[f"w{i}"].detach().numpy().copy() for i in layers], [leaves[f"b{i}"].detach().numpy().copy() for i in layers],
-                network.phi, network.sw2, network.sb2, network.parameterisation, network.kinds, network.residual_step,
-            )
+            at = network.with_parameters([leaves[f"w{i}"].detach().numpy().copy() for i in layers], [leaves[f"b{i}"].detach().numpy().copy() for i in layers])
             found[step] = float(np.linalg.eigvalsh(LossHessian(at, x, y, "half-mean").dense()).max())
         if step < steps:
             optimizer.zero_grad()

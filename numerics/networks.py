@@ -35,6 +35,7 @@ give Hessian–vector products.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import functools
 import itertools
 import math
@@ -218,8 +219,12 @@ class Network:
         kinds = hidden + (("linear",) if outputs else ())
         return cls(weights, biases, phi, sw2, sb2, parameterisation, kinds, 1.0 if residual_step is None else residual_step)
 
+    def with_parameters(self, weights, biases) -> Network:
+        """The same architecture (φ, variances, parameterisation, kinds, step) with these weights and biases."""
+        return dataclasses.replace(self, weights=weights, biases=biases)
+
     def copy(self) -> Network:
-        return Network([w.copy() for w in self.weights], [b.copy() for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation, self.kinds, self.residual_step)
+        return self.with_parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
 
     def to_torch(self, device: str = "cpu") -> Network:
         """The same network with torch tensors (float64) on ``device``."""
@@ -228,7 +233,17 @@ class Network:
         def move(a):
             return torch.as_tensor(np.asarray(a), dtype=torch.float64, device=device)
 
-        return Network([move(w) for w in self.weights], [move(b) for b in self.biases], self.phi, self.sw2, self.sb2, self.parameterisation, self.kinds, self.residual_step)
+        return self.with_parameters([move(w) for w in self.weights], [move(b) for b in self.biases])
+
+    def flat_parameters(self) -> np.ndarray:
+        """Every weight and then every bias, raveled into one vector (numpy)."""
+        return np.concatenate([np.ravel(a) for a in (*self.weights, *self.biases)])
+
+    def with_flat_parameters(self, flat) -> Network:
+        """:meth:`with_parameters` from a vector laid out as :meth:`flat_parameters` gives (views of ``flat``)."""
+        shapes = [np.shape(a) for a in (*self.weights, *self.biases)]
+        parts = [part.reshape(shape) for part, shape in zip(np.split(np.asarray(flat), np.cumsum([math.prod(s) for s in shapes])[:-1]), shapes)]
+        return self.with_parameters(parts[: len(self.weights)], parts[len(self.weights) :])
 
     # -- the maps ------------------------------------------------------------
     def scales(self, layer: int) -> tuple[float, float]:

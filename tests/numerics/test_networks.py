@@ -148,3 +148,13 @@ def test_seeds_may_be_spawned_sequences():
     a, b = (Network.random(TANH, 3, 4, 1, 1.0, 0.1, seed=c) for c in children)
     again = Network.random(TANH, 3, 4, 1, 1.0, 0.1, seed=np.random.SeedSequence(9).spawn(2)[0])
     assert not np.array_equal(a.weights[0], b.weights[0]) and np.array_equal(a.weights[0], again.weights[0])
+
+
+def test_flat_parameters_round_trip_and_keep_the_architecture():
+    network = Network.random(TANH, 4, 6, 2, 1.5, 0.1, seed=7, residual_step=0.3, outputs=2)
+    flat = network.flat_parameters()
+    assert flat.size == sum(a.size for a in (*network.weights, *network.biases))
+    again = network.with_flat_parameters(flat)
+    x = _inputs(3, 4)
+    assert np.array_equal(again(x), network(x)) and again.kinds == network.kinds and again.residual_step == 0.3
+    assert not np.array_equal(network.with_flat_parameters(2 * flat)(x), network(x))
