@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 
 from dyncheck.numerics.threads import budget
-from dyncheck.proofs_check.commands.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUTED, Commands, add_executor, add_json, in_main_thread, output_folder
+from dyncheck.proofs_check.commands.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUTED,
+    Commands,
+    add_executor,
+    add_json,
+    in_main_thread,
+    output_folder,
+    scheduler_of,
+)
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -46,7 +55,7 @@ def _verify(args) -> int:
     if not claims:
         raise UsageError(f"no claim matches {args.only!r}")
     profile = PROFILES[args.profile]
-    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    scheduler = scheduler_of(args)
     with dask_client(scheduler) if scheduler else contextlib.nullcontext() as client:  # reached before any work
         return _judge(claims, profile, args, client)
 

@@ -54,7 +54,9 @@ __all__ = [
     "output_file",
     "output_folder",
     "require_memory",
+    "scheduler_of",
     "theory_for",
+    "units_here",
 ]
 
 EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -255,6 +257,19 @@ def add_plot(parser, what: str, *, old: str | None = None, option: str = "--plot
     action = parser.add_argument(option, metavar="FILE", type=output_file, help=f"write {what} (png, pdf or svg)")
     if old:
         deprecated(parser, old, action)
+
+
+def scheduler_of(args) -> str | None:
+    """The Dask scheduler a command runs on: ``--scheduler``, else ``$DYNCHECK_SCHEDULER``, else None (this machine)."""
+    return args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+
+
+def units_here(args, scheduler, batch: int) -> int:
+    """How many of a command's ``batch`` units (networks, populations) run on this machine at once: none on a Dask
+    cluster, all of them as one batch in this process without ``--jobs`` or ``--store``, else one a local worker."""
+    if scheduler:
+        return 0
+    return batch if (args.jobs or 1) == 1 and not getattr(args, "store", None) else args.jobs or 1
 
 
 def add_executor(parser, *, store: bool = True, jobs_default: str = "the thread budget, $DYNCHECK_THREADS or the cores") -> None:

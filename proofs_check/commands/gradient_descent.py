@@ -8,15 +8,16 @@ import json
 
 from dyncheck.proofs_check.commands.common import (
     EXIT_OK,
-    Commands,
     add_executor,
     add_json,
     add_plot,
     add_seed,
     at_least,
+    Commands,
     count,
     finite,
     require_memory,
+    scheduler_of,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -133,13 +134,11 @@ def _stability(args) -> int:
 
 
 def _train_eos(args) -> int:
-    import os
-
     import numpy as np
 
     from dyncheck.numerics.gradient_descent import edge_of_stability, plot_edge_of_stability
 
-    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
+    scheduler = scheduler_of(args)
     # a run's activations and the Hessian's double-backward graph (≈ 12 arrays of samples × width a layer),
     # and the weights with their gradient graph
     require_memory(8.0 * 12 * args.samples * args.width * (args.depth + 1) + 8.0 * 8 * args.width**2 * args.depth, f"GD on {args.samples} samples, width {args.width}")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from dyncheck.proofs_check.commands.common import (
     EXIT_OK,
-    Commands,
     add_backend,
     add_executor,
     add_json,
@@ -17,10 +15,13 @@ from dyncheck.proofs_check.commands.common import (
     add_seed,
     at_least,
     check_backend,
+    Commands,
     count,
     deprecated,
     json_number,
     require_memory,
+    scheduler_of,
+    units_here,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -140,8 +141,8 @@ def _simulate_kuramoto(args) -> int:
     if samples > 1e7:
         raise UsageError(f"--time / --step = {samples:.3g} steps; the limit is 1e7")
     systems = args.replicates * (int(args.sweep[2]) if args.sweep else 1)
-    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
-    together = 0 if scheduler else systems if (args.jobs or 1) == 1 and not args.store else args.jobs or 1
+    scheduler = scheduler_of(args)
+    together = units_here(args, scheduler, systems)
     # phases and the integrator's stages per oscillator of the systems run here at once, r(t) per system
     # and step, the graph's adjacency
     needed = 8.0 * (8 * args.oscillators * together + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" else 0)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from dyncheck.proofs_check.commands.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
-    Commands,
     add_activation,
     add_backend,
     add_executor,
@@ -20,10 +18,13 @@ from dyncheck.proofs_check.commands.common import (
     add_variances,
     at_least,
     check_backend,
+    Commands,
     count,
     json_number,
     require_memory,
+    scheduler_of,
     theory_for,
+    units_here,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -187,7 +188,8 @@ def _phase_diagram(args) -> int:
     sw2 = np.linspace(*args.sw2_range, args.grid)
     sb2 = np.linspace(*args.sb2_range, args.grid)
     start = time.perf_counter()
-    state = phase_diagram(theory, sw2, sb2, jobs=args.jobs, scheduler=args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None, progress=args.jobs not in (None, 1) or bool(args.scheduler))
+    scheduler = scheduler_of(args)
+    state = phase_diagram(theory, sw2, sb2, jobs=args.jobs, scheduler=scheduler, progress=args.jobs not in (None, 1) or bool(scheduler))
     seconds = time.perf_counter() - start
     line = None
     try:
@@ -229,8 +231,8 @@ def _simulate(args) -> int:
     from dyncheck.numerics.meanfield import plot_trajectories, simulate_network
 
     check_backend(args)
-    scheduler = args.scheduler or os.environ.get("DYNCHECK_SCHEDULER") or None
-    together = 0 if scheduler else args.replicates if (args.jobs or 1) == 1 and not args.store else args.jobs or 1
+    scheduler = scheduler_of(args)
+    together = units_here(args, scheduler, args.replicates)
     # one layer's weights of the networks in memory here at once, and the spectrum's dense Jacobian products
     require_memory(8.0 * args.width**2 * (together + 4), f"{max(together, 1)} networks of width {args.width} at once")
     theory = theory_for(args.phi)
