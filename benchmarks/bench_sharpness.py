@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from dyncheck.numerics.gradient_descent import LossHessian, edge_of_stability, power_iteration, random_labels, sharpness
+from dyncheck.numerics.gradient_descent import LossHessian, edge_of_stability, edge_of_stability_problem, power_iteration, sharpness
 from dyncheck.numerics.networks import Network
 from dyncheck.theory.activations import activation
 
@@ -70,8 +70,7 @@ def main():
 
 def _dense_edge_of_stability() -> float:
     """The baseline: the same GD run with λ_max from the dense Hessian at each measurement."""
-    x, y = random_labels()
-    network = Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard")
+    network, x, y = edge_of_stability_problem()
     late = []
     for step in range(801):
         residual = network(x) - y

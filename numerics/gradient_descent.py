@@ -45,6 +45,7 @@ __all__ = [
     "deep_linear_flow",
     "divergence_bracket",
     "edge_of_stability",
+    "edge_of_stability_problem",
     "gd_run",
     "gradient_flow_sharpness",
     "growth",
@@ -416,12 +417,19 @@ def edge_of_stability(etas, *, steps: int = 800, every: int = 40, width: int = 1
     ]
 
 
-def _edge_of_stability_task(point, _seed, *, steps, every, width, depth, samples, seed, phi) -> dict:
+def edge_of_stability_problem(*, width: int = 16, depth: int = 2, samples: int = 128, seed: int = 0, phi: str = "tanh"):
+    """(network, x, y): :func:`random_labels` in 8 dimensions (``seed``) and a network of ``depth`` hidden layers of
+    ``width`` (φ = ``phi``, standard parameterisation, σ_w² = 1, no bias; ``seed + 1``) — the start of every
+    edge-of-stability run, and of the claims that compare other dynamics with it."""
     from dyncheck.numerics.networks import Network
     from dyncheck.theory.activations import activation
 
     x, y = random_labels(samples, 8, seed)
-    network = Network.random(activation(phi).expr(), x.shape[1], width, depth, 1.0, 0.0, seed=seed + 1, parameterisation="standard")
+    return Network.random(activation(phi).expr(), x.shape[1], width, depth, 1.0, 0.0, seed=seed + 1, parameterisation="standard"), x, y
+
+
+def _edge_of_stability_task(point, _seed, *, steps, every, width, depth, samples, seed, phi) -> dict:
+    network, x, y = edge_of_stability_problem(width=width, depth=depth, samples=samples, seed=seed, phi=phi)
     run = gd_run(network, x, y, point["eta"], steps, every=every)
     return {"loss": run.loss, "sharpness_steps": run.sharpness_steps, "sharpness": run.sharpness, "residuals": run.residuals}
 

@@ -21,6 +21,7 @@ import sympy as sp
 from dyncheck.numerics.gradient_descent import (
     divergence_bracket,
     edge_of_stability,
+    edge_of_stability_problem,
     growth,
     deep_linear_flow,
     gd_run,
@@ -31,7 +32,6 @@ from dyncheck.numerics.gradient_descent import (
     mp_least_squares_growth,
     logistic_flow_directions,
     mp_growth,
-    random_labels,
     torch_gd_dense_sharpness,
     torch_growth,
 )
@@ -214,15 +214,7 @@ def _eos_substrate_run():
 
 @functools.lru_cache(maxsize=1)
 def _eos_torch_run() -> dict:
-    return torch_gd_dense_sharpness(*_eos_problem(), EOS_ETA, EOS_STEPS, EOS_CHECKPOINTS)
-
-
-def _eos_problem():
-    from dyncheck.numerics.networks import Network
-    from dyncheck.theory.activations import activation
-
-    x, y = random_labels(128, 8, 0)
-    return Network.random(activation("tanh").expr(), 8, 16, 2, 1.0, 0.0, seed=1, parameterisation="standard"), x, y
+    return torch_gd_dense_sharpness(*edge_of_stability_problem(), EOS_ETA, EOS_STEPS, EOS_CHECKPOINTS)
 
 
 #: Time of the sharpening claim, in the flow's units: η·steps of GD at EOS_ETA = 0.2 for 400 steps.
@@ -232,7 +224,7 @@ SHARPENING_TIME = 80.0
 @functools.lru_cache(maxsize=1)
 def _flow_and_small_step_sharpness() -> tuple[float, float]:
     """Sharpness at t = SHARPENING_TIME along gradient flow and along GD at η/10 (edge 20/η, never reached), same start."""
-    network, x, y = _eos_problem()
+    network, x, y = edge_of_stability_problem()
     flow = gradient_flow_sharpness(network.copy(), x, y, [SHARPENING_TIME])[SHARPENING_TIME]
     small = EOS_ETA / 10
     run = gd_run(network, x, y, small, round(SHARPENING_TIME / small), every=round(SHARPENING_TIME / small))
