@@ -27,10 +27,13 @@ K the transient growth of a non-normal map (≤ 10 here): 3 × 10⁻⁴ at 4000 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from dyncheck.numerics.sweep import sweep
 
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.gradient_descent import OPTIMIZERS
@@ -404,10 +407,6 @@ def edge_of_stability(etas, *, steps: int = 800, every: int = 40, width: int = 1
     """:func:`gd_run` at each step size of ``etas`` from one start: a tanh network (standard parameterisation,
     σ_w² = 1, no bias) of ``depth`` hidden layers of ``width`` on :func:`random_labels`.  One η a task of
     :func:`dyncheck.numerics.sweep.sweep` (in this process for ``jobs`` 1 and no ``scheduler``)."""
-    import functools
-
-    from dyncheck.numerics.sweep import sweep
-
     task = functools.partial(_edge_of_stability_task, steps=steps, every=every, width=width, depth=depth, samples=samples, seed=seed, phi=phi)
     result = sweep(task, [{"eta": float(eta)} for eta in etas], 1, seed=seed, jobs=jobs or 1, scheduler=scheduler, progress=progress, description="edge of stability")
     values = result.values
