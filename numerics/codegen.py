@@ -179,13 +179,14 @@ def generate(
     quadrature or tables.  An undefined function may instead be one of ``args``: the generated
     function then takes its implementation at each call.  An unbound undefined function is an error.
     The torch function takes and returns tensors on any device and dtype.  Backend ``operators``
-    compiles a formula of arithmetic operators alone (+, ×, integer powers) to plain Python
-    operators, which act on numpy arrays and torch tensors alike.
+    compiles a formula (or a ``Tuple`` of formulas) of arithmetic operators alone (+, ×, integer
+    powers) to plain Python operators, which act on numpy arrays and torch tensors alike.
     """
     implementations = dict(implementations or {})
     if backend == "operators":
         arithmetic = (sp.Add, sp.Mul, sp.Symbol, sp.Number)
-        if not all(isinstance(e, arithmetic) or (isinstance(e, sp.Pow) and e.exp.is_Integer) for e in sp.preorder_traversal(expr)):
+        parts = expr if isinstance(expr, sp.Tuple) else (expr,)
+        if not all(isinstance(e, arithmetic) or (isinstance(e, sp.Pow) and e.exp.is_Integer) for part in parts for e in sp.preorder_traversal(part)):
             raise ValueError(f"backend 'operators' compiles arithmetic alone, not {expr}")
         return sp.lambdify(tuple(args), expr, modules=[{}])
     passed = {a.__name__ for a in args if isinstance(a, type) and issubclass(a, sp.Function)}  # functions given at each call

@@ -32,14 +32,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from dyncheck.numerics.sweep import sweep
 
+from dyncheck.numerics.codegen import generate
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.gradient_descent import OPTIMIZERS
+from dyncheck.theory.gradient_descent import OPTIMIZERS, self_stabilisation_map
+from dyncheck.theory.symbols import DISPLACEMENT, SHARPENING_RATE, SHARPNESS_EXCESS, STABILISATION_STRENGTH, STEP_SIZE
 
 __all__ = [
     "DIVERGED",
+    "EdgeFrame",
     "REDUCTIONS",
     "WINDOW",
     "LossHessian",
@@ -47,6 +51,8 @@ __all__ = [
     "TrainingRun",
     "deep_linear_flow",
     "divergence_bracket",
+    "edge_descent",
+    "edge_frame",
     "edge_of_stability",
     "edge_of_stability_problem",
     "gd_run",
@@ -61,12 +67,15 @@ __all__ = [
     "plot_edge_of_stability",
     "plot_implicit_bias",
     "power_iteration",
+    "pulled_linear_network",
     "random_labels",
+    "self_stabilisation_orbit",
     "separable_points",
     "sharpness",
     "svm_direction",
     "torch_gd_dense_sharpness",
     "torch_growth",
+    "whole_cycles",
 ]
 
 #: Steps at the end of a run over which max |θ| is taken (an oscillating mode passes near 0).
@@ -468,6 +477,128 @@ def plot_edge_of_stability(runs: list[TrainingRun], path, title: str) -> None:
 
 # ---------------------------------------------------------------------------
 # Deep linear networks: gradient flow on the substrate, by the core's integrator
+
+
+# ---------------------------------------------------------------------------
+# Self-stabilisation (Damian, Nichani & Lee 2023)
+
+
+@dataclass(frozen=True)
+class EdgeFrame:
+    """The reduced dynamics' frame at a reference θ*: the sharpness S = λ_max(∇²L(θ*)), its unit eigenvector u,
+    ∇S = ∇³L[u, u, ·] (the gradient of uᵀ∇²L(θ)u with u held: S is a simple eigenvalue), the progressive-sharpening
+    rate α = −∇L·∇S and the self-stabilisation strength β = ‖∇S‖².  GD with η = 2/S is at its edge at θ*."""
+
+    point: np.ndarray
+    sharpness: float
+    top: np.ndarray
+    sharpness_gradient: np.ndarray
+    alpha: float
+    beta: float
+
+    @property
+    def eta(self) -> float:
+        return 2.0 / self.sharpness
+
+    @property
+    def alignment(self) -> float:
+        """|u·∇S|/‖∇S‖: 0 where the reduced map's hypothesis ∇S ⟂ u holds."""
+        return float(abs(self.top @ self.sharpness_gradient) / np.sqrt(self.beta))
+
+    def coordinates(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) = (u·(θ − θ*), ∇S·(θ − θ*)) of each row of ``thetas``."""
+        displacement = np.asarray(thetas) - self.point
+        return displacement @ self.top, displacement @ self.sharpness_gradient
+
+    def beside(self, x: float, y: float) -> np.ndarray:
+        """The point θ* + x u + y ∇S/β, whose coordinates are (x, y) (u ⟂ ∇S)."""
+        return self.point + x * self.top + y * self.sharpness_gradient / self.beta
+
+
+def edge_frame(loss: Callable, point) -> EdgeFrame:
+    """:class:`EdgeFrame` of the torch function ``loss`` (float64 flat parameters → scalar) at ``point``, by autograd:
+    the dense Hessian (``torch.func.hessian``, for small models) and ``eigh`` give S and u, one more backward pass
+    through the Hessian–vector product gives ∇(uᵀ∇²L u)."""
+    import torch
+    from torch.func import hessian
+
+    theta = torch.as_tensor(np.asarray(point, float)).clone().requires_grad_(True)
+    values, vectors = torch.linalg.eigh(hessian(loss)(theta.detach()))
+    if values.numel() > 1 and values[-1] - values[-2] <= 1e-9 * abs(values[-1]):
+        raise UsageError(f"the top Hessian eigenvalue {values[-1].item():.6g} is not simple: S has no gradient there")
+    top = vectors[:, -1]
+    (gradient,) = torch.autograd.grad(loss(theta), theta, create_graph=True)
+    (curvature,) = torch.autograd.grad(gradient @ top, theta, create_graph=True)
+    (sharpness_gradient,) = torch.autograd.grad(curvature @ top, theta)
+    g, s = gradient.detach().numpy(), sharpness_gradient.numpy()
+    return EdgeFrame(np.asarray(point, float).copy(), float(values[-1]), top.numpy().copy(), s, float(-g @ s), float(s @ s))
+
+
+def edge_descent(loss: Callable, frame: EdgeFrame, x: float, y: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full GD θ ← θ − η∇L at ``frame``'s η = 2/S(θ*) for ``steps`` steps by torch autograd, from
+    :meth:`EdgeFrame.beside` (x, y): the coordinates (x_t, y_t) of every iterate, t = 0 … steps − 1."""
+    import torch
+
+    theta = torch.as_tensor(frame.beside(x, y)).requires_grad_(True)
+    path = np.empty((steps, theta.numel()))
+    for step in range(steps):
+        path[step] = theta.detach().numpy()
+        (gradient,) = torch.autograd.grad(loss(theta), theta)
+        with torch.no_grad():
+            theta -= frame.eta * gradient
+    return frame.coordinates(path)
+
+
+@functools.cache
+def _reduced_map(prefactor: float) -> Callable:
+    arguments = (DISPLACEMENT, SHARPNESS_EXCESS, STEP_SIZE, SHARPENING_RATE, STABILISATION_STRENGTH)
+    return generate(self_stabilisation_map(prefactor), arguments, "operators")
+
+
+def self_stabilisation_orbit(x: float, y: float, eta: float, alpha: float, beta: float, steps: int, *, prefactor=0.5) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` points (x_t, y_t) of :func:`dyncheck.theory.gradient_descent.self_stabilisation_map` (with
+    ``prefactor``; the paper's is ½) from (x, y), the map compiled to plain arithmetic (floats or mpmath numbers)."""
+    step = _reduced_map(sp.nsimplify(prefactor))
+    xs, ys = [x], [y]
+    for _ in range(steps - 1):
+        x, y = step(x, y, eta, alpha, beta)
+        xs.append(x)
+        ys.append(y)
+    return np.array(xs), np.array(ys)
+
+
+def whole_cycles(y: np.ndarray) -> tuple[int, int] | None:
+    """(t₀, t₁): the first and last upward crossings of 0 by the sharpness excess y (y_{t−1} < 0 ≤ y_t), which bound
+    whole cycles of self-stabilisation; None with fewer than two."""
+    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0)) + 1
+    return (int(up[0]), int(up[-1])) if up.size >= 2 else None
+
+
+def pulled_linear_network(strength: float, *, width: int = 4, norm: float = 2.0, seed: int = 0) -> tuple[Callable, np.ndarray]:
+    """(loss, θ*): a two-layer linear network f(1) = bᵀa of ``width`` hidden units (θ = (a, b)), driven to the output 0
+    on the input 1, its second layer pulled by a constant force p: L(a, b) = ½(bᵀa)² − pᵀb.
+
+    θ* = (0, b*), b* Gaussian (``seed``) rescaled to ``norm``; p = ``strength`` · (b*/‖b*‖ + o), o Gaussian ⟂ b* of
+    norm ½ (so the pull also turns b, and u with it).  At θ*: ∇²L = b*b*ᵀ ⊕ 0, so S = ‖b*‖² with u = (b*/‖b*‖, 0);
+    ∇S = (0, 2b*) lies in the flat second layer, ⟂ u; ∇L = (0, −p), so α = 2 ``strength`` ‖b*‖ and β = 4‖b*‖².  The
+    other hypotheses of :func:`dyncheck.theory.gradient_descent.cubic_step_residuals` hold too (∇³L[s, s, ·] = 0), so
+    the reduced map is GD's leading order here, its corrections relatively O(√α): a toy to test it on."""
+    import torch
+
+    if width < 2 or not (np.isfinite(strength) and np.isfinite(norm) and norm > 0):
+        raise UsageError("need at least 2 hidden units, a finite pull and a positive ‖b*‖")
+    rng = np.random.default_rng(seed)
+    second = rng.standard_normal(width)
+    second *= norm / np.linalg.norm(second)
+    across = rng.standard_normal(width)
+    across -= (across @ second) / norm**2 * second
+    force = torch.as_tensor(strength * (second / norm + 0.5 * across / np.linalg.norm(across)))
+
+    def loss(theta):
+        a, b = theta[:width], theta[width:]
+        return 0.5 * (b @ a) ** 2 - force @ b
+
+    return loss, np.concatenate([np.zeros(width), second])
 
 
 def deep_linear_flow(singular_values, initial: float, times, *, time_constant: float = 1.0, seed: int = 0) -> np.ndarray:

@@ -34,6 +34,11 @@ Where GD ends when many minima fit, and how fast it learns:
   Hoffer, Nacson, Gunasekar & Srebro 2018), as an exact KKT point;
 * :func:`mode_strength`, :func:`balanced_mode_residual` — a two-layer linear network's modes learn
   along τu̇ = 2u(s − u) (Saxe, McClelland & Ganguli 2014).
+
+How GD stays at the edge of stability: :func:`self_stabilisation_map` is the two-dimensional map of
+Damian, Nichani & Lee (2023) for the displacement along the top eigenvector and the sharpness excess,
+:func:`cubic_step_residuals` derives it from one GD step on a cubic Taylor model, and
+:func:`cycle_mean_square` gives the cycle average of the displacement that it implies.
 """
 
 from __future__ import annotations
@@ -46,11 +51,15 @@ import sympy as sp
 
 from dyncheck.theory.symbols import (
     CURVATURE,
+    DISPLACEMENT,
     INITIAL_STRENGTH,
     MOMENTUM,
     MULTIPLIER,
     SCALED_STEP,
+    SHARPENING_RATE,
+    SHARPNESS_EXCESS,
     SINGULAR_VALUE,
+    STABILISATION_STRENGTH,
     STEP_SIZE,
     TIME,
     TIME_CONSTANT,
@@ -63,6 +72,8 @@ __all__ = [
     "Threshold",
     "adam",
     "balanced_mode_residual",
+    "cubic_step_residuals",
+    "cycle_mean_square",
     "derive_threshold",
     "gd",
     "hard_margin_svm",
@@ -73,6 +84,7 @@ __all__ = [
     "mode_strength",
     "nesterov",
     "readable",
+    "self_stabilisation_map",
 ]
 
 #: The momenta of the claims: β ∈ [0, 1).
@@ -269,6 +281,72 @@ def balanced_mode_residual(rate: sp.Expr = 2) -> tuple[sp.Expr, sp.Expr]:
     balance = sp.simplify(2 * a * a_dot - 2 * b * b_dot)
     strength = (a_dot * b + a * b_dot).subs({a: sp.sqrt(u), b: sp.sqrt(u)})
     return balance, sp.simplify(strength - rate * u * (SINGULAR_VALUE - u) / TIME_CONSTANT)
+
+
+# ---------------------------------------------------------------------------
+# Self-stabilisation at the edge of stability (Damian, Nichani & Lee 2023)
+
+
+def self_stabilisation_map(prefactor: sp.Expr = sp.Rational(1, 2)) -> sp.Tuple:
+    """(x_{t+1}, y_{t+1}) of the reduced dynamics of GD at the edge of stability (Damian, Nichani & Lee, ICLR 2023, §4):
+
+        x_{t+1} = −(1 + η y_t) x_t,        y_{t+1} = y_t + η (α − ``prefactor`` · β x_t²),
+
+    x = u·(θ − θ*) the displacement along the top Hessian eigenvector u at a reference θ* of sharpness S(θ*) = 2/η,
+    y = ∇S·(θ − θ*) the sharpness excess (S(θ) ≈ 2/η + y), α = −∇L·∇S the progressive-sharpening rate and
+    β = ‖∇S‖² the self-stabilisation strength, all at θ*.  The paper's prefactor is ½: the cubic term of the loss,
+    ½∇³L[δ, δ], pushes θ along −∇S by ½x²∇S.  While x is small y climbs at ηα (progressive sharpening); once
+    y > 0, |x| grows by |1 + ηy| a step (blow-up); x² then pulls y down (self-stabilisation), and for y < 0 x decays."""
+    x, y, eta, alpha, beta = DISPLACEMENT, SHARPNESS_EXCESS, STEP_SIZE, SHARPENING_RATE, STABILISATION_STRENGTH
+    return sp.Tuple(-(1 + eta * y) * x, y + eta * (alpha - prefactor * beta * x**2))
+
+
+def cubic_step_residuals(prefactor: sp.Expr = sp.Rational(1, 2)) -> tuple[sp.Expr, sp.Expr]:
+    """The leading-order gap between one GD step on a cubic Taylor model of the loss and :func:`self_stabilisation_map`.
+
+    In an orthonormal frame (u, s, w) at θ* — u the top eigenvector, s = ∇S/‖∇S‖, w standing for every other
+    direction — the model is L(θ* + δ) = L* + g·δ + ½δᵀHδ + ⅙∇³L[δ, δ, δ], with
+
+    * H = diag(2/η, 0, h): S(θ*) = 2/η, and the direction of ∇S flat (H∇S = 0);
+    * g = (0, −α/√β, g_w): no force along u (u·∇L = 0), α = −∇L·∇S;
+    * ∇³L[u, u, ·] = ∇S = (0, √β, 0) (the derivative of S = uᵀHu along δ is ∇³L[u, u, δ]): ∇S ⟂ u;
+    * ∇³L[s, s, u] = ∇³L[s, s, s] = 0: the flat direction stays flat to first order as θ moves; the other
+      entries of ∇³L and h, g_w are free symbols.
+
+    These are what a *fixed* reference θ* needs; the paper measures from a moving one, the projected-GD
+    trajectory, which carries the general case.  On the scale x, y ~ ε, α, g_w ~ ε², w ~ ε² the step's
+    projections x' = u·δ', y' = ∇S·δ' (δ' = δ − η∇L) are returned minus the map, divided by ε² — the order of
+    the map's own corrections ηxy, ηα, ηβx² — and taken at ε = 0: both vanish identically for
+    ``prefactor`` ½, and the map is GD's leading-order dynamics, corrections O(ε³)."""
+    eps, h, g_w = sp.symbols("epsilon h g_w", real=True)
+    big_x, big_z, big_w = sp.symbols("X Z W", real=True)
+    eta, alpha, beta = STEP_SIZE, SHARPENING_RATE, STABILISATION_STRENGTH
+    root = sp.sqrt(beta)
+    delta = sp.Matrix([eps * big_x, eps * big_z / root, eps**2 * big_w])
+    free = {key: sp.Symbol("T_" + "".join("usw"[i] for i in key), real=True) for key in itertools.combinations_with_replacement(range(3), 3)}
+    free.update({(0, 0, 0): 0, (0, 0, 1): root, (0, 0, 2): 0, (0, 1, 1): 0, (1, 1, 1): 0})
+    third = [[[free[tuple(sorted((i, j, k)))] for k in range(3)] for j in range(3)] for i in range(3)]
+    hessian = sp.diag(2 / eta, 0, h)
+    gradient0 = sp.Matrix([0, -eps**2 * alpha / root, eps**2 * g_w])
+    gradient = gradient0 + hessian * delta + sp.Matrix([sum(third[i][j][k] * delta[j] * delta[k] for j in range(3) for k in range(3)) / 2 for i in range(3)])
+    step = delta - eta * gradient
+    x, y = delta[0], root * delta[1]
+    claimed = self_stabilisation_map(prefactor).subs({DISPLACEMENT: x, SHARPNESS_EXCESS: y, SHARPENING_RATE: eps**2 * alpha}, simultaneous=True)
+    gaps = (step[0] - claimed[0], root * step[1] - claimed[1])
+    return tuple(sp.simplify(sp.expand(gap / eps**2).subs(eps, 0)) for gap in gaps)
+
+
+def cycle_mean_square(prefactor: sp.Expr = sp.Rational(1, 2)) -> sp.Expr:
+    """The average of x_t² over any stretch t₀ ≤ t < t₁ of the map that returns y to its start (y_{t₁} = y_{t₀}).
+
+    Summing y_{t+1} − y_t = η(α − cβx_t²) over the stretch telescopes: η(t₁ − t₀)(α − cβ⟨x²⟩) = y_{t₁} − y_{t₀} = 0,
+    so ⟨x²⟩ = α/(cβ) — 2α/β for the paper's c = ½, whatever the orbit.  Along an orbit on which y stays bounded
+    the average over t steps differs from it by (y_t − y₀)/(ηcβt) → 0.  Solved here from the summed identity."""
+    steps, mean_square = sp.symbols("T m", positive=True)
+    x_next, y_next = self_stabilisation_map(prefactor)
+    increment = (y_next - SHARPNESS_EXCESS).subs(DISPLACEMENT**2, mean_square)  # y_{t+1} − y_t, linear in x_t²
+    (solution,) = sp.solve(sp.Eq(steps * increment, 0), mean_square)
+    return sp.simplify(solution)
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ __all__ = [
     "CURVATURE",
     "DELTA",
     "DEPTH",
+    "DISPLACEMENT",
     "GAMMA",
     "HAMILTONIAN",
     "INITIAL_STRENGTH",
@@ -68,10 +69,13 @@ __all__ = [
     "R0",
     "RHO",
     "SCALED_STEP",
+    "SHARPENING_RATE",
+    "SHARPNESS_EXCESS",
     "SIGMA",
     "SIGMA_B2",
     "SIGMA_W2",
     "SINGULAR_VALUE",
+    "STABILISATION_STRENGTH",
     "STATE_GAP",
     "STEP_SIZE",
     "THETA",
@@ -110,6 +114,12 @@ SCALED_STEP = sp.Symbol("x_eta", positive=True)
 TIME_CONSTANT = sp.Symbol("tau", positive=True)
 SINGULAR_VALUE = sp.Symbol("s", positive=True)
 INITIAL_STRENGTH = sp.Symbol("u_0", positive=True)
+#: Self-stabilisation (Damian, Nichani & Lee 2023): the displacement x along the top Hessian eigenvector u,
+#: the sharpness excess y = ∇S·(θ − θ*), the progressive-sharpening rate α = −∇L·∇S and the
+#: self-stabilisation strength β = ‖∇S‖².
+DISPLACEMENT, SHARPNESS_EXCESS = sp.symbols("x y", real=True)
+SHARPENING_RATE = sp.Symbol("alpha", positive=True)
+STABILISATION_STRENGTH = sp.Symbol("beta_S", positive=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

@@ -8,6 +8,10 @@ grid refined around it, without looking at the candidate.  Negative controls: th
 1/λ as the GD threshold, 2/η for heavy-ball (momentum ignored), the other momentum convention's
 threshold for Nesterov and for frozen-preconditioner Adam, and the least-squares Hessian without
 its 1/N.
+
+Beyond thresholds: the edge of stability and progressive sharpening (two GD runs, two Hessian
+routes), self-stabilisation (a cubic Taylor step derived by SymPy; full GD on a toy network against
+the reduced map, at three scales; the map's cycle average), implicit bias and deep linear modes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from dyncheck.numerics.gradient_descent import (
     edge_of_stability_problem,
     growth,
     deep_linear_flow,
+    edge_descent,
+    edge_frame,
     gd_run,
     gradient_flow_sharpness,
     least_squares_descent,
@@ -32,21 +38,26 @@ from dyncheck.numerics.gradient_descent import (
     mp_least_squares_growth,
     logistic_flow_directions,
     mp_growth,
+    pulled_linear_network,
+    self_stabilisation_orbit,
     torch_gd_dense_sharpness,
     torch_growth,
+    whole_cycles,
 )
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from dyncheck.theory.gradient_descent import (
     balanced_mode_residual,
+    cubic_step_residuals,
+    cycle_mean_square,
     derive_threshold,
     hard_margin_svm,
     least_squares_limit,
     least_squares_limit_residuals,
     mode_strength,
 )
-from dyncheck.theory.symbols import INITIAL_STRENGTH, MOMENTUM, SINGULAR_VALUE, TIME, TIME_CONSTANT
+from dyncheck.theory.symbols import INITIAL_STRENGTH, MOMENTUM, SHARPENING_RATE, SINGULAR_VALUE, STABILISATION_STRENGTH, TIME, TIME_CONSTANT
 
 __all__ = [
     "CLAIMS",
@@ -56,6 +67,8 @@ __all__ = [
     "LeastSquaresThreshold",
     "LogisticDirectionRate",
     "LogisticMaxMargin",
+    "SelfStabilisationCycleAverage",
+    "SelfStabilisationMap",
     "SharpeningPastTheEdge",
     "StabilityThreshold",
 ]
@@ -290,6 +303,105 @@ class EdgeOfStability(Claim):
         found = _eos_torch_run()
         what = f"torch.optim.SGD, η = {EOS_ETA:g}, λ_max of the dense Hessian at steps {list(found)}"
         return _hovers("torch-dense", float(candidate) / EOS_ETA, None, np.array(list(found.values())), what, {"sharpness": {str(k): v for k, v in found.items()}})
+
+
+# ---------------------------------------------------------------------------
+# Self-stabilisation (Damian, Nichani & Lee 2023)
+
+
+#: The expansion scales ε of the pulled linear network (pull strength ε², so α = 4ε², β = 16, η = ½), and the run:
+#: from x₀ = 0.05 √(α/β), y₀ = −√α for CYCLE_TIME in the map's natural time 1/(η√α) steps — one whole cycle:
+#: progressive sharpening from y₀ < 0, blow-up once y > 0, self-stabilisation, decay.
+SELF_STABILISATION_SCALES, START_X, START_Y, CYCLE_TIME = (0.04, 0.02, 0.01), 0.05, -1.0, 8.0
+#: The cycle-average runs: one scale, about seven cycles; the reduced map's own run takes the parameters
+#: (η, α, β) of the network at that scale, without torch.
+AVERAGE_SCALE, AVERAGE_TIME = 0.02, 80.0
+REDUCED_MAP = (0.5, 4 * AVERAGE_SCALE**2, 16.0)
+
+
+@functools.lru_cache(maxsize=None)
+def _edge_run(scale: float, time: float):
+    """(frame, x_t, y_t): GD on the pulled linear network at ``scale``, from the claims' start, for ``time`` natural units."""
+    loss, point = pulled_linear_network(scale**2)
+    frame = edge_frame(loss, point)
+    steps = round(time / (frame.eta * np.sqrt(frame.alpha)))
+    return (frame, *edge_descent(loss, frame, START_X * np.sqrt(frame.alpha / frame.beta), START_Y * np.sqrt(frame.alpha), steps))
+
+
+def _largest_relative_gap(measured: tuple, reduced: tuple) -> float:
+    return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(measured, reduced))
+
+
+@dataclass(frozen=True)
+class SelfStabilisationMap(Claim):
+    """Near a point at the edge (S = 2/η), GD's displacement x along u and sharpness excess y follow
+    x' = −(1 + ηy)x, y' = y + η(α − ``candidate`` · βx²) to leading order."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._descent, candidate)]
+
+    def _symbolic(self, prefactor) -> Evidence:
+        gaps = cubic_step_residuals(prefactor)
+        details = {"displacement_gap": str(gaps[0]), "excess_gap": str(gaps[1])}
+        if gaps == (0, 0):
+            return Evidence("symbolic", EXACT, "one GD step on the cubic Taylor model (u·∇L = 0, ∇S ⟂ u, ∇S flat to first order) is the map up to O(ε³)", details)
+        return Evidence("symbolic", DISAGREE, f"one GD step on the cubic Taylor model differs from the map at O(ε²) by ({gaps[0]}, {gaps[1]})", details)
+
+    @needs_torch("descent")
+    def _descent(self, torch, prefactor) -> Evidence:
+        gaps = []
+        for scale in SELF_STABILISATION_SCALES:
+            frame, x, y = _edge_run(scale, CYCLE_TIME)
+            gaps.append(_largest_relative_gap((x, y), self_stabilisation_orbit(x[0], y[0], frame.eta, frame.alpha, frame.beta, x.size, prefactor=prefactor)))
+        slope = float(np.polyfit(np.log(SELF_STABILISATION_SCALES), np.log(gaps), 1)[0])
+        floor = 1 - tolerance("leading_order_slope")
+        details = {"scales": list(SELF_STABILISATION_SCALES), "relative_gaps": gaps, "slope": slope, "least_slope": floor, "alignment_u_grad_S": frame.alignment}
+        what = (f"full GD (torch autograd; α, β, u, ∇S by autograd) on the pulled linear network at ε = {', '.join(map(str, SELF_STABILISATION_SCALES))} "
+                f"over one cycle: the map's relative gap {', '.join(f'{g:.3g}' for g in gaps)}, falling like ε^{slope:.2f}")
+        if slope >= floor:
+            return Evidence("descent", AGREE, what + f" (leading order: ≥ {floor:g})", details)
+        return Evidence("descent", DISAGREE, what + f": not GD's leading order (a slope ≥ {floor:g} is)", details)
+
+
+@dataclass(frozen=True)
+class SelfStabilisationCycleAverage(Claim):
+    """Over whole cycles of self-stabilisation the squared displacement along u averages ``candidate(α, β)``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._reduced, candidate), timed(self._descent, candidate)]
+
+    def _symbolic(self, candidate) -> Evidence:
+        coefficient = sp.Symbol("c")
+        (derived,) = sp.solve(cubic_step_residuals(coefficient)[1], coefficient)
+        average = cycle_mean_square(derived)
+        gap = sp.simplify(candidate - average)
+        details = {"coefficient": str(derived), "cycle_average": str(average), "gap": str(gap)}
+        if gap == 0:
+            return Evidence("symbolic", EXACT, f"the cubic Taylor step gives the coefficient {derived} of βx², and the map summed over a stretch that returns y telescopes to ⟨x²⟩ = {average}", details)
+        return Evidence("symbolic", DISAGREE, f"the map telescopes to ⟨x²⟩ = {average}, not {candidate}", details)
+
+    def _judge(self, route: str, candidate, alpha: float, beta: float, x: np.ndarray, y: np.ndarray, what: str) -> Evidence:
+        claimed = float(candidate.subs({SHARPENING_RATE: alpha, STABILISATION_STRENGTH: beta}))
+        cycles = whole_cycles(y)
+        if cycles is None:
+            return Evidence(route, UNDECIDED, f"{what}: fewer than two upward crossings of y = 0, no whole cycle", {})
+        start, end = cycles
+        mean = float(np.mean(x[start:end] ** 2))
+        gap, limit = abs(mean / claimed - 1), tolerance("cycle_average_relative")
+        details = {"alpha": alpha, "beta": beta, "steps": [start, end], "mean_square": mean, "claimed": claimed, "relative_gap": gap, "tolerance": limit}
+        summary = f"{what}, steps {start}–{end}: ⟨x²⟩ = {mean:.5g} against {claimed:.5g} ({gap:.2%})"
+        return Evidence(route, AGREE if gap <= limit else DISAGREE, summary, details)
+
+    def _reduced(self, candidate) -> Evidence:
+        eta, alpha, beta = REDUCED_MAP
+        steps = round(AVERAGE_TIME / (eta * np.sqrt(alpha)))
+        x, y = self_stabilisation_orbit(START_X * np.sqrt(alpha / beta), START_Y * np.sqrt(alpha), eta, alpha, beta, steps)
+        return self._judge("reduced-map", candidate, alpha, beta, x, y, f"the reduced map iterated in double precision (generated code; η = {eta:g}, α = {alpha:g}, β = {beta:g})")
+
+    @needs_torch("descent")
+    def _descent(self, torch, candidate) -> Evidence:
+        frame, x, y = _edge_run(AVERAGE_SCALE, AVERAGE_TIME)
+        return self._judge("descent", candidate, frame.alpha, frame.beta, x, y, f"full GD on the pulled linear network (ε = {AVERAGE_SCALE:g})")
 
 
 # ---------------------------------------------------------------------------
@@ -539,6 +651,20 @@ CLAIMS = [
         r"\lambda_{\max}(\theta^{\mathrm{GF}}(\eta T)) > 2/\eta \approx \lambda_{\max}(\theta^{\mathrm{GD}}_T)",
         literature=True,
         wrong=False,
+    ),
+    SelfStabilisationMap(
+        "gradient_descent.self_stabilisation_map",
+        "Damian, Nichani & Lee (2023), Self-stabilization, §4: at the edge, GD's displacement x along the top eigenvector and the sharpness excess y follow x' = −(1 + ηy)x, y' = y + η(α − βx²/2), α = −∇L·∇S, β = ‖∇S‖²",
+        r"x_{t+1} = -(1 + \eta y_t)\,x_t,\quad y_{t+1} = y_t + \eta\big(\alpha - \tfrac{1}{2}\beta x_t^2\big)",
+        literature=sp.Rational(1, 2),
+        wrong=sp.Integer(1),
+    ),
+    SelfStabilisationCycleAverage(
+        "gradient_descent.self_stabilisation_cycle_average",
+        "Damian, Nichani & Lee (2023), §4: over a cycle of self-stabilisation the squared displacement along the top eigenvector averages 2α/β, where progressive sharpening and the cubic term balance",
+        r"\langle x^2 \rangle_{\text{cycle}} = 2\alpha/\beta",
+        literature=2 * SHARPENING_RATE / STABILISATION_STRENGTH,
+        wrong=SHARPENING_RATE / STABILISATION_STRENGTH,
     ),
     LogisticMaxMargin(
         "gradient_descent.logistic_max_margin",

@@ -126,3 +126,51 @@ def test_logistic_flow_turns_towards_the_max_margin_direction_like_one_over_log_
     angles = np.arccos(directions @ target)
     assert np.all(np.diff(angles) < 0) and angles[-1] < 1e-2
     assert np.allclose(angles * [10, 20, 40], angles[-1] * 40, rtol=0.05)  # angle · log t settles
+
+
+def test_the_edge_frame_by_autograd_is_the_pulled_network_s_closed_form():
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import edge_frame, pulled_linear_network
+
+    loss, point = pulled_linear_network(0.01, width=5, norm=3.0, seed=2)
+    frame = edge_frame(loss, point)
+    second = point[5:]
+    assert frame.sharpness == pytest.approx(9.0, rel=1e-12) and frame.eta == pytest.approx(2 / 9, rel=1e-12)
+    assert abs(frame.top[:5] @ second) == pytest.approx(3.0, rel=1e-12) and np.allclose(frame.top[5:], 0)
+    assert np.allclose(frame.sharpness_gradient, np.concatenate([np.zeros(5), 2 * second]), atol=1e-12)
+    assert frame.alpha == pytest.approx(2 * 0.01 * 3.0, rel=1e-12) and frame.beta == pytest.approx(36.0, rel=1e-12)
+    assert frame.alignment < 1e-12
+    assert np.allclose(np.ravel(frame.coordinates(frame.beside(0.3, -0.2)[None, :])), [0.3, -0.2], atol=1e-12)
+
+
+def test_gd_beside_the_edge_takes_the_reduced_map_s_step_to_third_order():
+    """One GD step from (x, y) ~ ε differs from the map by O(ε³): the gap falls 8-fold when ε halves."""
+    pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import edge_descent, edge_frame, pulled_linear_network, self_stabilisation_orbit
+
+    gaps = []
+    for scale in (0.02, 0.01):
+        loss, point = pulled_linear_network(scale**2)
+        frame = edge_frame(loss, point)
+        x, y = edge_descent(loss, frame, 0.7 * scale, 0.5 * scale, 2)
+        mx, my = self_stabilisation_orbit(x[0], y[0], frame.eta, frame.alpha, frame.beta, 2)
+        gaps.append(max(abs(x[1] - mx[1]), abs(y[1] - my[1])))
+    assert 6 < gaps[0] / gaps[1] < 10
+
+
+def test_a_degenerate_top_eigenvalue_has_no_sharpness_gradient():
+    torch = pytest.importorskip("torch")
+    from dyncheck.numerics.gradient_descent import edge_frame
+
+    with pytest.raises(UsageError, match="not simple"):
+        edge_frame(lambda theta: (theta**2).sum(), np.zeros(3))
+    assert torch  # the loss above is a torch function
+
+
+def test_whole_cycles_are_bounded_by_upward_crossings():
+    from dyncheck.numerics.gradient_descent import whole_cycles
+
+    y = np.sin(np.linspace(0.1, 6 * np.pi, 300))
+    start, end = whole_cycles(y)
+    assert y[start - 1] < 0 <= y[start] and y[end - 1] < 0 <= y[end] and end > start
+    assert whole_cycles(np.linspace(-1, 1, 10)) is None

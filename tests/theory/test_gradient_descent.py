@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dyncheck.proofs_check.claims import REGISTRY
 from dyncheck.theory import gradient_descent as gdt
-from dyncheck.theory.symbols import CURVATURE, MOMENTUM, STEP_SIZE
+from dyncheck.theory.symbols import CURVATURE, DISPLACEMENT, MOMENTUM, SHARPENING_RATE, SHARPNESS_EXCESS, STABILISATION_STRENGTH, STEP_SIZE
 
 CLAIMED = {
     "gd": "gradient_descent.gd_threshold",
@@ -97,3 +97,33 @@ def test_the_hard_margin_svm_is_the_kkt_point():
     assert min(points * w) == 1
     with pytest.raises(ValueError, match="not separable"):
         gdt.hard_margin_svm(sp.Matrix([[1, 0], [-1, 0]]))
+
+
+def test_the_cubic_taylor_step_is_the_self_stabilisation_map_only_with_the_coefficient_one_half():
+    assert gdt.cubic_step_residuals() == (0, 0)
+    coefficient = sp.Symbol("c")
+    displacement_gap, excess_gap = gdt.cubic_step_residuals(coefficient)
+    assert displacement_gap == 0 and sp.solve(excess_gap, coefficient) == [sp.Rational(1, 2)]
+
+
+def test_the_cycle_average_of_the_map_balances_sharpening_against_the_cubic_term():
+    alpha, beta = sp.Symbol("alpha", positive=True), sp.Symbol("beta_S", positive=True)
+    assert sp.simplify(gdt.cycle_mean_square() - 2 * alpha / beta) == 0
+    assert sp.simplify(gdt.cycle_mean_square(1) - alpha / beta) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=st.floats(-1, 1), y=st.floats(-1, 1), eta=st.floats(0.01, 1), alpha=st.floats(1e-3, 1), beta=st.floats(1e-3, 10), steps=st.integers(1, 6))
+def test_the_map_s_excess_telescopes(x, y, eta, alpha, beta, steps):
+    """y_T − y_0 = η(Tα − ½β Σ x_t²) along every orbit: the identity the cycle average rests on, in exact rationals
+    (whose digits double each step, hence the short orbits)."""
+    symbols = (DISPLACEMENT, SHARPNESS_EXCESS, STEP_SIZE, SHARPENING_RATE, STABILISATION_STRENGTH)
+    rule = gdt.self_stabilisation_map()
+    values = [sp.Rational(v) for v in (x, y, eta, alpha, beta)]
+    xs, ys = [values[0]], [values[1]]
+    for _ in range(steps):
+        nx, ny = rule.xreplace(dict(zip(symbols, [xs[-1], ys[-1], *values[2:]])))
+        xs.append(nx)
+        ys.append(ny)
+    eta_, alpha_, beta_ = values[2:]
+    assert ys[-1] - ys[0] == eta_ * (steps * alpha_ - beta_ * sum(v**2 for v in xs[:-1]) / 2)

@@ -64,6 +64,9 @@ def test_the_operators_backend_compiles_arithmetic_alone():
         generate(sp.sin(a), (a,), "operators")
     with pytest.raises(ValueError, match="arithmetic alone"):
         generate(sp.sqrt(a), (a,), "operators")
+    assert generate(sp.Tuple(a + b, a * b), (a, b), "operators")(2.0, 3.0) == (5.0, 6.0)
+    with pytest.raises(ValueError, match="arithmetic alone"):
+        generate(sp.Tuple(a, sp.exp(b)), (a, b), "operators")
 
 
 @pytest.mark.parametrize("name", sorted(QUANTILES))
