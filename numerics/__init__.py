@@ -16,6 +16,7 @@ __all__ = [
     "kuramoto",
     "meanfield",
     "networks",
+    "sgd",
     "solvers",
     "sweep",
     "threads",

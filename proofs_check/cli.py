@@ -15,7 +15,7 @@ import signal
 import sys
 
 from dyncheck.numerics.threads import limit_threads
-from dyncheck.proofs_check.commands import catalogue, control, gaussian, gradient_descent, identities, kernels, kuramoto, meanfield
+from dyncheck.proofs_check.commands import catalogue, control, gaussian, gradient_descent, identities, kernels, kuramoto, meanfield, sgd
 from dyncheck.proofs_check.commands.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: The command modules, in the order --help lists their commands.
-_TOPICS = (catalogue, identities, gaussian, meanfield, kernels, kuramoto, control, gradient_descent)
+_TOPICS = (catalogue, identities, gaussian, meanfield, kernels, kuramoto, control, gradient_descent, sgd)
 
 _EXAMPLES = """examples:
   dyncheck verify --report report            judge every claim; report.md, report.json and plots

@@ -16,6 +16,7 @@ __all__ = [
     "kuramoto",
     "meanfield",
     "serialize",
+    "sgd",
     "symbols",
     "timelimit",
 ]

@@ -37,6 +37,7 @@ from __future__ import annotations
 import sympy as sp
 
 __all__ = [
+    "BATCH_SIZE",
     "C",
     "CHI_1",
     "COSTATE_GAP",
@@ -54,6 +55,7 @@ __all__ = [
     "MOMENTUM",
     "MSA_PENALTY",
     "MULTIPLIER",
+    "NON_UNIFORMITY",
     "OA_A",
     "OA_A_BAR",
     "OA_W",
@@ -68,8 +70,10 @@ __all__ = [
     "R",
     "R0",
     "RHO",
+    "SAMPLE_COUNT",
     "SCALED_STEP",
     "SHARPENING_RATE",
+    "SHARPNESS",
     "SHARPNESS_EXCESS",
     "SIGMA",
     "SIGMA_B2",
@@ -117,9 +121,17 @@ INITIAL_STRENGTH = sp.Symbol("u_0", positive=True)
 #: Self-stabilisation (Damian, Nichani & Lee 2023): the displacement x along the top Hessian eigenvector u,
 #: the sharpness excess y = ∇S·(θ − θ*), the progressive-sharpening rate α = −∇L·∇S and the
 #: self-stabilisation strength β = ‖∇S‖².
-DISPLACEMENT, SHARPNESS_EXCESS = sp.symbols("x y", real=True)
+DISPLACEMENT, SHARPNESS_EXCESS = sp.symbols("x_u y_S", real=True)
 SHARPENING_RATE = sp.Symbol("alpha", positive=True)
 STABILISATION_STRENGTH = sp.Symbol("beta_S", positive=True)
+
+# SGD near an interpolation minimum (Wu, Ma & E 2018; Chemnitz & Engel 2025): the number of samples n,
+# the batch size B (drawn without replacement), the sharpness a = λ_max(H̄) and the non-uniformity
+# s = λ_max(Σ)^{1/2} of the per-sample curvatures (printed a_H and s_H).
+SAMPLE_COUNT = sp.Symbol("n", integer=True, positive=True)
+BATCH_SIZE = sp.Symbol("B", integer=True, positive=True)
+SHARPNESS = sp.Symbol("a_H", nonnegative=True)
+NON_UNIFORMITY = sp.Symbol("s_H", nonnegative=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

@@ -107,7 +107,7 @@ def test_the_cubic_taylor_step_is_the_self_stabilisation_map_only_with_the_coeff
 
 
 def test_the_cycle_average_of_the_map_balances_sharpening_against_the_cubic_term():
-    alpha, beta = sp.Symbol("alpha", positive=True), sp.Symbol("beta_S", positive=True)
+    alpha, beta = SHARPENING_RATE, STABILISATION_STRENGTH
     assert sp.simplify(gdt.cycle_mean_square() - 2 * alpha / beta) == 0
     assert sp.simplify(gdt.cycle_mean_square(1) - alpha / beta) == 0
 

@@ -1,0 +1,439 @@
+r"""SGD near an interpolation minimum, in numbers: the three stability factors of general per-sample Hessians, the
+Lyapunov exponent by Benettin's QR method, and SGD itself run beside the minimum.
+
+:class:`CurvatureFamily` holds the per-sample Hessians H_i at a minimum (checked symmetric and positive
+semi-definite) restricted to the normal space N = range(Σ H_i) of the solution manifold.  On it, with
+A_ξ = I − ηH_ξ (:mod:`dyncheck.theory.sgd` has the conventions and the sources):
+
+* :func:`gd_factor` — the spectral radius of I − ηH̄;
+* :func:`mean_square_factor` — the spectral radius of the second-moment map M ↦ E_ξ[A_ξ M A_ξ], i.e. of
+  E_ξ[A_ξ ⊗ A_ξ], by enumerating the batches: E‖x_k − x*‖² stays bounded iff it is ≤ 1 (the exact criterion;
+  Wu, Ma & E's λ_max((I − ηH̄)² + η²cΣ) ≤ 1 is :func:`wu_ma_e_factor`, sufficient, and equal in one dimension);
+* :func:`lyapunov_exponent` — the top Lyapunov exponent of the i.i.d. product, by QR re-orthonormalisation of
+  independent replicates, with a 95 % interval from their spread; :func:`exact_lyapunov_exponent` where the
+  H_i commute.
+
+:func:`least_squares_sgd_rate` and :func:`network_sgd_rate` are the independent route: SGD run from beside the
+minimum with gradients of the per-sample losses (no Hessian), its log-distance rate measured with the same kind
+of interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dyncheck.theory.errors import UsageError
+
+__all__ = [
+    "ENUMERATED_BATCHES",
+    "CurvatureFamily",
+    "GrowthRate",
+    "StabilityCurve",
+    "exact_lyapunov_exponent",
+    "gd_factor",
+    "interpolating_network",
+    "least_squares_sgd_rate",
+    "lyapunov_exponent",
+    "mean_square_factor",
+    "network_family",
+    "network_sgd_rate",
+    "plot_stability",
+    "sample_paths",
+    "stability_boundaries",
+    "wu_ma_e_factor",
+]
+
+#: The most batches enumerated exactly (C(n, B)); larger families are sampled batch by batch.
+ENUMERATED_BATCHES = 20_000
+
+
+class CurvatureFamily:
+    """Per-sample Hessians H_i (array n × d × d) at an interpolation minimum, on the normal space N = range(Σ H_i).
+
+    Raises :class:`UsageError` for a wrong shape, non-finite entries, an asymmetric H_i, or one with an eigenvalue
+    below −``tolerance`` · max‖H_i‖ (not a minimum of every ℓ_i).  ``basis`` (d × m) spans N; ``hessians`` are the
+    m × m restrictions Bᵀ H_i B."""
+
+    def __init__(self, hessians, *, tolerance: float = 1e-10):
+        stack = np.asarray(hessians, dtype=float)
+        if stack.ndim != 3 or stack.shape[1] != stack.shape[2] or stack.shape[0] < 1:
+            raise UsageError(f"per-sample Hessians must be an array n × d × d, not of shape {stack.shape}")
+        if not np.all(np.isfinite(stack)):
+            raise UsageError("the per-sample Hessians have non-finite entries")
+        scale = max(float(np.abs(stack).max()), np.finfo(float).tiny)
+        asymmetric = np.abs(stack - stack.transpose(0, 2, 1)).max(axis=(1, 2))
+        if asymmetric.max() > tolerance * scale:
+            raise UsageError(f"per-sample Hessian {int(asymmetric.argmax())} is not symmetric (|H − Hᵀ| = {asymmetric.max():.3g})")
+        lowest = np.linalg.eigvalsh(stack).min(axis=1)
+        if lowest.min() < -tolerance * scale:
+            raise UsageError(f"per-sample Hessian {int(lowest.argmin())} has the eigenvalue {lowest.min():.3g} < 0: not a minimum of every sample's loss")
+        values, vectors = np.linalg.eigh(stack.sum(axis=0))
+        self.basis = vectors[:, values > tolerance * max(values.max(), scale)]
+        if self.basis.shape[1] == 0:
+            raise UsageError("every per-sample Hessian vanishes: no normal direction")
+        self.full = stack
+        self.hessians = np.einsum("da,ndk,kb->nab", self.basis, stack, self.basis)
+
+    @classmethod
+    def from_curvatures(cls, curvatures) -> CurvatureFamily:
+        """One-dimensional samples: H_i = (h_i)."""
+        return cls(np.asarray(curvatures, dtype=float).reshape(-1, 1, 1))
+
+    @property
+    def samples(self) -> int:
+        return self.hessians.shape[0]
+
+    @property
+    def dimension(self) -> int:
+        """dim N."""
+        return self.hessians.shape[1]
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.hessians.mean(axis=0)
+
+    def check_batch(self, batch: int) -> None:
+        if not 1 <= batch <= self.samples:
+            raise UsageError(f"the batch size must be between 1 and the number of samples {self.samples}, not {batch}")
+
+    def batch_hessians(self, batch: int) -> np.ndarray:
+        """H_ξ of every batch ξ of ``batch`` samples (C(n, B) × m × m), each batch equally likely."""
+        self.check_batch(batch)
+        count = math.comb(self.samples, batch)
+        if count > ENUMERATED_BATCHES:
+            raise UsageError(f"C({self.samples}, {batch}) = {count} batches is more than the {ENUMERATED_BATCHES} enumerated exactly")
+        from itertools import combinations
+
+        chosen = np.array(list(combinations(range(self.samples), batch)))
+        return self.hessians[chosen].mean(axis=1)
+
+    def commuting(self, tolerance: float = 1e-10) -> bool:
+        products = np.einsum("iab,jbc->ijac", self.hessians, self.hessians)
+        return bool(np.abs(products - products.transpose(1, 0, 2, 3)).max() <= tolerance * max(1.0, np.abs(products).max()))
+
+
+def _maps(family: CurvatureFamily, eta: float, batch: int) -> np.ndarray:
+    _check_step(eta)
+    return np.eye(family.dimension) - eta * family.batch_hessians(batch)
+
+
+def _check_step(eta: float) -> None:
+    if not (np.isfinite(eta) and eta > 0):
+        raise UsageError(f"the step size must be a positive number, not {eta}")
+
+
+def gd_factor(family: CurvatureFamily, eta: float) -> float:
+    """ρ(I − ηH̄) on N: full-batch GD converges to the minimum iff it is < 1."""
+    _check_step(eta)
+    return float(np.abs(np.linalg.eigvalsh(np.eye(family.dimension) - eta * family.mean)).max())
+
+
+def mean_square_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
+    """ρ(E_ξ[A_ξ ⊗ A_ξ]): the growth factor per step of E‖x_k − x*‖² (bounded iff ≤ 1), batches enumerated."""
+    maps = _maps(family, eta, batch)
+    second = np.einsum("kab,kcd->acbd", maps, maps).reshape(family.dimension**2, -1) / maps.shape[0]
+    return float(np.abs(np.linalg.eigvals(second)).max())
+
+
+def wu_ma_e_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
+    """λ_max((I − ηH̄)² + η² c Σ), Σ = (1/n) Σ H_i² − H̄², c = (n − B)/(B(n − 1)): Wu, Ma & E's sufficient condition
+    for mean-square stability is that it be ≤ 1 (it bounds E‖A_ξ x‖² ≤ factor · ‖x‖² for every x)."""
+    family.check_batch(batch)
+    _check_step(eta)
+    n, mean = family.samples, family.mean
+    spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / n - mean @ mean
+    c = (n - batch) / (batch * (n - 1)) if n > 1 else 0.0
+    step = np.eye(family.dimension) - eta * mean
+    return float(np.linalg.eigvalsh(step @ step + eta**2 * c * spread).max())
+
+
+def exact_lyapunov_exponent(family: CurvatureFamily, eta: float, batch: int) -> float | None:
+    """The top Lyapunov exponent where the H_i commute: in their common eigenbasis each direction j grows at
+    E_ξ log|1 − η h_ξj|, the top exponent the largest (−inf where a batch lands on the minimum); None otherwise."""
+    if not family.commuting():
+        return None
+    mixture = np.einsum("n,nab->ab", np.random.default_rng(0).uniform(1, 2, family.samples), family.hessians)
+    _, common = np.linalg.eigh(mixture)  # a generic combination's eigenbasis diagonalises every commuting H_i
+    diagonal = np.einsum("ai,nab,bi->ni", common, _maps(family, eta, batch), common)
+    with np.errstate(divide="ignore"):
+        return float(np.log(np.abs(diagonal)).mean(axis=0).max())
+
+
+@dataclass(frozen=True)
+class GrowthRate:
+    """An exponential growth rate per step, the mean over independent replicates, with a 95 % interval from their
+    spread (Student t) — the replicates are independent, so the interval is honest for any mixing."""
+
+    value: float
+    half_width: float
+    steps: int
+    replicates: int
+    samples: np.ndarray
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return self.value - self.half_width, self.value + self.half_width
+
+    @property
+    def sign(self) -> int:
+        """+1 or −1 when the interval excludes 0, else 0 (undecided)."""
+        low, high = self.interval
+        return 1 if low > 0 else (-1 if high < 0 else 0)
+
+
+def _rate(per_replicate: np.ndarray, steps: int) -> GrowthRate:
+    from scipy import stats
+
+    values = per_replicate / steps
+    spread = float(values.std(ddof=1)) if values.size > 1 else math.inf
+    half = float(stats.t.ppf(0.975, values.size - 1) * spread / math.sqrt(values.size)) if values.size > 1 else math.inf
+    return GrowthRate(float(values.mean()), half, steps, values.size, values)
+
+
+def _batch_sampler(family: CurvatureFamily, eta: float, batch: int, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """A function of a replicate count returning that many i.i.d. maps A_ξ (replicates × m × m)."""
+    family.check_batch(batch)
+    if math.comb(family.samples, batch) <= ENUMERATED_BATCHES:
+        maps = _maps(family, eta, batch)
+        return lambda count: maps[rng.integers(maps.shape[0], size=count)]
+    identity = np.eye(family.dimension)
+
+    def draw(count):
+        chosen = rng.random((count, family.samples)).argsort(axis=1)[:, :batch]
+        return identity - eta * family.hessians[chosen].mean(axis=1)
+
+    return draw
+
+
+def lyapunov_exponent(family: CurvatureFamily, eta: float, batch: int, *, steps: int = 4000, replicates: int = 32, burn_in: int = 200, seed: int = 0) -> GrowthRate:
+    """The top Lyapunov exponent of x ← A_ξ x (Benettin's method): each replicate carries an orthonormal frame Q,
+    multiplies it by a fresh A_ξ and re-orthonormalises by QR, A Q = Q′R, adding log|R₁₁| — the growth of the
+    frame's first vector, which aligns with the fastest-growing direction — over ``steps`` steps after
+    ``burn_in``.  Its bias is O(1/steps) (the initial alignment), its spread over replicates gives the interval."""
+    _check_step(eta)
+    rng = np.random.default_rng(seed)
+    draw = _batch_sampler(family, eta, batch, rng)
+    frames, _ = np.linalg.qr(rng.standard_normal((replicates, family.dimension, family.dimension)))
+    total = np.zeros(replicates)
+    for step in range(burn_in + steps):
+        frames, upper = np.linalg.qr(draw(replicates) @ frames)
+        if step >= burn_in:
+            with np.errstate(divide="ignore"):
+                total += np.log(np.abs(upper[:, 0, 0]))
+    return _rate(total, steps)
+
+
+def least_squares_sgd_rate(features, eta: float, batch: int, *, steps: int = 4000, replicates: int = 32, burn_in: int = 200, seed: int = 0) -> GrowthRate:
+    """SGD on ½(a_iᵀx − y_i)² (rows a_i of ``features``, consistent targets y) run from beside a solution, with the
+    per-sample gradients a_i(a_iᵀx − y_i): the growth rate of the residual ‖Ax − y‖, the distance to the solution
+    set as N sees it.  SGD is affine here, so the deviation is rescaled to unit residual each step and the logs
+    summed; its component along the solution set, which SGD leaves alone, is dropped so it cannot swamp the rest."""
+    _check_step(eta)
+    a = np.asarray(features, float)
+    n, d = a.shape
+    if not 1 <= batch <= n:
+        raise UsageError(f"the batch size must be between 1 and the number of samples {n}, not {batch}")
+    rng = np.random.default_rng(seed)
+    solution = rng.standard_normal(d)
+    targets = a @ solution
+    rows_space = np.linalg.pinv(a) @ a  # the projector on N = row(A): SGD never moves along the solution set's tangent
+    x = solution + rng.standard_normal((replicates, d)) @ rows_space
+    total = np.zeros(replicates)
+    for step in range(burn_in + steps):
+        chosen = rng.random((replicates, n)).argsort(axis=1)[:, :batch]
+        rows = a[chosen]  # replicates × B × d
+        residuals = np.einsum("rbd,rd->rb", rows, x) - targets[chosen]
+        x = x - eta * np.einsum("rbd,rb->rd", rows, residuals) / batch
+        distance = np.linalg.norm(x @ a.T - targets, axis=1)
+        if step >= burn_in:
+            with np.errstate(divide="ignore"):
+                total += np.log(distance)
+        x = solution + ((x - solution) @ rows_space) / np.maximum(distance, np.finfo(float).tiny)[:, None]
+    return _rate(total, steps)
+
+
+def interpolating_network(samples: int = 4, width: int = 3, dimension: int = 2, seed: int = 0) -> tuple[Callable, np.ndarray, np.ndarray, np.ndarray]:
+    """(f, θ*, x, y): a one-hidden-layer tanh network f(θ, x) = vᵀ tanh(Wx) (torch, θ = (W, v) flat) with more
+    parameters than ``samples``, and θ* fitting Gaussian inputs x to targets y exactly: Levenberg–Marquardt steps
+    θ ← θ − Jᵀ(JJᵀ + μI)⁻¹r from a Gaussian start (J the n × P Jacobian by autograd; μ shrinks tenfold after a step
+    that lowers ‖r‖, grows tenfold otherwise) until ‖r‖ < 1e-14 — Gauss–Newton's minimum-norm step in the end."""
+    import torch
+    from torch.func import jacrev
+
+    rng = np.random.default_rng(seed)
+    x = torch.as_tensor(rng.standard_normal((samples, dimension)))
+    y = torch.as_tensor(rng.standard_normal(samples))
+
+    def f(theta, inputs):
+        weights, readout = theta[: width * dimension].reshape(width, dimension), theta[width * dimension :]
+        return torch.tanh(inputs @ weights.T) @ readout
+
+    theta = torch.as_tensor(rng.standard_normal(width * (dimension + 1)))
+    if theta.numel() <= samples:
+        raise UsageError(f"{theta.numel()} parameters cannot interpolate {samples} samples with room to spare")
+    damping, residual = 1.0, f(theta, x) - y
+    for _ in range(500):
+        if float(residual.norm()) < 1e-14:
+            return f, theta.numpy(), x.numpy(), y.numpy()
+        jacobian = jacrev(f)(theta, x)
+        trial = theta - jacobian.T @ torch.linalg.solve(jacobian @ jacobian.T + damping * torch.eye(samples, dtype=theta.dtype), residual)
+        moved = f(trial, x) - y
+        if moved.norm() < residual.norm():
+            theta, residual, damping = trial, moved, damping / 10
+        else:
+            damping *= 10
+    raise RuntimeError("Levenberg–Marquardt did not reach an interpolating point in 500 steps")
+
+
+def network_family(f: Callable, point, x, y) -> CurvatureFamily:
+    """The per-sample Hessians ∇²_θ ½(f(θ, x_i) − y_i)² at ``point`` by autograd (``torch.func.hessian``)."""
+    import torch
+    from torch.func import hessian
+
+    theta = torch.as_tensor(np.asarray(point, float))
+    inputs, targets = torch.as_tensor(np.asarray(x, float)), torch.as_tensor(np.asarray(y, float))
+    per_sample = [hessian(lambda p, i=i: 0.5 * ((f(p, inputs[i : i + 1]) - targets[i : i + 1]) ** 2).sum())(theta).numpy() for i in range(len(targets))]
+    return CurvatureFamily(np.stack(per_sample))
+
+
+def network_sgd_rate(f: Callable, point, x, y, eta: float, batch: int, *, steps: int = 2000, replicates: int = 16, burn_in: int = 200, size: float = 1e-7, seed: int = 0) -> GrowthRate:
+    """SGD on ½(f(θ, x_i) − y_i)² with torch autograd gradients, from θ* + a deviation of norm ``size``: the growth
+    rate of the residual ‖f(θ, x) − y‖.  The map is nonlinear, so each step the deviation from θ* is projected on
+    the normal space N = row(J(θ*)) — its tangent part is a move along the solutions, to first order — and rescaled
+    back to ``size`` (Benettin's renormalisation of a finite perturbation), the logs of the residual's growth summed
+    after ``burn_in`` steps; at ``size`` 1e-7 the nonlinear terms change a step's growth by ~1e-7.  The replicates
+    run together (``torch.func.vmap`` over their parameters and batches)."""
+    import torch
+    from torch.func import jacrev, vmap
+
+    _check_step(eta)
+    samples = len(y)
+    if not 1 <= batch <= samples:
+        raise UsageError(f"the batch size must be between 1 and the number of samples {samples}, not {batch}")
+    rng = np.random.default_rng(seed)
+    base = torch.as_tensor(np.asarray(point, float))
+    inputs, targets = torch.as_tensor(np.asarray(x, float)), torch.as_tensor(np.asarray(y, float))
+    jacobian = jacrev(f)(base, inputs)
+    normal = torch.linalg.pinv(jacobian) @ jacobian  # the projector on N = row(J) at θ*, symmetric
+    each = vmap(f, in_dims=(0, 0))
+
+    def residual_norms(theta):
+        return (each(theta, inputs.expand(replicates, *inputs.shape)) - targets).norm(dim=1)
+
+    deviation = torch.as_tensor(rng.standard_normal((replicates, base.numel()))) @ normal
+    deviation *= size / deviation.norm(dim=1, keepdim=True)
+    theta = base + deviation
+    before = residual_norms(theta)
+    total = torch.zeros(replicates, dtype=base.dtype)
+    for step in range(burn_in + steps):
+        chosen = torch.as_tensor(rng.random((replicates, samples)).argsort(axis=1)[:, :batch])
+        theta.requires_grad_(True)
+        loss = 0.5 * ((each(theta, inputs[chosen]) - targets[chosen]) ** 2).sum() / batch
+        (gradient,) = torch.autograd.grad(loss, theta)
+        with torch.no_grad():
+            moved = theta - eta * gradient
+            after = residual_norms(moved)
+            if step >= burn_in:
+                total += torch.log(after / before)
+            deviation = (moved - base) @ normal
+            scale = size / deviation.norm(dim=1)
+            theta = base + deviation * scale[:, None]
+            before = after * scale
+    return _rate(total.numpy(), steps)
+
+
+def sample_paths(family: CurvatureFamily, eta: float, batch: int, steps: int, paths: int = 8, seed: int = 0) -> np.ndarray:
+    """log‖x_k − x*‖ along ``paths`` runs of the linearised SGD from unit deviations (paths × steps + 1); the
+    deviation is rescaled each step and the logs summed, so a path runs as far as ``steps`` without overflow."""
+    rng = np.random.default_rng(seed)
+    draw = _batch_sampler(family, eta, batch, rng)
+    x = rng.standard_normal((paths, family.dimension))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    logs = np.zeros((paths, steps + 1))
+    for step in range(steps):
+        x = np.einsum("rab,rb->ra", draw(paths), x)
+        norms = np.linalg.norm(x, axis=1)
+        with np.errstate(divide="ignore"):
+            logs[:, step + 1] = logs[:, step] + np.log(norms)
+        x /= np.maximum(norms, np.finfo(float).tiny)[:, None]
+    return logs
+
+
+@dataclass(frozen=True)
+class StabilityCurve:
+    """The three criteria along a grid of step sizes, and where each first fails."""
+
+    etas: np.ndarray
+    lyapunov: np.ndarray
+    lyapunov_half_width: np.ndarray
+    mean_square: np.ndarray
+    gd: np.ndarray
+
+    @staticmethod
+    def _first(fails: np.ndarray, etas: np.ndarray) -> float | None:
+        index = np.flatnonzero(fails)
+        return float(etas[index[0]]) if index.size else None
+
+    @property
+    def boundaries(self) -> dict[str, float | None]:
+        """The smallest grid η at which each criterion says "diverges" (None: none on the grid)."""
+        return {
+            "gd": self._first(self.gd >= 1, self.etas),
+            "mean_square": self._first(self.mean_square > 1, self.etas),
+            "almost_sure": self._first(self.lyapunov - self.lyapunov_half_width > 0, self.etas),
+        }
+
+
+def stability_boundaries(family: CurvatureFamily, batch: int, etas, *, steps: int = 1000, replicates: int = 16, seed: int = 0) -> StabilityCurve:
+    """GD's factor, the mean-square factor and the Lyapunov exponent (exact for commuting Hessians, else Benettin's
+    with its interval) at each step size of ``etas``."""
+    etas = np.asarray(etas, float)
+    lyapunov, half = np.empty(etas.size), np.zeros(etas.size)
+    for i, eta in enumerate(etas):
+        exact = exact_lyapunov_exponent(family, eta, batch)
+        if exact is None:
+            found = lyapunov_exponent(family, eta, batch, steps=steps, replicates=replicates, seed=seed)
+            lyapunov[i], half[i] = found.value, found.half_width
+        else:
+            lyapunov[i] = exact
+    return StabilityCurve(
+        etas, lyapunov, half,
+        np.array([mean_square_factor(family, eta, batch) for eta in etas]),
+        np.array([gd_factor(family, eta) for eta in etas]),
+    )
+
+
+def plot_stability(curve: StabilityCurve, paths: np.ndarray, eta: float, path, title: str) -> None:
+    """Left: the Lyapunov exponent against η with the three stability boundaries (GD, mean-square, almost-sure);
+    right: sample paths of log‖x_k − x*‖ at ``eta``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.5, 4.0))
+    left, right = fig.subplots(1, 2)
+    finite = np.isfinite(curve.lyapunov)
+    left.plot(curve.etas[finite], curve.lyapunov[finite], color="k", label="top Lyapunov exponent λ")
+    if np.any(curve.lyapunov_half_width > 0):
+        left.fill_between(curve.etas, curve.lyapunov - curve.lyapunov_half_width, curve.lyapunov + curve.lyapunov_half_width, color="0.8", label="95 % interval")
+    left.axhline(0, color="0.5", lw=0.8)
+    styles = {"gd": ("GD: ρ(I − ηH̄) = 1", "tab:blue", "--"), "mean_square": ("mean-square factor = 1", "tab:orange", ":"), "almost_sure": ("almost-sure: λ = 0", "tab:green", "-.")}
+    for key, where in curve.boundaries.items():
+        if where is not None:
+            label, color, dashes = styles[key]
+            left.axvline(where, color=color, ls=dashes, lw=1.6, label=f"{label} (η ≈ {where:.3g})")
+    left.axvline(eta, color="tab:red", lw=0.8, label=f"η = {eta:g}")
+    left.set_xlabel("step size η")
+    left.set_ylabel("λ per step")
+    left.legend(fontsize=7)
+    steps = np.arange(paths.shape[1])
+    for run in paths:
+        right.plot(steps, np.where(np.isfinite(run), run, np.nan), lw=0.8)
+    right.set_xlabel("step k")
+    right.set_ylabel("log ‖x_k − x*‖")
+    right.set_title(f"linearised SGD at η = {eta:g}", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)

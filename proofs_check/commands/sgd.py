@@ -1,0 +1,165 @@
+"""SGD beside an interpolation minimum: ``sgd stability`` (GD's, the mean-square and the almost-sure criterion for
+given per-sample curvatures or Hessians, side by side)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import zipfile
+
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_plot, add_seed, at_least, count, finite, json_number
+from dyncheck.theory.errors import UsageError
+
+__all__ = ["register"]
+
+#: The largest normal-space dimension whose second-moment operator (dim² × dim²) is formed.
+LARGEST_DIMENSION = 64
+
+
+def _curvature(text: str) -> tuple[float, ...]:
+    """One sample's curvature h ≥ 0, or the diagonal "h1,h2,…" of its Hessian."""
+    values = tuple(finite(part) for part in text.split(","))
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text}: a curvature at a minimum is ≥ 0")
+    return values
+
+
+def register(commands: Commands) -> None:
+    stability = commands.add(
+        commands.sgd, "stability",
+        help="is a minimum stable for SGD? GD's factor, the mean-square factor and the Lyapunov exponent, side by side",
+        examples=(
+            "  dyncheck sgd stability --eta 1 --curvatures 1.05 3.5\n"
+            "  dyncheck sgd stability --eta 1 --curvatures 1,0.2 3,0.5 --batch 1 --json\n"
+            "  dyncheck sgd stability --eta 0.15 --hessians hessians.npz --batch 2 --plot sgd.png\n"
+            "    (hessians.npz: one array, n × d × d, the per-sample Hessians at the minimum)"
+        ),
+        run=_stability,
+    )
+    stability.add_argument("--eta", type=at_least(0, strict=True, high=1e12), required=True, help="the step size η > 0")
+    source = stability.add_mutually_exclusive_group(required=True)
+    source.add_argument("--curvatures", type=_curvature, nargs="+", metavar="H", help="each sample's curvature h_i ≥ 0, or its Hessian's diagonal as h1,h2,…")
+    source.add_argument("--hessians", metavar="FILE.npz", help="an .npz holding one array n × d × d of per-sample Hessians (symmetric, positive semi-definite)")
+    stability.add_argument("--batch", type=count(1, 1_000_000), default=1, help="the batch size B, drawn without replacement each step (default 1)")
+    stability.add_argument("--steps", type=count(10, 10_000_000), default=4000, help="steps of Benettin's estimate, when the exponent has no closed form (default 4000)")
+    stability.add_argument("--replicates", type=count(2, 10_000), default=32, help="independent runs of that estimate, for its interval (default 32)")
+    add_seed(stability)
+    add_plot(stability, "the Lyapunov exponent against η with the three stability boundaries, and sample paths of log‖x_k − x*‖")
+    add_json(stability)
+
+
+def _load_hessians(path: str):
+    """The one array of an .npz archive, read without unpickling anything."""
+    import numpy as np
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"no file {path}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise UsageError(f"{path} is not an .npz archive of numeric arrays (pickled objects are never loaded)") from None
+    if isinstance(loaded, np.ndarray):
+        raise UsageError(f"{path} is a bare .npy array; save it with numpy.savez as an .npz archive")
+    with loaded as archive:
+        names = list(archive.keys())
+        if len(names) != 1:
+            raise UsageError(f"{path} holds {len(names)} arrays ({', '.join(names[:5])}); give one, n × d × d")
+        try:
+            return archive[names[0]]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            raise UsageError(f"{path}: its array {names[0]!r} is not numeric (pickled objects are never loaded)") from None
+
+
+def _family(args):
+    import numpy as np
+
+    from dyncheck.numerics.sgd import CurvatureFamily
+
+    if args.curvatures is not None:
+        lengths = {len(h) for h in args.curvatures}
+        if len(lengths) != 1:
+            raise UsageError("every sample needs the same number of diagonal entries")
+        stack = np.array([np.diag(h) for h in args.curvatures])
+    else:
+        stack = _load_hessians(args.hessians)
+        if stack.dtype.kind not in "iuf":
+            raise UsageError(f"{args.hessians}: the Hessians must be real numbers, not {stack.dtype}")
+    family = CurvatureFamily(stack)
+    family.check_batch(args.batch)
+    if math.comb(family.samples, args.batch) > 20_000:
+        raise UsageError(f"C({family.samples}, {args.batch}) batches are too many to enumerate for the mean-square factor (at most 20000)")
+    if family.dimension > LARGEST_DIMENSION:
+        raise UsageError(f"the normal space has dimension {family.dimension}; the mean-square operator is formed up to {LARGEST_DIMENSION}")
+    return family
+
+
+def _exact_exponent(args) -> str | None:
+    """The closed form of the exponent for --curvatures given as numbers (SymPy, the input read exactly)."""
+    import sympy as sp
+
+    from dyncheck.theory.sgd import commuting_lyapunov_exponent
+
+    if args.curvatures is None:
+        return None
+    rows = [[sp.Rational(repr(v)) for v in h] for h in args.curvatures]
+    return str(commuting_lyapunov_exponent(rows, sp.Rational(repr(args.eta)), args.batch))
+
+
+def _stability(args) -> int:
+    import numpy as np
+
+    from dyncheck.numerics import sgd
+
+    family = _family(args)
+    eta, batch = args.eta, args.batch
+    gd, mean_square, sufficient = sgd.gd_factor(family, eta), sgd.mean_square_factor(family, eta, batch), sgd.wu_ma_e_factor(family, eta, batch)
+    exact = sgd.exact_lyapunov_exponent(family, eta, batch)
+    if exact is None:
+        found = sgd.lyapunov_exponent(family, eta, batch, steps=args.steps, replicates=args.replicates, seed=args.seed)
+        exponent, interval, almost_sure = found.value, list(found.interval), None if found.sign == 0 else found.sign < 0
+    else:
+        exponent, interval, almost_sure = exact, None, bool(exact < 0)
+    mean = family.mean
+    spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / family.samples - mean @ mean
+    result = {
+        "eta": eta,
+        "batch": batch,
+        "samples": family.samples,
+        "normal_dimension": family.dimension,
+        "sharpness": float(np.linalg.eigvalsh(mean).max()),
+        "non_uniformity": float(np.sqrt(max(np.linalg.eigvalsh(spread).max(), 0.0))),
+        "gd_factor": gd,
+        "mean_square_factor": mean_square,
+        "wu_ma_e_factor": sufficient,
+        "lyapunov_exponent": json_number(exponent),
+        "lyapunov_closed_form": _exact_exponent(args) if exact is not None else None,
+        "lyapunov_interval": interval,
+        "gd_stable": gd < 1,
+        "mean_square_stable": mean_square <= 1,
+        "almost_surely_stable": almost_sure,
+    }
+    if args.plot:
+        edge = 2 / max(result["sharpness"], 1e-300)
+        top = max(1.5 * edge, 1.2 * eta)
+        curve = sgd.stability_boundaries(family, batch, np.linspace(top / 60, top, 60), steps=min(args.steps, 600), replicates=min(args.replicates, 16), seed=args.seed)
+        paths = sgd.sample_paths(family, eta, batch, 200, seed=args.seed)
+        sgd.plot_stability(curve, paths, eta, args.plot, f"{family.samples} samples, normal space of dimension {family.dimension}, batch {batch}")
+        result["boundaries"] = curve.boundaries
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    verdict = {True: "stable", False: "unstable", None: "undecided (the interval straddles 0)"}
+    print(f"{family.samples} samples, normal space of dimension {family.dimension}, η = {eta:g}, batch {batch} (without replacement)")
+    print(f"sharpness a = λ_max(H̄) = {result['sharpness']:.6g}, non-uniformity s = {result['non_uniformity']:.6g}")
+    print(f"GD           ρ(I − ηH̄)        = {gd:.6g}   → {verdict[gd < 1]}")
+    print(f"mean-square  ρ(E A_ξ ⊗ A_ξ)    = {mean_square:.6g}   → {verdict[mean_square <= 1]}   (Wu, Ma & E's sufficient λ_max(E A_ξ²) = {sufficient:.6g})")
+    if exact is not None:
+        closed = result["lyapunov_closed_form"]
+        print(f"almost sure  λ = {exponent:.6g}" + (f" = {closed}" if closed else "") + f"   → {verdict[almost_sure]}")
+    else:
+        print(f"almost sure  λ = {exponent:.6g}, 95 % interval [{interval[0]:.6g}, {interval[1]:.6g}] ({args.replicates} × {args.steps} steps)   → {verdict[almost_sure]}")
+    if args.plot:
+        shown = ", ".join(f"{k.replace('_', '-')} {'—' if v is None else f'{v:.4g}'}" for k, v in result["boundaries"].items())
+        print(f"first unstable η on the plot's grid: {shown}")
+    return EXIT_OK

@@ -1,0 +1,73 @@
+"""`dyncheck sgd stability`: the three criteria side by side, JSON keys, the plot, and bad input as one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dyncheck.proofs_check.cli import main
+
+
+def test_a_family_stable_for_sgd_alone(capsys):
+    assert main(["sgd", "stability", "--eta", "1", "--curvatures", "1.05", "3.5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("gd_factor", "mean_square_factor", "lyapunov_exponent", "lyapunov_interval", "gd_stable", "mean_square_stable", "almost_surely_stable"):
+        assert key in result
+    assert result["gd_factor"] == pytest.approx(1.275) and result["mean_square_factor"] == pytest.approx(3.12625)
+    assert result["lyapunov_exponent"] == pytest.approx(-1.5 * np.log(2)) and result["lyapunov_closed_form"] == "-3*log(2)/2"
+    assert (result["gd_stable"], result["mean_square_stable"], result["almost_surely_stable"]) == (False, False, True)
+    assert result["lyapunov_interval"] is None
+
+
+def test_general_hessians_get_benettin_s_interval_and_a_plot(tmp_path, capsys):
+    features = np.random.default_rng(3).standard_normal((4, 10))
+    np.savez(tmp_path / "h.npz", hessians=np.einsum("ni,nj->nij", features, features))
+    figure = tmp_path / "sgd.png"
+    assert main(["sgd", "stability", "--eta", "0.15", "--hessians", str(tmp_path / "h.npz"), "--steps", "1000", "--replicates", "8", "--plot", str(figure), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    low, high = result["lyapunov_interval"]
+    assert 0 < low < result["lyapunov_exponent"] < high
+    assert (result["gd_stable"], result["almost_surely_stable"]) == (True, False)
+    assert figure.stat().st_size > 10_000 and result["boundaries"]["gd"] > result["boundaries"]["almost_sure"]
+
+
+def test_the_text_report_names_each_verdict(capsys):
+    assert main(["sgd", "stability", "--eta", "1", "--curvatures", "0", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "GD" in out and "→ stable" in out and "→ unstable" in out and "log(2)/2" in out
+
+
+@pytest.fixture
+def archives(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.eye(2)[None], b=np.eye(2)[None])
+    np.savez(tmp_path / "asymmetric.npz", h=np.array([[[1.0, 2.0], [0.0, 1.0]]]))
+    np.savez(tmp_path / "objects.npz", h=np.array([{"a": 1}], dtype=object))
+    np.save(tmp_path / "bare.npy", np.ones((1, 2, 2)))
+    (tmp_path / "junk.npz").write_text("junk")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--eta", "0", "--curvatures", "1"], "must be > 0"),
+        (["--eta", "nan", "--curvatures", "1"], "not a finite number"),
+        (["--eta", "1", "--curvatures", "-1", "2"], "≥ 0"),
+        (["--eta", "1", "--curvatures", "1,2", "3"], "same number of diagonal entries"),
+        (["--eta", "1", "--curvatures", "1", "2", "--batch", "3"], "between 1 and the number of samples 2"),
+        (["--eta", "1", "--curvatures", "0", "0"], "no normal direction"),
+        (["--eta", "1", "--hessians", "{dir}/missing.npz"], "no file"),
+        (["--eta", "1", "--hessians", "{dir}/two.npz"], "holds 2 arrays"),
+        (["--eta", "1", "--hessians", "{dir}/asymmetric.npz"], "not symmetric"),
+        (["--eta", "1", "--hessians", "{dir}/objects.npz"], "never loaded"),
+        (["--eta", "1", "--hessians", "{dir}/bare.npy"], "bare .npy"),
+        (["--eta", "1", "--hessians", "{dir}/junk.npz"], "never loaded"),
+        (["--eta", "1"], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, archives, capsys):
+    assert main(["sgd", "stability", *[a.format(dir=archives) for a in argv]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
