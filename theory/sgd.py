@@ -21,16 +21,39 @@ Along the manifold of solutions every H_i vanishes; on its normal space N three 
 By Jensen's inequality E log|1 − ηh| ≤ ½ log E(1 − ηh)²: mean-square stability implies almost-sure stability,
 not conversely, and GD's criterion is neither sufficient nor necessary for either.  Everything here is exact
 (SymPy numbers or symbols in, SymPy expressions out); :mod:`dyncheck.numerics.sgd` handles general Hessians.
+
+Away from the minimum, over times t = kη, SGD is close in law to a stochastic modified equation (Li, Tai & E,
+ICML 2017 and JMLR 2019, "Stochastic modified equations and dynamics of stochastic gradient algorithms"):
+
+    SME-1: dX = −∇f(X) dt + √(ηΣ(X)) dW,        SME-2: dX = −∇(f + (η/4)‖∇f‖²)(X) dt + √(ηΣ(X)) dW,
+
+Σ the covariance of the per-sample gradient; E g(x_k) − E g(X_{kη}) = O(η) for SME-1 and O(η²) for SME-2 (weak
+orders 1 and 2).  On the test model ∇f_γ(x) = a(1 + γ)x + ζ (:func:`sgd_moment_recursion`) both sides' first two
+moments close: :func:`sgd_moments` solves SGD's recursions, :func:`sme_moments` the SME's moment equations (Itô's
+generator), and :func:`weak_error_order` expands their difference at t = T in η.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
 import sympy as sp
 
-from dyncheck.theory.symbols import BATCH_SIZE, NON_UNIFORMITY, SAMPLE_COUNT, SHARPNESS, STEP_SIZE
+from dyncheck.theory.symbols import (
+    ADDITIVE_NOISE,
+    BATCH_SIZE,
+    CURVATURE,
+    MULTIPLICATIVE_NOISE,
+    NON_UNIFORMITY,
+    SAMPLE_COUNT,
+    SHARPNESS,
+    START,
+    STEP_SIZE,
+    TIME,
+)
+from dyncheck.theory.timelimit import time_limit
 
 __all__ = [
     "WITHOUT_REPLACEMENT",
@@ -43,7 +66,14 @@ __all__ = [
     "mean_square_necessary_bounds",
     "second_moment_by_inclusion",
     "second_moment_factor",
+    "sgd_moment_recursion",
+    "sgd_moments",
+    "sme_moments",
+    "weak_error_order",
 ]
+
+#: CPU seconds allowed to the series of a weak error (a few seconds are typical).
+SERIES_TIME_LIMIT = 60.0
 
 #: The variance of the mean of B of n values drawn without replacement, per unit population variance (the finite
 #: population correction): Var(h_ξ) = c(n, B) s².
@@ -126,3 +156,89 @@ def mean_square_necessary_bounds(variance_factor: sp.Expr = WITHOUT_REPLACEMENT)
     (largest_s,) = [r for r in sp.solve(sp.Eq(spread_term, 1), NON_UNIFORMITY) if r.subs(STEP_SIZE, 1).subs({SAMPLE_COUNT: 5, BATCH_SIZE: 2}) > 0]
     return sp.simplify(largest_a), sp.simplify(largest_s)
 
+
+
+# ---------------------------------------------------------------------------
+# Stochastic modified equations (Li, Tai & E 2017, 2019)
+
+_X = sp.Symbol("x", real=True)
+_STEP = sp.Symbol("k", integer=True, nonnegative=True)
+
+
+def _moments_of(polynomial: sp.Expr, moments: Sequence[sp.Expr]) -> sp.Expr:
+    """E p(x) for a polynomial p of degree ≤ 2 in x, from E x = moments[0], E x² = moments[1]."""
+    p = sp.Poly(sp.expand(polynomial), _X)
+    if p.degree() > 2:
+        raise ValueError(f"the moments do not close: degree {p.degree()}")
+    values = [sp.S.One, *moments]
+    return sp.expand(sum(c * values[power] for (power,), c in p.terms()))
+
+
+def sgd_moment_recursion() -> tuple[sp.Expr, sp.Expr]:
+    """(E x_{k+1}, E x_{k+1}²) in E x_k, E x_k² (symbols m1, m2) for SGD x ← x − η∇f_γ(x) on the test model
+    ∇f_γ(x) = a(1 + γ)x + ζ: f = ½ax², γ and ζ independent of each other and of x, mean 0, variances σ_m², σ_a², so
+    Σ(x) = a²σ_m²x² + σ_a².  The noise is averaged out term by term."""
+    gamma, zeta = sp.symbols("gamma zeta", real=True)
+    step = _X - STEP_SIZE * (CURVATURE * (1 + gamma) * _X + zeta)
+    noise = {gamma: (0, MULTIPLICATIVE_NOISE), zeta: (0, ADDITIVE_NOISE)}
+
+    def average(expr):
+        p = sp.Poly(sp.expand(expr), gamma, zeta)
+        moments = {0: 1, 1: 0, 2: None}
+        total = 0
+        for (i, j), c in p.terms():
+            mi = noise[gamma][1] if i == 2 else moments[i]
+            mj = noise[zeta][1] if j == 2 else moments[j]
+            total += c * mi * mj
+        return sp.expand(total)
+
+    m1, m2 = sp.symbols("m1 m2", real=True)
+    return _moments_of(average(step), (m1, m2)), _moments_of(average(step**2), (m1, m2))
+
+
+@functools.cache
+def sgd_moments() -> tuple[sp.Expr, sp.Expr]:
+    """(E x_k, E x_k²) from x₀, solving :func:`sgd_moment_recursion` with SymPy's ``rsolve`` (k symbolic)."""
+    first, second = sgd_moment_recursion()
+    m1, m2 = sp.symbols("m1 m2", real=True)
+    u, v = sp.Function("u"), sp.Function("v")
+    mean = sp.rsolve(u(_STEP + 1) - first.subs(m1, u(_STEP)), u(_STEP), {u(0): START})
+    square = sp.rsolve(v(_STEP + 1) - second.subs({m1: mean, m2: v(_STEP)}), v(_STEP), {v(0): START**2})
+    return sp.simplify(mean), sp.simplify(square)
+
+
+@functools.cache
+def sme_moments(correction: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(E X_t, E X_t²) of dX = −∇(f + ``correction`` · η‖∇f‖²)(X) dt + √(ηΣ(X)) dW from x₀ on the test model —
+    ``correction`` 0 is SME-1, ¼ SME-2 — from Itô's generator 𝓛g = b g′ + ½ηΣ g″ (d E g(X)/dt = E 𝓛g(X)),
+    closed on g = x, x², solved by ``dsolve``."""
+    gradient = CURVATURE * _X
+    drift = -sp.diff(CURVATURE * _X**2 / 2 + correction * STEP_SIZE * gradient**2, _X)
+    covariance = CURVATURE**2 * MULTIPLICATIVE_NOISE * _X**2 + ADDITIVE_NOISE
+    M1, M2 = sp.Function("M1"), sp.Function("M2")
+
+    def generator(g):
+        return drift * sp.diff(g, _X) + STEP_SIZE * covariance * sp.diff(g, _X, 2) / 2
+
+    rate1 = _moments_of(generator(_X), (M1(TIME), M2(TIME)))
+    mean = sp.dsolve(sp.Eq(M1(TIME).diff(TIME), rate1), M1(TIME), ics={M1(0): START}).rhs
+    rate2 = _moments_of(generator(_X**2), (mean, M2(TIME)))
+    square = sp.dsolve(sp.Eq(M2(TIME).diff(TIME), rate2), M2(TIME), ics={M2(0): START**2}).rhs
+    return sp.simplify(mean), sp.simplify(square)
+
+
+@functools.cache
+def weak_error_order(correction: sp.Expr, moment: int, *, terms: int = 4) -> tuple[int | None, sp.Expr]:
+    """(p, c): E x_k^j − E X_{kη}^j (j = ``moment``, 1 or 2) at kη = T is c η^p + O(η^{p+1}), the series in η of the
+    closed forms at fixed T; (None, 0) if no term below η^``terms`` survives.  Under :data:`SERIES_TIME_LIMIT`
+    (raises :class:`~dyncheck.theory.timelimit.SymbolicTimeout` past it).  The three are cached per process
+    (SymPy expressions are immutable)."""
+    sgd_side = sgd_moments()[moment - 1].subs(_STEP, TIME / STEP_SIZE)
+    sme_side = sme_moments(correction)[moment - 1]
+    with time_limit(SERIES_TIME_LIMIT):
+        series = sp.series(sgd_side - sme_side, STEP_SIZE, 0, terms).removeO()
+        for power in range(terms):
+            coefficient = sp.simplify(series.coeff(STEP_SIZE, power))
+            if coefficient != 0:
+                return power, coefficient
+    return None, sp.S.Zero

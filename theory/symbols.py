@@ -37,6 +37,7 @@ from __future__ import annotations
 import sympy as sp
 
 __all__ = [
+    "ADDITIVE_NOISE",
     "BATCH_SIZE",
     "C",
     "CHI_1",
@@ -54,6 +55,7 @@ __all__ = [
     "MEAN_LOCKED_COSINE",
     "MOMENTUM",
     "MSA_PENALTY",
+    "MULTIPLICATIVE_NOISE",
     "MULTIPLIER",
     "NON_UNIFORMITY",
     "OA_A",
@@ -80,6 +82,7 @@ __all__ = [
     "SIGMA_W2",
     "SINGULAR_VALUE",
     "STABILISATION_STRENGTH",
+    "START",
     "STATE_GAP",
     "STEP_SIZE",
     "THETA",
@@ -132,6 +135,12 @@ SAMPLE_COUNT = sp.Symbol("n", integer=True, positive=True)
 BATCH_SIZE = sp.Symbol("B", integer=True, positive=True)
 SHARPNESS = sp.Symbol("a_H", nonnegative=True)
 NON_UNIFORMITY = sp.Symbol("s_H", nonnegative=True)
+
+# Stochastic modified equations (Li, Tai & E 2017): the variances of the multiplicative and the additive
+# gradient noise of the test model ∇f_γ(x) = a(1 + γ)x + ζ, and the start x₀.
+MULTIPLICATIVE_NOISE = sp.Symbol("sigma_m2", nonnegative=True)
+ADDITIVE_NOISE = sp.Symbol("sigma_a2", nonnegative=True)
+START = sp.Symbol("x_0", real=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,10 @@ import sympy as sp
 
 from dyncheck.numerics.sgd import (
     CurvatureFamily,
+    exact_moments,
+    observed_orders,
+    sgd_second_moment,
+    sme_weak_errors,
     exact_lyapunov_exponent,
     gd_factor,
     interpolating_network,
@@ -38,10 +43,13 @@ from dyncheck.theory.sgd import (
     mean_square_identity_gap,
     mean_square_necessary_bounds,
     second_moment_by_inclusion,
+    weak_error_order,
 )
+from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.theory.timelimit import SymbolicTimeout
 from dyncheck.theory.symbols import BATCH_SIZE, NON_UNIFORMITY, SAMPLE_COUNT, SHARPNESS, STEP_SIZE
 
-__all__ = ["CLAIMS", "LyapunovCriterion", "MeanSquareBounds", "MeanSquareFactor", "almost_surely_stable", "gd_stable", "mean_square_stable"]
+__all__ = ["CLAIMS", "LyapunovCriterion", "MeanSquareBounds", "MeanSquareFactor", "WeakOrder", "almost_surely_stable", "gd_stable", "mean_square_stable"]
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +262,67 @@ class MeanSquareBounds(Claim):
         return Evidence("families", AGREE, f"{what}: no stable family passes a bound, and stable ones reach both", details)
 
 
+# ---------------------------------------------------------------------------
+# Stochastic modified equations (Li, Tai & E 2017, 2019)
+
+
+#: Step sizes of the exact route (T = 1 a whole number of steps of each), and of the Monte Carlo route with its
+#: model (small noise keeps the runs' spread below the O(η) error) and runs a step size.
+EXACT_STEPS = (0.04, 0.02, 0.01)
+MONTE_CARLO_MODEL, MONTE_CARLO_ETAS, MONTE_CARLO_RUNS = {"multiplicative": 0.25, "additive": 0.05}, (0.05, 0.025), 100_000
+
+
+@dataclass(frozen=True)
+class WeakOrder(Claim):
+    """The SME whose drift is −∇(f + ``correction`` · η‖∇f‖²) approximates SGD in law with weak order ``order``.
+
+    ``candidate`` is (correction, order): SME-1 is (0, 1), SME-2 (¼, 2)."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        correction, order = candidate
+        evidence = [timed(self._symbolic, correction, order), timed(self._exact, correction, order)]
+        if correction == 0:
+            evidence.append(timed(self._monte_carlo, order))
+        return evidence
+
+    def _symbolic(self, correction, order) -> Evidence:
+        try:
+            found = {moment: weak_error_order(correction, moment) for moment in (1, 2)}
+        except SymbolicTimeout as error:
+            return Evidence("symbolic", UNDECIDED, f"the series of the weak error did not finish: {error}", {})
+        details = {f"moment_{j}": {"order": p, "leading_coefficient": str(c)} for j, (p, c) in found.items()}
+        least = min(p for p, _ in found.values() if p is not None)
+        what = f"E x_k − E X_T and E x_k² − E X_T² expanded in η (SymPy, closed forms at kη = T): leading orders {found[1][0]} and {found[2][0]}"
+        if least == order:
+            return Evidence("symbolic", EXACT, what + f", so the weak order is {least}", details)
+        return Evidence("symbolic", DISAGREE, what + f": the weak order is {least}, not {order}", details)
+
+    def _exact(self, correction, order) -> Evidence:
+        orders = {j: observed_orders(EXACT_STEPS, sme_weak_errors(EXACT_STEPS, correction, j)) for j in (1, 2)}
+        limit = tolerance("weak_order")
+        finest = [o[-1] for o in orders.values()]
+        details = {"etas": list(EXACT_STEPS), "observed_orders": {str(j): o for j, o in orders.items()}, "tolerance": limit}
+        what = f"exact moments at 30 digits, η = {', '.join(map(str, EXACT_STEPS))}: observed orders {', '.join(f'{o:.3f}' for o in finest)} (first, second moment, last halving)"
+        if all(abs(o - float(order)) <= limit for o in finest):
+            return Evidence("exact-moments", AGREE, what, details)
+        return Evidence("exact-moments", DISAGREE, what + f", not {order}", details)
+
+    def _monte_carlo(self, order) -> Evidence:
+        errors, standard = [], []
+        for eta, sme in zip(MONTE_CARLO_ETAS, exact_moments(MONTE_CARLO_ETAS, 0, 2, **MONTE_CARLO_MODEL)[1]):
+            mean, error = sgd_second_moment(eta, runs=MONTE_CARLO_RUNS, seed=round(1 / eta), **MONTE_CARLO_MODEL)
+            errors.append(abs(mean - float(sme)))
+            standard.append(error)
+        observed = observed_orders(MONTE_CARLO_ETAS, errors)[0]
+        spread = math.hypot(standard[0] / errors[0], standard[1] / errors[1]) / math.log(MONTE_CARLO_ETAS[0] / MONTE_CARLO_ETAS[1])
+        allowed = tolerance("weak_order") + tolerance("monte_carlo_z") * spread
+        details = {"etas": list(MONTE_CARLO_ETAS), "errors": errors, "standard_errors": standard, "observed_order": observed, "order_standard_error": spread, "allowed": allowed, **MONTE_CARLO_MODEL}
+        what = f"{MONTE_CARLO_RUNS} SGD runs a step size against SME-1's exact E X_T²: observed order {observed:.3f} ± {spread:.3f}"
+        if abs(observed - float(order)) <= allowed:
+            return Evidence("monte-carlo", AGREE, what, details)
+        return Evidence("monte-carlo", DISAGREE, what + f", not {order} (allowed ± {allowed:.2f})", details)
+
+
 def _with_replacement():
     return 1 / BATCH_SIZE
 
@@ -272,6 +341,20 @@ CLAIMS = [
         r"\mathbb E(1 - \eta h_\xi)^2 = (1 - \eta a)^2 + \eta^2 \tfrac{n - B}{B(n - 1)} s^2",
         literature=WITHOUT_REPLACEMENT,
         wrong=_with_replacement(),
+    ),
+    WeakOrder(
+        "sgd.sme_first_order",
+        "Li, Tai & E (2017, 2019): SME-1, dX = −∇f dt + √(ηΣ) dW, approximates SGD in law with weak order 1",
+        r"\big|\mathbb E g(x_k) - \mathbb E g(X_{k\eta})\big| = O(\eta),\quad dX = -\nabla f\,dt + \sqrt{\eta\Sigma}\,dW",
+        literature=(0, 1),
+        wrong=(0, sp.Rational(1, 2)),
+    ),
+    WeakOrder(
+        "sgd.sme_second_order",
+        "Li, Tai & E (2017, 2019): SME-2, the drift corrected to −∇(f + (η/4)‖∇f‖²), approximates SGD in law with weak order 2",
+        r"\big|\mathbb E g(x_k) - \mathbb E g(X_{k\eta})\big| = O(\eta^2),\quad dX = -\nabla\big(f + \tfrac{\eta}{4}\|\nabla f\|^2\big)dt + \sqrt{\eta\Sigma}\,dW",
+        literature=(sp.Rational(1, 4), 2),
+        wrong=(0, 2),
     ),
     MeanSquareBounds(
         "sgd.mean_square_bounds",

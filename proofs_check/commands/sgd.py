@@ -1,5 +1,6 @@
-"""SGD beside an interpolation minimum: ``sgd stability`` (GD's, the mean-square and the almost-sure criterion for
-given per-sample curvatures or Hessians, side by side)."""
+"""SGD as a random dynamical system: ``sgd stability`` (GD's, the mean-square and the almost-sure criterion for
+given per-sample curvatures or Hessians, side by side) and ``sgd sme`` (the weak orders of the stochastic
+modified equations, observed)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,25 @@ def register(commands: Commands) -> None:
     add_seed(stability)
     add_plot(stability, "the Lyapunov exponent against η with the three stability boundaries, and sample paths of log‖x_k − x*‖")
     add_json(stability)
+
+    sme = commands.add(
+        commands.sgd, "sme",
+        help="how closely the stochastic modified equations follow SGD: weak errors and observed orders (Li, Tai & E)",
+        examples=(
+            "  dyncheck sgd sme\n"
+            "  dyncheck sgd sme --etas 0.1 0.05 0.025 0.0125 --multiplicative 0.5 --additive 0 --plot sme.png --json\n"
+            "    (the test model: per-sample gradient a(1 + γ)x + ζ, Var γ = σ_m², Var ζ = σ_a²)"
+        ),
+        run=_sme,
+    )
+    sme.add_argument("--curvature", type=at_least(0, strict=True, high=1e3), default=1.0, help="a > 0, the curvature of f = ½ax² (default 1)")
+    sme.add_argument("--multiplicative", type=at_least(0, high=1e3), default=1.0, help="σ_m² ≥ 0, the variance of the multiplicative noise γ (default 1)")
+    sme.add_argument("--additive", type=at_least(0, high=1e6), default=0.5, help="σ_a² ≥ 0, the variance of the additive noise ζ (default 0.5)")
+    sme.add_argument("--start", type=at_least(-1e6, high=1e6), default=1.0, help="x₀ (default 1)")
+    sme.add_argument("--horizon", type=at_least(0, strict=True, high=1e3), default=1.0, help="T > 0: the errors are compared at t = kη = T (default 1)")
+    sme.add_argument("--etas", type=at_least(0, strict=True, high=1.0), nargs="+", default=[0.1, 0.05, 0.025, 0.0125], help="step sizes, each dividing T (default 0.1 0.05 0.025 0.0125)")
+    add_plot(sme, "the weak errors against η on log axes, beside slopes 1 and 2")
+    add_json(sme)
 
 
 def _load_hessians(path: str):
@@ -162,4 +182,30 @@ def _stability(args) -> int:
     if args.plot:
         shown = ", ".join(f"{k.replace('_', '-')} {'—' if v is None else f'{v:.4g}'}" for k, v in result["boundaries"].items())
         print(f"first unstable η on the plot's grid: {shown}")
+    return EXIT_OK
+
+
+def _sme(args) -> int:
+    from dyncheck.numerics import sgd
+
+    etas = sorted(set(args.etas), reverse=True)
+    if len(etas) < 2:
+        raise UsageError("give at least two different step sizes: the order is read off their ratio")
+    model = {"curvature": args.curvature, "multiplicative": args.multiplicative, "additive": args.additive, "start": args.start, "horizon": args.horizon}
+    for eta in etas:
+        if abs(round(args.horizon / eta) * eta - args.horizon) > 1e-9 * args.horizon:
+            raise UsageError(f"the horizon T = {args.horizon:g} is not a whole number of steps of η = {eta:g}")
+    errors = {f"SME-{order} E[{g}]": [float(e) for e in sgd.sme_weak_errors(etas, correction, moment, **model)] for order, correction in ((1, 0), (2, 0.25)) for moment, g in ((1, "x"), (2, "x²"))}
+    orders = {name: sgd.observed_orders(etas, values) if all(v > 0 for v in values) else None for name, values in errors.items()}
+    result = {"model": model, "etas": etas, "errors": errors, "observed_orders": orders, "claimed_orders": {"SME-1": 1, "SME-2": 2}}
+    if args.plot:
+        sgd.plot_weak_errors(etas, errors, args.plot, f"SGD vs its SMEs at T = {args.horizon:g}: a = {args.curvature:g}, σ_m² = {args.multiplicative:g}, σ_a² = {args.additive:g}, x₀ = {args.start:g}")
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(f"weak errors |E g(x_k) − E g(X_T)| at kη = T = {args.horizon:g}, exact moments at 30 digits (test model a = {args.curvature:g}, σ_m² = {args.multiplicative:g}, σ_a² = {args.additive:g}, x₀ = {args.start:g})")
+    print(f"{'η':>10} " + " ".join(f"{name:>14}" for name in errors))
+    for i, eta in enumerate(etas):
+        print(f"{eta:10.4g} " + " ".join(f"{values[i]:14.4e}" for values in errors.values()))
+    print(f"{'order':>10} " + " ".join(f"{'—' if o is None else f'{o[-1]:.3f}':>14}" for o in orders.values()) + "   (last halving; SME-1 claims 1, SME-2 claims 2)")
     return EXIT_OK

@@ -108,3 +108,21 @@ def test_an_interpolating_network_fits_exactly_and_sgd_beside_it_grows_at_benett
     by_sgd = sgd.network_sgd_rate(f, point, x, y, eta, 1, steps=500, replicates=16)
     assert by_products.sign == by_sgd.sign == 1
     assert abs(by_products.value - by_sgd.value) < 2 * np.hypot(by_products.half_width, by_sgd.half_width)
+
+
+def test_the_exact_second_moment_of_sgd_is_what_sgd_runs_average():
+    eta = 0.05
+    exact_sgd, _ = sgd.exact_moments([eta], 0, 2)
+    mean, error = sgd.sgd_second_moment(eta, runs=200_000, seed=3)
+    assert abs(mean - float(exact_sgd[0])) < 4.5 * error
+
+
+def test_observed_orders_and_a_step_that_does_not_divide_the_horizon():
+    errors = sgd.sme_weak_errors([0.02, 0.01], 0.25, 1)
+    assert sgd.observed_orders([0.02, 0.01], errors)[0] == pytest.approx(2, abs=0.02)
+    with pytest.raises(UsageError, match="whole number of steps"):
+        sgd.sme_weak_errors([0.03], 0, 1)
+    with pytest.raises(UsageError, match="moment 1 or 2"):
+        sgd.sme_weak_errors([0.01], 0, 3)
+    with pytest.raises(UsageError, match="curvature > 0"):
+        sgd.sgd_second_moment(0.1, curvature=-1.0)

@@ -75,3 +75,33 @@ def test_the_necessary_bounds_follow_from_the_factor():
 def test_a_batch_larger_than_the_samples_is_refused():
     with pytest.raises(ValueError, match="batch of 3 from 2"):
         sgd.batch_means([1, 2], 3)
+
+
+def test_sgd_s_moment_recursion_averages_the_noise_out():
+    m1, m2 = sp.symbols("m1 m2", real=True)
+    first, second = sgd.sgd_moment_recursion()
+    a, s_m, s_a = symbols_of_model()
+    assert sp.expand(first - (1 - STEP_SIZE * a) * m1) == 0
+    assert sp.expand(second - (((1 - STEP_SIZE * a) ** 2 + STEP_SIZE**2 * a**2 * s_m) * m2 + STEP_SIZE**2 * s_a)) == 0
+
+
+def symbols_of_model():
+    from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, MULTIPLICATIVE_NOISE
+
+    return CURVATURE, MULTIPLICATIVE_NOISE, ADDITIVE_NOISE
+
+
+def test_the_sme_moments_solve_their_equations():
+    from dyncheck.theory.symbols import START, TIME
+
+    a, s_m, s_a = symbols_of_model()
+    mean, square = sgd.sme_moments(sp.Rational(1, 4))
+    drift = a + STEP_SIZE * a**2 / 2
+    assert sp.simplify(sp.diff(mean, TIME) + drift * mean) == 0 and mean.subs(TIME, 0) == START
+    assert sp.simplify(sp.diff(square, TIME) - (-2 * drift * square + STEP_SIZE * (a**2 * s_m * square + s_a))) == 0
+    assert sp.simplify(square.subs(TIME, 0) - START**2) == 0
+
+
+@pytest.mark.parametrize("correction, order", [(0, 1), (sp.Rational(1, 4), 2), (sp.Rational(1, 2), 1)])
+def test_only_the_quarter_correction_gains_an_order(correction, order):
+    assert {sgd.weak_error_order(correction, moment)[0] for moment in (1, 2)} == {order}

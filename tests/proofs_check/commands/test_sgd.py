@@ -71,3 +71,29 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, archives, capsys):
     assert main(["sgd", "stability", *[a.format(dir=archives) for a in argv]]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_sme_reports_orders_one_and_two(tmp_path, capsys):
+    figure = tmp_path / "sme.png"
+    assert main(["sgd", "sme", "--etas", "0.04", "0.02", "0.01", "--plot", str(figure), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    orders = {name: values[-1] for name, values in result["observed_orders"].items()}
+    assert all(abs(o - 1) < 0.1 for name, o in orders.items() if name.startswith("SME-1"))
+    assert all(abs(o - 2) < 0.1 for name, o in orders.items() if name.startswith("SME-2"))
+    assert figure.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--etas", "0.3", "0.1"], "whole number of steps"),
+        (["--etas", "0.1"], "at least two different step sizes"),
+        (["--curvature", "0"], "must be > 0"),
+        (["--multiplicative", "-1"], "must be ≥ 0"),
+        (["--horizon", "inf"], "not a finite number"),
+    ],
+)
+def test_sme_bad_input(argv, message, capsys):
+    assert main(["sgd", "sme", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
