@@ -21,6 +21,10 @@ of interval.
 :func:`exact_moments` evaluates the exact moments of SGD and of a stochastic modified equation on the test model
 of :mod:`dyncheck.theory.sgd` in mpmath at any precision, :func:`observed_orders` reads the weak order off step
 halvings, and :func:`sgd_second_moment` runs SGD itself (Monte Carlo, with a standard error).
+
+Learning-rate schedules on the SME of a quadratic: :func:`schedule_moment` integrates ṁ = −2aνm + ν²ηΣ for any
+schedule ν(t), :func:`best_piecewise_schedule` searches the piecewise-constant ones (a brute force against which
+a claimed optimum is judged), and :func:`scheduled_sgd` runs SGD under a schedule.
 """
 
 from __future__ import annotations
@@ -52,6 +56,12 @@ __all__ = [
     "stability_boundaries",
     "exact_moments",
     "observed_orders",
+    "best_piecewise_schedule",
+    "plot_schedules",
+    "schedule_from",
+    "schedule_moment",
+    "schedule_moments",
+    "scheduled_sgd",
     "sgd_second_moment",
     "sme_weak_errors",
     "wu_ma_e_factor",
@@ -538,5 +548,104 @@ def plot_weak_errors(etas, errors: dict[str, list], path, title: str) -> None:
     ax.set_ylabel("|E g(x_k) − E g(X_T)|")
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+
+
+# ---------------------------------------------------------------------------
+# Learning-rate schedules on the SME of a quadratic (Li, Tai & E 2017, 2019)
+
+
+def schedule_from(candidate, values: dict) -> tuple[Callable[[float], float], float]:
+    """(ν(t), t_s) of a schedule given as (switching time, ν(t) after it) in SymPy — the full rate before, as in
+    :data:`dyncheck.theory.sgd.COMMON_SCHEDULES` — at the parameter ``values``."""
+    import sympy as sp
+
+    from dyncheck.theory.symbols import SWITCHING_TIME, TIME
+
+    switching = float(sp.sympify(candidate[0]).subs(values))
+    annealing = sp.lambdify(TIME, sp.sympify(candidate[1]).subs(values).subs(SWITCHING_TIME, switching), "math")
+    return (lambda t: 1.0 if t < switching else float(annealing(t))), switching
+
+
+def schedule_moments(schedule: Callable[[float], float], times, *, curvature: float, noise_scale: float, start: float, breaks=()) -> np.ndarray:
+    """m(t) at ``times`` (ascending, ≥ 0) for ṁ = −2aν(t)m + ν(t)²ηΣ, m(0) = x₀² (``noise_scale`` ηΣ): DOP853
+    (:func:`dyncheck.numerics.solvers.adaptive`) between ``breaks`` (where ν has a kink), so every piece is smooth."""
+    from dyncheck.numerics.solvers import adaptive
+
+    times = np.asarray(times, float)
+    end = float(times[-1])
+    points = [0.0, *sorted(b for b in breaks if 0 < b < end), end]
+    values, moment = np.full(times.size, float(start) ** 2), float(start) ** 2
+    for low, high in zip(points[:-1], points[1:]):
+        inside = (times > low) & (times < high)
+        path = adaptive(lambda t, m: -2 * curvature * schedule(t) * m + schedule(t) ** 2 * noise_scale, (low, high), [moment], t_eval=np.append(times[inside], high), rtol=1e-11, atol=1e-14)
+        values[inside] = path.y[0, :-1]
+        moment = float(path.y[0, -1])
+        values[times == high] = moment
+    return values
+
+
+def schedule_moment(schedule: Callable[[float], float], *, curvature: float, noise_scale: float, start: float, horizon: float, breaks=()) -> float:
+    """m(T) of :func:`schedule_moments`."""
+    return float(schedule_moments(schedule, [horizon], curvature=curvature, noise_scale=noise_scale, start=start, breaks=breaks)[-1])
+
+
+def best_piecewise_schedule(*, curvature: float, noise_scale: float, start: float, horizon: float, pieces: int = 40) -> tuple[np.ndarray, float]:
+    """(ν_1 … ν_K, m(T)): the best schedule constant on each of ``pieces`` equal intervals, ν_i ∈ [0, 1], by L-BFGS-B
+    from ν = 1 on the exact propagation of each piece (for constant ν the moment equation is linear:
+    m ↦ e^{−2aνh}m + (νηΣ/2a)(1 − e^{−2aνh})) with its exact gradient (backward through the pieces)."""
+    from scipy.optimize import minimize
+
+    if pieces < 1:
+        raise UsageError("a piecewise schedule needs at least one piece")
+    h = horizon / pieces
+
+    def terminal(nu):
+        decay = np.exp(-2 * curvature * nu * h)
+        rest = np.where(nu > 0, nu * noise_scale / (2 * curvature) * (1 - decay), 0.0)
+        # d decay/dν and d rest/dν
+        d_decay = -2 * curvature * h * decay
+        d_rest = noise_scale / (2 * curvature) * (1 - decay) - nu * noise_scale / (2 * curvature) * d_decay
+        moments = [float(start) ** 2]
+        for i in range(pieces):
+            moments.append(decay[i] * moments[-1] + rest[i])
+        gradient, carry = np.empty(pieces), 1.0  # carry = ∂m(T)/∂m_{i+1}
+        for i in reversed(range(pieces)):
+            gradient[i] = carry * (d_decay[i] * moments[i] + d_rest[i])
+            carry *= decay[i]
+        return moments[-1], gradient
+
+    found = minimize(terminal, np.ones(pieces), jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * pieces, options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 10_000})
+    return found.x, float(found.fun)
+
+
+def scheduled_sgd(schedule: Callable[[float], float], eta: float, *, curvature: float, noise: float, start: float, horizon: float, runs: int = 100_000, seed: int = 0) -> np.ndarray:
+    """x_K² of ``runs`` SGD runs x ← x − ην(kη)(ax + ζ), ζ = ±√Σ (``noise`` Σ) with equal probability, K = T/η: the
+    per-run squares, for means and standard errors (the same ``seed`` gives every schedule the same noise)."""
+    steps = _steps(eta, horizon)
+    rng = np.random.default_rng(seed)
+    x = np.full(runs, float(start))
+    for k in range(steps):
+        x -= eta * schedule(k * eta) * (curvature * x + math.sqrt(noise) * (2 * rng.integers(0, 2, runs) - 1))
+    return x**2
+
+
+def plot_schedules(schedules: dict[str, Callable[[float], float]], moments: dict[str, np.ndarray], times: np.ndarray, path, title: str) -> None:
+    """Left: each schedule ν(t); right: its second moment m(t) on a log axis."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.5, 4.0))
+    left, right = fig.subplots(1, 2)
+    for name, schedule in schedules.items():
+        left.plot(times, [schedule(t) for t in times], label=name)
+        right.semilogy(times, moments[name], label=name)
+    left.set_xlabel("time t = kη")
+    left.set_ylabel("ν(t): the learning rate over η")
+    right.set_xlabel("time t = kη")
+    right.set_ylabel("m(t) = E x²")
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)

@@ -11,6 +11,7 @@ traceback.  An expression that starts with ``-`` is passed after ``--`` or as
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -38,6 +39,9 @@ __all__ = [
     "build_parser",
     "version",
 ]
+
+#: The exit status of a command whose output's reader went away (128 + SIGPIPE, as the shell reports it).
+EXIT_BROKEN_PIPE = 141
 
 #: The command modules, in the order --help lists their commands.
 _TOPICS = (catalogue, identities, gaussian, meanfield, kernels, kuramoto, control, gradient_descent, sgd)
@@ -125,6 +129,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("dyncheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the output (`| head`) stopped: say nothing, exit as SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush is quiet too
+        return EXIT_BROKEN_PIPE
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -31,6 +31,11 @@ ICML 2017 and JMLR 2019, "Stochastic modified equations and dynamics of stochast
 orders 1 and 2).  On the test model ∇f_γ(x) = a(1 + γ)x + ζ (:func:`sgd_moment_recursion`) both sides' first two
 moments close: :func:`sgd_moments` solves SGD's recursions, :func:`sme_moments` the SME's moment equations (Itô's
 generator), and :func:`weak_error_order` expands their difference at t = T in η.
+
+On the SME of f = ½ax² with gradient-noise variance Σ, a schedule ν(t) ∈ [0, 1] multiplying η moves the second
+moment by ṁ = −2aνm + ν²ηΣ (Li, Tai & E 2017, §4: the learning rate as a control).  :func:`optimal_schedule`
+minimises m(T) by Pontryagin's principle — full rate until m falls to ηΣ/a, then ν = 1/(1 + a(t − t_s)) — and
+:func:`schedule_hjb_residuals` proves it optimal: its value function solves the Hamilton–Jacobi–Bellman equation.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -45,12 +51,16 @@ from dyncheck.theory.symbols import (
     ADDITIVE_NOISE,
     BATCH_SIZE,
     CURVATURE,
+    HORIZON,
     MULTIPLICATIVE_NOISE,
     NON_UNIFORMITY,
     SAMPLE_COUNT,
+    SCHEDULE,
+    SECOND_MOMENT,
     SHARPNESS,
     START,
     STEP_SIZE,
+    SWITCHING_TIME,
     TIME,
 )
 from dyncheck.theory.timelimit import time_limit
@@ -63,7 +73,11 @@ __all__ = [
     "lyapunov_sign",
     "mean_square_factor",
     "mean_square_identity_gap",
+    "COMMON_SCHEDULES",
+    "OptimalSchedule",
     "mean_square_necessary_bounds",
+    "optimal_schedule",
+    "schedule_hjb_residuals",
     "second_moment_by_inclusion",
     "second_moment_factor",
     "sgd_moment_recursion",
@@ -242,3 +256,94 @@ def weak_error_order(correction: sp.Expr, moment: int, *, terms: int = 4) -> tup
             if coefficient != 0:
                 return power, coefficient
     return None, sp.S.Zero
+
+
+# ---------------------------------------------------------------------------
+# Optimal learning-rate schedules (Li, Tai & E 2017, 2019)
+
+
+@dataclass(frozen=True)
+class OptimalSchedule:
+    """The schedule minimising m(T) for ṁ = −2aνm + ν²ηΣ, ν ∈ [0, 1], m(0) = x₀² (symbols of
+    :mod:`~dyncheck.theory.symbols`; ηΣ is η·σ_a²): ``feedback`` ν*(m) = am/(ηΣ) minimises the Hamiltonian where it
+    is ≤ 1, so the rate is full (ν = 1) until m reaches ``switching_moment`` ηΣ/a at ``switching_time`` t_s, then
+    ``annealing`` ν(t); ``terminal`` is m(T) for T ≥ t_s.  From x₀² ≤ ηΣ/a the feedback is interior at once, and
+    the same ν(t) holds with the switching time ``early_switching_time`` ≤ 0, in the past."""
+
+    hamiltonian: sp.Expr
+    feedback: sp.Expr
+    switching_moment: sp.Expr
+    switching_time: sp.Expr
+    annealing: sp.Expr
+    annealing_moment: sp.Expr
+    terminal: sp.Expr
+    early_switching_time: sp.Expr
+
+
+#: Schedules users reach for, as (switching time, ν(t) after it; the full rate before): the constant rate and two
+#: decays from t = 0.
+COMMON_SCHEDULES = {"constant": (sp.oo, sp.S.One), "1/(1 + at)": (sp.S.Zero, 1 / (1 + CURVATURE * TIME)), "1/√(1 + t)": (sp.S.Zero, 1 / sp.sqrt(1 + TIME))}
+
+
+def _noise_scale() -> sp.Expr:
+    return STEP_SIZE * ADDITIVE_NOISE
+
+
+def _moment_rate(schedule: sp.Expr, moment: sp.Expr) -> sp.Expr:
+    """ṁ = −2aνm + ν²ηΣ."""
+    return -2 * CURVATURE * schedule * moment + schedule**2 * _noise_scale()
+
+
+@functools.cache
+def optimal_schedule() -> OptimalSchedule:
+    """Derived by Pontryagin's principle: H = p ṁ with p(T) = 1 and ṗ = −∂H/∂m = 2aνp > 0, so ν minimises ṁ itself, a
+    convex quadratic in ν: ν* = am/(ηΣ) (``solve`` of ∂H/∂ν = 0), clipped to 1.  With ν = 1, m falls from x₀² along
+    ``dsolve``'s solution until it reaches ηΣ/a (where ν* = 1) at t_s (``solve``); after, the closed loop
+    ṁ = −2aν*m + ν*²ηΣ is ``dsolve``d from m(t_s) = ηΣ/a and ν(t) = ν*(m(t)).  From x₀² ≤ ηΣ/a the closed loop runs
+    from m(0) = x₀², and t_s ≤ 0 is solved from ν(0) = ν*(x₀²)."""
+    a, m, t = CURVATURE, SECOND_MOMENT, TIME
+    costate = sp.Symbol("p_m", positive=True)
+    hamiltonian = costate * _moment_rate(SCHEDULE, m)
+    (feedback,) = sp.solve(sp.diff(hamiltonian, SCHEDULE), SCHEDULE)
+    (switching_moment,) = sp.solve(sp.Eq(feedback, 1), m)
+    moment = sp.Function("m")
+    full_rate = sp.dsolve(sp.Eq(moment(t).diff(t), _moment_rate(1, moment(t))), moment(t), ics={moment(0): START**2}).rhs
+    decay = sp.Symbol("E", positive=True)  # e^{−2at}: m(t) is affine in it, so t_s is one logarithm
+    (reached,) = sp.solve(sp.Eq(full_rate.subs(sp.exp(-2 * a * t), decay), switching_moment), decay)
+    switching_time = sp.log(sp.factor(1 / reached)) / (2 * a)
+    closed = sp.dsolve(sp.Eq(moment(t).diff(t), _moment_rate(feedback.subs(m, moment(t)), moment(t))), moment(t), ics={moment(SWITCHING_TIME): switching_moment}).rhs
+    annealing = sp.simplify(feedback.subs(m, closed))
+    (early,) = sp.solve(sp.Eq(annealing.subs(t, 0), feedback.subs(m, START**2)), SWITCHING_TIME)
+    return OptimalSchedule(hamiltonian, feedback, switching_moment, switching_time, annealing, sp.simplify(closed), sp.simplify(closed.subs(t, HORIZON)), sp.simplify(early))
+
+
+def schedule_hjb_residuals() -> list[sp.Expr]:
+    """Residuals that vanish iff the feedback ν = min(1, am/(ηΣ)) is optimal (the verification theorem): its value
+    V(t, m) — the m(T) it reaches from m at t — solves V_t + min_ν V_m ṁ = 0 with V(T, m) = m, region by region,
+    and is C¹ across the switching curve m = ηΣ/a.
+
+    * below the curve (annealing to the end): V = 1/(1/m + a²(T − t)/(ηΣ)); V_m > 0, so the Hamiltonian's
+      minimiser over ν is am/(ηΣ), the feedback;
+    * above it, reaching the curve at t + τ(m) ≤ T, τ(m) = log((2am − ηΣ)/(ηΣ))/(2a): V = (ηΣ/a)/(1 + a(T − t − τ));
+    * above it, not reaching the curve: V = ηΣ/(2a) + (m − ηΣ/(2a))e^{−2a(T − t)};
+    above the curve the unclipped minimiser am/(ηΣ) exceeds 1, so ν = 1 (the Hamiltonian is convex in ν)."""
+    a, m, t, scale = CURVATURE, SECOND_MOMENT, TIME, _noise_scale()
+    below = 1 / (1 / m + a**2 * (HORIZON - t) / scale)
+    reach = sp.log((2 * a * m - scale) / scale) / (2 * a)
+    above = (scale / a) / (1 + a * (HORIZON - t - reach))
+    short = scale / (2 * a) + (m - scale / (2 * a)) * sp.exp(-2 * a * (HORIZON - t))
+    schedule = optimal_schedule()
+
+    def hjb(value, control):
+        return sp.simplify(sp.diff(value, t) + sp.diff(value, m) * _moment_rate(control, m))
+
+    boundary = {m: scale / a}
+    return [
+        hjb(below, schedule.feedback),
+        sp.simplify(below.subs(t, HORIZON) - m),
+        hjb(above, 1),
+        hjb(short, 1),
+        sp.simplify(short.subs(t, HORIZON) - m),
+        sp.simplify((below - above).subs(boundary)),
+        sp.simplify((sp.diff(below, m) - sp.diff(above, m)).subs(boundary)),
+    ]

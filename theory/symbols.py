@@ -48,6 +48,7 @@ __all__ = [
     "DISPLACEMENT",
     "GAMMA",
     "HAMILTONIAN",
+    "HORIZON",
     "INITIAL_STRENGTH",
     "K",
     "KR",
@@ -74,6 +75,8 @@ __all__ = [
     "RHO",
     "SAMPLE_COUNT",
     "SCALED_STEP",
+    "SCHEDULE",
+    "SECOND_MOMENT",
     "SHARPENING_RATE",
     "SHARPNESS",
     "SHARPNESS_EXCESS",
@@ -85,6 +88,7 @@ __all__ = [
     "START",
     "STATE_GAP",
     "STEP_SIZE",
+    "SWITCHING_TIME",
     "THETA",
     "TIME",
     "TIME_CONSTANT",
@@ -141,6 +145,13 @@ NON_UNIFORMITY = sp.Symbol("s_H", nonnegative=True)
 MULTIPLICATIVE_NOISE = sp.Symbol("sigma_m2", nonnegative=True)
 ADDITIVE_NOISE = sp.Symbol("sigma_a2", nonnegative=True)
 START = sp.Symbol("x_0", real=True)
+
+# Optimal learning-rate schedules on the SME of a quadratic (Li, Tai & E 2017, 2019): the schedule ν(t) ∈ [0, 1]
+# multiplying η, the second moment m = E x², the switching time t_s and the horizon T.
+SCHEDULE = sp.Symbol("nu", nonnegative=True)
+SECOND_MOMENT = sp.Symbol("m", positive=True)
+SWITCHING_TIME = sp.Symbol("t_s", nonnegative=True)
+HORIZON = sp.Symbol("T", positive=True)
 
 # Training as optimal control.
 HAMILTONIAN = sp.Symbol("H", real=True)

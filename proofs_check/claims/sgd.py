@@ -21,6 +21,7 @@ import sympy as sp
 
 from dyncheck.numerics.sgd import (
     CurvatureFamily,
+    best_piecewise_schedule,
     exact_moments,
     observed_orders,
     sgd_second_moment,
@@ -33,23 +34,29 @@ from dyncheck.numerics.sgd import (
     mean_square_factor,
     network_family,
     network_sgd_rate,
+    schedule_from,
+    schedule_moment,
+    scheduled_sgd,
 )
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence, judge_monte_carlo, replicate_statistics
 from dyncheck.theory.sgd import (
+    COMMON_SCHEDULES,
     WITHOUT_REPLACEMENT,
     lyapunov_exponent as exact_exponent,
     mean_square_factor as closed_factor,
     mean_square_identity_gap,
     mean_square_necessary_bounds,
+    optimal_schedule,
+    schedule_hjb_residuals,
     second_moment_by_inclusion,
     weak_error_order,
 )
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.theory.timelimit import SymbolicTimeout
-from dyncheck.theory.symbols import BATCH_SIZE, NON_UNIFORMITY, SAMPLE_COUNT, SHARPNESS, STEP_SIZE
+from dyncheck.theory.symbols import ADDITIVE_NOISE, BATCH_SIZE, CURVATURE, NON_UNIFORMITY, SAMPLE_COUNT, SHARPNESS, START, STEP_SIZE, SWITCHING_TIME, TIME
 
-__all__ = ["CLAIMS", "LyapunovCriterion", "MeanSquareBounds", "MeanSquareFactor", "WeakOrder", "almost_surely_stable", "gd_stable", "mean_square_stable"]
+__all__ = ["CLAIMS", "LyapunovCriterion", "MeanSquareBounds", "MeanSquareFactor", "OptimalSchedule", "WeakOrder", "almost_surely_stable", "gd_stable", "mean_square_stable"]
 
 
 # ---------------------------------------------------------------------------
@@ -323,6 +330,71 @@ class WeakOrder(Claim):
         return Evidence("monte-carlo", DISAGREE, what + f", not {order} (allowed ± {allowed:.2f})", details)
 
 
+# ---------------------------------------------------------------------------
+# The optimal learning-rate schedule on the SME of a quadratic (Li, Tai & E 2017, 2019)
+
+
+#: The problem of the numeric routes: a = 1, η = 0.1, Σ = 1 (ηΣ = 0.1), x₀ = 1, T = 10; pieces of the brute force; SGD runs.
+SCHEDULE_PROBLEM = {CURVATURE: 1, STEP_SIZE: sp.Rational(1, 10), ADDITIVE_NOISE: 1, START: 1}
+SCHEDULE_HORIZON, SCHEDULE_PIECES, SCHEDULE_RUNS = 10.0, 40, 100_000
+
+
+@dataclass(frozen=True)
+class OptimalSchedule(Claim):
+    """The schedule ν(t) ∈ [0, 1] minimising E x_T² on the SME of ½ax² is the full rate until ``candidate[0]``, then
+    ``candidate[1]``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._pontryagin, candidate), timed(self._piecewise, candidate), timed(self._sgd, candidate)]
+
+    def _pontryagin(self, candidate) -> Evidence:
+        derived = optimal_schedule()
+        gaps = [sp.simplify(sp.sympify(candidate[0]) - derived.switching_time), sp.simplify(sp.sympify(candidate[1]) - derived.annealing)]
+        residuals = schedule_hjb_residuals()
+        details = {"switching_time": str(derived.switching_time), "annealing": str(derived.annealing), "terminal": str(derived.terminal), "gaps": [str(g) for g in gaps], "hjb_residuals": [str(r) for r in residuals]}
+        if any(r != 0 for r in residuals):
+            return Evidence("pontryagin", UNDECIDED, "the derived feedback's value function does not solve the HJB equation: optimality unproved", details)
+        if all(g == 0 for g in gaps):
+            return Evidence("pontryagin", EXACT, f"Pontryagin's principle gives ν = 1 until t_s = {derived.switching_time}, then {derived.annealing}, m(T) = {derived.terminal}; its value function solves the HJB equation (optimal)", details)
+        return Evidence("pontryagin", DISAGREE, f"the optimal schedule is ν = 1 until t_s = {derived.switching_time}, then {derived.annealing}", details)
+
+    def _piecewise(self, candidate) -> Evidence:
+        noise_scale = float(SCHEDULE_PROBLEM[STEP_SIZE] * SCHEDULE_PROBLEM[ADDITIVE_NOISE])
+        problem = {"curvature": 1.0, "noise_scale": noise_scale, "start": 1.0, "horizon": SCHEDULE_HORIZON}
+        schedule, switching = schedule_from(candidate, SCHEDULE_PROBLEM)
+        claimed = schedule_moment(schedule, breaks=[switching], **problem)
+        _, best = best_piecewise_schedule(pieces=SCHEDULE_PIECES, **problem)
+        gap, limit = claimed / best - 1, tolerance("schedule_relative")
+        details = {"claimed_terminal": claimed, "best_piecewise_terminal": best, "pieces": SCHEDULE_PIECES, "relative_gap": gap, "tolerance": limit}
+        what = f"m(T) under the candidate (DOP853) {claimed:.7g} against the best {SCHEDULE_PIECES}-piece schedule's {best:.7g} (L-BFGS-B)"
+        if gap <= limit:
+            return Evidence("piecewise", AGREE, what + f": no worse ({gap:+.2e})", details)
+        return Evidence("piecewise", DISAGREE, what + f": {gap:.1%} worse, not optimal", details)
+
+    def _sgd(self, candidate) -> Evidence:
+        eta = float(SCHEDULE_PROBLEM[STEP_SIZE])
+        problem = {"curvature": 1.0, "noise": 1.0, "start": 1.0, "horizon": SCHEDULE_HORIZON, "runs": SCHEDULE_RUNS, "seed": 5}
+        noise_scale = float(SCHEDULE_PROBLEM[STEP_SIZE] * SCHEDULE_PROBLEM[ADDITIVE_NOISE])
+        pieces, _ = best_piecewise_schedule(curvature=1.0, noise_scale=noise_scale, start=1.0, horizon=SCHEDULE_HORIZON, pieces=SCHEDULE_PIECES)
+        width = SCHEDULE_HORIZON / SCHEDULE_PIECES
+        rivals = {name: schedule_from(r, SCHEDULE_PROBLEM)[0] for name, r in COMMON_SCHEDULES.items()}
+        rivals["best piecewise"] = lambda t: float(pieces[min(int(t / width), SCHEDULE_PIECES - 1)])
+        mine = scheduled_sgd(schedule_from(candidate, SCHEDULE_PROBLEM)[0], eta, **problem)
+        z, limit = tolerance("monte_carlo_z"), tolerance("schedule_sgd_relative")
+        details, beaten = {"candidate_mean": float(mine.mean()), "rivals": {}}, []
+        for name, rival in rivals.items():
+            theirs = scheduled_sgd(rival, eta, **problem)
+            difference = mine - theirs  # the same noise: a paired difference
+            excess, error = float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(difference.size))
+            details["rivals"][name] = {"mean": float(theirs.mean()), "excess": excess, "standard_error": error}
+            if excess > z * error + limit * float(theirs.mean()):
+                beaten.append(f"{name} ({float(theirs.mean()):.5g} against {float(mine.mean()):.5g})")
+        what = f"SGD with η = {eta:g}, {SCHEDULE_RUNS} runs a schedule on the same noise: E x_T² {float(mine.mean()):.5g} under the candidate"
+        if beaten:
+            return Evidence("sgd-runs", DISAGREE, what + "; beaten by " + ", ".join(beaten), details)
+        return Evidence("sgd-runs", AGREE, what + f", beaten by none of {', '.join(rivals)}", details)
+
+
 def _with_replacement():
     return 1 / BATCH_SIZE
 
@@ -355,6 +427,13 @@ CLAIMS = [
         r"\big|\mathbb E g(x_k) - \mathbb E g(X_{k\eta})\big| = O(\eta^2),\quad dX = -\nabla\big(f + \tfrac{\eta}{4}\|\nabla f\|^2\big)dt + \sqrt{\eta\Sigma}\,dW",
         literature=(sp.Rational(1, 4), 2),
         wrong=(0, 2),
+    ),
+    OptimalSchedule(
+        "sgd.optimal_schedule",
+        "Li, Tai & E (2017, 2019): on the SME of a quadratic, the learning-rate schedule minimising E x_T² keeps the full rate until E x² = ηΣ/a, then anneals like 1/(1 + a(t − t_s))",
+        r"\nu^*(t) = 1 \text{ for } t < t_s = \tfrac{1}{2a}\log\tfrac{2a x_0^2 - \eta\Sigma}{\eta\Sigma},\quad \nu^*(t) = \frac{1}{1 + a(t - t_s)} \text{ after}",
+        literature=(sp.log((2 * CURVATURE * START**2 - STEP_SIZE * ADDITIVE_NOISE) / (STEP_SIZE * ADDITIVE_NOISE)) / (2 * CURVATURE), 1 / (1 + CURVATURE * (TIME - SWITCHING_TIME))),
+        wrong=(0, 1 / (1 + CURVATURE * TIME)),
     ),
     MeanSquareBounds(
         "sgd.mean_square_bounds",

@@ -1,6 +1,6 @@
 """SGD as a random dynamical system: ``sgd stability`` (GD's, the mean-square and the almost-sure criterion for
 given per-sample curvatures or Hessians, side by side) and ``sgd sme`` (the weak orders of the stochastic
-modified equations, observed)."""
+modified equations, observed) and ``sgd schedule`` (the optimal learning-rate schedule of a quadratic's SME)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,26 @@ def register(commands: Commands) -> None:
     sme.add_argument("--etas", type=at_least(0, strict=True, high=1.0), nargs="+", default=[0.1, 0.05, 0.025, 0.0125], help="step sizes, each dividing T (default 0.1 0.05 0.025 0.0125)")
     add_plot(sme, "the weak errors against η on log axes, beside slopes 1 and 2")
     add_json(sme)
+
+    schedule = commands.add(
+        commands.sgd, "schedule",
+        help="the learning-rate schedule minimising E x_T² on the SME of a quadratic, derived, against the usual decays and SGD runs",
+        examples=(
+            "  dyncheck sgd schedule\n"
+            "  dyncheck sgd schedule --curvature 2 --noise 0.5 --eta 0.05 --horizon 20 --plot schedule.png --json"
+        ),
+        run=_schedule,
+    )
+    schedule.add_argument("--curvature", type=at_least(0, strict=True, high=1e3), default=1.0, help="a > 0 of f = ½ax² (default 1)")
+    schedule.add_argument("--noise", type=at_least(0, strict=True, high=1e6), default=1.0, help="Σ > 0, the variance of the gradient noise (default 1)")
+    schedule.add_argument("--eta", type=at_least(0, strict=True, high=1.0), default=0.1, help="the base step size η ≤ 1, scaled by the schedule ν(t) ∈ [0, 1] (default 0.1)")
+    schedule.add_argument("--start", type=at_least(-1e6, high=1e6), default=1.0, help="x₀ (default 1)")
+    schedule.add_argument("--horizon", type=at_least(0, strict=True, high=1e4), default=10.0, help="T, a whole number of steps of η (default 10)")
+    schedule.add_argument("--pieces", type=count(1, 2000), default=40, help="pieces of the brute-force piecewise-constant schedule (default 40)")
+    schedule.add_argument("--runs", type=count(100, 10_000_000), default=100_000, help="SGD runs a schedule (default 100000)")
+    add_seed(schedule)
+    add_plot(schedule, "each schedule ν(t) and its second moment m(t)")
+    add_json(schedule)
 
 
 def _load_hessians(path: str):
@@ -208,4 +228,68 @@ def _sme(args) -> int:
     for i, eta in enumerate(etas):
         print(f"{eta:10.4g} " + " ".join(f"{values[i]:14.4e}" for values in errors.values()))
     print(f"{'order':>10} " + " ".join(f"{'—' if o is None else f'{o[-1]:.3f}':>14}" for o in orders.values()) + "   (last halving; SME-1 claims 1, SME-2 claims 2)")
+    return EXIT_OK
+
+
+def _schedule(args) -> int:
+    import numpy as np
+    import sympy as sp
+
+    from dyncheck.numerics import sgd
+    from dyncheck.theory.sgd import COMMON_SCHEDULES, optimal_schedule
+    from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, HORIZON, START, STEP_SIZE, SWITCHING_TIME
+
+    steps = round(args.horizon / args.eta)
+    if abs(steps * args.eta - args.horizon) > 1e-9 * args.horizon:
+        raise UsageError(f"the horizon T = {args.horizon:g} is not a whole number of steps of η = {args.eta:g}")
+    if steps * args.runs > 2e9:
+        raise UsageError(f"{steps} steps × {args.runs} runs a schedule is too long; fewer --runs or a shorter --horizon")
+    noise_scale = args.eta * args.noise
+    derived = optimal_schedule()
+    values = {CURVATURE: sp.Rational(repr(args.curvature)), STEP_SIZE: sp.Rational(repr(args.eta)), ADDITIVE_NOISE: sp.Rational(repr(args.noise)), START: sp.Rational(repr(args.start))}
+    anneal_now = args.start**2 <= noise_scale / args.curvature
+    optimal = (derived.early_switching_time if anneal_now else derived.switching_time, derived.annealing)
+    candidates = {"optimal": optimal, **COMMON_SCHEDULES}
+    problem = {"curvature": args.curvature, "noise_scale": noise_scale, "start": args.start, "horizon": args.horizon}
+    functions, rows = {}, {}
+    for name, candidate in candidates.items():
+        function, switching = sgd.schedule_from(candidate, values)
+        functions[name] = function
+        runs = sgd.scheduled_sgd(function, args.eta, curvature=args.curvature, noise=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
+        rows[name] = {"sme_terminal": sgd.schedule_moment(function, breaks=[switching], **problem), "sgd_terminal": float(runs.mean()), "sgd_standard_error": float(runs.std(ddof=1) / np.sqrt(runs.size))}
+    pieces, best = sgd.best_piecewise_schedule(pieces=args.pieces, **problem)
+    width = args.horizon / args.pieces
+    functions["best piecewise"] = lambda t: float(pieces[min(int(t / width), args.pieces - 1)])
+    runs = sgd.scheduled_sgd(functions["best piecewise"], args.eta, curvature=args.curvature, noise=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
+    rows["best piecewise"] = {"sme_terminal": best, "sgd_terminal": float(runs.mean()), "sgd_standard_error": float(runs.std(ddof=1) / np.sqrt(runs.size))}
+    switching = float((derived.early_switching_time if anneal_now else derived.switching_time).subs(values))
+    result = {
+        "switching_time": switching,
+        "switching_time_formula": str(derived.early_switching_time if anneal_now else derived.switching_time),
+        "annealing": str(derived.annealing),
+        "terminal_formula": str(derived.terminal),
+        "terminal": float(derived.terminal.subs(values).subs({SWITCHING_TIME: switching, HORIZON: args.horizon})) if args.horizon >= switching else None,
+        "schedules": rows,
+        "best_piecewise": pieces.tolist(),
+    }
+    if args.plot:
+        times = np.linspace(0, args.horizon, 400)
+        kinks = {name: [sgd.schedule_from(c, values)[1]] for name, c in candidates.items()}
+        kinks["best piecewise"] = list(np.arange(1, args.pieces) * width)
+        static = {k: v for k, v in problem.items() if k != "horizon"}
+        moments = {name: sgd.schedule_moments(function, times, breaks=kinks[name], **static) for name, function in functions.items()}
+        sgd.plot_schedules(functions, moments, times, args.plot, f"SME of ½ax²: a = {args.curvature:g}, ηΣ = {noise_scale:g}, x₀ = {args.start:g}")
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(f"optimal schedule (Pontryagin, proved by the HJB equation): ν = 1 until t_s = {switching:.6g}, then ν(t) = 1/(1 + a(t − t_s))" if switching > 0 else f"optimal schedule (Pontryagin, proved by the HJB equation): ν(t) = 1/(1 + a(t − t_s)), t_s = {switching:.6g}")
+    if anneal_now:
+        print(f"  x₀² is below ηΣ/a = {noise_scale / args.curvature:.6g} already: t_s = (1 − ηΣ/(a x₀²))/a ≤ 0, the rate decays from ν(0) = a x₀²/(ηΣ)")
+    else:
+        print(f"  t_s = log((2a x₀² − ηΣ)/(ηΣ))/(2a), where E x² reaches ηΣ/a = {noise_scale / args.curvature:.6g}")
+    if result["terminal"] is not None:
+        print(f"  m(T) = ηΣ/(a(1 + a(T − t_s))) = {result['terminal']:.6g}")
+    print(f"{'schedule':>16} {'SME m(T)':>12} {'SGD E x_T²':>14} {'± s.e.':>10}")
+    for name, row in rows.items():
+        print(f"{name:>16} {row['sme_terminal']:12.6g} {row['sgd_terminal']:14.6g} {row['sgd_standard_error']:10.2g}")
     return EXIT_OK

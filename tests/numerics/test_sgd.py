@@ -126,3 +126,22 @@ def test_observed_orders_and_a_step_that_does_not_divide_the_horizon():
         sgd.sme_weak_errors([0.01], 0, 3)
     with pytest.raises(UsageError, match="curvature > 0"):
         sgd.sgd_second_moment(0.1, curvature=-1.0)
+
+
+def test_the_best_piecewise_schedule_closes_on_the_optimum_like_one_over_pieces_squared():
+    import math
+
+    problem = {"curvature": 1.0, "noise_scale": 0.1, "start": 1.0, "horizon": 10.0}
+    switching = 0.5 * math.log(19.0)
+    optimum = 0.1 / (1 + (10.0 - switching))
+    optimal = lambda t: 1.0 if t < switching else 1 / (1 + (t - switching))  # noqa: E731
+    assert sgd.schedule_moment(optimal, breaks=[switching], **problem) == pytest.approx(optimum, rel=1e-9)
+    gaps = [sgd.best_piecewise_schedule(pieces=k, **problem)[1] / optimum - 1 for k in (20, 40, 80)]
+    assert all(g > 0 for g in gaps)  # no piecewise schedule beats the optimum
+    assert 3 < gaps[0] / gaps[1] < 5 and 3 < gaps[1] / gaps[2] < 5
+
+
+def test_schedule_moments_follow_the_closed_form_of_the_constant_rate():
+    times = np.linspace(0, 3, 7)
+    path = sgd.schedule_moments(lambda t: 1.0, times, curvature=2.0, noise_scale=0.2, start=1.5)
+    assert np.allclose(path, 0.05 + (2.25 - 0.05) * np.exp(-4 * times), rtol=1e-9)

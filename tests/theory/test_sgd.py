@@ -105,3 +105,16 @@ def test_the_sme_moments_solve_their_equations():
 @pytest.mark.parametrize("correction, order", [(0, 1), (sp.Rational(1, 4), 2), (sp.Rational(1, 2), 1)])
 def test_only_the_quarter_correction_gains_an_order(correction, order):
     assert {sgd.weak_error_order(correction, moment)[0] for moment in (1, 2)} == {order}
+
+
+def test_the_optimal_schedule_is_full_rate_then_a_harmonic_decay_and_solves_the_hjb_equation():
+    from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, HORIZON, START, SWITCHING_TIME, TIME
+
+    schedule = sgd.optimal_schedule()
+    a, scale = CURVATURE, STEP_SIZE * ADDITIVE_NOISE
+    assert sp.simplify(schedule.feedback - a * sp.Symbol("m", positive=True) / scale) == 0
+    assert sp.simplify(schedule.annealing - 1 / (1 + a * (TIME - SWITCHING_TIME))) == 0
+    assert sp.simplify(schedule.switching_time - sp.log((2 * a * START**2 - scale) / scale) / (2 * a)) == 0
+    assert sp.simplify(schedule.terminal - scale / (a * (1 + a * (HORIZON - SWITCHING_TIME)))) == 0
+    assert sp.simplify(schedule.early_switching_time - (1 - scale / (a * START**2)) / a) == 0
+    assert sgd.schedule_hjb_residuals() == [0] * 7

@@ -8,6 +8,7 @@ import pytest
 from dyncheck.proofs_check.claim import PROFILES
 from dyncheck.proofs_check.claims import REGISTRY, sgd
 from dyncheck.proofs_check.verdicts import DISAGREE, PROVED, REFUTED, VERIFIED
+from dyncheck.theory.sgd import COMMON_SCHEDULES
 
 IDS = sorted(c for c in REGISTRY if c.startswith("sgd."))
 
@@ -30,3 +31,10 @@ def test_the_mean_square_criterion_is_not_the_almost_sure_one():
     evidence = claim.routes(sgd.mean_square_stable, PROFILES["quick"])
     assert [e.outcome for e in evidence] == [DISAGREE, DISAGREE]
     assert "21/20" in evidence[0].summary and "B = 2" in evidence[1].summary
+
+
+@pytest.mark.parametrize("name", ["constant", "1/√(1 + t)"])
+def test_the_usual_schedules_claimed_optimal_are_refuted_by_every_route(name):
+    claim = REGISTRY["sgd.optimal_schedule"]
+    evidence = claim.routes(COMMON_SCHEDULES[name], PROFILES["quick"])
+    assert [e.outcome for e in evidence] == [DISAGREE] * 3, [(e.route, e.summary) for e in evidence]

@@ -97,3 +97,30 @@ def test_sme_bad_input(argv, message, capsys):
     assert main(["sgd", "sme", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_schedule_reports_the_switching_time_and_the_rivals(tmp_path, capsys):
+    figure = tmp_path / "schedule.png"
+    assert main(["sgd", "schedule", "--runs", "20000", "--plot", str(figure), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["switching_time"] == pytest.approx(0.5 * np.log(19))
+    rows = result["schedules"]
+    assert rows["optimal"]["sme_terminal"] == pytest.approx(result["terminal"], rel=1e-8)
+    assert all(rows["optimal"]["sme_terminal"] <= row["sme_terminal"] for row in rows.values())
+    assert figure.stat().st_size > 10_000
+
+
+def test_schedule_from_below_the_switching_moment_decays_at_once(capsys):
+    assert main(["sgd", "schedule", "--start", "0.1", "--runs", "1000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["switching_time"] == pytest.approx(-9.0) and result["terminal"] == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--eta", "0.3"], "whole number of steps"), (["--runs", "10000000", "--horizon", "1000"], "too long"), (["--noise", "0"], "must be > 0"), (["--pieces", "0"], "must lie in")],
+)
+def test_schedule_bad_input(argv, message, capsys):
+    assert main(["sgd", "schedule", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
