@@ -259,7 +259,7 @@ def test_every_option_has_help_and_every_command_examples_that_parse(tmp_path, m
 def test_the_vocabulary_is_one(capsys):
     """Each option name means one thing: outputs are --plot (figures), --output (data) or --report (a folder);
     repetition is --replicates; no capitals or single letters; σ_b² defaults to the same value wherever optional."""
-    from dyncheck.proofs_check.commands.common import Commands, SB2_DEFAULT
+    from dyncheck.proofs_check.commands.common import SB2_DEFAULT
 
     for words, sub in _commands():
         for action in sub._actions:
