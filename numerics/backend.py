@@ -8,6 +8,16 @@ import numpy as np
 
 from dyncheck.theory.errors import UsageError
 
+
+def haar_orthogonal(gaussian: np.ndarray) -> np.ndarray:
+    """The Haar-distributed matrix with orthonormal columns made from a tall (or square) Gaussian matrix: its QR
+    factor Q with the signs of R's diagonal moved into it (Mezzadri 2007).  One matrix at a time through
+    ``scipy.linalg.qr``: numpy's stacked QR is several times slower on square matrices of a few hundred."""
+    from scipy.linalg import qr
+
+    q, r = qr(gaussian, mode="economic", check_finite=False)
+    return q * np.sign(np.diagonal(r))
+
 __all__ = ["ArrayBackend", "child_seed"]
 
 
@@ -62,9 +72,13 @@ class ArrayBackend:
         if ensemble == "gaussian":
             w *= math.sqrt(sw2 / n)  # in place: one batch of n² entries in memory, not two
             return w
-        qr = np.linalg.qr if self.name == "numpy" else self.torch.linalg.qr
-        q, r = qr(w)
-        diagonal = r.diagonal(0, -2, -1) if self.name == "torch" else np.diagonal(r, 0, -2, -1)
+        if self.name == "numpy":
+            for k in range(w.shape[0]):
+                w[k] = haar_orthogonal(w[k])
+            w *= math.sqrt(sw2)
+            return w
+        q, r = self.torch.linalg.qr(w)
+        diagonal = r.diagonal(0, -2, -1)
         q *= (diagonal / abs(diagonal))[..., None, :] * math.sqrt(sw2)  # Haar-distributed (Mezzadri 2007)
         return q
 

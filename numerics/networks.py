@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dyncheck.numerics.backend import haar_orthogonal
 from dyncheck.numerics.codegen import generate
 from dyncheck.theory.activations import derivative
 from dyncheck.theory.errors import UsageError
@@ -107,10 +108,8 @@ def _compiled_derivative(expr: sp.Expr, order: int | tuple[int, ...], backend: s
 
 
 def _orthogonal(rng: np.random.Generator, rows: int, columns: int) -> np.ndarray:
-    """A Haar-distributed matrix with orthonormal rows or columns (QR of a Gaussian, signs fixed: Mezzadri 2007)."""
-    g = rng.standard_normal((max(rows, columns), min(rows, columns)))
-    q, r = np.linalg.qr(g)
-    q = q * np.sign(np.diagonal(r))
+    """A Haar-distributed matrix with orthonormal rows or columns (:func:`~dyncheck.numerics.backend.haar_orthogonal`)."""
+    q = haar_orthogonal(rng.standard_normal((max(rows, columns), min(rows, columns))))
     return q if rows >= columns else q.T
 
 

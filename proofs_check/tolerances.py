@@ -283,7 +283,7 @@ _TABLE = [
     Tolerance(
         "schedule_sgd_relative",
         0.01,
-        "How much larger E x_T² may SGD (η = 0.1, 10⁵ runs, the same noise for every schedule) end under a "
+        "How much larger E x_T² may SGD (η = 0.1, 5·10⁴ runs, the same noise for every schedule) end under a "
         "schedule claimed optimal than under any rival (the best piecewise-constant schedule, the constant "
         "rate, 1/(1 + at), 1/√(1 + t)), beyond monte_carlo_z standard errors of the paired difference.  "
         "SGD is the SME only to O(η): under the optimal schedule its E x_T² is 0.6 % below the SME's m(T) "
