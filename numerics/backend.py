@@ -18,7 +18,7 @@ def haar_orthogonal(gaussian: np.ndarray) -> np.ndarray:
     q, r = qr(gaussian, mode="economic", check_finite=False)
     return q * np.sign(np.diagonal(r))
 
-__all__ = ["ArrayBackend", "child_seed"]
+__all__ = ["ArrayBackend", "child_seed", "haar_orthogonal"]
 
 
 def child_seed(seed: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:

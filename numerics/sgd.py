@@ -64,6 +64,7 @@ __all__ = [
     "scheduled_sgd",
     "sgd_second_moment",
     "sme_weak_errors",
+    "whole_steps",
     "wu_ma_e_factor",
 ]
 
@@ -471,7 +472,8 @@ def _model_values(curvature: float, multiplicative: float, additive: float, star
     return {CURVATURE: curvature, MULTIPLICATIVE_NOISE: multiplicative, ADDITIVE_NOISE: additive, START: start, TIME: horizon}
 
 
-def _steps(eta: float, horizon: float) -> int:
+def whole_steps(eta: float, horizon: float) -> int:
+    """T/η, refused unless it is a whole number (a run must end at t = T)."""
     _check_step(eta)
     steps = round(horizon / eta)
     if steps < 1 or abs(steps * eta - horizon) > 1e-9 * horizon:
@@ -498,7 +500,7 @@ def exact_moments(etas, correction, moment: int, *, curvature: float = 1.0, mult
     sgd_side = generate(sgd_moments()[moment - 1].subs(values), (STEP_SIZE, step), "mpmath")
     sme_side = generate(sme_moments(sp.nsimplify(correction))[moment - 1].subs(values), (STEP_SIZE,), "mpmath")
     with mpmath.workdps(dps):
-        steps = [_steps(float(eta), horizon) for eta in etas]
+        steps = [whole_steps(float(eta), horizon) for eta in etas]
         return [sgd_side(mpmath.mpf(str(eta)), k) for eta, k in zip(etas, steps)], [sme_side(mpmath.mpf(str(eta))) for eta in etas]
 
 
@@ -521,7 +523,7 @@ def sgd_second_moment(eta: float, *, curvature: float = 1.0, multiplicative: flo
     """(mean, standard error) of x_k² after k = T/η SGD steps x ← x − η(a(1 + γ)x + ζ) on the test model, γ = ±σ_m and
     ζ = ±σ_a with equal probability (mean 0, the variances of the model), over ``runs`` independent runs."""
     _model_values(curvature, multiplicative, additive, start, horizon)
-    steps = _steps(eta, horizon)
+    steps = whole_steps(eta, horizon)
     rng = np.random.default_rng(seed)
     x = np.full(runs, float(start))
     for _ in range(steps):
@@ -623,7 +625,7 @@ def best_piecewise_schedule(*, curvature: float, noise_scale: float, start: floa
 def scheduled_sgd(schedule: Callable[[float], float], eta: float, *, curvature: float, noise: float, start: float, horizon: float, runs: int = 100_000, seed: int = 0) -> np.ndarray:
     """x_K² of ``runs`` SGD runs x ← x − ην(kη)(ax + ζ), ζ = ±√Σ (``noise`` Σ) with equal probability, K = T/η: the
     per-run squares, for means and standard errors (the same ``seed`` gives every schedule the same noise)."""
-    steps = _steps(eta, horizon)
+    steps = whole_steps(eta, horizon)
     rng = np.random.default_rng(seed)
     x = np.full(runs, float(start))
     for k in range(steps):

@@ -213,8 +213,7 @@ def _sme(args) -> int:
         raise UsageError("give at least two different step sizes: the order is read off their ratio")
     model = {"curvature": args.curvature, "multiplicative": args.multiplicative, "additive": args.additive, "start": args.start, "horizon": args.horizon}
     for eta in etas:
-        if abs(round(args.horizon / eta) * eta - args.horizon) > 1e-9 * args.horizon:
-            raise UsageError(f"the horizon T = {args.horizon:g} is not a whole number of steps of η = {eta:g}")
+        sgd.whole_steps(eta, args.horizon)
     errors = {f"SME-{order} E[{g}]": [float(e) for e in sgd.sme_weak_errors(etas, correction, moment, **model)] for order, correction in ((1, 0), (2, 0.25)) for moment, g in ((1, "x"), (2, "x²"))}
     orders = {name: sgd.observed_orders(etas, values) if all(v > 0 for v in values) else None for name, values in errors.items()}
     result = {"model": model, "etas": etas, "errors": errors, "observed_orders": orders, "claimed_orders": {"SME-1": 1, "SME-2": 2}}
@@ -239,9 +238,7 @@ def _schedule(args) -> int:
     from dyncheck.theory.sgd import COMMON_SCHEDULES, optimal_schedule
     from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, HORIZON, START, STEP_SIZE, SWITCHING_TIME
 
-    steps = round(args.horizon / args.eta)
-    if abs(steps * args.eta - args.horizon) > 1e-9 * args.horizon:
-        raise UsageError(f"the horizon T = {args.horizon:g} is not a whole number of steps of η = {args.eta:g}")
+    steps = sgd.whole_steps(args.eta, args.horizon)
     if steps * args.runs > 2e9:
         raise UsageError(f"{steps} steps × {args.runs} runs a schedule is too long; fewer --runs or a shorter --horizon")
     noise_scale = args.eta * args.noise
