@@ -138,18 +138,23 @@ class CurvatureFamily:
 
 
 def _maps(family: CurvatureFamily, eta: float, batch: int) -> np.ndarray:
-    _check_step(eta)
+    _check_step(eta, family)
     return np.eye(family.dimension) - eta * family.batch_hessians(batch)
 
 
-def _check_step(eta: float) -> None:
+def _check_step(eta: float, family: CurvatureFamily | None = None) -> None:
+    """η > 0 and finite; with a family, η times its largest curvature squared stays finite (the second moments)."""
     if not (np.isfinite(eta) and eta > 0):
         raise UsageError(f"the step size must be a positive number, not {eta}")
+    if family is not None:
+        scale = eta * float(np.abs(family.hessians).max())
+        if not np.isfinite(scale * scale):
+            raise UsageError(f"η times the largest curvature is {scale:.3g}: its square overflows double precision")
 
 
 def gd_factor(family: CurvatureFamily, eta: float) -> float:
     """ρ(I − ηH̄) on N: full-batch GD converges to the minimum iff it is < 1."""
-    _check_step(eta)
+    _check_step(eta, family)
     return float(np.abs(np.linalg.eigvalsh(np.eye(family.dimension) - eta * family.mean)).max())
 
 
@@ -164,7 +169,7 @@ def wu_ma_e_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
     """λ_max((I − ηH̄)² + η² c Σ), Σ = (1/n) Σ H_i² − H̄², c = (n − B)/(B(n − 1)): Wu, Ma & E's sufficient condition
     for mean-square stability is that it be ≤ 1 (it bounds E‖A_ξ x‖² ≤ factor · ‖x‖² for every x)."""
     family.check_batch(batch)
-    _check_step(eta)
+    _check_step(eta, family)
     n, mean = family.samples, family.mean
     spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / n - mean @ mean
     c = (n - batch) / (batch * (n - 1)) if n > 1 else 0.0
@@ -218,6 +223,7 @@ def _rate(per_replicate: np.ndarray, steps: int) -> GrowthRate:
 def _batch_sampler(family: CurvatureFamily, eta: float, batch: int, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
     """A function of a replicate count returning that many i.i.d. maps A_ξ (replicates × m × m)."""
     family.check_batch(batch)
+    _check_step(eta, family)
     if math.comb(family.samples, batch) <= ENUMERATED_BATCHES:
         maps = _maps(family, eta, batch)
         return lambda count: maps[rng.integers(maps.shape[0], size=count)]

@@ -211,6 +211,8 @@ def _sme(args) -> int:
     etas = sorted(set(args.etas), reverse=True)
     if len(etas) < 2:
         raise UsageError("give at least two different step sizes: the order is read off their ratio")
+    if etas[0] * args.curvature >= 1:
+        raise UsageError(f"ηa = {etas[0] * args.curvature:g}: the SMEs describe SGD as ηa → 0, and SGD itself diverges from ηa = 2; take η < 1/a")
     model = {"curvature": args.curvature, "multiplicative": args.multiplicative, "additive": args.additive, "start": args.start, "horizon": args.horizon}
     for eta in etas:
         sgd.whole_steps(eta, args.horizon)
@@ -239,6 +241,8 @@ def _schedule(args) -> int:
     from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, HORIZON, START, STEP_SIZE, SWITCHING_TIME
 
     steps = sgd.whole_steps(args.eta, args.horizon)
+    if args.eta * args.curvature >= 1:
+        raise UsageError(f"ηa = {args.eta * args.curvature:g}: the SME describes SGD as ηa → 0, and SGD at the full rate diverges from ηa = 2; take η < 1/a")
     if steps * args.runs > 2e9:
         raise UsageError(f"{steps} steps × {args.runs} runs a schedule is too long; fewer --runs or a shorter --horizon")
     noise_scale = args.eta * args.noise

@@ -65,6 +65,7 @@ def archives(tmp_path):
         (["--eta", "1", "--hessians", "{dir}/bare.npy"], "bare .npy"),
         (["--eta", "1", "--hessians", "{dir}/junk.npz"], "never loaded"),
         (["--eta", "1"], "required"),
+        (["--eta", "1e12", "--curvatures", "1e300", "2"], "overflows"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, archives, capsys):
@@ -91,6 +92,7 @@ def test_sme_reports_orders_one_and_two(tmp_path, capsys):
         (["--curvature", "0"], "must be > 0"),
         (["--multiplicative", "-1"], "must be ≥ 0"),
         (["--horizon", "inf"], "not a finite number"),
+        (["--curvature", "1000"], "take η < 1/a"),
     ],
 )
 def test_sme_bad_input(argv, message, capsys):
@@ -118,7 +120,7 @@ def test_schedule_from_below_the_switching_moment_decays_at_once(capsys):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--eta", "0.3"], "whole number of steps"), (["--runs", "10000000", "--horizon", "1000"], "too long"), (["--noise", "0"], "must be > 0"), (["--pieces", "0"], "must lie in")],
+    [(["--eta", "0.3"], "whole number of steps"), (["--curvature", "1000"], "take η < 1/a"), (["--runs", "10000000", "--horizon", "1000"], "too long"), (["--noise", "0"], "must be > 0"), (["--pieces", "0"], "must lie in")],
 )
 def test_schedule_bad_input(argv, message, capsys):
     assert main(["sgd", "schedule", *argv]) == 2
