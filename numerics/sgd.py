@@ -62,7 +62,9 @@ __all__ = [
     "schedule_moment",
     "schedule_moments",
     "scheduled_sgd",
+    "SCHEMES",
     "sgd_second_moment",
+    "sme_paths",
     "sme_weak_errors",
     "whole_steps",
     "wu_ma_e_factor",
@@ -518,6 +520,42 @@ def sme_weak_errors(etas, correction, moment: int, **model) -> list:
     with mpmath.workdps(model.get("dps", 30)):
         sgd_values, sme_values = exact_moments(etas, correction, moment, **model)
         return [abs(a - b) for a, b in zip(sgd_values, sme_values)]
+
+
+#: The SDE integrators of :func:`sme_paths`: the step of :mod:`dyncheck.theory.sgd` and the increments it needs.
+SCHEMES = ("euler-maruyama", "weak-2")
+
+
+def sme_paths(correction, eta: float, *, scheme: str = "weak-2", substeps: int = 2, runs: int = 100_000, seed: int = 0, curvature: float = 1.0, multiplicative: float = 1.0, additive: float = 0.5, start: float = 1.0, horizon: float = 1.0) -> np.ndarray:
+    """X_T of ``runs`` paths of the SME with drift correction ``correction`` (0: SME-1, ¼: SME-2) on the test model,
+    integrated with h = η/``substeps``: ``euler-maruyama`` (:func:`~dyncheck.theory.sgd.euler_maruyama_step`,
+    Gaussian increments; weak order 1) or ``weak-2`` (:func:`~dyncheck.theory.sgd.weak_two_step`, three-point
+    increments ±√(3h); weak order 2) — each step SymPy's expression compiled for numpy."""
+    import sympy as sp
+
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.theory.sgd import BROWNIAN_INCREMENT, SDE_STEP, euler_maruyama_step, weak_two_step
+
+    if scheme not in SCHEMES:
+        raise UsageError(f"unknown scheme {scheme!r}; choose {' or '.join(SCHEMES)}")
+    values = _model_values(curvature, multiplicative, additive, start, horizon)
+    values[sp.Symbol("eta", positive=True)] = eta
+    if substeps < 1:
+        raise UsageError("at least one integrator step a step of SGD")
+    steps = whole_steps(eta, horizon) * substeps
+    h = eta / substeps
+    rule = (weak_two_step if scheme == "weak-2" else euler_maruyama_step)(sp.nsimplify(correction))
+    step = generate(rule.subs(values), (sp.Symbol("x", real=True), SDE_STEP, BROWNIAN_INCREMENT))
+    rng = np.random.default_rng(seed)
+    x = np.full(runs, float(start))
+    for _ in range(steps):
+        if scheme == "weak-2":
+            u = rng.random(runs)
+            w = math.sqrt(3 * h) * ((u < 1 / 6).astype(float) - (u > 5 / 6))  # ±√(3h) with probability ⅙ each
+        else:
+            w = math.sqrt(h) * rng.standard_normal(runs)
+        x = step(x, h, w)
+    return x
 
 
 def observed_orders(etas, errors) -> list[float]:

@@ -80,11 +80,17 @@ __all__ = [
     "schedule_hjb_residuals",
     "second_moment_by_inclusion",
     "second_moment_factor",
+    "euler_maruyama_step",
     "sgd_moment_recursion",
     "sgd_moments",
+    "sme_coefficients",
     "sme_moments",
     "weak_error_order",
+    "weak_two_step",
 ]
+
+#: The symbols of one integrator step: the step h of the SDE's time and the Brownian increment w over it.
+SDE_STEP, BROWNIAN_INCREMENT = sp.symbols("h w", real=True)
 
 #: CPU seconds allowed to the series of a weak error (a few seconds are typical).
 SERIES_TIME_LIMIT = 60.0
@@ -221,18 +227,48 @@ def sgd_moments() -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(mean), sp.simplify(square)
 
 
+def sme_coefficients(correction: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(drift, diffusion) of the SME dX = −∇(f + ``correction`` · η‖∇f‖²)(X) dt + √(ηΣ(X)) dW on the test model, as
+    expressions in x: −(a + 2·correction·ηa²)x and √(η(a²σ_m²x² + σ_a²))."""
+    gradient = CURVATURE * _X
+    drift = -sp.diff(CURVATURE * _X**2 / 2 + correction * STEP_SIZE * gradient**2, _X)
+    return sp.expand(drift), sp.sqrt(STEP_SIZE * (CURVATURE**2 * MULTIPLICATIVE_NOISE * _X**2 + ADDITIVE_NOISE))
+
+
+def euler_maruyama_step(correction: sp.Expr) -> sp.Expr:
+    """x + b(x)h + σ(x)w: the Euler–Maruyama step of the SME (weak order 1 in h with Gaussian or ±√h increments w)."""
+    drift, diffusion = sme_coefficients(correction)
+    return _X + drift * SDE_STEP + diffusion * BROWNIAN_INCREMENT
+
+
+def weak_two_step(correction: sp.Expr) -> sp.Expr:
+    """The simplified weak order-2.0 Taylor step of the SME (Kloeden & Platen 1992, §14.2):
+
+        x + bh + σw + ½σσ′(w² − h) + ½(b′σ + bσ′ + ½σ²σ″)wh + ½(bb′ + ½σ²b″)h²,
+
+    b the drift and σ the diffusion, their derivatives in x taken by SymPy; weak order 2 with increments w of
+    mean 0, E w² = h, E w³ = 0, E w⁴ = 3h² and E w⁵ = 0 (the three-point ±√(3h) with probability ⅙ each, 0 else)."""
+    b, sigma = sme_coefficients(correction)
+    h, w = SDE_STEP, BROWNIAN_INCREMENT
+    d = lambda f, k=1: sp.diff(f, _X, k)  # noqa: E731
+    return (
+        _X + b * h + sigma * w
+        + sigma * d(sigma) * (w**2 - h) / 2
+        + (d(b) * sigma + b * d(sigma) + sigma**2 * d(sigma, 2) / 2) * w * h / 2
+        + (b * d(b) + sigma**2 * d(b, 2) / 2) * h**2 / 2
+    )
+
+
 @functools.cache
 def sme_moments(correction: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     """(E X_t, E X_t²) of dX = −∇(f + ``correction`` · η‖∇f‖²)(X) dt + √(ηΣ(X)) dW from x₀ on the test model —
     ``correction`` 0 is SME-1, ¼ SME-2 — from Itô's generator 𝓛g = b g′ + ½ηΣ g″ (d E g(X)/dt = E 𝓛g(X)),
     closed on g = x, x², solved by ``dsolve``."""
-    gradient = CURVATURE * _X
-    drift = -sp.diff(CURVATURE * _X**2 / 2 + correction * STEP_SIZE * gradient**2, _X)
-    covariance = CURVATURE**2 * MULTIPLICATIVE_NOISE * _X**2 + ADDITIVE_NOISE
+    drift, diffusion = sme_coefficients(correction)
     M1, M2 = sp.Function("M1"), sp.Function("M2")
 
     def generator(g):
-        return drift * sp.diff(g, _X) + STEP_SIZE * covariance * sp.diff(g, _X, 2) / 2
+        return drift * sp.diff(g, _X) + diffusion**2 * sp.diff(g, _X, 2) / 2
 
     rate1 = _moments_of(generator(_X), (M1(TIME), M2(TIME)))
     mean = sp.dsolve(sp.Eq(M1(TIME).diff(TIME), rate1), M1(TIME), ics={M1(0): START}).rhs
