@@ -16,6 +16,10 @@ __all__ = ["register"]
 
 #: The largest normal-space dimension whose second-moment operator (dim² × dim²) is formed.
 LARGEST_DIMENSION = 64
+#: The largest per-sample Hessians the command reads (each is eigendecomposed: n·d³ work).
+LARGEST_INPUT_DIMENSION, LARGEST_INPUT_ENTRIES = 1024, 2 * 10**7
+#: The most terms (batches × directions) whose closed-form exponent is written, and the CPU seconds it may take.
+CLOSED_FORM_TERMS, CLOSED_FORM_SECONDS = 200, 10.0
 
 
 def _curvature(text: str) -> tuple[float, ...]:
@@ -125,6 +129,11 @@ def _family(args):
         stack = _load_hessians(args.hessians)
         if stack.dtype.kind not in "iuf":
             raise UsageError(f"{args.hessians}: the Hessians must be real numbers, not {stack.dtype}")
+    if stack.ndim == 3 and (stack.shape[1] > LARGEST_INPUT_DIMENSION or stack.size > LARGEST_INPUT_ENTRIES):
+        raise UsageError(
+            f"the Hessians are {' × '.join(map(str, stack.shape))}: this command takes d ≤ {LARGEST_INPUT_DIMENSION} and n·d² ≤ "
+            f"{LARGEST_INPUT_ENTRIES:.0e} entries (each is eigendecomposed); numerics.sgd.CurvatureFamily has no such limit"
+        )
     family = CurvatureFamily(stack)
     family.check_batch(args.batch)
     if math.comb(family.samples, args.batch) > 20_000:
@@ -135,15 +144,22 @@ def _family(args):
 
 
 def _exact_exponent(args) -> str | None:
-    """The closed form of the exponent for --curvatures given as numbers (SymPy, the input read exactly)."""
+    """The closed form of the exponent for --curvatures given as numbers (SymPy, the input read exactly); None for
+    more than CLOSED_FORM_TERMS terms or past CLOSED_FORM_SECONDS (the number is printed either way)."""
     import sympy as sp
 
     from dyncheck.theory.sgd import commuting_lyapunov_exponent
 
-    if args.curvatures is None:
+    from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+
+    if args.curvatures is None or math.comb(len(args.curvatures), args.batch) * len(args.curvatures[0]) > CLOSED_FORM_TERMS:
         return None
     rows = [[sp.Rational(repr(v)) for v in h] for h in args.curvatures]
-    return str(commuting_lyapunov_exponent(rows, sp.Rational(repr(args.eta)), args.batch))
+    try:
+        with time_limit(CLOSED_FORM_SECONDS):
+            return str(commuting_lyapunov_exponent(rows, sp.Rational(repr(args.eta)), args.batch))
+    except SymbolicTimeout:
+        return None
 
 
 def _stability(args) -> int:

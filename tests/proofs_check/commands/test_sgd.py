@@ -126,3 +126,13 @@ def test_schedule_bad_input(argv, message, capsys):
     assert main(["sgd", "schedule", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_large_inputs_are_refused_or_answered_without_the_closed_form(tmp_path, capsys):
+    np.savez(tmp_path / "wide.npz", h=np.zeros((3, 1100, 1100)))
+    assert main(["sgd", "stability", "--eta", "0.5", "--hessians", str(tmp_path / "wide.npz")]) == 2
+    assert "d ≤ 1024" in capsys.readouterr().err
+    many = [str(v) for v in np.random.default_rng(0).uniform(0, 3, 500)]
+    assert main(["sgd", "stability", "--eta", "0.5", "--curvatures", *many, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["lyapunov_closed_form"] is None and result["lyapunov_interval"] is None and result["almost_surely_stable"] is not None
