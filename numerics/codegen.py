@@ -103,7 +103,7 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
 
 
 def _vectorized(f: Callable, piecewise: bool) -> Callable:
-    """``f`` returning the broadcast shape of its arguments, overflow and underflow silenced.
+    """``f`` returning the broadcast shape of its arguments (each part of a tuple), overflow and underflow silenced.
 
     numpy.select (Piecewise) needs its branches in one shape, so a piecewise ``f``
     gets its arguments broadcast first (views, no copies).  Any other ``f`` gets them
@@ -125,9 +125,11 @@ def _vectorized(f: Callable, piecewise: bool) -> Callable:
             args = [a if callable(a) else np.asarray(a) for a in args]
             result = f(*args)
         shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-        if np.ndim(result) and np.shape(result) != shape:
-            return np.broadcast_to(result, shape).copy()
-        return result
+
+        def expanded(value):
+            return np.broadcast_to(value, shape).copy() if np.ndim(value) and np.shape(value) != shape else value
+
+        return tuple(expanded(v) for v in result) if isinstance(result, tuple) else expanded(result)
 
     return wrapped
 

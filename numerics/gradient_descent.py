@@ -239,26 +239,20 @@ class LossHessian:
     def __init__(self, network, x, y, reduction: str = "half-mean"):
         import torch
 
-        from dyncheck.numerics.networks import torch_function
+        from dyncheck.numerics.networks import torch_flat_function
 
         if reduction not in REDUCTIONS:
             raise UsageError(f"unknown loss reduction {reduction!r}; choose {', '.join(REDUCTIONS)}")
-        f, params = torch_function(network)
-        names = list(params)
-        shapes = [params[k].shape for k in names]
-        sizes = [params[k].numel() for k in names]
+        f, point = torch_flat_function(network)
         inputs, targets = (torch.as_tensor(np.asarray(a, float)) for a in (x, y))
         scale = REDUCTIONS[reduction](targets.numel())
 
-        def unflatten(flat):
-            return {k: part.reshape(shape) for k, part, shape in zip(names, torch.split(flat, sizes), shapes)}
-
         def loss(flat):
-            return scale * ((f(unflatten(flat), inputs) - targets) ** 2).sum()
+            return scale * ((f(flat, inputs) - targets) ** 2).sum()
 
-        self.size = sum(sizes)
+        self.size = point.numel()
         self.reduction = reduction
-        self._point = torch.cat([params[k].detach().reshape(-1) for k in names]).requires_grad_(True)
+        self._point = point.clone().requires_grad_(True)
         self._loss, self._torch = loss, torch
         (self._gradient,) = torch.autograd.grad(loss(self._point), self._point, create_graph=True)
 

@@ -62,6 +62,7 @@ __all__ = [
     "autograd_nngp",
     "autograd_ntk",
     "compiled_activation",
+    "torch_flat_function",
     "torch_function",
     "torch_ntk",
 ]
@@ -434,6 +435,22 @@ def torch_function(network: Network):
         return h[..., 0] if h.shape[-1] == 1 else h
 
     return f, params
+
+
+def torch_flat_function(network: Network):
+    """(f(θ, x), θ): :func:`torch_function` over one flat float64 vector θ, laid out as :meth:`Network.flat_parameters`
+    (every weight, then every bias) — the form autograd's Hessians and optimisers of all parameters want."""
+    import torch
+
+    f, params = torch_function(network)
+    names = list(params)  # w0 … w_{L−1}, then b0 … b_{L−1}: the layout of flat_parameters
+    shapes = [params[k].shape for k in names]
+    sizes = [params[k].numel() for k in names]
+
+    def flat_f(theta, inputs):
+        return f({k: part.reshape(shape) for k, part, shape in zip(names, torch.split(theta, sizes), shapes)}, inputs)
+
+    return flat_f, torch.cat([params[k].detach().reshape(-1) for k in names]).to(torch.float64)
 
 
 def torch_ntk(f, params, x):

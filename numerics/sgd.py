@@ -29,6 +29,7 @@ a claimed optimum is judged), and :func:`scheduled_sgd` runs SGD under a schedul
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -286,24 +287,25 @@ def least_squares_sgd_rate(features, eta: float, batch: int, *, steps: int = 400
 
 
 def interpolating_network(samples: int = 4, width: int = 3, dimension: int = 2, seed: int = 0) -> tuple[Callable, np.ndarray, np.ndarray, np.ndarray]:
-    """(f, θ*, x, y): a one-hidden-layer tanh network f(θ, x) = vᵀ tanh(Wx) (torch, θ = (W, v) flat) with more
-    parameters than ``samples``, and θ* fitting Gaussian inputs x to targets y exactly: Levenberg–Marquardt steps
-    θ ← θ − Jᵀ(JJᵀ + μI)⁻¹r from a Gaussian start (J the n × P Jacobian by autograd; μ shrinks tenfold after a step
-    that lowers ‖r‖, grows tenfold otherwise) until ‖r‖ < 1e-14 — Gauss–Newton's minimum-norm step in the end."""
+    """(f, θ*, x, y): a network of the core's substrate — one hidden tanh layer of ``width``, a linear read-out,
+    standard parameterisation (σ_w² = σ_b² = 1) — as a torch function of its flat parameters
+    (:func:`~dyncheck.numerics.networks.torch_flat_function`), with more parameters than ``samples``, and θ* fitting
+    Gaussian inputs x to Gaussian targets y exactly: Levenberg–Marquardt steps θ ← θ − Jᵀ(JJᵀ + μI)⁻¹r from the
+    network's draw (J the n × P Jacobian by autograd; μ shrinks tenfold after a step that lowers ‖r‖, grows tenfold
+    otherwise) until ‖r‖ < 1e-14 — Gauss–Newton's minimum-norm step in the end."""
     import torch
     from torch.func import jacrev
 
+    from dyncheck.numerics.networks import Network, torch_flat_function
+    from dyncheck.theory.activations import activation
+
+    network = Network.random(activation("tanh").expr(), dimension, width, 1, 1.0, 1.0, seed=seed, parameterisation="standard")
+    f, theta = torch_flat_function(network)
+    if theta.numel() <= samples:
+        raise UsageError(f"{theta.numel()} parameters cannot interpolate {samples} samples with room to spare")
     rng = np.random.default_rng(seed)
     x = torch.as_tensor(rng.standard_normal((samples, dimension)))
     y = torch.as_tensor(rng.standard_normal(samples))
-
-    def f(theta, inputs):
-        weights, readout = theta[: width * dimension].reshape(width, dimension), theta[width * dimension :]
-        return torch.tanh(inputs @ weights.T) @ readout
-
-    theta = torch.as_tensor(rng.standard_normal(width * (dimension + 1)))
-    if theta.numel() <= samples:
-        raise UsageError(f"{theta.numel()} parameters cannot interpolate {samples} samples with room to spare")
     damping, residual = 1.0, f(theta, x) - y
     for _ in range(500):
         if float(residual.norm()) < 1e-14:
@@ -614,18 +616,39 @@ def schedule_from(candidate, values: dict) -> tuple[Callable[[float], float], fl
     return (lambda t: 1.0 if t < switching else float(annealing(t))), switching
 
 
+@functools.cache
+def _schedule_functions() -> tuple[Callable, Callable]:
+    """theory's ṁ(ν, m), and its constant-ν step m′ = decay(ν)·m + rest(ν) as (decay, rest, ∂decay/∂ν, ∂rest/∂ν),
+    compiled; the arguments end with (a, ηΣ)."""
+    import sympy as sp
+
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.theory.sgd import SDE_STEP, constant_schedule_step, schedule_moment_rate
+    from dyncheck.theory.symbols import ADDITIVE_NOISE, CURVATURE, SCHEDULE, SECOND_MOMENT, STEP_SIZE
+
+    scale = sp.Symbol("noise_scale", positive=True)  # ηΣ enters only as the product η·σ_a²
+    to_scale = {STEP_SIZE: scale, ADDITIVE_NOISE: 1}
+    rate = generate(schedule_moment_rate().subs(to_scale), (SCHEDULE, SECOND_MOMENT, CURVATURE, scale))
+    step = constant_schedule_step().subs(to_scale)
+    decay, rest = sp.diff(step, SECOND_MOMENT), step.subs(SECOND_MOMENT, 0)  # the step is affine in m: decay·m + rest
+    parts = sp.Tuple(decay, rest, sp.diff(decay, SCHEDULE), sp.diff(rest, SCHEDULE))
+    return rate, generate(parts, (SCHEDULE, SDE_STEP, CURVATURE, scale))
+
+
 def schedule_moments(schedule: Callable[[float], float], times, *, curvature: float, noise_scale: float, start: float, breaks=()) -> np.ndarray:
-    """m(t) at ``times`` (ascending, ≥ 0) for ṁ = −2aν(t)m + ν(t)²ηΣ, m(0) = x₀² (``noise_scale`` ηΣ): DOP853
-    (:func:`dyncheck.numerics.solvers.adaptive`) between ``breaks`` (where ν has a kink), so every piece is smooth."""
+    """m(t) at ``times`` (ascending, ≥ 0) for :func:`dyncheck.theory.sgd.schedule_moment_rate`, ṁ = −2aν(t)m +
+    ν(t)²ηΣ, m(0) = x₀² (``noise_scale`` ηΣ): DOP853 (:func:`dyncheck.numerics.solvers.adaptive`) between ``breaks``
+    (where ν has a kink), so every piece is smooth."""
     from dyncheck.numerics.solvers import adaptive
 
+    rate, _ = _schedule_functions()
     times = np.asarray(times, float)
     end = float(times[-1])
     points = [0.0, *sorted(b for b in breaks if 0 < b < end), end]
     values, moment = np.full(times.size, float(start) ** 2), float(start) ** 2
     for low, high in zip(points[:-1], points[1:]):
         inside = (times > low) & (times < high)
-        path = adaptive(lambda t, m: -2 * curvature * schedule(t) * m + schedule(t) ** 2 * noise_scale, (low, high), [moment], t_eval=np.append(times[inside], high), rtol=1e-11, atol=1e-14)
+        path = adaptive(lambda t, m: rate(schedule(t), m, curvature, noise_scale), (low, high), [moment], t_eval=np.append(times[inside], high), rtol=1e-11, atol=1e-14)
         values[inside] = path.y[0, :-1]
         moment = float(path.y[0, -1])
         values[times == high] = moment
@@ -639,20 +662,17 @@ def schedule_moment(schedule: Callable[[float], float], *, curvature: float, noi
 
 def best_piecewise_schedule(*, curvature: float, noise_scale: float, start: float, horizon: float, pieces: int = 40) -> tuple[np.ndarray, float]:
     """(ν_1 … ν_K, m(T)): the best schedule constant on each of ``pieces`` equal intervals, ν_i ∈ [0, 1], by L-BFGS-B
-    from ν = 1 on the exact propagation of each piece (for constant ν the moment equation is linear:
-    m ↦ e^{−2aνh}m + (νηΣ/2a)(1 − e^{−2aνh})) with its exact gradient (backward through the pieces)."""
+    from ν = 1 on :func:`dyncheck.theory.sgd.constant_schedule_step` (each piece solved exactly), with the exact
+    gradient: the chain rule backwards through the pieces, ∂m′/∂ν and ∂m′/∂m differentiated by SymPy."""
     from scipy.optimize import minimize
 
     if pieces < 1:
         raise UsageError("a piecewise schedule needs at least one piece")
+    _, step = _schedule_functions()
     h = horizon / pieces
 
     def terminal(nu):
-        decay = np.exp(-2 * curvature * nu * h)
-        rest = np.where(nu > 0, nu * noise_scale / (2 * curvature) * (1 - decay), 0.0)
-        # d decay/dν and d rest/dν
-        d_decay = -2 * curvature * h * decay
-        d_rest = noise_scale / (2 * curvature) * (1 - decay) - nu * noise_scale / (2 * curvature) * d_decay
+        decay, rest, d_decay, d_rest = (np.broadcast_to(np.asarray(part, float), nu.shape) for part in step(nu, h, curvature, noise_scale))
         moments = [float(start) ** 2]
         for i in range(pieces):
             moments.append(decay[i] * moments[-1] + rest[i])

@@ -83,6 +83,8 @@ __all__ = [
     "euler_maruyama_step",
     "sgd_moment_recursion",
     "sgd_moments",
+    "constant_schedule_step",
+    "schedule_moment_rate",
     "sme_coefficients",
     "sme_moments",
     "weak_error_order",
@@ -325,9 +327,19 @@ def _noise_scale() -> sp.Expr:
     return STEP_SIZE * ADDITIVE_NOISE
 
 
-def _moment_rate(schedule: sp.Expr, moment: sp.Expr) -> sp.Expr:
-    """ṁ = −2aνm + ν²ηΣ."""
+def schedule_moment_rate(schedule: sp.Expr = SCHEDULE, moment: sp.Expr = SECOND_MOMENT) -> sp.Expr:
+    """ṁ = −2aνm + ν²ηΣ: the second moment of the SME of ½ax² (gradient-noise variance Σ = σ_a²) under the
+    schedule ν multiplying η — the quadratic case of :func:`sme_moments` with the step ην."""
     return -2 * CURVATURE * schedule * moment + schedule**2 * _noise_scale()
+
+
+@functools.cache
+def constant_schedule_step() -> sp.Expr:
+    """m(t + h) from m(t) = m under a constant ν over a time h (symbol :data:`SDE_STEP`), by ``dsolve`` of
+    :func:`schedule_moment_rate`: e^{−2aνh}m + (νηΣ/2a)(1 − e^{−2aνh}) — a piece of a piecewise-constant schedule."""
+    moment = sp.Function("m")
+    solution = sp.dsolve(sp.Eq(moment(TIME).diff(TIME), schedule_moment_rate(SCHEDULE, moment(TIME))), moment(TIME), ics={moment(0): SECOND_MOMENT}).rhs
+    return sp.simplify(solution.subs(TIME, SDE_STEP))
 
 
 @functools.cache
@@ -339,15 +351,15 @@ def optimal_schedule() -> OptimalSchedule:
     from m(0) = x₀², and t_s ≤ 0 is solved from ν(0) = ν*(x₀²)."""
     a, m, t = CURVATURE, SECOND_MOMENT, TIME
     costate = sp.Symbol("p_m", positive=True)
-    hamiltonian = costate * _moment_rate(SCHEDULE, m)
+    hamiltonian = costate * schedule_moment_rate(SCHEDULE, m)
     (feedback,) = sp.solve(sp.diff(hamiltonian, SCHEDULE), SCHEDULE)
     (switching_moment,) = sp.solve(sp.Eq(feedback, 1), m)
     moment = sp.Function("m")
-    full_rate = sp.dsolve(sp.Eq(moment(t).diff(t), _moment_rate(1, moment(t))), moment(t), ics={moment(0): START**2}).rhs
+    full_rate = sp.dsolve(sp.Eq(moment(t).diff(t), schedule_moment_rate(1, moment(t))), moment(t), ics={moment(0): START**2}).rhs
     decay = sp.Symbol("E", positive=True)  # e^{−2at}: m(t) is affine in it, so t_s is one logarithm
     (reached,) = sp.solve(sp.Eq(full_rate.subs(sp.exp(-2 * a * t), decay), switching_moment), decay)
     switching_time = sp.log(sp.factor(1 / reached)) / (2 * a)
-    closed = sp.dsolve(sp.Eq(moment(t).diff(t), _moment_rate(feedback.subs(m, moment(t)), moment(t))), moment(t), ics={moment(SWITCHING_TIME): switching_moment}).rhs
+    closed = sp.dsolve(sp.Eq(moment(t).diff(t), schedule_moment_rate(feedback.subs(m, moment(t)), moment(t))), moment(t), ics={moment(SWITCHING_TIME): switching_moment}).rhs
     annealing = sp.simplify(feedback.subs(m, closed))
     (early,) = sp.solve(sp.Eq(annealing.subs(t, 0), feedback.subs(m, START**2)), SWITCHING_TIME)
     return OptimalSchedule(hamiltonian, feedback, switching_moment, switching_time, annealing, sp.simplify(closed), sp.simplify(closed.subs(t, HORIZON)), sp.simplify(early))
@@ -371,7 +383,7 @@ def schedule_hjb_residuals() -> list[sp.Expr]:
     schedule = optimal_schedule()
 
     def hjb(value, control):
-        return sp.simplify(sp.diff(value, t) + sp.diff(value, m) * _moment_rate(control, m))
+        return sp.simplify(sp.diff(value, t) + sp.diff(value, m) * schedule_moment_rate(control, m))
 
     boundary = {m: scale / a}
     return [

@@ -69,6 +69,12 @@ def test_the_operators_backend_compiles_arithmetic_alone():
         generate(sp.Tuple(a, sp.exp(b)), (a, b), "operators")
 
 
+def test_a_generated_tuple_broadcasts_each_part():
+    a, b = sp.symbols("a b")
+    first, second = generate(sp.Tuple(a * b, sp.exp(b)), (a, b))(np.arange(3.0), 1.0)
+    assert np.allclose(first, [0, 1, 2]) and np.allclose(second, [np.e] * 3)
+
+
 @pytest.mark.parametrize("name", sorted(QUANTILES))
 def test_each_quantile_function_inverts_its_density(name):
     """dG⁻¹/dp · g(G⁻¹(p)) = 1 and G⁻¹(½) = 0: the quantile function belongs to its density (negative control:
