@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dyncheck.theory.errors import UsageError
+from dyncheck.theory.sgd import WITHOUT_REPLACEMENT
+from dyncheck.theory.symbols import BATCH_SIZE, SAMPLE_COUNT
 
 __all__ = [
     "ENUMERATED_BATCHES",
@@ -175,7 +177,7 @@ def wu_ma_e_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
     _check_step(eta, family)
     n, mean = family.samples, family.mean
     spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / n - mean @ mean
-    c = (n - batch) / (batch * (n - 1)) if n > 1 else 0.0
+    c = float(WITHOUT_REPLACEMENT.subs({SAMPLE_COUNT: n, BATCH_SIZE: batch})) if n > 1 else 0.0
     step = np.eye(family.dimension) - eta * mean
     return float(np.linalg.eigvalsh(step @ step + eta**2 * c * spread).max())
 
