@@ -129,6 +129,10 @@ def test_schedule_bad_input(argv, message, capsys):
 
 
 def test_large_inputs_are_refused_or_answered_without_the_closed_form(tmp_path, capsys):
+    features = np.random.default_rng(1).standard_normal((30, 40))
+    np.savez(tmp_path / "normal30.npz", h=np.einsum("ni,nj->nij", features, features))
+    assert main(["sgd", "stability", "--eta", "0.01", "--hessians", str(tmp_path / "normal30.npz")]) == 2
+    assert "up to dimension 24" in capsys.readouterr().err
     np.savez(tmp_path / "wide.npz", h=np.zeros((3, 1100, 1100)))
     assert main(["sgd", "stability", "--eta", "0.5", "--hessians", str(tmp_path / "wide.npz")]) == 2
     assert "d ≤ 1024" in capsys.readouterr().err
