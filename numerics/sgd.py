@@ -86,8 +86,8 @@ class CurvatureFamily:
 
     def __init__(self, hessians, *, tolerance: float = 1e-10):
         stack = np.asarray(hessians, dtype=float)
-        if stack.ndim != 3 or stack.shape[1] != stack.shape[2] or stack.shape[0] < 1:
-            raise UsageError(f"per-sample Hessians must be an array n × d × d, not of shape {stack.shape}")
+        if stack.ndim != 3 or stack.shape[1] != stack.shape[2] or stack.shape[0] < 1 or stack.shape[1] < 1:
+            raise UsageError(f"per-sample Hessians must be an array n × d × d with n, d ≥ 1, not of shape {stack.shape}")
         if not np.all(np.isfinite(stack)):
             raise UsageError("the per-sample Hessians have non-finite entries")
         scale = max(float(np.abs(stack).max()), np.finfo(float).tiny)
@@ -137,9 +137,16 @@ class CurvatureFamily:
         chosen = np.array(list(combinations(range(self.samples), batch)))
         return self.hessians[chosen].mean(axis=1)
 
-    def commuting(self, tolerance: float = 1e-10) -> bool:
-        products = np.einsum("iab,jbc->ijac", self.hessians, self.hessians)
-        return bool(np.abs(products - products.transpose(1, 0, 2, 3)).max() <= tolerance * max(1.0, np.abs(products).max()))
+    def common_eigenbasis(self, tolerance: float = 1e-10) -> np.ndarray | None:
+        """An orthonormal basis diagonalising every H_i, or None.  Commuting symmetric matrices share the eigenbasis
+        of a generic combination Σ c_i H_i (c_i drawn in [1, 2]); the H_i commute iff each is diagonal in it to
+        ``tolerance`` (O(n·m³) time, O(n·m²) memory; a combination with a repeated eigenvalue can miss a commuting
+        family, which then takes the general route)."""
+        mixture = np.einsum("n,nab->ab", np.random.default_rng(0).uniform(1, 2, self.samples), self.hessians)
+        _, basis = np.linalg.eigh(mixture)
+        rotated = basis.T @ self.hessians @ basis
+        off = rotated - np.einsum("nii->ni", rotated)[..., None] * np.eye(self.dimension)
+        return basis if np.abs(off).max() <= tolerance * max(1.0, np.abs(rotated).max()) else None
 
 
 def _maps(family: CurvatureFamily, eta: float, batch: int) -> np.ndarray:
@@ -185,10 +192,9 @@ def wu_ma_e_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
 def exact_lyapunov_exponent(family: CurvatureFamily, eta: float, batch: int) -> float | None:
     """The top Lyapunov exponent where the H_i commute: in their common eigenbasis each direction j grows at
     E_ξ log|1 − η h_ξj|, the top exponent the largest (−inf where a batch lands on the minimum); None otherwise."""
-    if not family.commuting():
+    common = family.common_eigenbasis()
+    if common is None:
         return None
-    mixture = np.einsum("n,nab->ab", np.random.default_rng(0).uniform(1, 2, family.samples), family.hessians)
-    _, common = np.linalg.eigh(mixture)  # a generic combination's eigenbasis diagonalises every commuting H_i
     diagonal = np.diagonal(common.T @ _maps(family, eta, batch) @ common, axis1=1, axis2=2)
     with np.errstate(divide="ignore"):
         return float(np.log(np.abs(diagonal)).mean(axis=0).max())
@@ -487,7 +493,10 @@ def _model_values(curvature: float, multiplicative: float, additive: float, star
 def whole_steps(eta: float, horizon: float) -> int:
     """T/η, refused unless it is a whole number (a run must end at t = T)."""
     _check_step(eta)
-    steps = round(horizon / eta)
+    ratio = horizon / eta
+    if not np.isfinite(ratio) or ratio > 1e12:
+        raise UsageError(f"T/η = {ratio:.3g} steps is too many")
+    steps = round(ratio)
     if steps < 1 or abs(steps * eta - horizon) > 1e-9 * horizon:
         raise UsageError(f"the horizon T = {horizon:g} is not a whole number of steps of η = {eta:g}")
     return steps

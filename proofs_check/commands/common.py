@@ -258,8 +258,19 @@ def add_replicates(parser, *, low: int, default: int, what: str, old: str | None
         deprecated(parser, old, action)
 
 
+#: The figure formats --plot writes, by the file's suffix.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def figure_file(text: str) -> str:
+    """An :func:`output_file` for a figure: its suffix names one of :data:`FIGURE_SUFFIXES` (checked before the work)."""
+    if os.path.splitext(text)[1].lower() not in FIGURE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text}: a figure is written as {', '.join(s[1:] for s in FIGURE_SUFFIXES)} (give the file that suffix)")
+    return output_file(text)
+
+
 def add_plot(parser, what: str, *, old: str | None = None, option: str = "--plot") -> None:
-    action = parser.add_argument(option, metavar="FILE", type=output_file, help=f"write {what} (png, pdf or svg)")
+    action = parser.add_argument(option, metavar="FILE", type=figure_file, help=f"write {what} (png, pdf or svg)")
     if old:
         deprecated(parser, old, action)
 

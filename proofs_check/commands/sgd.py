@@ -17,6 +17,9 @@ __all__ = ["register"]
 #: The largest normal-space dimension whose second-moment operator (dim² × dim²) is formed and diagonalised
 #: (0.7 s at 24, 13 s at 32 on 2 cores; the plot does it at 60 step sizes).
 LARGEST_DIMENSION = 24
+#: How close to a stability boundary (a factor 1, an exponent 0) a double-precision value may lie and still be
+#: called stable or unstable: nearer, rounding (η·h near or below 1e-16) could have put it on either side.
+BOUNDARY_BAND = 1e-12
 #: The largest per-sample Hessians the command reads (each is eigendecomposed: n·d³ work).
 LARGEST_INPUT_DIMENSION, LARGEST_INPUT_ENTRIES = 1024, 2 * 10**7
 #: The most terms (batches × directions) whose closed-form exponent is written, and the CPU seconds it may take.
@@ -64,12 +67,12 @@ def register(commands: Commands) -> None:
         ),
         run=_sme,
     )
-    sme.add_argument("--curvature", type=at_least(0, strict=True, high=1e3), default=1.0, help="a > 0, the curvature of f = ½ax² (default 1)")
+    sme.add_argument("--curvature", type=at_least(1e-6, high=1e3), default=1.0, help="a ∈ [1e-6, 1000], the curvature of f = ½ax² (default 1)")
     sme.add_argument("--multiplicative", type=at_least(0, high=1e3), default=1.0, help="σ_m² ≥ 0, the variance of the multiplicative noise γ (default 1)")
     sme.add_argument("--additive", type=at_least(0, high=1e6), default=0.5, help="σ_a² ≥ 0, the variance of the additive noise ζ (default 0.5)")
     sme.add_argument("--start", type=at_least(-1e6, high=1e6), default=1.0, help="x₀ (default 1)")
     sme.add_argument("--horizon", type=at_least(0, strict=True, high=1e3), default=1.0, help="T > 0: the errors are compared at t = kη = T (default 1)")
-    sme.add_argument("--etas", type=at_least(0, strict=True, high=1.0), nargs="+", default=[0.1, 0.05, 0.025, 0.0125], help="step sizes, each dividing T (default 0.1 0.05 0.025 0.0125)")
+    sme.add_argument("--etas", type=at_least(1e-6, high=1.0), nargs="+", default=[0.1, 0.05, 0.025, 0.0125], help="step sizes in [1e-6, 1], each dividing T (default 0.1 0.05 0.025 0.0125; below 1e-6 the 30-digit errors lose their digits)")
     add_plot(sme, "the weak errors against η on log axes, beside slopes 1 and 2")
     add_json(sme)
 
@@ -82,9 +85,9 @@ def register(commands: Commands) -> None:
         ),
         run=_schedule,
     )
-    schedule.add_argument("--curvature", type=at_least(0, strict=True, high=1e3), default=1.0, help="a > 0 of f = ½ax² (default 1)")
+    schedule.add_argument("--curvature", type=at_least(1e-6, high=1e3), default=1.0, help="a ∈ [1e-6, 1000] of f = ½ax² (default 1)")
     schedule.add_argument("--noise", type=at_least(0, strict=True, high=1e6), default=1.0, help="Σ > 0, the variance of the gradient noise (default 1)")
-    schedule.add_argument("--eta", type=at_least(0, strict=True, high=1.0), default=0.1, help="the base step size η ≤ 1, scaled by the schedule ν(t) ∈ [0, 1] (default 0.1)")
+    schedule.add_argument("--eta", type=at_least(1e-6, high=1.0), default=0.1, help="the base step size η ≤ 1, scaled by the schedule ν(t) ∈ [0, 1] (default 0.1)")
     schedule.add_argument("--start", type=at_least(-1e6, high=1e6), default=1.0, help="x₀ (default 1)")
     schedule.add_argument("--horizon", type=at_least(0, strict=True, high=1e4), default=10.0, help="T, a whole number of steps of η (default 10)")
     schedule.add_argument("--pieces", type=count(1, 2000), default=40, help="pieces of the brute-force piecewise-constant schedule (default 40)")
@@ -111,9 +114,12 @@ def _load_hessians(path: str):
         if len(names) != 1:
             raise UsageError(f"{path} holds {len(names)} arrays ({', '.join(names[:5])}); give one, n × d × d")
         try:
-            return archive[names[0]]
+            array = archive[names[0]]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             raise UsageError(f"{path}: its array {names[0]!r} is not numeric (pickled objects are never loaded)") from None
+        if not isinstance(array, np.ndarray):
+            raise UsageError(f"{path}: its member {names[0]!r} is not a .npy array")
+        return array
 
 
 def _family(args):
@@ -159,7 +165,7 @@ def _exact_exponent(args) -> str | None:
     try:
         with time_limit(CLOSED_FORM_SECONDS):
             return str(commuting_lyapunov_exponent(rows, sp.Rational(repr(args.eta)), args.batch))
-    except SymbolicTimeout:
+    except (SymbolicTimeout, ValueError, TypeError):  # out of time, or a maximum SymPy cannot order: the number stands
         return None
 
 
@@ -192,9 +198,9 @@ def _stability(args) -> int:
         "lyapunov_exponent": json_number(exponent),
         "lyapunov_closed_form": _exact_exponent(args) if exact is not None else None,
         "lyapunov_interval": interval,
-        "gd_stable": gd < 1,
-        "mean_square_stable": mean_square <= 1,
-        "almost_surely_stable": almost_sure,
+        "gd_stable": None if abs(gd - 1) <= BOUNDARY_BAND else gd < 1,
+        "mean_square_stable": None if abs(mean_square - 1) <= BOUNDARY_BAND else mean_square <= 1,
+        "almost_surely_stable": None if abs(exponent) <= BOUNDARY_BAND else almost_sure,
     }
     if args.plot:
         edge = 2 / max(result["sharpness"], 1e-300)
@@ -206,16 +212,16 @@ def _stability(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return EXIT_OK
-    verdict = {True: "stable", False: "unstable", None: "undecided (the interval straddles 0)"}
+    verdict = {True: "stable", False: "unstable", None: "undecided (the interval straddles 0, or the value is within rounding of the boundary)"}
     print(f"{family.samples} samples, normal space of dimension {family.dimension}, η = {eta:g}, batch {batch} (without replacement)")
     print(f"sharpness a = λ_max(H̄) = {result['sharpness']:.6g}, non-uniformity s = {result['non_uniformity']:.6g}")
-    print(f"GD           ρ(I − ηH̄)        = {gd:.6g}   → {verdict[gd < 1]}")
-    print(f"mean-square  ρ(E A_ξ ⊗ A_ξ)    = {mean_square:.6g}   → {verdict[mean_square <= 1]}   (Wu, Ma & E's sufficient λ_max(E A_ξ²) = {sufficient:.6g})")
+    print(f"GD           ρ(I − ηH̄)        = {gd:.6g}   → {verdict[result['gd_stable']]}")
+    print(f"mean-square  ρ(E A_ξ ⊗ A_ξ)    = {mean_square:.6g}   → {verdict[result['mean_square_stable']]}   (Wu, Ma & E's sufficient λ_max(E A_ξ²) = {sufficient:.6g})")
     if exact is not None:
         closed = result["lyapunov_closed_form"]
-        print(f"almost sure  λ = {exponent:.6g}" + (f" = {closed}" if closed else "") + f"   → {verdict[almost_sure]}")
+        print(f"almost sure  λ = {exponent:.6g}" + (f" = {closed}" if closed else "") + f"   → {verdict[result['almost_surely_stable']]}")
     else:
-        print(f"almost sure  λ = {exponent:.6g}, 95 % interval [{interval[0]:.6g}, {interval[1]:.6g}] ({args.replicates} × {args.steps} steps)   → {verdict[almost_sure]}")
+        print(f"almost sure  λ = {exponent:.6g}, 95 % interval [{interval[0]:.6g}, {interval[1]:.6g}] ({args.replicates} × {args.steps} steps)   → {verdict[result['almost_surely_stable']]}")
     if args.plot:
         shown = ", ".join(f"{k.replace('_', '-')} {'—' if v is None else f'{v:.4g}'}" for k, v in result["boundaries"].items())
         print(f"first unstable η on the plot's grid: {shown}")
@@ -260,9 +266,16 @@ def _schedule(args) -> int:
     steps = sgd.whole_steps(args.eta, args.horizon)
     if args.eta * args.curvature >= 1:
         raise UsageError(f"ηa = {args.eta * args.curvature:g}: the SME describes SGD as ηa → 0, and SGD at the full rate diverges from ηa = 2; take η < 1/a")
-    if steps * args.runs > 2e9:
+    if steps * args.runs > 2e8:
         raise UsageError(f"{steps} steps × {args.runs} runs a schedule is too long; fewer --runs or a shorter --horizon")
     noise_scale = args.eta * args.noise
+    if args.start == 0:
+        raise UsageError("from x₀ = 0 SGD stays at the minimum: every schedule ends at m(T) = 0")
+    square = args.start**2
+    reach = noise_scale / (args.curvature * square) if square > 0 else math.inf  # ηΣ/(a x₀²): above 1, t_s < 0
+    latest = abs(1 - reach) / args.curvature if reach >= 1 else abs(math.log(2 / reach - 1)) / (2 * args.curvature)
+    if not (math.isfinite(reach) and reach > 0 and math.isfinite(latest) and latest < 1e12):
+        raise UsageError(f"x₀ = {args.start:g}, a = {args.curvature:g}: ηΣ/(a x₀²) = {reach:.3g} puts the switching time out of double precision's range")
     derived = optimal_schedule()
     values = {CURVATURE: sp.Rational(repr(args.curvature)), STEP_SIZE: sp.Rational(repr(args.eta)), ADDITIVE_NOISE: sp.Rational(repr(args.noise)), START: sp.Rational(repr(args.start))}
     anneal_now = args.start**2 <= noise_scale / args.curvature

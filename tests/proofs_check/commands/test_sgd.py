@@ -89,7 +89,7 @@ def test_sme_reports_orders_one_and_two(tmp_path, capsys):
     [
         (["--etas", "0.3", "0.1"], "whole number of steps"),
         (["--etas", "0.1"], "at least two different step sizes"),
-        (["--curvature", "0"], "must be > 0"),
+        (["--curvature", "0"], "must be ≥ 1e-06"),
         (["--multiplicative", "-1"], "must be ≥ 0"),
         (["--horizon", "inf"], "not a finite number"),
         (["--curvature", "1000"], "take η < 1/a"),
@@ -140,3 +140,33 @@ def test_large_inputs_are_refused_or_answered_without_the_closed_form(tmp_path, 
     assert main(["sgd", "stability", "--eta", "0.5", "--curvatures", *many, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["lyapunov_closed_form"] is None and result["lyapunov_interval"] is None and result["almost_surely_stable"] is not None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sgd", "schedule", "--start", "0"], "stays at the minimum"),
+        (["sgd", "schedule", "--start", "1e-170"], "out of double precision's range"),
+        (["sgd", "sme", "--etas", "5e-324", "1e-323"], "must be ≥ 1e-06"),
+        (["sgd", "stability", "--eta", "1", "--curvatures", "1", "--plot", "figure.txt"], "png, pdf, svg"),
+        (["sgd", "stability", "--eta", "0.5", "--hessians", "{dir}/empty.npz"], "n, d ≥ 1"),
+        (["sgd", "stability", "--eta", "0.5", "--hessians", "{dir}/member.npz"], "not a .npy array"),
+    ],
+)
+def test_hostile_inputs_found_by_a_review(argv, message, tmp_path, capsys):
+    import zipfile
+
+    np.savez(tmp_path / "empty.npz", h=np.zeros((3, 0, 0)))
+    with zipfile.ZipFile(tmp_path / "member.npz", "w") as archive:
+        archive.writestr("readme.txt", "not an array")
+    assert main([a.format(dir=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+def test_values_within_rounding_of_a_boundary_get_no_verdict(capsys):
+    assert main(["sgd", "stability", "--eta", "1e-17", "--curvatures", "1", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["gd_stable"] is None and result["mean_square_stable"] is None and result["almost_surely_stable"] is None
+    assert main(["sgd", "stability", "--eta", "1e-200", "--curvatures", "1", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lyapunov_closed_form"] is None
