@@ -20,11 +20,11 @@ of interval.
 
 :func:`exact_moments` evaluates the exact moments of SGD and of a stochastic modified equation on the test model
 of :mod:`dyncheck.theory.sgd` in mpmath at any precision, :func:`observed_orders` reads the weak order off step
-halvings, and :func:`sgd_second_moment` runs SGD itself (Monte Carlo, with a standard error).
+halvings, and :func:`test_model_sgd` runs SGD itself (:func:`sgd_second_moment`: its mean and standard error).
 
 Learning-rate schedules on the SME of a quadratic: :func:`schedule_moment` integrates ṁ = −2aνm + ν²ηΣ for any
 schedule ν(t), :func:`best_piecewise_schedule` searches the piecewise-constant ones (a brute force against which
-a claimed optimum is judged), and :func:`scheduled_sgd` runs SGD under a schedule.
+a claimed optimum is judged), and :func:`test_model_sgd` runs SGD under a schedule.
 """
 
 from __future__ import annotations
@@ -60,15 +60,16 @@ __all__ = [
     "exact_moments",
     "observed_orders",
     "best_piecewise_schedule",
+    "piecewise_schedule",
     "plot_schedules",
     "schedule_from",
     "schedule_moment",
     "schedule_moments",
-    "scheduled_sgd",
     "SCHEMES",
     "sgd_second_moment",
     "sme_paths",
     "sme_weak_errors",
+    "test_model_sgd",
     "whole_steps",
     "wu_ma_e_factor",
 ]
@@ -121,6 +122,11 @@ class CurvatureFamily:
     @property
     def mean(self) -> np.ndarray:
         return self.hessians.mean(axis=0)
+
+    @property
+    def spread(self) -> np.ndarray:
+        """Σ = (1/n) Σ H_i² − H̄²: the covariance of the per-sample Hessians (λ_max(Σ)^{1/2} is the non-uniformity)."""
+        return np.einsum("nab,nbc->ac", self.hessians, self.hessians) / self.samples - self.mean @ self.mean
 
     def check_batch(self, batch: int) -> None:
         if not 1 <= batch <= self.samples:
@@ -183,10 +189,9 @@ def wu_ma_e_factor(family: CurvatureFamily, eta: float, batch: int) -> float:
     family.check_batch(batch)
     _check_step(eta, family)
     n, mean = family.samples, family.mean
-    spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / n - mean @ mean
     c = float(WITHOUT_REPLACEMENT.subs({SAMPLE_COUNT: n, BATCH_SIZE: batch})) if n > 1 else 0.0
     step = np.eye(family.dimension) - eta * mean
-    return float(np.linalg.eigvalsh(step @ step + eta**2 * c * spread).max())
+    return float(np.linalg.eigvalsh(step @ step + eta**2 * c * family.spread).max())
 
 
 def exact_lyapunov_exponent(family: CurvatureFamily, eta: float, batch: int) -> float | None:
@@ -231,6 +236,11 @@ def _rate(per_replicate: np.ndarray, steps: int) -> GrowthRate:
     return GrowthRate(float(values.mean()), half, steps, values.size, values)
 
 
+def _batches(rng: np.random.Generator, count: int, samples: int, batch: int) -> np.ndarray:
+    """``count`` batches of ``batch`` of ``samples`` indices, each drawn without replacement (count × batch)."""
+    return rng.random((count, samples)).argsort(axis=1)[:, :batch]
+
+
 def _batch_sampler(family: CurvatureFamily, eta: float, batch: int, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
     """A function of a replicate count returning that many i.i.d. maps A_ξ (replicates × m × m)."""
     family.check_batch(batch)
@@ -241,7 +251,7 @@ def _batch_sampler(family: CurvatureFamily, eta: float, batch: int, rng: np.rand
     identity = np.eye(family.dimension)
 
     def draw(count):
-        chosen = rng.random((count, family.samples)).argsort(axis=1)[:, :batch]
+        chosen = _batches(rng, count, family.samples, batch)
         return identity - eta * family.hessians[chosen].mean(axis=1)
 
     return draw
@@ -282,7 +292,7 @@ def least_squares_sgd_rate(features, eta: float, batch: int, *, steps: int = 400
     x = solution + rng.standard_normal((replicates, d)) @ rows_space
     total = np.zeros(replicates)
     for step in range(burn_in + steps):
-        chosen = rng.random((replicates, n)).argsort(axis=1)[:, :batch]
+        chosen = _batches(rng, replicates, n, batch)
         rows = a[chosen]  # replicates × B × d
         residuals = np.einsum("rbd,rd->rb", rows, x) - targets[chosen]
         x = x - eta * np.einsum("rbd,rb->rd", rows, residuals) / batch
@@ -369,7 +379,7 @@ def network_sgd_rate(f: Callable, point, x, y, eta: float, batch: int, *, steps:
     before = residual_norms(theta)
     total = torch.zeros(replicates, dtype=base.dtype)
     for step in range(burn_in + steps):
-        chosen = torch.as_tensor(rng.random((replicates, samples)).argsort(axis=1)[:, :batch])
+        chosen = torch.as_tensor(_batches(rng, replicates, samples, batch))
         theta.requires_grad_(True)
         loss = 0.5 * ((each(theta, inputs[chosen]) - targets[chosen]) ** 2).sum() / batch
         (gradient,) = torch.autograd.grad(loss, theta)
@@ -576,18 +586,24 @@ def observed_orders(etas, errors) -> list[float]:
     return [float(math.log(errors[i] / errors[i + 1]) / math.log(etas[i] / etas[i + 1])) for i in range(len(etas) - 1)]
 
 
-def sgd_second_moment(eta: float, *, curvature: float = 1.0, multiplicative: float = 1.0, additive: float = 0.5, start: float = 1.0, horizon: float = 1.0, runs: int = 1_000_000, seed: int = 0) -> tuple[float, float]:
-    """(mean, standard error) of x_k² after k = T/η SGD steps x ← x − η(a(1 + γ)x + ζ) on the test model, γ = ±σ_m and
-    ζ = ±σ_a with equal probability (mean 0, the variances of the model), over ``runs`` independent runs."""
+def test_model_sgd(eta: float, *, schedule: Callable[[float], float] | None = None, curvature: float = 1.0, multiplicative: float = 1.0, additive: float = 0.5, start: float = 1.0, horizon: float = 1.0, runs: int = 1_000_000, seed: int = 0) -> np.ndarray:
+    """x_K² of ``runs`` independent SGD runs x ← x − ην(kη)(a(1 + γ)x + ζ) on the test model, K = T/η, γ = ±σ_m and
+    ζ = ±σ_a with equal probability (mean 0, the model's variances; γ is drawn only when σ_m² > 0), ν the
+    ``schedule`` (1 without one).  The same ``seed`` gives every schedule the same noise."""
     _model_values(curvature, multiplicative, additive, start, horizon)
     steps = whole_steps(eta, horizon)
     rng = np.random.default_rng(seed)
     x = np.full(runs, float(start))
-    for _ in range(steps):
-        gamma = math.sqrt(multiplicative) * (2 * rng.integers(0, 2, runs) - 1)
+    for k in range(steps):
+        gamma = math.sqrt(multiplicative) * (2 * rng.integers(0, 2, runs) - 1) if multiplicative > 0 else 0.0
         zeta = math.sqrt(additive) * (2 * rng.integers(0, 2, runs) - 1)
-        x -= eta * (curvature * (1 + gamma) * x + zeta)
-    squares = x**2
+        x -= eta * (1.0 if schedule is None else schedule(k * eta)) * (curvature * (1 + gamma) * x + zeta)
+    return x**2
+
+
+def sgd_second_moment(eta: float, *, runs: int = 1_000_000, **model) -> tuple[float, float]:
+    """(mean, standard error) of x_K² over :func:`test_model_sgd`'s runs (no schedule)."""
+    squares = test_model_sgd(eta, runs=runs, **model)
     return float(squares.mean()), float(squares.std(ddof=1) / math.sqrt(runs))
 
 
@@ -646,6 +662,13 @@ def _schedule_functions() -> tuple[Callable, Callable]:
     return rate, generate(parts, (SCHEDULE, SDE_STEP, CURVATURE, scale))
 
 
+def piecewise_schedule(values, horizon: float) -> Callable[[float], float]:
+    """ν(t) taking ``values[i]`` on the i-th of len(values) equal pieces of [0, T] (the last one from its start on)."""
+    values = np.asarray(values, float)
+    width = horizon / values.size
+    return lambda t: float(values[min(int(t / width), values.size - 1)])
+
+
 def schedule_moments(schedule: Callable[[float], float], times, *, curvature: float, noise_scale: float, start: float, breaks=()) -> np.ndarray:
     """m(t) at ``times`` (ascending, ≥ 0) for :func:`dyncheck.theory.sgd.schedule_moment_rate`, ṁ = −2aν(t)m +
     ν(t)²ηΣ, m(0) = x₀² (``noise_scale`` ηΣ): DOP853 (:func:`dyncheck.numerics.solvers.adaptive`) between ``breaks``
@@ -695,17 +718,6 @@ def best_piecewise_schedule(*, curvature: float, noise_scale: float, start: floa
 
     found = minimize(terminal, np.ones(pieces), jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * pieces, options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 10_000})
     return found.x, float(found.fun)
-
-
-def scheduled_sgd(schedule: Callable[[float], float], eta: float, *, curvature: float, noise: float, start: float, horizon: float, runs: int = 100_000, seed: int = 0) -> np.ndarray:
-    """x_K² of ``runs`` SGD runs x ← x − ην(kη)(ax + ζ), ζ = ±√Σ (``noise`` Σ) with equal probability, K = T/η: the
-    per-run squares, for means and standard errors (the same ``seed`` gives every schedule the same noise)."""
-    steps = whole_steps(eta, horizon)
-    rng = np.random.default_rng(seed)
-    x = np.full(runs, float(start))
-    for k in range(steps):
-        x -= eta * schedule(k * eta) * (curvature * x + math.sqrt(noise) * (2 * rng.integers(0, 2, runs) - 1))
-    return x**2
 
 
 def plot_schedules(schedules: dict[str, Callable[[float], float]], moments: dict[str, np.ndarray], times: np.ndarray, path, title: str) -> None:

@@ -26,6 +26,7 @@ from dyncheck.numerics.sgd import (
     sgd_second_moment,
     sme_paths,
     sme_weak_errors,
+    test_model_sgd,
     exact_lyapunov_exponent,
     gd_factor,
     interpolating_network,
@@ -34,9 +35,9 @@ from dyncheck.numerics.sgd import (
     mean_square_factor,
     network_family,
     network_sgd_rate,
+    piecewise_schedule,
     schedule_from,
     schedule_moment,
-    scheduled_sgd,
 )
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence, judge_monte_carlo, replicate_statistics
@@ -348,6 +349,16 @@ SCHEDULE_PROBLEM = {CURVATURE: 1, STEP_SIZE: sp.Rational(1, 10), ADDITIVE_NOISE:
 SCHEDULE_HORIZON, SCHEDULE_PIECES, SCHEDULE_RUNS = 10.0, 40, 50_000
 
 
+#: The SME problem of the numeric routes, in :func:`numerics.sgd.schedule_moment`'s terms (ηΣ = 0.1).
+_SCHEDULE_SME = {"curvature": 1.0, "noise_scale": float(SCHEDULE_PROBLEM[STEP_SIZE] * SCHEDULE_PROBLEM[ADDITIVE_NOISE]), "start": 1.0, "horizon": SCHEDULE_HORIZON}
+
+
+@functools.lru_cache(maxsize=1)
+def _best_piecewise() -> tuple[np.ndarray, float]:
+    """The brute force, once for both numeric routes and the control."""
+    return best_piecewise_schedule(pieces=SCHEDULE_PIECES, **_SCHEDULE_SME)
+
+
 @dataclass(frozen=True)
 class OptimalSchedule(Claim):
     """The schedule ν(t) ∈ [0, 1] minimising E x_T² on the SME of ½ax² is the full rate until ``candidate[0]``, then
@@ -368,11 +379,9 @@ class OptimalSchedule(Claim):
         return Evidence("pontryagin", DISAGREE, f"the optimal schedule is ν = 1 until t_s = {derived.switching_time}, then {derived.annealing}", details)
 
     def _piecewise(self, candidate) -> Evidence:
-        noise_scale = float(SCHEDULE_PROBLEM[STEP_SIZE] * SCHEDULE_PROBLEM[ADDITIVE_NOISE])
-        problem = {"curvature": 1.0, "noise_scale": noise_scale, "start": 1.0, "horizon": SCHEDULE_HORIZON}
         schedule, switching = schedule_from(candidate, SCHEDULE_PROBLEM)
-        claimed = schedule_moment(schedule, breaks=[switching], **problem)
-        _, best = best_piecewise_schedule(pieces=SCHEDULE_PIECES, **problem)
+        claimed = schedule_moment(schedule, breaks=[switching], **_SCHEDULE_SME)
+        _, best = _best_piecewise()
         gap, limit = claimed / best - 1, tolerance("schedule_relative")
         details = {"claimed_terminal": claimed, "best_piecewise_terminal": best, "pieces": SCHEDULE_PIECES, "relative_gap": gap, "tolerance": limit}
         what = f"m(T) under the candidate (DOP853) {claimed:.7g} against the best {SCHEDULE_PIECES}-piece schedule's {best:.7g} (L-BFGS-B)"
@@ -382,17 +391,14 @@ class OptimalSchedule(Claim):
 
     def _sgd(self, candidate) -> Evidence:
         eta = float(SCHEDULE_PROBLEM[STEP_SIZE])
-        problem = {"curvature": 1.0, "noise": 1.0, "start": 1.0, "horizon": SCHEDULE_HORIZON, "runs": SCHEDULE_RUNS, "seed": 5}
-        noise_scale = float(SCHEDULE_PROBLEM[STEP_SIZE] * SCHEDULE_PROBLEM[ADDITIVE_NOISE])
-        pieces, _ = best_piecewise_schedule(curvature=1.0, noise_scale=noise_scale, start=1.0, horizon=SCHEDULE_HORIZON, pieces=SCHEDULE_PIECES)
-        width = SCHEDULE_HORIZON / SCHEDULE_PIECES
+        problem = {"curvature": 1.0, "multiplicative": 0.0, "additive": 1.0, "start": 1.0, "horizon": SCHEDULE_HORIZON, "runs": SCHEDULE_RUNS, "seed": 5}
         rivals = {name: schedule_from(r, SCHEDULE_PROBLEM)[0] for name, r in COMMON_SCHEDULES.items()}
-        rivals["best piecewise"] = lambda t: float(pieces[min(int(t / width), SCHEDULE_PIECES - 1)])
-        mine = scheduled_sgd(schedule_from(candidate, SCHEDULE_PROBLEM)[0], eta, **problem)
+        rivals["best piecewise"] = piecewise_schedule(_best_piecewise()[0], SCHEDULE_HORIZON)
+        mine = test_model_sgd(eta, schedule=schedule_from(candidate, SCHEDULE_PROBLEM)[0], **problem)
         z, limit = tolerance("monte_carlo_z"), tolerance("schedule_sgd_relative")
         details, beaten = {"candidate_mean": float(mine.mean()), "rivals": {}}, []
         for name, rival in rivals.items():
-            theirs = scheduled_sgd(rival, eta, **problem)
+            theirs = test_model_sgd(eta, schedule=rival, **problem)
             difference = mine - theirs  # the same noise: a paired difference
             excess, error = float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(difference.size))
             details["rivals"][name] = {"mean": float(theirs.mean()), "excess": excess, "standard_error": error}

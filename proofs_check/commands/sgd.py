@@ -183,8 +183,7 @@ def _stability(args) -> int:
         exponent, interval, almost_sure = found.value, list(found.interval), None if found.sign == 0 else found.sign < 0
     else:
         exponent, interval, almost_sure = exact, None, bool(exact < 0)
-    mean = family.mean
-    spread = np.einsum("nab,nbc->ac", family.hessians, family.hessians) / family.samples - mean @ mean
+    mean, spread = family.mean, family.spread
     result = {
         "eta": eta,
         "batch": batch,
@@ -286,12 +285,11 @@ def _schedule(args) -> int:
     for name, candidate in candidates.items():
         function, switching = sgd.schedule_from(candidate, values)
         functions[name] = function
-        runs = sgd.scheduled_sgd(function, args.eta, curvature=args.curvature, noise=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
+        runs = sgd.test_model_sgd(args.eta, schedule=function, curvature=args.curvature, multiplicative=0.0, additive=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
         rows[name] = {"sme_terminal": sgd.schedule_moment(function, breaks=[switching], **problem), "sgd_terminal": float(runs.mean()), "sgd_standard_error": float(runs.std(ddof=1) / np.sqrt(runs.size))}
     pieces, best = sgd.best_piecewise_schedule(pieces=args.pieces, **problem)
-    width = args.horizon / args.pieces
-    functions["best piecewise"] = lambda t: float(pieces[min(int(t / width), args.pieces - 1)])
-    runs = sgd.scheduled_sgd(functions["best piecewise"], args.eta, curvature=args.curvature, noise=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
+    functions["best piecewise"] = sgd.piecewise_schedule(pieces, args.horizon)
+    runs = sgd.test_model_sgd(args.eta, schedule=functions["best piecewise"], curvature=args.curvature, multiplicative=0.0, additive=args.noise, start=args.start, horizon=args.horizon, runs=args.runs, seed=args.seed)
     rows["best piecewise"] = {"sme_terminal": best, "sgd_terminal": float(runs.mean()), "sgd_standard_error": float(runs.std(ddof=1) / np.sqrt(runs.size))}
     switching = float((derived.early_switching_time if anneal_now else derived.switching_time).subs(values))
     result = {
@@ -306,7 +304,7 @@ def _schedule(args) -> int:
     if args.plot:
         times = np.linspace(0, args.horizon, 400)
         kinks = {name: [sgd.schedule_from(c, values)[1]] for name, c in candidates.items()}
-        kinks["best piecewise"] = list(np.arange(1, args.pieces) * width)
+        kinks["best piecewise"] = list(np.arange(1, args.pieces) * args.horizon / args.pieces)
         static = {k: v for k, v in problem.items() if k != "horizon"}
         moments = {name: sgd.schedule_moments(function, times, breaks=kinks[name], **static) for name, function in functions.items()}
         sgd.plot_schedules(functions, moments, times, args.plot, f"SME of ½ax²: a = {args.curvature:g}, ηΣ = {noise_scale:g}, x₀ = {args.start:g}")
