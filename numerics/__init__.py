@@ -6,6 +6,7 @@ importing this package loads none of them (torch stays unloaded until a module n
 """
 
 __all__ = [
+    "affine",
     "backend",
     "chebyshev",
     "codegen",

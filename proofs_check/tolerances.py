@@ -318,6 +318,39 @@ _TABLE = [
         "a constant (ratio ≈ 1) and a 1/t rate predicts e^{-2}.",
     ),
     Tolerance(
+        "affine_reconstruction",
+        1e-13,
+        "Relative error allowed between A*(x)x + b*(x) and f(x) in double precision, in units of "
+        "|A*||x| + |b*| + |f|: composing L ≤ 4 layers of width n ≤ 8 rounds each entry ~n·L·u ≈ 7e-15 "
+        "(u = 1.1e-16) and the slope quotient is exact to a few u (its Taylor pieces remove the "
+        "cancellation near 0); 1e-13 keeps a factor 15, while a wrong slope (σ′ for Λ) misses by O(0.1).",
+    ),
+    Tolerance(
+        "spectrum_promise",
+        1e-9,
+        "How far (in the units of the bounds, ~1) an eigenvalue or singular value may stray from a "
+        "parameterisation's promise: the matrices are built to rounding (Householder products are "
+        "orthogonal to ~n·u) and LAPACK's eigenvalues of a non-normal n ≤ 13 matrix carry its condition "
+        "number (≲ 1e4 here) times u, ~1e-12; 1e-9 keeps a factor 1000, while a broken variant strays by "
+        "O(0.1–1).",
+    ),
+    Tolerance(
+        "eigenvalue_relative",
+        1e-10,
+        "Relative excess allowed of a computed spectral radius over a bound on it: LAPACK's eigenvalues of "
+        "a ≤ 4 × 4 matrix are exact to its condition number (≲ 1e3 for these) times u ≈ 1e-13; 1e-10 "
+        "keeps a factor 1000, while the spectral-radius product in place of norms is exceeded ~100-fold.",
+    ),
+    Tolerance(
+        "fixed_point_relative",
+        1e-9,
+        "|f(x*) − x*|/(1 + |x*|) allowed of a fixed point, and the spread allowed of orbits that meet in "
+        "one: x* solves a 2 × 2 system in double precision (error ≲ cond · u ≈ 1e-13 for these maps) and a "
+        "contraction by 0.95 for 400 steps leaves 0.95^400·3e3 ≈ 4e-6·… below 1e-12 once it starts within "
+        "reach; 1e-9 keeps a factor 1000 over both, while a virtual fixed point or a second attractor is "
+        "off by O(0.1–1).",
+    ),
+    Tolerance(
         "monotone_loss_relative",
         1e-12,
         "A training loss counts as increased when it grows by more than this, relative: the "

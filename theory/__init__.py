@@ -7,6 +7,7 @@ this package loads none of them.
 
 __all__ = [
     "activations",
+    "affine",
     "cache",
     "control",
     "errors",
