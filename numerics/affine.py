@@ -433,9 +433,11 @@ def network_from_json(path: str) -> Network:
     """:func:`network_from_layers` of a JSON file ``{"layers": […]}`` (data only: a pickle or other binary is refused)."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(64 << 20)
+            raw = handle.read((64 << 20) + 1)
     except OSError as error:
         raise UsageError(f"cannot read the network {path}: {error.strerror or error}") from None
+    if len(raw) > 64 << 20:
+        raise UsageError(f"{path} is larger than 64 MiB: too large for a network read as JSON")
     if raw[:1] in (b"\x80",) or raw[:2] == b"PK":
         raise UsageError(f"{path} is a pickle or an archive, not a JSON network: a model file here is data, never code")
     try:

@@ -36,6 +36,7 @@ from dyncheck.numerics.affine import (
     region_fixed_points,
     slope_bound,
     spectral_radius,
+    spectral_radius_bound,
     switching_counterexample,
 )
 from dyncheck.numerics.networks import Network
@@ -45,7 +46,7 @@ from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Ev
 from dyncheck.theory.activations import activation
 from dyncheck.theory.affine import composition_residual, residual_at_points, unit_residual
 
-__all__ = ["CLAIMS", "Contraction", "ExactDecomposition", "GlobalStability", "LocalStability", "ParameterisationSpectrum", "RegionFixedPoints", "SpectralRadiusBound"]
+__all__ = ["CLAIMS", "Contraction", "Dissipativity", "ExactDecomposition", "GlobalStability", "LocalStability", "ParameterisationSpectrum", "RegionFixedPoints", "SpectralRadiusBound"]
 
 #: The activations the decomposition is judged on: the ReLU family, hard tanh and smooth ones with σ(0) ≠ 0.
 DECOMPOSITION_ACTIVATIONS = ("relu", "leaky_relu", "hard_tanh", "tanh", "sigmoid", "gelu", "elu", "softplus")
@@ -178,15 +179,14 @@ def _bound_networks() -> list[tuple[str, Network]]:
     return out + [(f"{name}, shear", _shear_network(_phi(name))) for name in ("relu", "tanh")]
 
 
+def _radius_product(network: Network, factor: float) -> float:
+    """∏ρ(W_l) · factor^(non-linear layers): the spectral radii of the weights where the bounds put their norms."""
+    return float(np.prod([spectral_radius(np.asarray(w)) for w in network.weights])) * factor ** sum(k != "linear" for k in network.kinds)
+
+
 def _bound(network: Network, how: str) -> float:
-    """∏ of the layers' factors times ∏ sup|Λ| (``norm``: ‖W‖₂; ``radius``: ρ(W), the negative control)."""
-    value = 1.0
-    for w, kind in zip(network.weights, network.kinds):
-        w = np.asarray(w)
-        value *= float(np.linalg.norm(w, 2)) if how == "norm" else float(spectral_radius(w))
-        if kind != "linear":
-            value *= slope_bound(network.phi)
-    return value
+    """∏‖W_l‖₂ ∏sup|Λ| (``norm``, :func:`~dyncheck.numerics.affine.spectral_radius_bound`) or ∏ρ(W_l) ∏sup|Λ| (``radius``)."""
+    return spectral_radius_bound(network) if how == "norm" else _radius_product(network, slope_bound(network.phi))
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ def _contraction_networks(how: str) -> list[tuple[str, Network]]:
         if how == "radius" and label == "tanh, shear":
             out.append((label, network))
             continue
-        factor = np.prod([float(np.linalg.norm(w, 2)) if how == "norm" else float(spectral_radius(np.asarray(w))) for w in network.weights]) * lipschitz_constant(network.phi) ** sum(k != "linear" for k in network.kinds)
+        factor = contraction_bound(network) if how == "norm" else _radius_product(network, lipschitz_constant(network.phi))
         scale = (0.95 / factor) ** (1 / len(network.weights))
         out.append((label, network.with_parameters([scale * np.asarray(w) for w in network.weights], network.biases)))
     return out
@@ -397,7 +397,79 @@ class LocalStability(Claim):
 
 
 # ---------------------------------------------------------------------------
-# 7. Global stability
+# 7. Dissipativity
+
+
+@functools.lru_cache(maxsize=2)
+def _dissipative_cases(how: str) -> tuple[tuple[str, Network], ...]:
+    """Networks whose A*(x) satisfies the ``how`` hypothesis at every x: ``norm`` — ReLU, tanh and sigmoid maps
+    with biases scaled so that ∏‖W‖₂∏sup|Λ| = 1 (so ‖A*(x)‖₂ ≤ 1); ``radius`` — the switching counterexample,
+    whose ρ(A*(x)) ≤ 0.92 everywhere (the negative control's hypothesis)."""
+    if how == "radius":
+        return (("switching counterexample", switching_counterexample()),)
+    cases = []
+    for name in ("relu", "tanh", "sigmoid"):
+        network = random_dynamics(_phi(name), 3, 6, 2, "gaussian", seed=8, high=1.5, bias_scale=0.5)
+        scale = (1.0 / _bound(network, "norm")) ** (1 / len(network.weights))
+        cases.append((name, network.with_parameters([scale * np.asarray(w) for w in network.weights], network.biases)))
+    return tuple(cases)
+
+
+def _supply_excess(network: Network, x: np.ndarray) -> np.ndarray:
+    """(‖f(x)‖ − ‖x‖ − ‖b*(x)‖)/(1 + ‖x‖): positive where V(x) = ‖x‖₂ gains more than the supply ‖b*(x)‖₂."""
+    offset = pointwise_affine(network, x)[1]
+    value = network.forward(x)[0][-1]
+    return (np.linalg.norm(value, axis=-1) - np.linalg.norm(x, axis=-1) - np.linalg.norm(offset, axis=-1)) / (1 + np.linalg.norm(x, axis=-1))
+
+
+@dataclass(frozen=True)
+class Dissipativity(Claim):
+    """If the ``candidate`` quantity of A*(x) (norm: ‖A*(x)‖₂; radius: ρ(A*(x))) is ≤ 1 at every x, then V(x) = ‖x‖₂
+    is a storage function with supply rate ‖b*(x)‖₂: ‖f(x)‖ ≤ ‖x‖ + ‖b*(x)‖."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        cases = _dissipative_cases(candidate)
+        worst = {label: self._climb(network) for label, network in cases}
+        return [timed(self._double, cases, worst), timed(self._digits, cases, worst)]
+
+    @staticmethod
+    def _climb(network: Network) -> np.ndarray:
+        """The input of largest excess found: a sample of 4096 inputs, then a batched hill climb."""
+        rng = np.random.default_rng(9)
+        d = network.weights[0].shape[-1]
+        x = np.concatenate([rng.normal(0, 1, (2048, d)), rng.normal(0, 20, (2048, d))])
+        excess = _supply_excess(network, x)
+        for radius in np.geomspace(1.0, 1e-3, 12):
+            best = x[np.argsort(excess)[-16:]]
+            x = np.concatenate([best, (best[:, None, :] + radius * (1 + np.abs(best[:, None, :])) * rng.standard_normal((16, 16, d))).reshape(-1, d)])
+            excess = _supply_excess(network, x)
+        return x[int(np.argmax(excess))]
+
+    def _judge(self, route: str, excess: dict, how: str) -> Evidence:
+        limit = tolerance("eigenvalue_relative")
+        details = {"largest_excess": excess, "tolerance": limit}
+        bad = {k: v for k, v in excess.items() if v > limit}
+        if bad:
+            return Evidence(route, DISAGREE, f"{how}: ‖f(x)‖ exceeds ‖x‖ + ‖b*(x)‖ by " + ", ".join(f"{v:.3g}(1 + ‖x‖) ({k})" for k, v in bad.items()), details)
+        return Evidence(route, AGREE, f"{how}: ‖f(x)‖ ≤ ‖x‖ + ‖b*(x)‖ on every network (largest excess {max(excess.values()):.3g}(1 + ‖x‖))", details)
+
+    def _double(self, cases, worst) -> Evidence:
+        excess = {label: float(_supply_excess(network, worst[label][None])[0]) for label, network in cases}
+        return self._judge("double precision", excess, "4096 inputs and a hill climb a network")
+
+    def _digits(self, cases, worst) -> Evidence:
+        excess = {}
+        for label, network in cases:
+            x = worst[label]
+            value, _, offset = mp_pointwise_affine(network, x)
+            with mpmath.workdps(40):
+                point = mpmath.matrix(x.tolist())
+                excess[label] = float((mpmath.norm(value) - mpmath.norm(point) - mpmath.norm(offset)) / (1 + mpmath.norm(point)))
+        return self._judge("40 digits", excess, "the hill climb's worst input at 40 digits")
+
+
+# ---------------------------------------------------------------------------
+# 8. Global stability
 
 
 @functools.lru_cache(maxsize=1)
@@ -525,6 +597,13 @@ CLAIMS = [
         r"\rho\big(\partial f/\partial x\,(x^*)\big) < 1 \Rightarrow x^* \text{ locally asymptotically stable}",
         literature="jacobian",
         wrong="A*",
+    ),
+    Dissipativity(
+        "affine.dissipativity",
+        _DRGONA + " (dissipativity with supply rates from the aggregate bias): ‖A*(x)‖₂ ≤ 1 at every x makes V(x) = ‖x‖₂ a storage function with supply ‖b*(x)‖₂",
+        r"\sup_x \|A^*(x)\|_2 \le 1 \Rightarrow \|f(x)\|_2 \le \|x\|_2 + \|b^*(x)\|_2",
+        literature="norm",
+        wrong="radius",
     ),
     GlobalStability(
         "affine.global_stability",

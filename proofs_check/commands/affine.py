@@ -15,8 +15,10 @@ __all__ = ["register"]
 
 #: The most activation regions (an upper bound counted before the work) that ``--regions`` enumerates.
 REGION_LIMIT = 20_000
-#: The largest network the command builds or reads: its parameters.
+#: The largest network the command builds: its parameters.
 LARGEST_PARAMETERS = 10**7
+#: The most floating-point operations the orbits of --stability and of the basins may take (~a minute on 2 cores).
+LARGEST_WORK = 2e11
 
 
 def register(commands: Commands) -> None:
@@ -78,9 +80,28 @@ def _network(args):
         phi = activation_expr(args.activation)
         network = random_dynamics(phi, args.dim, args.width, args.depth, args.init, seed=args.seed, low=args.low, high=args.high, bias_scale=args.bias_scale)
         return network, f"{args.activation}, {args.dim}→{args.width}×{args.depth}→{args.dim}, {args.init} weights, seed {args.seed}"
-    if os.path.getsize(args.network) > 256 << 20 if os.path.exists(args.network) else False:
-        raise UsageError(f"{args.network} is larger than 256 MiB")
     return network_from_json(args.network), os.path.basename(args.network)
+
+
+def _check_work(args, network, d: int, piecewise_linear: bool) -> None:
+    """Refuse, before the work, what would not fit in memory or would run for hours: Newton's Jacobians at every
+    start, the orbits of the stability search and of the basins (each a forward pass per step and start)."""
+    from dyncheck.proofs_check.commands.common import require_memory
+
+    entries = sum(int(np.prod(np.shape(w)[-2:])) for w in network.weights)
+    newton = args.fixed_points and not (piecewise_linear and _regions_fit(network))
+    starts = 9**d if d <= 3 else 729
+    if newton or args.plot:
+        require_memory(3 * 8.0 * max(starts if newton else 0, 400 if args.plot else 0) * entries, "the Jacobians at every start (Newton's fixed points, the spectrum plot)")
+    work = 2.0 * entries * ((2048 * 600 if args.stability else 0) + (200 * 200 * 400 if args.plot and d == 2 else 0) + (60 * starts if newton else 0))
+    if work > LARGEST_WORK:
+        raise UsageError(f"the orbits and Newton steps asked for take ~{work:.1e} floating-point operations (limit {LARGEST_WORK:.0e}): use a smaller network, or fewer of --fixed-points, --stability, --plot")
+
+
+def _regions_fit(network) -> bool:
+    from dyncheck.numerics.affine import region_bound
+
+    return region_bound(network) <= REGION_LIMIT
 
 
 def _complex_list(values) -> list:
@@ -113,6 +134,7 @@ def _run(args) -> int:
     default = not (args.at or args.fixed_points or args.regions or args.stability or args.compare)
     if default:
         args.fixed_points = args.stability = square
+    _check_work(args, network, d_in, piecewise_linear)
     result: dict = {"network": name, "activation": affine.activation_name(network.phi), "input_dimension": d_in, "output_dimension": d_out, "layers": len(network.weights)}
 
     x = np.asarray(args.at if args.at is not None else np.zeros(d_in), float)
@@ -129,7 +151,7 @@ def _run(args) -> int:
         result["decomposition"]["eigenvalues_A_star"] = _complex_list(np.linalg.eigvals(matrix[0]))
         result["decomposition"]["eigenvalues_jacobian"] = _complex_list(np.linalg.eigvals(jac))
     regions = None
-    if args.regions or (args.fixed_points and piecewise_linear and affine.region_bound(network) <= REGION_LIMIT):
+    if args.regions or (args.fixed_points and piecewise_linear and _regions_fit(network)):
         regions = affine.activation_regions(network, limit=REGION_LIMIT)
         result["regions"] = {"count": len(regions), "list": [{"pattern": list(r.pattern), "centre": r.centre.tolist(), "matrix": r.matrix.tolist(), "offset": r.offset.tolist(), "spectral_radius": float(affine.spectral_radius(r.matrix))} for r in regions]} if args.regions else {"count": len(regions)}
     fixed_points = []
