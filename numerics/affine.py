@@ -38,7 +38,7 @@ import sympy as sp
 from dyncheck.numerics.backend import haar_orthogonal
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.networks import Network, compiled_activation
-from dyncheck.theory.activations import ACTIVATIONS, ALIASES, activation, derivative
+from dyncheck.theory.activations import ACTIVATIONS, ALIASES, activation, derivative, registered_name
 from dyncheck.theory.affine import linear_pieces, slope_quotient
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import X
@@ -50,7 +50,6 @@ __all__ = [
     "Region",
     "WEIGHT_FAMILIES",
     "WeightFamily",
-    "activation_name",
     "activation_regions",
     "b_star",
     "basins",
@@ -58,6 +57,8 @@ __all__ = [
     "constrained_weight",
     "contraction_bound",
     "diverging_orbit",
+    "ENUMERATION_LIMIT",
+    "enumeration_cost",
     "from_torch",
     "global_stability",
     "iterate",
@@ -113,11 +114,6 @@ def slope_function(phi: sp.Expr, rule: str = "quotient") -> Callable[[np.ndarray
         return np.where(z == 0, at_zero, value)
 
     return slope
-
-
-def activation_name(phi: sp.Expr) -> str:
-    """The registered name of an activation expression (``relu``), or the expression itself."""
-    return next((name for name, entry in ACTIVATIONS.items() if entry.expr() == phi), str(phi))
 
 
 def _value_at_zero(phi: sp.Expr) -> float:
@@ -193,8 +189,16 @@ def _sup_abs(phi: sp.Expr, expr: sp.Expr) -> float:
     with np.errstate(invalid="ignore", over="ignore"):  # a form like e⁻ˣ/(1 + e⁻ˣ)² is inf/inf far out: ignored (nan) there
         values = np.abs(np.broadcast_to(f(grid), grid.shape))
     best = int(np.nanargmax(values))
-    if best >= grid.size - 2:
-        return float(values[best])
+    if best >= grid.size - 2 or not np.isfinite(values[best]):  # largest far out: the supremum may be a limit at ±∞, or ∞
+        from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+
+        quantity = (phi - phi.subs(X, 0)) / X if expr is None else expr
+        try:
+            with time_limit(10):
+                limits = [sp.limit(sp.Abs(quantity), X, end) for end in (-sp.oo, sp.oo)]
+        except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
+            return math.inf  # undecided: no finite bound is claimed
+        return math.inf if any(not v.is_finite for v in limits) else float(max(values[best], *(float(v) for v in limits)))
     step = grid[1] - grid[0]
     refined = minimize_scalar(lambda z: -abs(float(np.asarray(f(np.array([z]))).ravel()[0])), bounds=(grid[best] - step, grid[best] + step), method="bounded", options={"xatol": 1e-12})
     return float(max(values[best], -refined.fun))
@@ -375,11 +379,24 @@ def promise_violation(family: str, eigenvalues: np.ndarray, singular_values: np.
 _TORCH_ACTIVATIONS = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "ELU": "elu", "SiLU": "silu", "GELU": "gelu", "Softplus": "softplus", "LeakyReLU": "leaky_relu", "Hardtanh": "hard_tanh", "SELU": "selu", "Identity": "linear"}
 
 
+def _numbers_only(value, what: str) -> None:
+    """Refuse JSON leaves that are not numbers (a string "0.5" or true would be read as one by numpy)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise UsageError(f"{what} must hold numbers only, not {type(item).__name__} {str(item)[:20]!r}")
+
+
 def _finite_array(value, what: str, ndim: int) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        _numbers_only(value, what)
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a {'matrix' if ndim == 2 else 'vector'} of numbers") from None
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a {'matrix' if ndim == 2 else 'vector'} of numbers, each finite in double precision") from None
     if array.ndim != ndim or 0 in array.shape:
         raise UsageError(f"{what} must be a non-empty {'matrix (a list of rows)' if ndim == 2 else 'vector'}, not of shape {array.shape}")
     if not np.all(np.isfinite(array)):
@@ -388,6 +405,8 @@ def _finite_array(value, what: str, ndim: int) -> np.ndarray:
 
 
 def _activation_of(spec) -> sp.Expr | None:
+    if isinstance(spec, sp.Expr):
+        return spec
     if spec is None or spec in ("linear", "identity", "none"):
         return None
     if not isinstance(spec, str):
@@ -401,7 +420,8 @@ def _activation_of(spec) -> sp.Expr | None:
 def network_from_layers(layers: list) -> Network:
     """A network of the substrate from ``[{"weight": [[…]], "bias": […] or null, "activation": name or null}, …]``:
     weights as they act (the standard parameterisation); a layer with an activation is dense, one without
-    linear.  The non-linear layers must share one activation (the substrate's networks have one φ)."""
+    linear.  The non-linear layers must share one activation (the substrate's networks have one φ).  Each
+    entry is checked: numbers only, finite, shapes that chain, a known activation."""
     if not isinstance(layers, list) or not layers:
         raise UsageError('a network is a non-empty list of layers {"weight": [[…]], "bias": […] or null, "activation": …}')
     weights, biases, phis = [], [], []
@@ -423,14 +443,22 @@ def network_from_layers(layers: list) -> Network:
         phis.append(_activation_of(layer.get("activation")))
     nonlinear = {phi for phi in phis if phi is not None}
     if len(nonlinear) > 1:
-        raise UsageError(f"the layers use {len(nonlinear)} different activations; a network here has one activation for all its non-linear layers")
+        raise UsageError(f"the layers use {len(nonlinear)} different activations ({', '.join(sorted(map(registered_name, nonlinear)))}); a network here has one activation for all its non-linear layers")
     phi = nonlinear.pop() if nonlinear else X
     kinds = tuple("linear" if p is None else "dense" for p in phis)
     return Network(weights, biases, phi, 1.0, 1.0, "standard", kinds)
 
 
+def _no_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise UsageError(f"a JSON object repeats the key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
 def network_from_json(path: str) -> Network:
-    """:func:`network_from_layers` of a JSON file ``{"layers": […]}`` (data only: a pickle or other binary is refused)."""
+    """:func:`network_from_layers` of a JSON file ``{"layers": […]}`` (data only: a pickle or other binary is refused;
+    at most 64 MiB; no repeated keys; no keys but ``layers`` and ``description``)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read((64 << 20) + 1)
@@ -441,17 +469,21 @@ def network_from_json(path: str) -> Network:
     if raw[:1] in (b"\x80",) or raw[:2] == b"PK":
         raise UsageError(f"{path} is a pickle or an archive, not a JSON network: a model file here is data, never code")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path} is not JSON ({error})") from None
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError, a 5000-digit integer, deep nesting
+        raise UsageError(f"{path} is not JSON a network can be read from ({type(error).__name__}: {str(error)[:80]})") from None
     if not isinstance(data, dict) or "layers" not in data:
         raise UsageError(f'{path} must hold an object {{"layers": [...]}}')
+    unknown = set(data) - {"layers", "description"}
+    if unknown:
+        raise UsageError(f"{path} has unknown keys {sorted(unknown)}; a network file has layers (and a description)")
     return network_from_layers(data["layers"])
 
 
 def from_torch(module) -> Network:
     """A network of the substrate from a ``torch.nn.Sequential`` of ``Linear`` and activation modules (ReLU,
-    LeakyReLU, Tanh, Sigmoid, ELU, SELU, SiLU, GELU (exact), Softplus (β = 1), Hardtanh (−1, 1), Identity)."""
+    LeakyReLU, Tanh, Sigmoid, ELU, SELU, SiLU, GELU (exact), Softplus (β = 1), Hardtanh (−1, 1), Identity),
+    checked as :func:`network_from_layers` checks a file."""
     import torch
 
     if not isinstance(module, torch.nn.Sequential):
@@ -478,13 +510,7 @@ def from_torch(module) -> Network:
         elif name == "Hardtanh" and (part.min_val, part.max_val) != (-1.0, 1.0):
             raise UsageError("Hardtanh other than clip(x, −1, 1) is not supported")
         layers[-1]["activation"] = phi
-    weights = [layer["weight"] for layer in layers]
-    biases = [np.zeros(w.shape[0]) if layer["bias"] is None else layer["bias"] for layer, w in zip(layers, weights)]
-    phis = {layer["activation"] for layer in layers if layer["activation"] is not None}
-    if len(phis) > 1:
-        raise UsageError("the modules use different activations; a network here has one activation for all its non-linear layers")
-    kinds = tuple("linear" if layer["activation"] is None else "dense" for layer in layers)
-    return Network(weights, biases, phis.pop() if phis else X, 1.0, 1.0, "standard", kinds)
+    return network_from_layers(layers)
 
 
 def random_dynamics(phi: sp.Expr, dim: int, width: int, depth: int, family: str = "gaussian", *, seed=0, low: float = 0.0, high: float = 1.0, bias_scale: float = 0.1, readout: bool = True) -> Network:
@@ -534,12 +560,16 @@ class Region:
         return bool(np.all(self.constraints @ x - self.bounds <= tolerance * scale))
 
 
+def _name(phi: sp.Expr) -> str:
+    return registered_name(phi)
+
+
 def region_bound(network: Network) -> int:
     """An upper bound on the number of activation regions: per layer, the regions of an arrangement of
     (pieces − 1)·width hyperplanes in the input dimension d, Σ_{i ≤ d} C(n, i), multiplied over layers."""
     pieces = linear_pieces(network.phi)
     if pieces is None:
-        raise UsageError(f"the activation {network.phi} is not piecewise linear: its regions are not polyhedra (use Newton's fixed points)")
+        raise UsageError(f"the activation {_name(network.phi)} is not piecewise linear: its regions are not polyhedra (use Newton's fixed points)")
     d = network.weights[0].shape[-1]
     bound = 1
     for w, kind in zip(network.weights, network.kinds):
@@ -548,6 +578,17 @@ def region_bound(network: Network) -> int:
         hyperplanes = (len(pieces) - 1) * w.shape[-2]
         bound *= sum(math.comb(hyperplanes, i) for i in range(min(d, hyperplanes) + 1))
     return bound
+
+
+def enumeration_cost(network: Network) -> int:
+    """The linear programmes an enumeration may solve: :func:`region_bound` × the number of non-linear units
+    (each region is reached through one branch a unit; ~1 ms a programme)."""
+    units = sum(np.shape(w)[-2] for w, kind in zip(network.weights, network.kinds) if kind != "linear")
+    return region_bound(network) * max(units, 1)
+
+
+#: The most linear programmes :func:`activation_regions` runs unless told otherwise (about a minute).
+ENUMERATION_LIMIT = 50_000
 
 
 def _interior(constraints: np.ndarray, bounds: np.ndarray, d: int) -> tuple[float, np.ndarray]:
@@ -566,43 +607,46 @@ def _interior(constraints: np.ndarray, bounds: np.ndarray, d: int) -> tuple[floa
     return float(result.x[-1]), result.x[:d]
 
 
-def activation_regions(network: Network, *, limit: int = 20_000) -> list[Region]:
+def activation_regions(network: Network, *, limit: int = ENUMERATION_LIMIT) -> list[Region]:
     """Every activation region of a network with a piecewise-linear activation, exactly: a depth-first search over
     the units, layer by layer, each branch a piece of the activation kept only while its polyhedron has
-    interior (a ball of radius > 1e-9 relative, by a linear programme).  A :class:`UsageError` before the work
-    when :func:`region_bound` exceeds ``limit``."""
+    interior (a ball of radius > 1e-9, by a linear programme).  A :class:`UsageError` before the work when
+    :func:`enumeration_cost` exceeds ``limit``."""
     pieces = linear_pieces(network.phi)
     if pieces is None:
-        raise UsageError(f"the activation {network.phi} is not piecewise linear: its regions are not polyhedra")
-    bound = region_bound(network)
-    if bound > limit:
-        raise UsageError(f"up to {bound} activation regions (limit {limit}): too many to enumerate; use fewer or narrower layers")
+        raise UsageError(f"the activation {_name(network.phi)} is not piecewise linear: its regions are not polyhedra")
+    cost = enumeration_cost(network)
+    if cost > limit:
+        raise UsageError(f"up to {cost:.3g} linear programmes (the regions' bound × the units; limit {limit:.3g}): too many to enumerate; use fewer or narrower layers")
     d = network.weights[0].shape[-1]
     piece_data = [(float(p.lower), float(p.upper), float(p.slope), float(p.intercept)) for p in pieces]
     regions: list[Region] = []
-
-    def descend(layer, unit, matrix, offset, pre_matrix, pre_offset, slopes, intercepts, constraints, bounds, pattern):
+    # a state: (layer, unit, the layer's input as matrix·x + offset, its pre-activations, the pieces chosen in
+    # this layer as (slopes, intercepts), the constraints G x ≤ h, the pattern so far)
+    stack = [(0, 0, np.eye(d), np.zeros(d), None, None, (), (), np.zeros((0, d)), np.zeros(0), ())]
+    while stack:
+        layer, unit, matrix, offset, pre_matrix, pre_offset, slopes, intercepts, constraints, bounds, pattern = stack.pop()
         if layer == len(network.kinds):
             _, centre = _interior(constraints, bounds, d)
-            regions.append(Region(tuple(pattern), constraints, bounds, matrix, offset, centre))
-            return
+            regions.append(Region(pattern, constraints, bounds, matrix, offset, centre))
+            continue
         kind = network.kinds[layer]
-        weight_scale, bias_scale = network.scales(layer)
-        if unit == 0:  # the layer's pre-activations as affine maps of x on this region
+        if unit == 0 and pre_matrix is None:  # the layer's pre-activations as affine maps of x on this region
+            weight_scale, bias_scale = network.scales(layer)
             w = weight_scale * np.asarray(network.weights[layer])
             pre_matrix, pre_offset = w @ matrix, w @ offset + bias_scale * np.asarray(network.biases[layer])
             if kind == "linear":
-                descend(layer + 1, 0, pre_matrix, pre_offset, None, None, None, None, constraints, bounds, pattern)
-                return
+                stack.append((layer + 1, 0, pre_matrix, pre_offset, None, None, (), (), constraints, bounds, pattern))
+                continue
         if unit == pre_matrix.shape[0]:
             post_matrix = np.asarray(slopes)[:, None] * pre_matrix
             post_offset = np.asarray(slopes) * pre_offset + np.asarray(intercepts)
             if kind == "residual":
                 post_matrix, post_offset = matrix + network.residual_step * post_matrix, offset + network.residual_step * post_offset
-            descend(layer + 1, 0, post_matrix, post_offset, None, None, None, None, constraints, bounds, pattern)
-            return
+            stack.append((layer + 1, 0, post_matrix, post_offset, None, None, (), (), constraints, bounds, pattern))
+            continue
         g, g0 = pre_matrix[unit], pre_offset[unit]
-        for index, (lower, upper, slope, intercept) in enumerate(piece_data):
+        for index, (lower, upper, slope, intercept) in reversed(list(enumerate(piece_data))):
             rows, values = [constraints], [bounds]
             if math.isfinite(lower):  # lower ≤ g·x + g0
                 rows.append(-g[None]), values.append([g0 - lower])
@@ -611,9 +655,7 @@ def activation_regions(network: Network, *, limit: int = 20_000) -> list[Region]
             new_constraints, new_bounds = np.vstack(rows), np.concatenate(values)
             radius, _ = _interior(new_constraints, new_bounds, d)
             if radius > 1e-9:
-                descend(layer, unit + 1, matrix, offset, pre_matrix, pre_offset, [*slopes, slope], [*intercepts, intercept], new_constraints, new_bounds, [*pattern, index])
-
-    descend(0, 0, np.eye(d), np.zeros(d), None, None, [], [], np.zeros((0, d)), np.zeros(0), [])
+                stack.append((layer, unit + 1, matrix, offset, pre_matrix, pre_offset, (*slopes, slope), (*intercepts, intercept), new_constraints, new_bounds, (*pattern, index)))
     return regions
 
 
@@ -623,12 +665,14 @@ def activation_regions(network: Network, *, limit: int = 20_000) -> list[Region]
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """x* = f(x*), its linearisation's eigenvalues (the Jacobian's, or the region matrix's), type and stability."""
+    """x* = f(x*), its linearisation's eigenvalues (the Jacobian's, or the region matrix's), type and stability
+    (None: undecided — a modulus 1, a fixed point on a kink whose adjacent regions do not decide, or a set of
+    fixed points that is not isolated, ``type`` ``non-isolated`` with ``x`` one of its points)."""
 
     x: np.ndarray
     eigenvalues: np.ndarray
     type: str
-    stable: bool
+    stable: bool | None
 
     def to_json(self) -> dict:
         return {
@@ -639,13 +683,13 @@ class FixedPoint:
         }
 
 
-def classify(eigenvalues: np.ndarray) -> tuple[str, bool]:
+def classify(eigenvalues: np.ndarray) -> tuple[str, bool | None]:
     """The type of a fixed point of a map from its linearisation's eigenvalues: ``saddle`` (moduli on both sides of
     1), ``focus`` (a complex pair), ``node``; ``non-hyperbolic`` when a modulus is 1 to 1e-9 (the linearisation
-    does not decide).  Stable when every modulus is below 1."""
+    does not decide: stability None).  Stable when every modulus is below 1."""
     moduli = np.abs(eigenvalues)
     if np.any(np.abs(moduli - 1.0) <= 1e-9):
-        return "non-hyperbolic", False
+        return "non-hyperbolic", None
     if moduli.min() < 1.0 < moduli.max():
         kind = "saddle"
     elif np.any(np.abs(np.imag(eigenvalues)) > 1e-12 * (1.0 + moduli)):
@@ -668,22 +712,47 @@ def _fixed_point(x: np.ndarray, matrix: np.ndarray) -> FixedPoint:
     return FixedPoint(x, eigenvalues, kind, stable)
 
 
+def _on_kink(x: np.ndarray, adjacent: list[Region]) -> FixedPoint:
+    """A fixed point where regions meet: near it f(x) − x* = M(x − x*) with M in the convex hull of the adjacent
+    regions' matrices, so a joint spectral radius below 1 of those makes it stable; otherwise undecided (the
+    switching counterexample's origin is unstable although every adjacent matrix is stable)."""
+    matrices = np.stack([r.matrix for r in adjacent])
+    upper = jsr_bounds(matrices)[1]
+    eigenvalues = np.concatenate([np.linalg.eigvals(m) for m in matrices])
+    return FixedPoint(x, eigenvalues, "kink", True if upper < 1 else None)
+
+
+def _fixed_set_point(region: Region) -> np.ndarray | None:
+    """A point of {x ∈ region : (I − A)x = c} for a region whose I − A is singular, by a linear programme; None if empty."""
+    from scipy.optimize import linprog
+
+    d = region.matrix.shape[0]
+    result = linprog(np.zeros(d), A_ub=region.constraints if region.constraints.size else None, b_ub=region.bounds if region.constraints.size else None, A_eq=np.eye(d) - region.matrix, b_eq=region.offset, bounds=[(None, None)] * d, method="highs")
+    return result.x if result.status == 0 else None
+
+
 def region_fixed_points(network: Network, regions: list[Region] | None = None, *, check_region: bool = True) -> list[FixedPoint]:
     """The fixed points of a piecewise-linear network: each region's (I − A_r) x = c_r, kept only when x lies in its
-    region (``check_region=False`` keeps the virtual ones too — the negative control), classified by A_r."""
+    region (``check_region=False`` keeps the virtual ones too — the negative control), classified by A_r; a point
+    where regions meet is a ``kink`` (:func:`_on_kink`); a region whose I − A_r is singular and whose affine map
+    fixes points inside it contributes a ``non-isolated`` set (one of its points, stability None)."""
     _require_square(network)
     regions = activation_regions(network) if regions is None else regions
     found: list[FixedPoint] = []
     for region in regions:
         system = np.eye(region.matrix.shape[0]) - region.matrix
         if np.linalg.cond(system) > 1e12:
-            continue  # no isolated fixed point in this region's affine map
+            x = _fixed_set_point(region) if check_region else None
+            if x is not None:
+                found.append(FixedPoint(x, np.linalg.eigvals(region.matrix), "non-isolated", None))
+            continue
         x = np.linalg.solve(system, region.offset)
         if check_region and not region.contains(x):
             continue
-        if any(np.allclose(x, p.x, rtol=1e-9, atol=1e-9) for p in found):
-            continue  # on a boundary: found from both sides
-        found.append(_fixed_point(x, region.matrix))
+        if any(p.type != "non-isolated" and np.allclose(x, p.x, rtol=1e-9, atol=1e-9) for p in found):
+            continue
+        adjacent = [r for r in regions if r.contains(x)] if check_region else [region]
+        found.append(_fixed_point(x, region.matrix) if len(adjacent) <= 1 else _on_kink(x, adjacent))
     return found
 
 
@@ -700,9 +769,10 @@ def iterate(network: Network, starts: np.ndarray, steps: int) -> np.ndarray:
     return np.stack(out)
 
 
-def newton_fixed_points(network: Network, box: float = 3.0, starts_per_axis: int = 9, *, iterations: int = 60, seed: int = 0) -> list[FixedPoint]:
+def newton_fixed_points(network: Network, box: float = 3.0, starts_per_axis: int = 9, *, iterations: int = 100, seed: int = 0) -> list[FixedPoint]:
     """Fixed points of any network by Newton's method x ← x − (J(x) − I)⁻¹(f(x) − x) from a grid of starts on
-    [−box, box]^d (a random sample of as many starts beyond d = 3), kept when |f(x) − x| ≤ 1e-11(1 + |x|),
+    [−box, box]^d (a random sample of as many starts beyond d = 3), kept when the last step and |f(x) − x| are
+    both ≤ 1e-11(1 + |x|) (slow convergence to a non-hyperbolic point leaves a step, and is not accepted early),
     merged within 1e-7, classified by the Jacobian (not by A*)."""
     d = _require_square(network)
     if d <= 3:
@@ -711,17 +781,20 @@ def newton_fixed_points(network: Network, box: float = 3.0, starts_per_axis: int
     else:
         x = np.random.default_rng(seed).uniform(-box, box, (starts_per_axis**3, d))
     eye = np.eye(d)
+    step = np.full_like(x, np.inf)
     with np.errstate(all="ignore"):
         for _ in range(iterations):
             residual = network.forward(x)[0][-1] - x
             system = jacobian(network, x) - eye
-            ok = np.abs(np.linalg.det(system)) > 1e-14
-            step = np.zeros_like(x)
+            ok = np.all(np.isfinite(system), axis=(-2, -1)) & np.all(np.isfinite(residual), axis=-1)
+            ok[ok] = np.linalg.cond(system[ok]) < 1e14  # scale-free: near a non-hyperbolic point J − I is small but the step is not
+            step = np.full_like(x, np.inf)
             step[ok] = np.linalg.solve(system[ok], residual[ok][..., None])[..., 0]
-            x = np.where(np.isfinite(x - step), x - step, x)
+            x = np.where(np.isfinite(step), x - step, x)
         residual = np.abs(network.forward(x)[0][-1] - x).max(axis=-1)
+    scale = 1e-11 * (1 + np.abs(x).max(axis=-1))
     found: list[FixedPoint] = []
-    for point in x[residual <= 1e-11 * (1 + np.abs(x).max(axis=-1))]:
+    for point in x[(residual <= scale) & (np.abs(step).max(axis=-1) <= scale)]:
         if not any(np.linalg.norm(point - p.x) <= 1e-7 * (1 + np.linalg.norm(point)) for p in found):
             found.append(_fixed_point(point, jacobian(network, point[None])[0]))
     return found
@@ -754,6 +827,10 @@ def jsr_bounds(matrices: np.ndarray, *, products: int = 1 << 16) -> tuple[float,
     induced norm, so each a valid bound).  Returns (lower, upper, K)."""
     matrices = np.asarray(matrices, float)
     m, d = matrices.shape[0], matrices.shape[-1]
+    scale = float(np.linalg.norm(matrices, 2, axis=(-2, -1)).max())
+    if scale == 0 or not math.isfinite(scale):
+        return (0.0, 0.0, 1) if scale == 0 else (math.inf, math.inf, 1)
+    matrices = matrices / scale  # the joint spectral radius is homogeneous: products of norm ≤ 1 neither overflow nor lose the bound
     depth = max(1, int(math.log(products) / math.log(max(m, 2))))
     lower, level, levels = 0.0, matrices, []
     for k in range(1, depth + 1):
@@ -768,13 +845,14 @@ def jsr_bounds(matrices: np.ndarray, *, products: int = 1 << 16) -> tuple[float,
     for k, level in enumerate(levels, start=1):
         for transformed in (level, t @ level @ t_inverse):
             upper = min(upper, float(np.linalg.norm(transformed, 2, axis=(-2, -1)).max()) ** (1 / k))
-    return lower, upper, depth
+    return lower * scale, upper * scale, depth
 
 
 def diverging_orbit(network: Network, box: float = 10.0, *, starts: int = 512, steps: int = 600, seed: int = 0) -> dict | None:
-    """A start whose orbit grows past 1e8(1 + box) within ``steps`` and keeps growing over its last tenth (a witness
-    that f is not globally stable), from a grid of directions at radii box/100 … box and random starts; None if
-    none does.  The witness records the start, the step it passed the threshold and its growth per step."""
+    """A start whose orbit grows past 1e8(1 + box + ‖f(0)‖) within ``steps`` and keeps growing over its last tenth (a
+    witness that f is not globally stable; ‖f(0)‖ puts the threshold beyond any fixed point the biases place far
+    out), from 512 directions at radii box/100 … box; None if none does.  The witness records the start, the
+    step it passed the threshold and its growth per step."""
     d = _require_square(network)
     rng = np.random.default_rng(seed)
     directions = rng.standard_normal((starts, d))
@@ -783,8 +861,10 @@ def diverging_orbit(network: Network, box: float = 10.0, *, starts: int = 512, s
     x0 = (directions[:, None, :] * radii[None, :, None]).reshape(-1, d)
     orbit = iterate(network, x0, steps)
     norms = np.linalg.norm(orbit, axis=-1)
-    threshold = 1e8 * (1 + box)
-    escaped = np.flatnonzero((norms[-1] > threshold) & (norms[-1] >= norms[-1 - steps // 10]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        origin = float(np.linalg.norm(iterate(network, np.zeros((1, d)), 1)[-1]))
+    threshold = 1e8 * (1 + box + origin)
+    escaped = np.flatnonzero((norms[-1] > threshold) & ((norms[-1] > norms[-1 - steps // 10]) | (norms[-1] >= 1e150)))
     if escaped.size == 0:
         return None
     first = escaped[np.argmin([np.argmax(norms[:, i] > threshold) for i in escaped])]
@@ -792,7 +872,7 @@ def diverging_orbit(network: Network, box: float = 10.0, *, starts: int = 512, s
     return {"start": x0[first].tolist(), "steps_to_escape": passed, "growth_per_step": float((norms[passed, first] / max(norms[0, first], 1e-300)) ** (1 / max(passed, 1)))}
 
 
-def global_stability(network: Network, *, box: float = 10.0, limit: int = 20_000) -> dict:
+def global_stability(network: Network, *, box: float = 10.0, limit: int = ENUMERATION_LIMIT, regions: list[Region] | None = None) -> dict:
     """The verdict on global stability of x_{k+1} = f(x_k), with its evidence:
 
     * ``contraction_bound`` < 1 — globally stable (a contraction: one fixed point attracting every orbit);
@@ -806,10 +886,10 @@ def global_stability(network: Network, *, box: float = 10.0, limit: int = 20_000
     result = {"contraction_bound": contraction_bound(network), "jsr_lower": None, "jsr_upper": None, "jsr_product_length": None, "regions": None, "witness": None}
     if result["contraction_bound"] < 1:
         return {**result, "globally_stable": True, "reason": f"f is a contraction: ∏‖W‖₂·∏Lip(σ) = {result['contraction_bound']:.6g} < 1"}
-    if linear_pieces(network.phi) is not None and region_bound(network) > limit:
-        result["regions"] = f"up to {region_bound(network)} (not enumerated: the limit is {limit})"
+    if linear_pieces(network.phi) is not None and regions is None and enumeration_cost(network) > limit:
+        result["regions"] = f"up to {region_bound(network):.3g} (not enumerated: more than {limit:.3g} linear programmes)"
     elif linear_pieces(network.phi) is not None:
-        regions = activation_regions(network, limit=limit)
+        regions = activation_regions(network, limit=limit) if regions is None else regions
         lower, upper, length = jsr_bounds(np.stack([r.matrix for r in regions]))
         result.update(jsr_lower=lower, jsr_upper=upper, jsr_product_length=length, regions=len(regions))
         if upper < 1:
@@ -974,17 +1054,19 @@ def plot_phase_portrait(network: Network, fixed_points: list[FixedPoint], box: f
     for k in range(orbits.shape[1]):
         inside = np.all(np.abs(orbits[:, k]) <= 2 * box, axis=1)
         left.plot(orbits[inside, k, 0], orbits[inside, k, 1], "-o", ms=2, lw=0.7, color="tab:red", alpha=0.7)
-    markers = {"node": "o", "focus": "s", "saddle": "X", "non-hyperbolic": "D"}
+    markers = {"node": "o", "focus": "s", "saddle": "X", "non-hyperbolic": "D", "kink": "P", "non-isolated": "*"}
+    fills = {True: "k", False: "w", None: "0.6"}
     for point in fixed_points:
-        left.scatter(*point.x, marker=markers[point.type], s=70, facecolor="k" if point.stable else "w", edgecolor="k", zorder=5)
-    handles = [Line2D([], [], marker=m, ls="", color="k", markerfacecolor="0.6", label=t) for t, m in markers.items()]
-    handles += [Line2D([], [], marker="o", ls="", color="k", label="stable (filled)"), Line2D([], [], marker="o", ls="", color="k", markerfacecolor="w", label="unstable (open)"), Line2D([], [], color="tab:red", label="orbits")]
+        left.scatter(*point.x, marker=markers[point.type], s=70, facecolor=fills[point.stable], edgecolor="k", zorder=5)
+    handles = [Line2D([], [], marker=m, ls="", color="k", markerfacecolor="0.85", label=t) for t, m in markers.items() if any(p.type == t for p in fixed_points)]
+    handles += [Line2D([], [], marker="o", ls="", color="k", markerfacecolor=fills[v], label=label) for v, label in ((True, "stable (black)"), (False, "unstable (white)"), (None, "undecided (grey)")) if any(p.stable is v for p in fixed_points)]
+    handles += [Line2D([], [], color="tab:red", label="orbits")]
     left.legend(handles=handles, fontsize=7, loc="upper right")
     left.set_xlim(-box, box)
     left.set_ylim(-box, box)
     stable = [p for p in fixed_points if p.stable]
     labels = basins(network, stable, box, resolution)
-    colours = ListedColormap(["0.55", "1.0", *[f"C{i % 10}" for i in range(len(stable))]])
+    colours = ListedColormap(["1.0", "0.55", *[f"C{i % 10}" for i in range(len(stable))]])  # labels −2 (neither), −1 (diverges), 0, 1, …
     right.imshow(labels + 2, origin="lower", extent=(-box, box, -box, box), cmap=colours, vmin=0, vmax=len(stable) + 1, interpolation="nearest")
     for index, point in enumerate(stable):
         right.scatter(*point.x, marker="o", s=60, color="k", zorder=5)

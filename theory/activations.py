@@ -28,6 +28,7 @@ __all__ = [
     "ACTIVATIONS",
     "activation",
     "ab_relu",
+    "registered_name",
     "derivative",
     "kinks",
     "smooth_scale_points",
@@ -156,6 +157,12 @@ def activation(name: str) -> Activation:
     except KeyError:
         known = ", ".join(sorted([*ACTIVATIONS, *ALIASES]))
         raise KeyError(f"unknown activation {name!r}; known: {known}") from None
+
+
+def registered_name(expr: sp.Expr) -> str:
+    """The registered name of an activation's expression (``relu`` for x·H(x), with default parameters), or the
+    expression printed when it is not one of them."""
+    return next((name for name, entry in ACTIVATIONS.items() if entry.expr() == expr), str(expr))
 
 
 def _linear_root(arg: sp.Expr, var: sp.Symbol) -> sp.Expr:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from dyncheck.theory.activations import derivative, kinks
+from dyncheck.theory.activations import derivative, kinks, registered_name
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 from dyncheck.theory.symbols import X
@@ -103,11 +103,11 @@ def _taylor_quotient(branch: sp.Expr, value_at_zero: sp.Expr) -> sp.Expr:
 def slope_quotient(phi: sp.Expr) -> SlopeQuotient:
     """Λ of ``phi`` (an expression in x) with its near-zero polynomials; a :class:`UsageError` if σ jumps at 0
     (Λ is then unbounded near 0 and the decomposition has no slope there) or the polynomials do not converge."""
-    phi = sp.sympify(phi).rewrite(sp.Heaviside)
+    name, phi = registered_name(phi), sp.sympify(phi).rewrite(sp.Heaviside)
     value = phi.subs(X, 0)
     branches = {side: _one_sided(phi, side) for side in (-1, 1)}
     if any(branch.subs(X, 0) != value for branch in branches.values()):
-        raise UsageError(f"the activation {phi} jumps at 0: its slope quotient (σ(z) − σ(0))/z is unbounded there")
+        raise UsageError(f"the activation {name} jumps at 0: its slope quotient (σ(z) − σ(0))/z is unbounded there")
     polynomials = {side: _taylor_quotient(branch, value) for side, branch in branches.items()}
     exact = {side: sp.lambdify(X, (branch - value) / X, "mpmath") for side, branch in branches.items()}
     evaluate = {side: sp.lambdify(X, polynomial, "mpmath") for side, polynomial in polynomials.items()}
@@ -120,7 +120,7 @@ def slope_quotient(phi: sp.Expr) -> SlopeQuotient:
                 break
             radius /= 2
         else:
-            raise UsageError(f"the Taylor polynomial of the slope quotient of {phi} does not converge near 0")
+            raise UsageError(f"the Taylor polynomial of the slope quotient of {name} does not converge near 0")
         value_mp = sp.lambdify(X, branches[1], "mpmath")(mpmath.mpf(0))
         at_r = [sp.lambdify(X, branches[s], "mpmath")(points[s]) for s in (-1, 1)]
         cancellation = max(float((abs(value_mp) + abs(v)) / abs(v - value_mp)) if v != value_mp else 1.0 for v in at_r)

@@ -8,15 +8,17 @@ import os
 
 import numpy as np
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_seed, at_least, count, finite, json_number, output_folder
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, at_least, count, figure_file, finite, json_number, output_folder
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
 
-#: The most activation regions (an upper bound counted before the work) that ``--regions`` enumerates.
-REGION_LIMIT = 20_000
 #: The largest network the command builds: its parameters.
 LARGEST_PARAMETERS = 10**7
+#: The options of --random and their defaults.
+RANDOM_DEFAULTS = {"dim": 2, "width": 8, "depth": 2, "activation": "relu", "init": "gaussian", "low": 0.5, "high": 1.0, "bias_scale": 0.1}
+#: The widest networks --compare draws (eighteen of them, 400 eigendecompositions each).
+COMPARE_WIDTH = 64
 #: The most floating-point operations the orbits of --stability and of the basins may take (~a minute on 2 cores).
 LARGEST_WORK = 2e11
 
@@ -41,22 +43,23 @@ def register(commands: Commands) -> None:
     source.add_argument("--counterexample", action="store_true", help="the ReLU map of the plane whose A*(x) has ρ < 1 at every x, yet whose orbits diverge")
     from dyncheck.numerics.affine import WEIGHT_FAMILIES
 
-    parser.add_argument("--dim", type=count(1, 64), default=2, help="the state dimension of --random (default 2)")
-    parser.add_argument("--width", type=count(1, 512), default=8, help="hidden width of --random (default 8)")
-    parser.add_argument("--depth", type=count(1, 32), default=2, help="hidden layers of --random (default 2)")
-    parser.add_argument("--activation", default="relu", help="the activation of --random, a registered name (default relu; see dyncheck list activations)")
-    parser.add_argument("--init", choices=tuple(WEIGHT_FAMILIES), default="gaussian", help="the weight parameterisation of --random (default gaussian)")
-    parser.add_argument("--low", type=at_least(0, high=1e3), default=0.5, help="the lower spectral bound of svd, perron-frobenius, gershgorin (default 0.5)")
-    parser.add_argument("--high", type=at_least(0, strict=True, high=1e3), default=1.0, help="the upper bound (gaussian: the weights' scale; orthogonal: every singular value) (default 1)")
-    parser.add_argument("--bias-scale", type=at_least(0, high=1e3), default=0.1, help="the biases' standard deviation of --random (default 0.1)")
-    add_seed(parser)
+    # the options of --random default to None, so that one given with a file or --counterexample is refused, not ignored
+    parser.add_argument("--dim", type=count(1, 64), help=f"the state dimension of --random (default {RANDOM_DEFAULTS['dim']})")
+    parser.add_argument("--width", type=count(1, 512), help=f"hidden width of --random (default {RANDOM_DEFAULTS['width']})")
+    parser.add_argument("--depth", type=count(1, 32), help=f"hidden layers of --random (default {RANDOM_DEFAULTS['depth']})")
+    parser.add_argument("--activation", help="the activation of --random, a registered name (default relu; see dyncheck list activations)")
+    parser.add_argument("--init", choices=tuple(WEIGHT_FAMILIES), help="the weight parameterisation of --random (default gaussian)")
+    parser.add_argument("--low", type=at_least(0, high=1e3), help=f"the lower spectral bound of svd, perron-frobenius, gershgorin (default {RANDOM_DEFAULTS['low']})")
+    parser.add_argument("--high", type=at_least(0, strict=True, high=1e3), help=f"the upper bound (gaussian: the weights' scale; orthogonal: every singular value) (default {RANDOM_DEFAULTS['high']})")
+    parser.add_argument("--bias-scale", type=at_least(0, high=1e3), help=f"the biases' standard deviation of --random (default {RANDOM_DEFAULTS['bias_scale']})")
+    parser.add_argument("--seed", type=count(0, 2**63 - 1), help="the seed of --random and of the plots' samples (default 0)")
     parser.add_argument("--at", type=finite, nargs="+", metavar="X", help="a state x: print A*(x), b*(x), the Jacobian J(x) and their eigenvalues")
     parser.add_argument("--fixed-points", action="store_true", help="the fixed points, their eigenvalues, type and stability (exact regions for the ReLU family, Newton otherwise)")
-    parser.add_argument("--regions", action="store_true", help=f"enumerate the activation regions of a piecewise-linear network (up to {REGION_LIMIT})")
+    parser.add_argument("--regions", action="store_true", help="enumerate the activation regions of a piecewise-linear network (up to ~a minute of linear programmes, counted before the work)")
     parser.add_argument("--stability", action="store_true", help="global stability: the contraction bound, joint-spectral-radius bounds, a diverging orbit")
     parser.add_argument("--box", type=at_least(0, strict=True, high=1e6), default=5.0, help="the box [−box, box]^d of Newton's starts, the plots and the basins (default 5)")
     parser.add_argument("--plot", metavar="DIR", type=output_folder, help="write spectrum.png (and, for maps of the plane, phase_portrait.png) into DIR")
-    parser.add_argument("--compare", metavar="FILE", help="write a grid of A*'s spectra: relu, tanh, sigmoid × every parameterisation (at --width, --depth, --low, --high)")
+    parser.add_argument("--compare", metavar="FILE", type=figure_file, help=f"with --random: write a grid of A*'s spectra, relu, tanh, sigmoid × every parameterisation (at --width ≤ {COMPARE_WIDTH}, --depth, --low, --high; png, pdf or svg)")
     add_json(parser)
 
 
@@ -65,6 +68,12 @@ def _network(args):
     from dyncheck.proofs_check.commands.common import activation_expr
     from dyncheck.theory.activations import ACTIVATIONS, ALIASES
 
+    given = [f"--{key.replace('_', '-')}" for key in RANDOM_DEFAULTS if getattr(args, key) is not None]
+    if not args.random and (given or args.compare):
+        raise UsageError(f"{', '.join(given + (['--compare'] if args.compare else []))} appl{'ies' if len(given) + bool(args.compare) == 1 else 'y'} to --random networks only")
+    for key, value in RANDOM_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.counterexample:
         return switching_counterexample(), "the switching counterexample"
     if args.random:
@@ -74,6 +83,8 @@ def _network(args):
             raise UsageError(f"--low {args.low:g} is above --high {args.high:g}")
         if args.init == "gershgorin" and args.width != args.dim:
             raise UsageError("Gershgorin weights are square: give --width equal to --dim")
+        if args.compare and args.width > COMPARE_WIDTH:
+            raise UsageError(f"--compare draws eighteen networks of --width {args.width}: at most {COMPARE_WIDTH}")
         parameters = args.dim * args.width + (args.depth - 1) * args.width**2 + args.width * args.dim
         if parameters > LARGEST_PARAMETERS:
             raise UsageError(f"{parameters} weights: more than the {LARGEST_PARAMETERS} this command builds")
@@ -99,9 +110,22 @@ def _check_work(args, network, d: int, piecewise_linear: bool) -> None:
 
 
 def _regions_fit(network) -> bool:
-    from dyncheck.numerics.affine import region_bound
+    from dyncheck.numerics.affine import ENUMERATION_LIMIT, enumeration_cost
 
-    return region_bound(network) <= REGION_LIMIT
+    return enumeration_cost(network) <= ENUMERATION_LIMIT
+
+
+def _finite_json(value):
+    """The result with every float JSON can hold: NaN → null, ±∞ → "inf"/"-inf" (:func:`json_number`)."""
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return json_number(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _complex_list(values) -> list:
@@ -110,34 +134,40 @@ def _complex_list(values) -> list:
 
 def _run(args) -> int:
     from dyncheck.numerics import affine
+    from dyncheck.theory.activations import registered_name
     from dyncheck.theory.affine import linear_pieces
 
-    if args.compare and os.path.splitext(args.compare)[1].lower() not in (".png", ".pdf", ".svg"):
-        raise UsageError(f"{args.compare}: a figure is written as png, pdf or svg")
-    if args.compare and not os.access(os.path.dirname(os.path.abspath(args.compare)), os.W_OK):
-        raise UsageError(f"cannot write {args.compare}: its folder is not writable")
+    if args.seed is None:
+        args.seed = 0
     network, name = _network(args)
     d_in, d_out = network.weights[0].shape[-1], network.weights[-1].shape[-2]
     square = d_in == d_out
     dynamics = args.fixed_points or args.stability or args.regions or (args.plot and d_in == 2)
-    if dynamics and not square:
-        raise UsageError(f"the network maps ℝ^{d_in} to ℝ^{d_out}: fixed points, regions and stability need as many outputs as inputs")
+    if (dynamics or args.plot) and not square:
+        raise UsageError(f"the network maps ℝ^{d_in} to ℝ^{d_out}: fixed points, regions, stability and the plots need as many outputs as inputs")
+    with np.errstate(over="ignore"):
+        norms = float(np.prod([np.linalg.norm(np.asarray(w), 2) for w in network.weights]))
+    if not norms <= 1e100:
+        raise UsageError(f"the weights' 2-norms multiply to {norms:.3g}: f overflows double precision on ordinary inputs")
     if args.at is not None and len(args.at) != d_in:
         raise UsageError(f"--at gives {len(args.at)} coordinates; the network takes {d_in}")
     piecewise_linear = linear_pieces(network.phi) is not None
     if args.regions:
         if not piecewise_linear:
-            raise UsageError(f"the activation {network.phi} is not piecewise linear: its regions are not polyhedra (use --fixed-points, found by Newton)")
-        bound = affine.region_bound(network)
-        if bound > REGION_LIMIT:
-            raise UsageError(f"up to {bound} activation regions: more than the {REGION_LIMIT} enumerated; use a narrower or shallower network")
+            raise UsageError(f"the activation {registered_name(network.phi)} is not piecewise linear: its regions are not polyhedra (use --fixed-points, found by Newton)")
+        cost = affine.enumeration_cost(network)
+        if cost > affine.ENUMERATION_LIMIT:
+            raise UsageError(f"up to {cost:.3g} linear programmes to enumerate the regions (limit {affine.ENUMERATION_LIMIT:.3g}): use a narrower or shallower network")
     default = not (args.at or args.fixed_points or args.regions or args.stability or args.compare)
     if default:
         args.fixed_points = args.stability = square
     _check_work(args, network, d_in, piecewise_linear)
-    result: dict = {"network": name, "activation": affine.activation_name(network.phi), "input_dimension": d_in, "output_dimension": d_out, "layers": len(network.weights)}
+    result: dict = {"network": name, "activation": registered_name(network.phi), "input_dimension": d_in, "output_dimension": d_out, "layers": len(network.weights)}
 
     x = np.asarray(args.at if args.at is not None else np.zeros(d_in), float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.all(np.isfinite(network.forward(x[None])[0][-1])):
+            raise UsageError(f"f overflows double precision at x = {x.tolist()}")
     matrix, offset = affine.pointwise_affine(network, x[None])
     jac = affine.jacobian(network, x[None])[0]
     result["decomposition"] = {
@@ -145,14 +175,14 @@ def _run(args) -> int:
         "A_star": matrix[0].tolist(),
         "b_star": offset[0].tolist(),
         "jacobian": jac.tolist(),
-        "reconstruction_error": float(np.abs(matrix[0] @ x + offset[0] - network.forward(x[None])[0][-1][0]).max()),
+        "reconstruction_error": float(np.abs(matrix[0] @ x + offset[0] - network.forward(x[None])[0][-1][0]).max() / (1 + np.abs(network.forward(x[None])[0][-1][0]).max())),
     }
     if square:
         result["decomposition"]["eigenvalues_A_star"] = _complex_list(np.linalg.eigvals(matrix[0]))
         result["decomposition"]["eigenvalues_jacobian"] = _complex_list(np.linalg.eigvals(jac))
     regions = None
-    if args.regions or (args.fixed_points and piecewise_linear and _regions_fit(network)):
-        regions = affine.activation_regions(network, limit=REGION_LIMIT)
+    if args.regions or ((args.fixed_points or args.stability or args.plot) and piecewise_linear and _regions_fit(network)):
+        regions = affine.activation_regions(network)
         result["regions"] = {"count": len(regions), "list": [{"pattern": list(r.pattern), "centre": r.centre.tolist(), "matrix": r.matrix.tolist(), "offset": r.offset.tolist(), "spectral_radius": float(affine.spectral_radius(r.matrix))} for r in regions]} if args.regions else {"count": len(regions)}
     fixed_points = []
     if args.fixed_points:
@@ -165,7 +195,7 @@ def _run(args) -> int:
         result["fixed_points"] = [p.to_json() for p in fixed_points]
     result["contraction_bound"] = affine.contraction_bound(network)
     if args.stability:
-        verdict = affine.global_stability(network, box=args.box, limit=REGION_LIMIT)
+        verdict = affine.global_stability(network, box=args.box, regions=regions)
         result.update({k: verdict[k] for k in ("jsr_lower", "jsr_upper", "jsr_product_length", "globally_stable", "witness", "reason")})
     figures = []
     if args.plot:
@@ -184,7 +214,7 @@ def _run(args) -> int:
         figures.append(args.compare)
     result["figures"] = figures
     if args.json:
-        print(json.dumps(result, indent=2, default=json_number))
+        print(json.dumps(_finite_json(result), indent=2))
         return EXIT_OK
     _print(result)
     return EXIT_OK
@@ -198,7 +228,7 @@ def _format_complex(pair) -> str:
 def _print(result: dict) -> None:
     print(f"{result['network']}: ℝ^{result['input_dimension']} → ℝ^{result['output_dimension']}, {result['layers']} layers, φ = {result['activation']}")
     decomposition = result["decomposition"]
-    print(f"\nat x = {decomposition['x']}: f(x) = A*(x)x + b*(x) to {decomposition['reconstruction_error']:.2g}")
+    print(f"\nat x = {decomposition['x']}: f(x) = A*(x)x + b*(x) to {decomposition['reconstruction_error']:.2g} relative")
     print(f"  A*(x) = {np.array2string(np.asarray(decomposition['A_star']), precision=6, prefix='  A*(x) = ')}")
     print(f"  b*(x) = {np.array2string(np.asarray(decomposition['b_star']), precision=6)}")
     print(f"  J(x)  = {np.array2string(np.asarray(decomposition['jacobian']), precision=6, prefix='  J(x)  = ')}   (the Jacobian: not A*)")
@@ -212,10 +242,12 @@ def _print(result: dict) -> None:
     if "fixed_points" in result:
         print(f"\n{len(result['fixed_points'])} fixed point(s) ({result['fixed_point_method']}):")
         for point in result["fixed_points"]:
-            print(f"  x* = {np.round(point['x'], 8).tolist()}: {point['type']}, {'stable' if point['stable'] else 'unstable'}; eigenvalues " + ", ".join(map(_format_complex, point["eigenvalues"])))
-    print(f"\ncontraction bound ∏‖W‖₂·∏Lip(σ) = {result['contraction_bound']:.6g}" + (" < 1: a contraction" if result["contraction_bound"] < 1 else ""))
+            stability = {True: "stable", False: "unstable", None: "stability undecided"}[point["stable"]]
+            what = {"kink": "on a kink (where regions meet); the adjacent regions' eigenvalues", "non-isolated": "a set of fixed points, not isolated (a point of it); eigenvalues"}.get(point["type"], "eigenvalues")
+            print(f"  x* = {np.round(point['x'], 8).tolist()}: {point['type']}, {stability}; {what} " + ", ".join(map(_format_complex, point["eigenvalues"])))
+    print(f"\ncontraction bound ∏‖W‖₂·∏Lip(σ) = {result['contraction_bound']:.6g}" + (" < 1: a contraction" if result["contraction_bound"] < 1 else " (∞: σ′ is unbounded)" if result["contraction_bound"] == float("inf") else ""))
     if "globally_stable" in result:
-        if result["jsr_upper"] is not None:
+        if isinstance(result["jsr_upper"], float):
             print(f"joint spectral radius of the region matrices: {result['jsr_lower']:.6g} ≤ ρ̂ ≤ {result['jsr_upper']:.6g} (products up to length {result['jsr_product_length']})")
         verdict = {True: "globally stable", False: "not globally stable", None: "undecided"}[result["globally_stable"]]
         print(f"global stability: {verdict} — {result['reason']}")

@@ -167,7 +167,7 @@ def test_a_contraction_is_called_globally_stable_and_an_undecided_map_says_so():
     assert verdict["contraction_bound"] < 1 and verdict["globally_stable"] is True
     bistable = Network([np.array([[2.0, 0.0], [0.0, 2.0]]), np.eye(2)], [np.zeros(2), np.zeros(2)], activation("tanh").expr(), 1.0, 1.0, "standard", ("dense", "linear"))
     verdict = affine.global_stability(bistable)
-    assert verdict["globally_stable"] is None and "undecided" not in verdict["reason"] and verdict["witness"] is None
+    assert verdict["globally_stable"] is None and verdict["witness"] is None
 
 
 def test_lipschitz_and_slope_bounds():
@@ -193,12 +193,19 @@ def test_networks_from_json_layers_and_their_errors(tmp_path):
         ([{"weight": [[1.0]], "activation": "swishy"}], "unknown activation"),
         ([{"weight": [[1.0]], "activation": "relu"}, {"weight": [[1.0]], "activation": "tanh"}], "different activations"),
         ([{"weight": [[1.0]], "bias": [1.0, 2.0]}], "entries for 1 outputs"),
-        ([{"weight": "abc"}], "matrix"),
+        ([{"weight": "abc"}], "numbers only"),
+        ([{"weight": [["0.5"]]}], "numbers only"),
+        ([{"weight": [[True]]}], "numbers only"),
+        ([{"weight": [[10**400]]}], "finite in double precision"),
         ([], "non-empty list"),
     ]
     for value, message in bad:
         with pytest.raises(UsageError, match=message):
             affine.network_from_layers(value)
+    for text, message in (("[" * 100_000, "not JSON"), ('{"layers": [], "layers": []}', "repeats the key"), ('{"layers": [{"weight": [[1]]}], "activation": "relu"}', "unknown keys")):
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(UsageError, match=message):
+            affine.network_from_json(str(tmp_path / "bad.json"))
     pickled = tmp_path / "n.pkl"
     pickled.write_bytes(b"\x80\x04\x95 pickle")
     with pytest.raises(UsageError, match="pickle"):
@@ -218,3 +225,61 @@ def test_a_torch_sequential_is_read_as_the_same_map():
         affine.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()))
     with pytest.raises(UsageError, match="Sequential"):
         affine.from_torch(torch.nn.Linear(2, 2))
+
+
+def _layers(*specs):
+    return affine.network_from_layers([{"weight": w, "bias": b, "activation": a} for w, b, a in specs])
+
+
+def test_regions_of_deep_relu_networks_and_boundary_fixed_points():
+    deep = affine.random_dynamics(activation("relu").expr(), 2, 4, 2, "gaussian", seed=1, high=1.5, bias_scale=0.5)
+    regions = affine.activation_regions(deep)
+    points = np.random.default_rng(0).uniform(-10, 10, (300, 2))
+    for x in points:
+        inside = [r for r in regions if r.contains(x, 0.0)]
+        assert len(inside) == 1 and np.allclose(inside[0].matrix @ x + inside[0].offset, deep.forward(x[None])[0][-1][0], atol=1e-12)
+    # relu(2x): the fixed point 0 sits on the kink; orbits from x > 0 double, so it is not called stable
+    (point,) = affine.region_fixed_points(_layers(([[2.0]], None, "relu")))
+    assert point.type == "kink" and point.stable is None
+    origin = [p for p in affine.region_fixed_points(affine.switching_counterexample()) if np.allclose(p.x, 0)]
+    assert origin and origin[0].stable is None  # every adjacent matrix is stable, and yet orbits leave
+
+
+def test_non_isolated_fixed_points_are_reported_as_sets():
+    (identity,) = affine.region_fixed_points(_layers(([[1.0, 0.0], [0.0, 1.0]], None, None)))
+    assert identity.type == "non-isolated" and identity.stable is None
+    relu_identity = affine.region_fixed_points(_layers(([[1.0]], None, "relu")))
+    assert {p.type for p in relu_identity} >= {"non-isolated"} and all(p.stable is not True for p in relu_identity)
+
+
+def test_newton_accepts_only_converged_points_and_a_modulus_one_is_undecided():
+    half_tanh = _layers(([[0.5]], None, "tanh"), ([[2.0]], None, None))  # 2 tanh(x/2): one fixed point, f′(0) = 1, a zero of order 3
+    # of f(x) − x, located only to ~u^(1/3) ≈ 6e-6 in double precision
+    points = affine.newton_fixed_points(half_tanh, box=3.0, starts_per_axis=31)
+    assert len(points) == 1 and abs(points[0].x[0]) < 1e-5 and points[0].type == "non-hyperbolic" and points[0].stable is None
+
+
+def test_far_fixed_points_are_not_divergence_and_unbounded_slopes_are_not_contractions():
+    far = _layers(([[1.0]], None, "tanh"), ([[1.0]], [1e10], None))
+    assert affine.diverging_orbit(far) is None
+    assert affine.lipschitz_constant(activation("monomial").expr()) == float("inf")
+    square = affine.random_dynamics(activation("monomial").expr(), 1, 1, 1, seed=0, high=1e-4)
+    assert affine.global_stability(square)["globally_stable"] is not True
+
+
+def test_jsr_bounds_survive_huge_matrices():
+    lower, upper, _ = affine.jsr_bounds(np.array([[[1e200, 0.0], [0.0, 1.0]]]))
+    assert lower == pytest.approx(1e200) and upper == pytest.approx(1e200)
+
+
+def test_from_torch_checks_what_a_file_is_checked_for():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(UsageError, match="do not chain"):
+        affine.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(2, 2)))
+    with pytest.raises(UsageError, match="non-empty"):
+        affine.from_torch(torch.nn.Sequential())
+    layer = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        layer.weight[0, 0] = float("nan")
+    with pytest.raises(UsageError, match="not finite"):
+        affine.from_torch(torch.nn.Sequential(layer))

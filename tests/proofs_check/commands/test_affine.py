@@ -60,9 +60,11 @@ def test_text_output_plots_and_a_random_network(tmp_path, capsys):
         (["--random", "--init", "svd", "--low", "2", "--high", "1"], "--low"),
         (["--random", "--init", "gershgorin", "--width", "3"], "square"),
         (["--random", "--dim", "2", "--at", "1"], "coordinates"),
-        (["--random", "--width", "64", "--depth", "3", "--dim", "8", "--regions"], "activation regions"),
+        (["--random", "--width", "64", "--depth", "3", "--dim", "8", "--regions"], "linear programmes"),
+        (["--counterexample", "--width", "3"], "--random networks only"),
+        (["--random", "--width", "128", "--compare", "x.png"], "at most"),
         (["--random", "--activation", "tanh", "--regions"], "not piecewise linear"),
-        (["--random", "--compare", "out.txt"], "png, pdf or svg"),
+        (["--random", "--compare", "out.txt"], "a figure is written as"),
         (["--random", "--width", "0"], "width"),
         (["--random", "--counterexample"], "not allowed"),
     ],
@@ -94,3 +96,28 @@ def test_bad_files_are_one_line_and_exit_2(tmp_path, capsys):
             raise SystemExit(main(["affine", str(tmp_path / name), *extra]))
         err = capsys.readouterr().err
         assert stop.value.code == 2 and message in err and len(err.strip().splitlines()) == 1, (name, err)
+
+
+def test_json_holds_no_nan_or_infinity_and_two_relu_layers_work(tmp_path, capsys):
+    assert main(["affine", "--random", "--activation", "relu", "--depth", "2", "--width", "3", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    result = json.loads(text)
+    assert result["regions"]["count"] >= 1 and result["globally_stable"] in (True, False, None)
+    monomial = tmp_path / "square.json"
+    monomial.write_text(json.dumps({"layers": [{"weight": [[1e-4]], "activation": "monomial"}]}))
+    assert main(["affine", str(monomial), "--stability", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["contraction_bound"] == "inf" and result["globally_stable"] is not True
+
+
+def test_overflowing_networks_and_points_are_refused(tmp_path, capsys):
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps({"layers": [{"weight": [[1e300, 0.0], [0.0, 1.0]], "activation": "relu"}, {"weight": [[1e300, 0.0], [0.0, 1.0]]}]}))
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"layers": [{"weight": [[2.0]], "activation": None}]}))
+    for arguments, message in (([str(huge)], "overflows"), ([str(small), "--at", "1e308"], "overflows")):
+        with pytest.raises(SystemExit) as stop:
+            raise SystemExit(main(["affine", *arguments]))
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
