@@ -108,6 +108,8 @@ def slope_function(phi: sp.Expr, rule: str = "quotient") -> Callable[[np.ndarray
         z = np.asarray(z, float)
         near = np.abs(z) < radius
         away = np.where(near, radius, z)  # the quotient never sees |z| < r (no 0/0 in the branch not taken)
+        # the quotient from the compiled σ: SymPy's own form of e.g. the sigmoid's quotient, expm1(z)/(2z(eᶻ + 1)),
+        # is inf/inf beyond z ≈ 710
         value = (np.broadcast_to(phi_of(away), z.shape) - value0) / away
         value = np.where(near & (z > 0), np.broadcast_to(right(z), z.shape), value)
         value = np.where(near & (z < 0), np.broadcast_to(left(z), z.shape), value)
@@ -905,8 +907,9 @@ def global_stability(network: Network, *, box: float = 10.0, limit: int = ENUMER
 # 40 digits: the independent route of the claims
 
 
-def mp_pointwise_affine(network: Network, x, *, rule: str = "quotient", dps: int = 40):
-    """(f(x), A*(x), b*(x)) of one sample at ``dps`` digits with mpmath (one network of the substrate, no batch):
+def mp_pointwise_affine(network: Network, x, *, rule: str = "quotient", dps: int = 40, value_only: bool = False):
+    """(f(x), A*(x), b*(x)) of one sample (an array, or an mpmath vector) at ``dps`` digits with mpmath (one network of
+    the substrate, no batch; ``value_only``: f(x) alone, A* and b* None):
     Λ(z) = (σ(z) − σ(0))/z evaluated at dps + (digits lost to the subtraction) digits, or σ′(z) for
     ``rule="derivative"``; composed as :func:`pointwise_affine` composes it."""
     import mpmath
@@ -924,7 +927,7 @@ def mp_pointwise_affine(network: Network, x, *, rule: str = "quotient", dps: int
             with mpmath.workdps(dps + max(0, int(-mpmath.log10(abs(z)))) + 10):
                 return (phi(z) - value0) / z
 
-        post = mpmath.matrix([mpmath.mpf(float(v)) for v in np.asarray(x, float)])
+        post = x if isinstance(x, mpmath.matrix) else mpmath.matrix([mpmath.mpf(float(v)) for v in np.asarray(x, float)])
         d = len(post)
         matrix, offset = mpmath.eye(d), mpmath.zeros(d, 1)
         for layer, kind in enumerate(network.kinds):
@@ -932,6 +935,10 @@ def mp_pointwise_affine(network: Network, x, *, rule: str = "quotient", dps: int
             w = mpmath.matrix(np.asarray(network.weights[layer], float).tolist()) * mpmath.mpf(weight_scale)
             b = mpmath.matrix(np.asarray(network.biases[layer], float).tolist()) * mpmath.mpf(bias_scale)
             z = w * post + b
+            if value_only:
+                values = z if kind == "linear" else mpmath.matrix([phi(zi) for zi in z])
+                post = values if kind != "residual" else post + mpmath.mpf(network.residual_step) * values
+                continue
             carried, shifted = w * matrix, w * offset + b
             if kind == "linear":
                 post, matrix, offset = z, carried, shifted
@@ -944,23 +951,17 @@ def mp_pointwise_affine(network: Network, x, *, rule: str = "quotient", dps: int
                 post, matrix, offset = post + step * values, matrix + step * layer_matrix, offset + step * layer_offset
             else:
                 post, matrix, offset = values, layer_matrix, layer_offset
-        return post, matrix, offset
+        return (post, None, None) if value_only else (post, matrix, offset)
 
 
 def mp_orbit(network: Network, start, steps: int, *, dps: int = 40) -> list:
     """x_0 … x_steps at ``dps`` digits (mpmath column vectors); ``start`` is an array or an mpmath vector."""
     import mpmath
 
-    phi = generate(network.phi, [X], "mpmath")
     with mpmath.workdps(dps):
-        layers = [(mpmath.matrix(np.asarray(w, float).tolist()) * mpmath.mpf(network.scales(i)[0]), mpmath.matrix(np.asarray(b, float).tolist()) * mpmath.mpf(network.scales(i)[1])) for i, (w, b) in enumerate(zip(network.weights, network.biases))]
-        x = start if isinstance(start, mpmath.matrix) else mpmath.matrix([mpmath.mpf(float(v)) for v in start])
-        states = [x]
+        states = [start if isinstance(start, mpmath.matrix) else mpmath.matrix([mpmath.mpf(float(v)) for v in start])]
         for _ in range(steps):
-            for (w, b), kind in zip(layers, network.kinds):
-                z = w * x + b
-                x = z if kind == "linear" else mpmath.matrix([phi(v) for v in z]) if kind == "dense" else x + mpmath.mpf(network.residual_step) * mpmath.matrix([phi(v) for v in z])
-            states.append(x)
+            states.append(mp_pointwise_affine(network, states[-1], dps=dps, value_only=True)[0])
         return states
 
 
