@@ -686,6 +686,10 @@ def jacobian_singular_values(
     return np.linalg.svd(jacobian, compute_uv=False) ** 2
 
 
+#: Variances at which the Jacobian spectrum's moments are compared when there is no single fixed point q*.
+_Q_PROBES = (0.01, 0.5, 1.0, 7.0, 100.0)
+
+
 def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: int, ensemble: str = "gaussian"):
     """(mean, variance) of the squared singular values of the depth-L Jacobian at q*.
 
@@ -694,12 +698,21 @@ def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: 
     """
     v_w = float(weight_variance(ensemble))
     state = mean_field_state(theory, sw2, sb2)
-    if not np.isfinite(state.q_star):
-        raise UsageError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}: the spectrum is taken at q*")
-    functions, q = functions_for(theory), np.array([float(state.q_star)])
-    mean = functions.formula("jacobian_mean")(q, sw2, depth)
-    variance = functions.formula("jacobian_variance")(q, sw2, depth, v_w)
-    return float(np.ravel(mean)[0]), float(np.ravel(variance)[0])
+    functions = functions_for(theory)
+
+    def moments(q):
+        q = np.asarray(q, float)
+        return np.ravel(functions.formula("jacobian_mean")(q, sw2, depth)), np.ravel(functions.formula("jacobian_variance")(q, sw2, depth, v_w))
+
+    if np.isfinite(state.q_star):
+        mean, variance = moments([float(state.q_star)])
+        return float(mean[0]), float(variance[0])
+    # No single q*: where E[φ′²] and E[φ′⁴] do not depend on q (ReLU at its critical point (2, 0), where every q is
+    # fixed; Pennington, Schoenholz & Ganguli 2017) the moments are the same at every q, and are returned.
+    mean, variance = moments(_Q_PROBES)
+    if np.all(np.isfinite(mean)) and np.all(np.isfinite(variance)) and np.ptp(mean) <= 1e-12 * np.abs(mean).max() and np.ptp(variance) <= 1e-12 * max(np.abs(variance).max(), 1e-300):
+        return float(mean[0]), float(variance[0])
+    raise UsageError(f"no fixed point q* at σ_w² = {sw2:g}, σ_b² = {sb2:g}, and the spectrum's moments depend on q: the spectrum is taken at q*")
 
 
 # ---------------------------------------------------------------------------

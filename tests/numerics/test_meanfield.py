@@ -20,6 +20,7 @@ from dyncheck.numerics.meanfield import (
 )
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.theory.activations import activation
+from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import X
 from dyncheck.theory.meanfield import MeanField, mean_field
 
@@ -206,3 +207,13 @@ def test_a_phase_diagram_in_blocks_on_processes_is_the_whole_grid():
         else:
             bound = 1e-12 * np.abs(a[finite])
         assert np.all(np.abs(a[finite] - b[finite]) <= bound), field
+
+
+def test_jacobian_spectrum_moments_at_relu_s_critical_point_where_every_q_is_fixed():
+    # Pennington, Schoenholz & Ganguli 2017: at (σ_w², σ_b²) = (2, 0) ReLU's squared singular values have mean 1 and
+    # variance 2L (Gaussian weights) or L (orthogonal), whatever q, since E[φ′²] = E[φ′⁴] = ½ at every q
+    relu = mean_field(activation("relu").expr(), "relu")
+    assert jacobian_spectrum_moments(relu, 2.0, 0.0, 10) == pytest.approx((1.0, 20.0), rel=1e-12)
+    assert jacobian_spectrum_moments(relu, 2.0, 0.0, 10, "orthogonal") == pytest.approx((1.0, 10.0), rel=1e-12)
+    with pytest.raises(UsageError, match="depend on q"):  # softplus diverges here and its moments move with q
+        jacobian_spectrum_moments(mean_field(activation("softplus").expr(), "softplus"), 4.0, 0.1, 10)
