@@ -214,15 +214,16 @@ def _plot_spectra(theory, args):
         plot_jacobian_spectra,
     )
 
-    q_star = float(mean_field_state(theory, args.sw2, args.sb2).q_star)
-    if not q_star > 0:
-        raise UsageError("the Jacobian spectrum is taken at a positive fixed point q*, and there is none here")
     ensembles = ("gaussian", "orthogonal")
+    # the prediction first: it says why when there is no fixed point and the moments depend on q
+    predicted = {e: jacobian_spectrum_moments(theory, args.sw2, args.sb2, args.depth, e) for e in ensembles}
+    q_star = float(mean_field_state(theory, args.sw2, args.sb2).q_star)
+    # no positive q* (ReLU at (2, 0): every q is fixed) with moments free of q: the networks start at the input's q₀
+    q = q_star if q_star > 0 else args.q0
     spectra = {
-        e: jacobian_singular_values(theory, args.sw2, args.sb2, q_star, width=args.width, depth=args.depth, weights=e, seed=args.seed)
+        e: jacobian_singular_values(theory, args.sw2, args.sb2, q, width=args.width, depth=args.depth, weights=e, seed=args.seed)
         for e in ensembles
     }
-    predicted = {e: jacobian_spectrum_moments(theory, args.sw2, args.sb2, args.depth, e) for e in ensembles}
     title = f"{args.phi}: Jacobian of one network of depth {args.depth}, N = {args.width}, σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g}"
     plot_jacobian_spectra(spectra, predicted, title, args.spectrum_plot)
 
