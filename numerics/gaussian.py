@@ -45,6 +45,7 @@ __all__ = [
     "CUTOFF",
     "CompiledExpectation",
     "MonteCarloEstimate",
+    "closed_form_rejection",
     "compile_derivation",
     "compile_expectation",
     "evaluate_mp",
@@ -327,13 +328,52 @@ def compile_expectation(expr, parameters: Sequence[sp.Symbol] = (), variables=No
     return CompiledExpectation(_as_expectation(expr, variables, rho), tuple(parameters))
 
 
+#: Parameter values at which a closed form is checked against quadrature before it is used: a variance q > 0 takes
+#: the first row, a correlation ρ the second, each point a column (ρ away from ±1, where both are exact anyway).
+_CHECK_POINTS = {"positive": (0.6, 1.7, 3.1), "correlation": (0.35, -0.55, 0.8)}
+
+
+def _check_point_values(parameters: Sequence[sp.Symbol]) -> list[np.ndarray]:
+    return [np.array(_CHECK_POINTS["positive" if p.is_positive else "correlation"]) for p in parameters]
+
+
+@functools.lru_cache(maxsize=256)
+def closed_form_rejection(derivation, parameters: tuple[sp.Symbol, ...]) -> str | None:
+    """Why the closed form of ``derivation`` is not used in double precision, or None when it is: it must contain no
+    special function numpy lacks (Meijer G, hypergeometric, Dirac delta), the code generator must compile it, and
+    its values must agree with quadrature to ``closed_form_check_relative`` at three parameter points."""
+    from dyncheck.proofs_check.tolerances import tolerance
+
+    if not derivation.closed:
+        return "no closed form"
+    value = derivation.value
+    if value.has(sp.DiracDelta, sp.meijerg, sp.hyper):
+        return "the closed form holds a Meijer G, hypergeometric or Dirac delta term numpy cannot evaluate"
+    points = _check_point_values(parameters)
+    try:
+        with np.errstate(all="ignore"):
+            closed = np.asarray(generate(value, parameters)(*points), float)
+    except Exception as error:  # noqa: BLE001 — any failure of generated code (NameError: polar_lift, …) rejects the form
+        return f"the generated code for it fails ({type(error).__name__}: {str(error)[:80]})"
+    if derivation.expectation.integrand.has(sp.DiracDelta):
+        return None  # no pointwise quadrature to compare with; the closed form is the only value
+    quadrature = np.asarray(compile_expectation(derivation.expectation, parameters)(*points), float)
+    limit = tolerance("closed_form_check_relative")
+    scale = np.maximum(np.abs(quadrature), tolerance("double_quadrature_absolute"))
+    if not np.all(np.isfinite(closed)) or np.any(np.abs(closed - quadrature) > limit * scale):
+        worst = int(np.nanargmax(np.where(np.isfinite(closed), np.abs(closed - quadrature) / scale, np.inf)))
+        return f"its generated values disagree with quadrature ({closed[worst]:.6g} against {quadrature[worst]:.6g} at {', '.join(f'{p} = {v[worst]:g}' for p, v in zip(parameters, points))})"
+    return None
+
+
 def compile_derivation(derivation, parameters: Sequence[sp.Symbol]) -> Callable:
-    """A vectorized callable of ``parameters`` for a :class:`~theory.gaussian.Derivation`: its closed form, or quadrature."""
-    # Closed forms in special functions numpy lacks (Meijer G, hypergeometric) go to quadrature.
-    if derivation.closed and not derivation.value.has(sp.DiracDelta, sp.meijerg, sp.hyper):
+    """A vectorized callable of ``parameters`` for a :class:`~theory.gaussian.Derivation`: its closed form when
+    :func:`closed_form_rejection` accepts it, otherwise quadrature."""
+    parameters = tuple(parameters)
+    if closed_form_rejection(derivation, parameters) is None:
         return generate(derivation.value, parameters)
     if derivation.expectation.integrand.has(sp.DiracDelta):
-        raise ValueError(f"{derivation.expectation} has a Dirac delta and no closed form; it has no pointwise value")
+        raise ValueError(f"{derivation.expectation} has a Dirac delta and no usable closed form; it has no pointwise value")
     return compile_expectation(derivation.expectation, parameters)
 
 

@@ -351,6 +351,14 @@ _TABLE = [
         "off by O(0.1–1).",
     ),
     Tolerance(
+        "closed_form_check_relative",
+        1e-9,
+        "A derived closed form is used in double precision only if its generated code agrees with the "
+        "generated quadrature to this, relative, at three parameter points: both are exact to ~1e-13 "
+        "(double_quadrature_relative and rounding in the closed form's special functions), so 1e-9 keeps "
+        "four decades, while a wrong branch or a lost factor is off by O(1).",
+    ),
+    Tolerance(
         "monotone_loss_relative",
         1e-12,
         "A training loss counts as increased when it grows by more than this, relative: the "

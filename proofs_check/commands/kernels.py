@@ -126,17 +126,31 @@ def _kernel(args) -> int:
     arrays = {"nngp": nngp, "ntk": ntk}
     arrays = {k: np.asarray(v.cpu().numpy() if hasattr(v, "cpu") else v) for k, v in arrays.items() if k in kinds}
     np.savez(args.output, **arrays)
+    how = {key: _how_evaluated(derivation) for key, derivation in (("nngp", maps.nngp), ("ntk", maps.ntk))}
     summary = {
         "phi": args.phi, "depth": args.depth, "sigma_w2": args.sw2, "sigma_b2": args.sb2, "inputs": list(x.shape),
         "out": args.output, "kinds": kinds, "layer_maps": {"nngp": str(maps.nngp.value), "ntk": str(maps.ntk.value)},
-        "rule": {"nngp": maps.nngp.rule, "ntk": maps.ntk.rule},
+        "rule": {"nngp": maps.nngp.rule, "ntk": maps.ntk.rule}, "evaluated_by": how,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"T(q1, q2, rho) = {maps.nngp.value}\nṪ(q1, q2, rho) = {maps.ntk.value}")
+        print(f"T(q1, q2, rho) = {maps.nngp.value}\n  ({how['nngp']})\nṪ(q1, q2, rho) = {maps.ntk.value}\n  ({how['ntk']})")
         print(f"wrote {', '.join(kinds)} ({x.shape[0]} × {x.shape[0]}) to {args.output}")
     return EXIT_OK
+
+
+def _how_evaluated(derivation) -> str:
+    """How a layer map is evaluated, in words: its closed form, or quadrature and why."""
+    from dyncheck.numerics.gaussian import closed_form_rejection
+    from dyncheck.theory.symbols import Q1, Q2, RHO
+
+    why = closed_form_rejection(derivation, (Q1, Q2, RHO))
+    if why is None:
+        return f"closed form ({derivation.rule}), compiled and checked against quadrature"
+    if derivation.closed:
+        return f"by quadrature: the closed form is not used, {why}"
+    return "by quadrature: no closed form was derived"
 
 
 def _ntk_depth(args) -> int:

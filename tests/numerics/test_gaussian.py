@@ -80,3 +80,22 @@ def test_monte_carlo_standard_error_covers_truth():
 def test_dirac_delta_has_no_quadrature():
     with pytest.raises(ValueError, match="Dirac"):
         compile_expectation(sp.DiracDelta(Z), [], Z)
+
+
+def test_a_closed_form_is_used_only_if_it_compiles_and_agrees_with_quadrature():
+    import dataclasses
+
+    from dyncheck.numerics.gaussian import closed_form_rejection, compile_derivation
+    from dyncheck.theory.kernels import layer_maps
+    from dyncheck.theory.symbols import Q1, Q2, RHO
+
+    derivation = layer_maps(activation("relu").expr()).nngp
+    parameters = (Q1, Q2, RHO)
+    assert closed_form_rejection(derivation, parameters) is None
+    wrong = dataclasses.replace(derivation, value=derivation.value * sp.Rational(101, 100))  # a lost factor of 1 %
+    assert "disagree with quadrature" in closed_form_rejection(wrong, parameters)
+    uncompilable = dataclasses.replace(derivation, value=derivation.value + sp.polar_lift(RHO) - RHO)  # as sympy.integrate can leave
+    assert "NameError: name 'polar_lift'" in closed_form_rejection(uncompilable, parameters)
+    # the rejected forms fall back to quadrature, which gives the right values
+    points = (np.array([0.6, 2.0]), np.array([1.7, 0.5]), np.array([0.35, -0.9]))
+    assert np.allclose(compile_derivation(wrong, parameters)(*points), compile_derivation(derivation, parameters)(*points), rtol=1e-12)

@@ -1,8 +1,11 @@
 """dyncheck kernel and ntk-depth."""
 
+import json
+
 import numpy as np
 
 from dyncheck.numerics.kernels import kernel_matrices
+from dyncheck.proofs_check.cli import main
 from dyncheck.theory.activations import activation
 from dyncheck.theory.kernels import layer_maps
 
@@ -42,3 +45,11 @@ def test_ntk_depth_cli(tmp_path, capsys):
     assert "ordered" in capsys.readouterr().out
     for bad in (["--phi", "x*y", "--sw2", "1"], ["--phi", "erf", "--sw2", "1", "--cosine", "1"], ["--phi", "erf", "--sw2", "-1"]):
         assert main(["ntk-depth", *bad]) == 2
+
+
+def test_the_kernel_command_says_how_each_layer_map_is_evaluated(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.array([[1.0, 0.0], [0.6, 0.8]]))
+    assert main(["kernel", "--phi", "tanh", "--depth", "2", "--sw2", "1.5", "--inputs", str(tmp_path / "x.npy"), "--output", str(tmp_path / "k.npz")]) == 0
+    assert "by quadrature: no closed form was derived" in capsys.readouterr().out
+    assert main(["kernel", "--phi", "relu", "--depth", "2", "--sw2", "2", "--inputs", str(tmp_path / "x.npy"), "--output", str(tmp_path / "k.npz"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluated_by"]["nngp"].startswith("closed form (price)")
