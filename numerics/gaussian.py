@@ -311,7 +311,8 @@ class CompiledExpectation:
         def evaluate(i):
             chunk = [f[i : i + step] for f in flat]
             size = min(step, out.size - i)
-            out[i : i + size] = self._evaluate_2d(chunk, size) if bivariate else self._evaluate_1d(chunk)
+            with np.errstate(over="ignore"):  # an expectation too large for double precision is inf, for the caller to see
+                out[i : i + size] = self._evaluate_2d(chunk, size) if bivariate else self._evaluate_1d(chunk)
 
         # numpy releases the GIL inside its array operations: chunks run on every core
         starts = range(0, out.size, step)

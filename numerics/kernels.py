@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from dyncheck.numerics.chebyshev import tabulate
+from dyncheck.numerics.chebyshev import TableError, tabulate
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.threads import budget
 from dyncheck.numerics.gaussian import compile_derivation
@@ -30,6 +30,7 @@ from dyncheck.theory.kernels import FORMULAS as KERNEL_FORMULAS
 from dyncheck.theory.kernels import INNER_PRODUCT, LAYER_MAP, NNGP_NEXT, NTK, SLOPE_MAP, LayerMaps
 
 __all__ = [
+    "KernelOverflow",
     "DepthProfile",
     "kernel_layers",
     "kernel_matrices",
@@ -154,7 +155,33 @@ def kernel_layers(
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = _input_nngp((x @ x.T) / x.shape[1], sw2, sb2)
     recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
-    return recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step)
+    return _finite_layers(recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step))
+
+
+class KernelOverflow(UsageError):
+    """The kernels grow past double precision before the last layer (exp(x) at q ≳ 700, relu(x)² at a few layers)."""
+
+
+def _finite_layers(layers):
+    """The layers K^1, K^2, … as they come, stopping with :class:`KernelOverflow` — in words, naming the layer — at the
+    first kernel that is not finite, or whose layer map could not be tabulated because its values overflow."""
+    level, largest = 1, 0.0
+    iterator = iter(layers)
+    while True:
+        try:
+            nngp, ntk = next(iterator)
+        except StopIteration:
+            return
+        except TableError as error:
+            if "not finite" not in str(error):
+                raise
+            nngp = None
+        values = [] if nngp is None else [np.asarray(m.detach().cpu()) if hasattr(m, "detach") else m for m in (nngp, ntk)]
+        if nngp is None or not all(np.all(np.isfinite(v)) for v in values):
+            raise KernelOverflow(f"the kernels overflow double precision at layer {level}: K^{level - 1}(x, x) reached {largest:.3g} and K^{level} exceeds ~1.8e308 (reduce the depth, σ_w² or the inputs' norms)")
+        largest = float(np.abs(np.diagonal(values[0])).max())
+        level += 1
+        yield nngp, ntk
 
 
 def _torch_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step):
@@ -197,9 +224,10 @@ def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
     sw2, sb2, step, nngp_step = recursion
     rows, columns = slice(first, first + BLOCK_ROWS), slice(first, None)
     q1, q2 = q[rows, None], q[None, columns]
-    rho = _correlations(nngp[rows, columns], q1, q2)
-    block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
-    out[1][rows, columns] = step(block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)
+    with np.errstate(over="ignore", invalid="ignore"):  # a kernel past double precision is inf: _finite_layers says so
+        rho = _correlations(nngp[rows, columns], q1, q2)
+        block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
+        out[1][rows, columns] = step(block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)
     out[0][rows, columns] = block
 
 

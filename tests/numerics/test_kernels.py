@@ -207,3 +207,18 @@ def test_generated_layer_maps_take_columns_and_rows_and_return_the_matrix():
             assert matrix[1, 2] == pytest.approx(entry, rel=1e-14)
     column = generate(sp.sqrt(Q1), [Q1, Q2, RHO])(q1, q2, rho)  # a column alone, expanded to the matrix
     assert column.shape == (3, 4) and column.flags.writeable and np.all(column == np.sqrt(q1))
+
+
+def test_overflow_is_reported_in_words_with_its_layer():
+    import pytest
+
+    from dyncheck.numerics.kernels import KernelOverflow
+    from dyncheck.theory.symbols import X
+
+    x = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 2.0]])
+    with pytest.raises(KernelOverflow, match="overflow double precision at layer 3"):  # E[e^u e^v] = e^{q(1+ρ)}: q = 669 overflows
+        kernel_matrices(layer_maps(sp.exp(X)), x, 3, 1.5, 0.05)
+    with pytest.raises(KernelOverflow, match="at layer 10"):  # the order-2 arc-cosine kernel squares q each layer
+        kernel_matrices(layer_maps(sp.Max(X, 0) ** 2), x, 10, 2.0, 0.05)
+    nngp, _ = kernel_matrices(layer_maps(sp.Max(X, 0) ** 2), x, 4, 2.0, 0.05)  # shallower, finite
+    assert np.all(np.isfinite(nngp))
