@@ -33,6 +33,7 @@ __all__ = [
     "KernelOverflow",
     "DepthProfile",
     "kernel_layers",
+    "slope_infinite_on_diagonal",
     "kernel_matrices",
     "inputs_at_fixed_point",
     "ntk_depth_profiles",
@@ -155,16 +156,32 @@ def kernel_layers(
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = _input_nngp((x @ x.T) / x.shape[1], sw2, sb2)
     recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
-    return _finite_layers(recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step))
+    return _finite_layers(recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step), slope_infinite_on_diagonal(maps))
+
+
+@functools.lru_cache(maxsize=64)
+def slope_infinite_on_diagonal(maps: LayerMaps) -> bool:
+    """Whether Ṫ(q, q, ρ) → +∞ as ρ → 1 (φ′ holds a Dirac delta: sign, step), so that Θ(x, x) = +∞ exactly, not by
+    overflow: decided by SymPy on the closed form (no closed form: False, and an infinite diagonal is overflow)."""
+    if not maps.ntk.closed:
+        return False
+    from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+
+    try:
+        with time_limit(10):
+            return sp.limit(maps.ntk.value.subs({Q1: 1, Q2: 1}), RHO, 1, "-") == sp.oo
+    except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
+        return False
 
 
 class KernelOverflow(UsageError):
     """The kernels grow past double precision before the last layer (exp(x) at q ≳ 700, relu(x)² at a few layers)."""
 
 
-def _finite_layers(layers):
+def _finite_layers(layers, infinite_ntk_diagonal: bool):
     """The layers K^1, K^2, … as they come, stopping with :class:`KernelOverflow` — in words, naming the layer — at the
-    first kernel that is not finite, or whose layer map could not be tabulated because its values overflow."""
+    first kernel that is not finite, or whose layer map could not be tabulated because its values overflow.  With
+    ``infinite_ntk_diagonal`` (:func:`slope_infinite_on_diagonal`) the NTK's diagonal may be +∞: that is its value."""
     level, largest = 1, 0.0
     iterator = iter(layers)
     while True:
@@ -177,6 +194,8 @@ def _finite_layers(layers):
                 raise
             nngp = None
         values = [] if nngp is None else [np.asarray(m.detach().cpu()) if hasattr(m, "detach") else m for m in (nngp, ntk)]
+        if values and infinite_ntk_diagonal:
+            values[1] = values[1][~np.eye(values[1].shape[0], dtype=bool)]  # the diagonal is +∞ by right; the rest must be finite
         if nngp is None or not all(np.all(np.isfinite(v)) for v in values):
             raise KernelOverflow(f"the kernels overflow double precision at layer {level}: K^{level - 1}(x, x) reached {largest:.3g} and K^{level} exceeds ~1.8e308 (reduce the depth, σ_w² or the inputs' norms)")
         largest = float(np.abs(np.diagonal(values[0])).max())
@@ -224,7 +243,7 @@ def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
     sw2, sb2, step, nngp_step = recursion
     rows, columns = slice(first, first + BLOCK_ROWS), slice(first, None)
     q1, q2 = q[rows, None], q[None, columns]
-    with np.errstate(over="ignore", invalid="ignore"):  # a kernel past double precision is inf: _finite_layers says so
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # ±∞ past double precision (or δ² at ρ = 1): _finite_layers judges
         rho = _correlations(nngp[rows, columns], q1, q2)
         block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
         out[1][rows, columns] = step(block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)

@@ -56,6 +56,7 @@ from dyncheck.theory.meanfield import mean_field
 from dyncheck.theory.symbols import CHI_1, DEPTH, Q, Q1, Q2, Q_STAR, RHO, SIGMA_B2, SIGMA_W2, U, V, X
 
 __all__ = [
+    "DERIVATIVE_CONVENTIONS",
     "FORMULAS",
     "INNER_PRODUCT",
     "LAYER_MAP",
@@ -99,6 +100,7 @@ class LayerMaps:
     phi: sp.Expr
     nngp: Derivation
     ntk: Derivation
+    derivative_convention: str = "distributional"
 
     @property
     def closed(self) -> bool:
@@ -114,12 +116,23 @@ def _pair(f: sp.Expr) -> sp.Expr:
     return f.subs(X, sp.sqrt(Q1) * U) * f.subs(X, sp.sqrt(Q2) * V)
 
 
+#: How φ′ is taken in Ṫ: ``distributional`` — with the Dirac deltas of φ's jumps (sign: φ′ = 2δ, and Θ(x, x) = +∞,
+#: literally); ``almost-everywhere`` — the deltas dropped (φ′ = 0 for sign and step), neural-tangents' convention.
+DERIVATIVE_CONVENTIONS = ("distributional", "almost-everywhere")
+
+
 @functools.lru_cache(maxsize=64)
-def layer_maps(phi: sp.Expr, *, time_limit_s: float = TIME_LIMIT_S) -> LayerMaps:
-    """Derive T and Ṫ of activation ``phi`` (an expression in :data:`theory.activations.X`); once per process."""
+def layer_maps(phi: sp.Expr, *, time_limit_s: float = TIME_LIMIT_S, derivative_convention: str = "distributional") -> LayerMaps:
+    """Derive T and Ṫ of activation ``phi`` (an expression in :data:`theory.activations.X`), φ′ taken by
+    ``derivative_convention`` (:data:`DERIVATIVE_CONVENTIONS`); once per process."""
+    if derivative_convention not in DERIVATIVE_CONVENTIONS:
+        raise ValueError(f"unknown derivative convention {derivative_convention!r}; known: {DERIVATIVE_CONVENTIONS}")
+    slope = derivative(phi)
+    if derivative_convention == "almost-everywhere":
+        slope = slope.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
     nngp = expect(_pair(phi), (U, V), RHO, time_limit_s=time_limit_s)
-    ntk = expect(_pair(derivative(phi)), (U, V), RHO, time_limit_s=time_limit_s)
-    return LayerMaps(phi, nngp, ntk)
+    ntk = expect(_pair(slope), (U, V), RHO, time_limit_s=time_limit_s)
+    return LayerMaps(phi, nngp, ntk, derivative_convention)
 
 
 def _on_diagonal(derivation: Derivation) -> sp.Expr:

@@ -47,6 +47,7 @@ def register(commands: Commands) -> None:
     deprecated(kernel, "--x", kernel.add_argument("--inputs", required=True, metavar="NPY", help="inputs: a .npy file holding an N × d array"))
     deprecated(kernel, "--out", kernel.add_argument("--output", required=True, metavar="FILE", type=output_file, help="output .npz with arrays nngp and/or ntk"))
     kernel.add_argument("--kind", nargs="+", default=list(_KINDS), metavar="KIND", help="nngp, ntk or both (default both)")
+    kernel.add_argument("--derivative", choices=("distributional", "almost-everywhere"), default="distributional", help="φ′ in the NTK: with the Dirac deltas of φ's jumps (default; sign's Θ(x, x) = +∞), or without them (neural-tangents' convention: φ′ = 0 a.e.)")
     add_backend(kernel)
     add_json(kernel)
 
@@ -98,7 +99,7 @@ def _kinds(given: list[str]) -> list[str]:
 def _kernel(args) -> int:
     import numpy as np
 
-    from dyncheck.numerics.kernels import kernel_matrices
+    from dyncheck.numerics.kernels import kernel_matrices, slope_infinite_on_diagonal
     from dyncheck.theory.kernels import layer_maps
 
     check_backend(args)
@@ -115,7 +116,7 @@ def _kernel(args) -> int:
     if np.iscomplexobj(x) or not np.all(np.isfinite(x)):
         raise UsageError(f"the inputs in {args.inputs} must be finite real numbers")
     require_memory(6 * 8.0 * x.shape[0] ** 2, f"the {x.shape[0]} × {x.shape[0]} kernel matrices")
-    maps = layer_maps(phi)
+    maps = layer_maps(phi, derivative_convention=args.derivative)
     x = np.asarray(x, float)
     if args.backend == "torch":
         from dyncheck.numerics.backend import ArrayBackend
@@ -130,12 +131,16 @@ def _kernel(args) -> int:
     summary = {
         "phi": args.phi, "depth": args.depth, "sigma_w2": args.sw2, "sigma_b2": args.sb2, "inputs": list(x.shape),
         "out": args.output, "kinds": kinds, "layer_maps": {"nngp": str(maps.nngp.value), "ntk": str(maps.ntk.value)},
-        "rule": {"nngp": maps.nngp.rule, "ntk": maps.ntk.rule}, "evaluated_by": how,
+        "rule": {"nngp": maps.nngp.rule, "ntk": maps.ntk.rule}, "evaluated_by": how, "derivative": args.derivative,
+        "ntk_diagonal_infinite": "ntk" in kinds and bool(slope_infinite_on_diagonal(maps)),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"T(q1, q2, rho) = {maps.nngp.value}\n  ({how['nngp']})\nṪ(q1, q2, rho) = {maps.ntk.value}\n  ({how['ntk']})")
+        if summary["ntk_diagonal_infinite"]:
+            print("Θ(x, x) = +∞ on the diagonal, exactly: φ′ holds a Dirac delta and E[δ(u)δ(v)] diverges as ρ → 1 "
+                  "(--derivative almost-everywhere drops the deltas, as neural-tangents does)")
         print(f"wrote {', '.join(kinds)} ({x.shape[0]} × {x.shape[0]}) to {args.output}")
     return EXIT_OK
 
@@ -145,7 +150,11 @@ def _how_evaluated(derivation) -> str:
     from dyncheck.numerics.gaussian import closed_form_rejection
     from dyncheck.theory.symbols import Q1, Q2, RHO
 
+    import sympy as sp
+
     why = closed_form_rejection(derivation, (Q1, Q2, RHO))
+    if why is None and derivation.expectation.integrand.has(sp.DiracDelta):
+        return f"closed form ({derivation.rule}), compiled (a Dirac delta leaves no quadrature to check it against)"
     if why is None:
         return f"closed form ({derivation.rule}), compiled and checked against quadrature"
     if derivation.closed:

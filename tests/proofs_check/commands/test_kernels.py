@@ -53,3 +53,17 @@ def test_the_kernel_command_says_how_each_layer_map_is_evaluated(tmp_path, capsy
     assert "by quadrature: no closed form was derived" in capsys.readouterr().out
     assert main(["kernel", "--phi", "relu", "--depth", "2", "--sw2", "2", "--inputs", str(tmp_path / "x.npy"), "--output", str(tmp_path / "k.npz"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["evaluated_by"]["nngp"].startswith("closed form (price)")
+
+
+def test_sign_s_infinite_ntk_diagonal_is_said_and_the_almost_everywhere_convention_is_an_option(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 2.0]]))
+    common = ["kernel", "--phi", "sign", "--depth", "2", "--sw2", "1.5", "--inputs", str(tmp_path / "x.npy"), "--output", str(tmp_path / "k.npz")]
+    assert main(common) == 0
+    assert "Θ(x, x) = +∞ on the diagonal, exactly" in capsys.readouterr().out
+    ntk = np.load(tmp_path / "k.npz")["ntk"]
+    assert np.all(np.isinf(np.diag(ntk))) and np.all(np.isfinite(ntk[~np.eye(3, dtype=bool)]))
+    assert main([*common, "--derivative", "almost-everywhere", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ntk_diagonal_infinite"] is False and summary["layer_maps"]["ntk"] == "0"
+    arrays = np.load(tmp_path / "k.npz")
+    assert np.allclose(arrays["ntk"], arrays["nngp"], rtol=1e-14)  # Ṫ = 0: the NTK is the last layer's NNGP, as in neural-tangents
