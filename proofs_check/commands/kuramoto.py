@@ -46,11 +46,17 @@ def _population(parser) -> None:
 def register(commands: Commands) -> None:
     theory = commands.add(
         commands.top, "kuramoto", help="Kuramoto theory: K_c and r∞ for a frequency density on a graph",
-        examples="  dyncheck kuramoto --density gaussian --sigma 1 --coupling 2 --graph erdos-renyi --edge-probability 0.3\n  dyncheck kuramoto --density lorentzian --gamma 0.5 --coupling 1.5 --json",
+        examples=(
+            "  dyncheck kuramoto --density gaussian --sigma 1 --coupling 2 --graph erdos-renyi --edge-probability 0.3\n"
+            "  dyncheck kuramoto --density lorentzian --gamma 0.5 --coupling 1.5 --json\n"
+            "  dyncheck kuramoto --density uniform --delta 1 --coupling 1.5 --locking 10 100 1000\n"
+            "    (--locking N: the finite-N full-locking threshold K_L of N oscillators at the quantiles of g)"
+        ),
         run=_kuramoto,
     )
     _population(theory)
     deprecated(theory, "--K", theory.add_argument("--coupling", type=at_least(0, high=1e6), required=True, metavar="K", help="coupling K ≥ 0"))
+    theory.add_argument("--locking", type=count(2, 10_000_000), nargs="+", metavar="N", help="the full-locking threshold K_L = min_u u/S(u) of N oscillators at the quantiles of g, complete graph (Ermentrout 1985; Verwoerd & Mason 2008), for each N")
     add_json(theory)
 
     sim = commands.add(
@@ -108,11 +114,23 @@ def _kuramoto(args) -> int:
         "r_inf": r_inf,
         "phase": "incoherent (r∞ = 0)" if r_inf == 0 else ("fully locked" if args.density == "uniform" else "partially locked"),
     }
+    if args.locking:
+        if args.graph != "complete" or args.normalisation != "population":
+            raise UsageError("--locking is the threshold of the complete graph with K/N coupling")
+        from dyncheck.numerics.kuramoto import frequencies, locking_threshold
+
+        require_memory(8.0 * 4 * max(args.locking), f"{max(args.locking)} oscillators' frequencies")
+        thresholds = {n: locking_threshold(frequencies(args.density, n, theory.scale)) for n in args.locking}
+        result["locking"] = [{"N": n, "K_L": k, "locked_at_K": bool(args.coupling >= k)} for n, k in thresholds.items()]
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
+            if key == "locking":
+                continue
             print(f"{key:>14}: {value:.12g}" if isinstance(value, float) else f"{key:>14}: {value}")
+        for row in result.get("locking", []):
+            print(f"  N = {row['N']:>9}: full locking from K_L = {row['K_L']:.12g}" + ("  (K is past it: a locked state exists)" if row["locked_at_K"] else ""))
     return EXIT_OK
 
 
