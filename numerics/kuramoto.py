@@ -555,9 +555,11 @@ class ContinuumTheory:
 
 
 def continuum_theory(
-    density: str, scale: float, graph: str = "complete", *, edge_probability: float | None = None, ring_range: float | None = None, normalisation: str = "population"
+    density: str | sp.Expr, scale: float, graph: str = "complete", *, edge_probability: float | None = None, ring_range: float | None = None, normalisation: str = "population"
 ) -> ContinuumTheory:
-    """:class:`ContinuumTheory` of the ``density`` of width ``scale`` on ``graph`` (complete, erdos-renyi, ring).
+    """:class:`ContinuumTheory` of the ``density`` of width ``scale`` on ``graph`` (complete, erdos-renyi, ring);
+    ``density`` is a registered name, or an expression in ω checked by :func:`dyncheck.theory.kuramoto.checked_density`
+    (its ``scale`` is then not used: NaN).
 
     K_c from :func:`dyncheck.theory.kuramoto.critical_coupling` divided by μ_max
     (:func:`dyncheck.theory.kuramoto.graph_critical_coupling`), μ_max of the ring graphon by
@@ -565,7 +567,12 @@ def continuum_theory(
     """
     from dyncheck.theory.kuramoto import circulant_eigenvalue, graph_critical_coupling
 
-    expression = density_expression(density, scale)
+    if isinstance(density, sp.Expr):
+        from dyncheck.theory.kuramoto import checked_density
+
+        expression, density, scale = checked_density(density), "expression", math.nan
+    else:
+        expression = density_expression(density, scale)
     if graph == "erdos-renyi":
         if edge_probability is None or not 0 < edge_probability <= 1:
             raise UsageError("the Erdős–Rényi graph needs an edge probability in (0, 1]")

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import (
     DELTA,
     GAMMA,
@@ -69,6 +70,7 @@ from dyncheck.theory.symbols import (
 
 __all__ = [
     "DENSITIES",
+    "checked_density",
     "FORMULAS",
     "QUANTILES",
     "WIDTHS",
@@ -219,6 +221,44 @@ def critical_coupling(g: sp.Expr) -> sp.Expr:
     slope = sp.simplify(sp.diff(self_consistency(g), R).subs(R, 0).doit())
     (root,) = sp.solve(sp.Eq(slope, 1), K)
     return sp.simplify(root)
+
+
+#: Points of the grid on which a user's density is checked to be non-negative and non-increasing on ω > 0.
+_DENSITY_GRID = 4001
+
+
+def checked_density(g: sp.Expr) -> sp.Expr:
+    r"""A natural-frequency density given as an expression in ω, checked before any work: real and finite at 0,
+    symmetric (g(ω) − g(−ω) simplifies to 0), normalised (∫ g dω = 1 to 1e-10, by 30-digit mpmath quadrature)
+    and unimodal (g ≥ 0, and non-increasing on a grid of 4001 points of ω ∈ (0, W], W where g falls below
+    1e-14 g(0) or 1e4) — a :class:`UsageError` naming what fails.  Unimodality is checked numerically, on the grid."""
+    import mpmath
+
+    if g.free_symbols - {OMEGA}:
+        raise UsageError(f"a frequency density depends on omega only, not on {', '.join(sorted(map(str, g.free_symbols - {OMEGA})))}")
+    at_zero = g.subs(OMEGA, 0)
+    if not (at_zero.is_number and at_zero.is_extended_real and at_zero.is_finite and at_zero > 0):
+        raise UsageError(f"g(0) = {at_zero} must be finite and positive (K_c = 2/(π g(0)))")
+    if sp.simplify(g - g.subs(OMEGA, -OMEGA)) != 0:  # the self-consistency integral is taken over an even integrand
+        raise UsageError(f"the density {g} is not symmetric as SymPy reads it: g(ω) − g(−ω) does not simplify to 0 (write |ω| as sqrt(omega**2))")
+    f = sp.lambdify(OMEGA, g, "mpmath")
+    with mpmath.workdps(30):
+        peak = f(mpmath.mpf(0))
+        edge = mpmath.mpf(1)
+        while edge < 10**4 and abs(f(edge)) > peak * mpmath.mpf(10) ** -14:
+            edge *= 2
+        grid = [edge * mpmath.mpf(k) / (_DENSITY_GRID - 1) for k in range(_DENSITY_GRID)]
+        values = [f(w) for w in grid]
+        if any(not mpmath.isfinite(v) or mpmath.im(v) != 0 for v in values):
+            raise UsageError(f"the density {g} is not real and finite on the real line")
+        if any(v < 0 for v in values):
+            raise UsageError(f"the density {g} takes negative values")
+        if any(b > a * (1 + mpmath.mpf(10) ** -12) + mpmath.mpf(10) ** -25 for a, b in zip(values, values[1:])):
+            raise UsageError(f"the density {g} is not unimodal: it rises somewhere on ω > 0")
+        total = 2 * mpmath.quad(f, [0, 1, edge, mpmath.inf])
+        if abs(total - 1) > mpmath.mpf(10) ** -10:
+            raise UsageError(f"the density {g} integrates to {mpmath.nstr(total, 12)}, not 1: divide it by that")
+    return g
 
 
 def near_onset_coefficient(g: sp.Expr) -> sp.Expr:

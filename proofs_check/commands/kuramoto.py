@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from dyncheck.proofs_check.commands.common import (
@@ -31,9 +32,13 @@ __all__ = ["register"]
 _WIDTH_OPTIONS = {"lorentzian": "gamma", "gaussian": "sigma", "uniform": "delta"}
 
 
-def _population(parser) -> None:
-    """The options of a population: its frequency density and its graph (shared by both commands)."""
-    deprecated(parser, "--g", parser.add_argument("--density", choices=list(_WIDTH_OPTIONS), required=True, help="natural-frequency density g"))
+def _population(parser, *, expressions: bool = False) -> None:
+    """The options of a population: its frequency density and its graph (shared by both commands); with
+    ``expressions`` the density may instead be an expression in omega (the theory alone: no quantiles to draw)."""
+    densities = parser.add_mutually_exclusive_group(required=True)
+    deprecated(parser, "--g", densities.add_argument("--density", choices=list(_WIDTH_OPTIONS), help="natural-frequency density g"))
+    if expressions:
+        densities.add_argument("--density-expression", metavar="EXPR", help='g as an expression in omega, e.g. "1/(pi*cosh(omega))": symmetric, normalised and unimodal (checked)')
     parser.add_argument("--gamma", type=at_least(0, strict=True, high=1e6), help="Lorentzian half-width γ")
     parser.add_argument("--sigma", type=at_least(0, strict=True, high=1e6), help="Gaussian standard deviation σ")
     parser.add_argument("--delta", type=at_least(0, strict=True, high=1e6), help="uniform half-width Δ")
@@ -50,11 +55,12 @@ def register(commands: Commands) -> None:
             "  dyncheck kuramoto --density gaussian --sigma 1 --coupling 2 --graph erdos-renyi --edge-probability 0.3\n"
             "  dyncheck kuramoto --density lorentzian --gamma 0.5 --coupling 1.5 --json\n"
             "  dyncheck kuramoto --density uniform --delta 1 --coupling 1.5 --locking 10 100 1000\n"
+            '  dyncheck kuramoto --density-expression "1/(pi*cosh(omega))" --coupling 2\n'
             "    (--locking N: the finite-N full-locking threshold K_L of N oscillators at the quantiles of g)"
         ),
         run=_kuramoto,
     )
-    _population(theory)
+    _population(theory, expressions=True)
     deprecated(theory, "--K", theory.add_argument("--coupling", type=at_least(0, high=1e6), required=True, metavar="K", help="coupling K ≥ 0"))
     theory.add_argument("--locking", type=count(2, 10_000_000), nargs="+", metavar="N", help="the full-locking threshold K_L = min_u u/S(u) of N oscillators at the quantiles of g, complete graph (Ermentrout 1985; Verwoerd & Mason 2008), for each N")
     add_json(theory)
@@ -88,6 +94,17 @@ def _theory(args):
     """The continuum theory of the population the options describe."""
     from dyncheck.numerics.kuramoto import continuum_theory
 
+    if getattr(args, "density_expression", None) is not None:
+        from dyncheck.proofs_check.parser import parse_expression
+        from dyncheck.theory.symbols import OMEGA
+
+        given = [f"--{o}" for o in _WIDTH_OPTIONS.values() if getattr(args, o) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} sets the width of a named density, not of --density-expression")
+        if args.locking:
+            raise UsageError("--locking needs the quantiles of a named density")
+        density = parse_expression(args.density_expression, {"omega": OMEGA})
+        return continuum_theory(density, math.nan, args.graph, edge_probability=args.edge_probability, ring_range=args.range, normalisation=args.normalisation)
     option = _WIDTH_OPTIONS[args.density]
     scale = getattr(args, option)
     if scale is None:
@@ -103,8 +120,8 @@ def _kuramoto(args) -> int:
     theory = _theory(args)
     r_inf = float(theory.r_inf(args.coupling)[0])
     result = {
-        "g": args.density,
-        "width": theory.scale,
+        "g": theory.density_name,
+        "width": json_number(theory.scale),
         "density": str(theory.density),
         "graph": theory.graph,
         "normalisation": args.normalisation,
@@ -112,7 +129,7 @@ def _kuramoto(args) -> int:
         "K": args.coupling,
         "K_c": theory.critical_coupling,
         "r_inf": r_inf,
-        "phase": "incoherent (r∞ = 0)" if r_inf == 0 else ("fully locked" if args.density == "uniform" else "partially locked"),
+        "phase": "incoherent (r∞ = 0)" if r_inf == 0 else ("fully locked" if theory.density_name == "uniform" else "partially locked"),
     }
     if args.locking:
         if args.graph != "complete" or args.normalisation != "population":

@@ -27,3 +27,31 @@ def test_gaussian_frequencies_need_more_coupling_to_lock_as_n_grows_and_bad_inpu
         with pytest.raises(SystemExit) as stop:
             raise SystemExit(main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "2", *arguments]))
         assert stop.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_density_given_as_an_expression_gets_its_k_c_and_r_inf_derived(capsys):
+    assert main(["kuramoto", "--density-expression", "1/(pi*cosh(omega))", "--coupling", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["K_c"] == pytest.approx(2.0, rel=1e-12) and 0 < result["r_inf"] < 1  # K_c = 2/(π g(0)), g(0) = 1/π
+    assert main(["kuramoto", "--density-expression", "exp(-omega**2/2)/sqrt(2*pi)", "--coupling", "2.5", "--json"]) == 0
+    expression = json.loads(capsys.readouterr().out)
+    assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "2.5", "--json"]) == 0
+    named = json.loads(capsys.readouterr().out)
+    assert expression["K_c"] == pytest.approx(named["K_c"], rel=1e-12) and expression["r_inf"] == pytest.approx(named["r_inf"], rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "density, message",
+    [
+        ("exp(-omega**2)", "integrates to 1.77245385"),
+        ("exp(-(omega - 1)**2)/sqrt(pi)", "not symmetric"),
+        ("2*omega**2*exp(-omega**2)/sqrt(pi)", "g(0) = 0"),
+        ("(1 + 2*omega**2)*exp(-omega**2)/(2*sqrt(pi))", "not unimodal"),
+        ("exp(-omega**2 - q)", "omega only"),
+    ],
+)
+def test_densities_that_are_not_normalised_symmetric_or_unimodal_are_refused(density, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        raise SystemExit(main(["kuramoto", "--density-expression", density, "--coupling", "2"]))
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
