@@ -562,16 +562,12 @@ class Region:
         return bool(np.all(self.constraints @ x - self.bounds <= tolerance * scale))
 
 
-def _name(phi: sp.Expr) -> str:
-    return registered_name(phi)
-
-
 def region_bound(network: Network) -> int:
     """An upper bound on the number of activation regions: per layer, the regions of an arrangement of
     (pieces − 1)·width hyperplanes in the input dimension d, Σ_{i ≤ d} C(n, i), multiplied over layers."""
     pieces = linear_pieces(network.phi)
     if pieces is None:
-        raise UsageError(f"the activation {_name(network.phi)} is not piecewise linear: its regions are not polyhedra (use Newton's fixed points)")
+        raise UsageError(f"the activation {registered_name(network.phi)} is not piecewise linear: its regions are not polyhedra (use Newton's fixed points)")
     d = network.weights[0].shape[-1]
     bound = 1
     for w, kind in zip(network.weights, network.kinds):
@@ -616,7 +612,7 @@ def activation_regions(network: Network, *, limit: int = ENUMERATION_LIMIT) -> l
     :func:`enumeration_cost` exceeds ``limit``."""
     pieces = linear_pieces(network.phi)
     if pieces is None:
-        raise UsageError(f"the activation {_name(network.phi)} is not piecewise linear: its regions are not polyhedra")
+        raise UsageError(f"the activation {registered_name(network.phi)} is not piecewise linear: its regions are not polyhedra")
     cost = enumeration_cost(network)
     if cost > limit:
         raise UsageError(f"up to {cost:.3g} linear programmes (the regions' bound × the units; limit {limit:.3g}): too many to enumerate; use fewer or narrower layers")

@@ -35,7 +35,7 @@ _WIDTH_OPTIONS = {"lorentzian": "gamma", "gaussian": "sigma", "uniform": "delta"
 def _population(parser, *, expressions: bool = False) -> None:
     """The options of a population: its frequency density and its graph (shared by both commands); with
     ``expressions`` the density may instead be an expression in omega (the theory alone: no quantiles to draw)."""
-    densities = parser.add_mutually_exclusive_group(required=True)
+    densities = parser.add_mutually_exclusive_group()  # one of them is required, checked in _theory (the old --g counts)
     deprecated(parser, "--g", densities.add_argument("--density", choices=list(_WIDTH_OPTIONS), help="natural-frequency density g"))
     if expressions:
         densities.add_argument("--density-expression", metavar="EXPR", help='g as an expression in omega, e.g. "1/(pi*cosh(omega))": symmetric, normalised and unimodal (checked)')
@@ -94,6 +94,8 @@ def _theory(args):
     """The continuum theory of the population the options describe."""
     from dyncheck.numerics.kuramoto import continuum_theory
 
+    if args.density is None and getattr(args, "density_expression", None) is None:
+        raise UsageError("a frequency density is required: --density NAME" + (" or --density-expression EXPR" if hasattr(args, "density_expression") else ""))
     if getattr(args, "density_expression", None) is not None:
         from dyncheck.proofs_check.parser import parse_expression
         from dyncheck.theory.symbols import OMEGA
