@@ -220,10 +220,11 @@ def slope_bound(phi: sp.Expr) -> float:
     """sup|Λ| = sup|σ(z) − σ(0)|/|z| (≤ Lip(σ)): exact for piecewise-linear σ, else :func:`_sup_abs` of Λ."""
     pieces = linear_pieces(phi)
     if pieces is not None and _value_at_zero(phi) == 0:
-        near = [p for p in pieces if (p.lower <= 0 <= p.upper)]
-        far = [p.slope * p.upper + p.intercept for p in pieces if p.upper.is_finite and p.upper != 0] + [p.slope * p.lower + p.intercept for p in pieces if p.lower.is_finite and p.lower != 0]
-        at_kinks = [abs(float(v) / float(k)) for v, k in zip(far, [p.upper for p in pieces if p.upper.is_finite and p.upper != 0] + [p.lower for p in pieces if p.lower.is_finite and p.lower != 0])]
-        return float(max([abs(float(p.slope)) for p in near] + at_kinks))
+        # on a piece σ = s z + c, Λ = s + c/z is monotone: its extremes are at the piece's ends — σ(k)/k at a kink k ≠ 0,
+        # the slope s where the piece reaches 0 or ±∞
+        ends = [abs(p.slope) for p in pieces if p.lower <= 0 <= p.upper or not (p.lower.is_finite and p.upper.is_finite)]
+        kinks = {end for p in pieces for end in (p.lower, p.upper) if end.is_finite and end != 0}
+        return float(max(ends + [abs(phi.subs(X, k) / k) for k in kinks]))
     return _sup_abs(phi, None)
 
 

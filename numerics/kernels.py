@@ -178,6 +178,17 @@ class KernelOverflow(UsageError):
     """The kernels grow past double precision before the last layer (exp(x) at q ≳ 700, relu(x)² at a few layers)."""
 
 
+def _finite(matrix, *, except_diagonal: bool = False) -> bool:
+    """Whether every entry (every one off the diagonal) of a numpy array or torch tensor is finite, on its own device."""
+    finite = matrix.isfinite() if hasattr(matrix, "isfinite") else np.isfinite(matrix)
+    if except_diagonal:  # the diagonal is +∞ by right (φ′ holds a Dirac delta); the rest must be finite
+        if hasattr(finite, "fill_diagonal_"):
+            finite.fill_diagonal_(True)
+        else:
+            np.fill_diagonal(finite, True)
+    return bool(finite.all())
+
+
 def _finite_layers(layers, infinite_ntk_diagonal: bool):
     """The layers K^1, K^2, … as they come, stopping with :class:`KernelOverflow` — in words, naming the layer — at the
     first kernel that is not finite, or whose layer map could not be tabulated because its values overflow.  With
@@ -193,12 +204,9 @@ def _finite_layers(layers, infinite_ntk_diagonal: bool):
             if "not finite" not in str(error):
                 raise
             nngp = None
-        values = [] if nngp is None else [np.asarray(m.detach().cpu()) if hasattr(m, "detach") else m for m in (nngp, ntk)]
-        if values and infinite_ntk_diagonal:
-            values[1] = values[1][~np.eye(values[1].shape[0], dtype=bool)]  # the diagonal is +∞ by right; the rest must be finite
-        if nngp is None or not all(np.all(np.isfinite(v)) for v in values):
+        if nngp is None or not (_finite(nngp) and _finite(ntk, except_diagonal=infinite_ntk_diagonal)):
             raise KernelOverflow(f"the kernels overflow double precision at layer {level}: K^{level - 1}(x, x) reached {largest:.3g} and K^{level} exceeds ~1.8e308 (reduce the depth, σ_w² or the inputs' norms)")
-        largest = float(np.abs(np.diagonal(values[0])).max())
+        largest = float(abs(nngp.diagonal()).max())
         level += 1
         yield nngp, ntk
 

@@ -191,6 +191,7 @@ class LinearPiece:
     intercept: sp.Expr
 
 
+@functools.lru_cache(maxsize=64)
 def linear_pieces(phi: sp.Expr) -> tuple[LinearPiece, ...] | None:
     """The pieces of a continuous piecewise-linear activation (the ReLU family, hard tanh, the identity), split at
     its kinks; None when some piece is not affine (tanh, GELU, ELU's exponential side, …) or σ jumps at a kink."""

@@ -177,6 +177,8 @@ def test_lipschitz_and_slope_bounds():
     assert affine.slope_bound(activation("gelu").expr()) == pytest.approx(1.0, abs=1e-9)  # Λ = Φ(z) ≤ 1 < Lip
     assert affine.slope_bound(activation("tanh").expr()) == pytest.approx(1.0, abs=1e-12)
     assert affine.slope_bound(activation("hard_tanh").expr()) == 1.0
+    steep_tails = X + (X - 1) * sp.Heaviside(X - 1) + (X + 1) * sp.Heaviside(-X - 1)  # slope 1 on [−1, 1], 2 beyond
+    assert affine.slope_bound(steep_tails) == 2.0  # Λ → 2 at ±∞, above its value 1 at the kinks
 
 
 def test_networks_from_json_layers_and_their_errors(tmp_path):
