@@ -17,6 +17,7 @@ __all__ = [
     "kuramoto",
     "meanfield",
     "networks",
+    "node",
     "sgd",
     "solvers",
     "sweep",

@@ -6,6 +6,10 @@
 * :func:`adaptive` — Dormand–Prince 8(5,3) (DOP853, Hairer, Nørsett & Wanner 1993) through
   :func:`scipy.integrate.solve_ivp`, with the tolerances below unless given, and an error
   rather than a silently short solution when it fails.
+* :func:`delay_fixed_step` — the method of steps for ẏ(t) = f(t, y(t), y(t − τ)) with a history on
+  [−τ, 0]: the same fixed-step methods with a step that divides τ, so that the breaking points kτ
+  (where y's derivatives jump) are grid points and the order is kept; a delayed value between grid
+  points is the cubic Hermite interpolant of the stored states and slopes (error O(h⁴)).
 * :func:`bracketed_newton` — Newton's method on many scalar equations at once, each kept
   inside its bracket [lo, hi] (f(lo) ≥ 0 > f(hi)), falling back to bisection (in log x
   where asked) when a step leaves it; no point stops silently.
@@ -13,7 +17,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,7 +34,9 @@ __all__ = [
     "NEWTON_STEP_RTOL",
     "NonConvergence",
     "adaptive",
+    "DelaySolution",
     "bracketed_newton",
+    "delay_fixed_step",
     "fixed_step",
 ]
 
@@ -103,6 +111,79 @@ def adaptive(velocity: Callable, t_span: tuple[float, float], state, *, t_eval=N
     if not solution.success:
         raise NonConvergence(f"the adaptive integration failed: {solution.message}")
     return solution
+
+
+@dataclass(frozen=True)
+class DelaySolution:
+    """States y(t_n) at t_n = n h (``states[n]``, numpy or torch as the history gave them)."""
+
+    times: np.ndarray
+    states: object
+
+
+def _stack(values: list):
+    if isinstance(values[0], np.ndarray) or np.isscalar(values[0]):
+        return np.stack([np.asarray(v, float) for v in values])
+    import torch
+
+    return torch.stack(values)
+
+
+def delay_fixed_step(
+    velocity: Callable,
+    history: Callable,
+    delay: float,
+    t_end: float,
+    steps_per_delay: int,
+    *,
+    method: str = "rk4",
+    progress: Callable[[int, int], None] | None = None,
+) -> DelaySolution:
+    """y on [0, t_end] of ẏ(t) = f(t, y(t), y(t − τ)) with y = ``history``(t) on [−τ, 0], by the method
+    of steps with the fixed-step ``method`` (:data:`FIXED_STEP_METHODS`) and h = τ/``steps_per_delay``.
+
+    ``velocity(t, y, y_delayed)`` and ``history(t)`` take and return backend arrays (a batch of systems
+    is one array); the run ends at the first grid time ≥ ``t_end``.  A delayed value inside the history
+    interval is the history itself; inside [0, t] it is a stored state (the delayed stage times of
+    every method are grid points or midpoints) or, at a midpoint, the cubic Hermite interpolant
+    (y_j + y_{j+1})/2 + h (f_j − f_{j+1})/8 of the neighbouring states and their slopes.
+    """
+    if method not in FIXED_STEP_METHODS:
+        raise ValueError(f"unknown fixed-step method {method!r}; choose {', '.join(FIXED_STEP_METHODS)}")
+    if not delay > 0 or steps_per_delay < 1:
+        raise ValueError("the delay must be positive and divided into at least one step")
+    h = delay / steps_per_delay
+    steps = max(1, math.ceil(t_end / h - 1e-9))
+    report = max(1, steps // 100)
+    states, slopes = [history(0.0)], []
+
+    def delayed(n: int, half: bool):
+        """y(t_n + h/2·half − τ)."""
+        j = n - steps_per_delay
+        if j < 0 or (j == 0 and not half):
+            return history((j + 0.5 * half) * h)
+        if not half:
+            return states[j]
+        return (states[j] + states[j + 1]) / 2 + (h / 8) * (slopes[j] - slopes[j + 1])
+
+    for n in range(steps):
+        t, y = n * h, states[n]
+        k1 = velocity(t, y, delayed(n, False))
+        slopes.append(k1)
+        if method == "rk4":
+            middle = delayed(n, True)
+            k2 = velocity(t + h / 2, y + (h / 2) * k1, middle)
+            k3 = velocity(t + h / 2, y + (h / 2) * k2, middle)
+            k4 = velocity(t + h, y + h * k3, delayed(n + 1, False))
+            states.append(y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4))
+        elif method == "heun":
+            k2 = velocity(t + h, y + h * k1, delayed(n + 1, False))
+            states.append(y + (h / 2) * (k1 + k2))
+        else:
+            states.append(y + h * k1)
+        if progress is not None and ((n + 1) % report == 0 or n + 1 == steps):
+            progress(n + 1, steps)
+    return DelaySolution(h * np.arange(steps + 1), _stack(states))
 
 
 def bracketed_newton(

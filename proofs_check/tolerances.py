@@ -364,6 +364,58 @@ _TABLE = [
         "A training loss counts as increased when it grows by more than this, relative: the "
         "loss is a sum of ≤ 10³ squares evaluated to ~1e-15, so smaller changes are rounding.",
     ),
+    Tolerance(
+        "flow_derivative_relative",
+        1e-6,
+        "Relative difference allowed between e^Λ (RK4 on (y, Λ), 400 steps: relative error ≲ 1e-8 even where "
+        "the map steepens 50-fold) and fourth-order central differences of the flow, beyond their own "
+        "truncation (Richardson's estimate from h = 1e-3 and 5e-4, allowed twice) and rounding (the "
+        "floor below); 1e-6 keeps a factor 100 over RK4, while 1 + Λ for e^Λ is off by Λ²/2 ~ 1e-2 or more.",
+    ),
+    Tolerance(
+        "flow_derivative_floor",
+        1e-10,
+        "Absolute difference, in units of 1 + |φ_T(x)|, below which e^Λ and the differences of the flow "
+        "agree whatever their ratio: the stencil's rounding is ≈ 1.5 ε |φ_T| / h ≈ 3e-13 (1 + |φ_T|) for "
+        "h = 1e-3, which swamps a derivative as small as e^{−20} of a strongly contracting flow; 1e-10 "
+        "keeps a factor 300.",
+    ),
+    Tolerance(
+        "isotonic_grid_relative",
+        1e-8,
+        "Relative difference allowed between the L² distance to the monotone functions on a grid of 2^18 "
+        "cells and its limit: the midpoint rule converges at O(h²) for continuous piecewise-smooth targets "
+        "(measured: 1e-10 at 2^18 for x², |x|, x³ − x), so 1e-8 keeps a factor 100, while a claimed error "
+        "of half the bound is off by 1/2.",
+    ),
+    Tolerance(
+        "critical_gradient",
+        1e-10,
+        "‖∇f‖ at which a Newton iterate counts as a critical point: the gradient is computed to ~1e-15 "
+        "(backpropagation) or ~1e-12 (RK4 variational equation), so 1e-10 is rounding; a certified lower "
+        "bound on ‖∇f‖ that a computed gradient undercuts by more than this, relative, is wrong.",
+    ),
+    Tolerance(
+        "degenerate_curvature_relative",
+        1e-6,
+        "|f″(x*)| / max|f″| below which a critical point counts as degenerate: f″ by central differences "
+        "of the backpropagated f′ is exact to ~1e-9 of max|f″| and by autograd to ~1e-15; a degenerate "
+        "point of a non-generic weight choice has f″ = 0 exactly.",
+    ),
+    Tolerance(
+        "embedding_absolute",
+        1e-12,
+        "|z(T) − g(x)| allowed of the augmented embedding integrated by RK4: ż = g(x) is constant along "
+        "the trajectory, so RK4 is exact up to the rounding of its 100 steps (~100 ε |g| ≲ 1e-13 for |g| ≤ 4).",
+    ),
+    Tolerance(
+        "threshold_bracket",
+        1e-2,
+        "Relative distance of the gains on either side of a claimed threshold aτ at which the threshold's "
+        "two behaviours are checked: the first sign change at aτ = 1.01/e comes at t ≈ 20τ, within the "
+        "60τ that the routes integrate, and a wrong threshold (1, π/2 for 1/e, or 1/e for π/2) is off by a "
+        "factor 2.7–4.3.",
+    ),
 ]
 
 TOLERANCES = {t.name: t for t in _TABLE}

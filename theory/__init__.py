@@ -16,6 +16,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "node",
     "serialize",
     "sgd",
     "symbols",

@@ -76,13 +76,14 @@ class Parser(argparse.ArgumentParser):
 
 
 class Commands:
-    """Where a topic's module registers its commands: top-level ones (``top``), and the ``simulate``, ``train``
-    and ``sgd`` groups, each made where a topic first asks for it (so --help lists it there)."""
+    """Where a topic's module registers its commands: top-level ones (``top``), and the ``simulate``, ``train``,
+    ``sgd`` and ``node`` groups, each made where a topic first asks for it (so --help lists it there)."""
 
     _GROUPS = {
         "simulate": ("simulate finite random systems against their theory", "SYSTEM", "what to simulate"),
         "train": ("train networks: as optimal control problems, or beside their linearization", "METHOD", "how to train"),
         "sgd": ("SGD beside an interpolation minimum, a random dynamical system", "QUESTION", "what to ask"),
+        "node": ("neural ODEs: flows, the monotone obstruction, training with and without augmentation", "QUESTION", "what to ask"),
     }
 
     def __init__(self, top):
@@ -106,6 +107,10 @@ class Commands:
     @property
     def sgd(self):
         return self._group("sgd")
+
+    @property
+    def node(self):
+        return self._group("node")
 
     @staticmethod
     def add(group, name: str, *, help: str, examples: str, run) -> Parser:

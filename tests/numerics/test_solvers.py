@@ -90,3 +90,55 @@ def test_a_step_that_leaves_the_bracket_becomes_a_midpoint():
 def test_newton_that_does_not_converge_says_so():
     with pytest.raises(NonConvergence, match="1 point"):
         bracketed_newton(lambda x, i: 2.0 - x, lambda x, i: -np.ones_like(x) * 1e-9, np.array([0.0]), np.array([1e9]), log_scale=False, what="slow", max_iterations=3)
+
+
+# ------------------------------------------------------------------------- the method of steps
+
+
+def _exact_delay_solution(a: float, times: np.ndarray) -> np.ndarray:
+    """x′ = −a x(t − 1), x ≡ 1 on [−1, 0], on a grid, by the exact method of steps (double precision suffices there)."""
+    from dyncheck.theory.node import evaluate_piece, method_of_steps
+
+    pieces = method_of_steps(a, 1.0, [1.0], int(times[-1]) + 1)
+    return np.array([evaluate_piece(pieces[min(int(t), len(pieces) - 1)], t - min(int(t), len(pieces) - 1)) for t in times])
+
+
+@pytest.mark.parametrize("method", sorted(FIXED_STEP_METHODS))
+def test_the_delay_solver_converges_at_each_method_s_order(method):
+    from dyncheck.numerics.solvers import delay_fixed_step
+
+    a, errors = 1.2, []
+    for m in (16, 32, 64):
+        solution = delay_fixed_step(lambda t, y, delayed: -a * delayed, lambda t: np.ones(1), 1.0, 8.0, m, method=method)
+        errors.append(np.abs(solution.states[:, 0] - _exact_delay_solution(a, solution.times)).max())
+    slopes = [math.log2(errors[i] / errors[i + 1]) for i in range(2)]
+    assert all(abs(s - FIXED_STEP_METHODS[method]) < 0.3 for s in slopes), slopes
+
+
+def test_a_function_valued_history_keeps_fourth_order():
+    from dyncheck.numerics.solvers import delay_fixed_step
+
+    def run(m):
+        return delay_fixed_step(lambda t, y, delayed: -0.8 * delayed + 0.1 * np.sin(t) * y, lambda t: np.array([math.cos(3 * t)]), 1.0, 6.0, m).states[-1, 0]
+
+    coarse, middle, fine = run(16), run(32), run(64)
+    assert abs(math.log2(abs(coarse - middle) / abs(middle - fine)) - 4) < 0.3
+
+
+def test_the_delay_solver_runs_on_torch_tensors_and_agrees_with_numpy():
+    torch = pytest.importorskip("torch")
+    from dyncheck.numerics.solvers import delay_fixed_step
+
+    batch = np.array([1.0, -2.0, 0.5])
+    here = delay_fixed_step(lambda t, y, d: -0.7 * d, lambda t: batch, 1.0, 5.0, 20)
+    there = delay_fixed_step(lambda t, y, d: -0.7 * d, lambda t: torch.as_tensor(batch), 1.0, 5.0, 20)
+    assert isinstance(there.states, torch.Tensor) and np.allclose(there.states.numpy(), here.states, rtol=1e-14, atol=0)
+
+
+def test_a_delay_solver_without_a_step_or_delay_is_refused():
+    from dyncheck.numerics.solvers import delay_fixed_step
+
+    with pytest.raises(ValueError):
+        delay_fixed_step(lambda t, y, d: d, lambda t: np.ones(1), 0.0, 1.0, 4)
+    with pytest.raises(ValueError):
+        delay_fixed_step(lambda t, y, d: d, lambda t: np.ones(1), 1.0, 1.0, 4, method="rk45")

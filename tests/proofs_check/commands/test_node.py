@@ -1,0 +1,89 @@
+"""`dyncheck node bound|train|flow` and `dyncheck dde`: JSON keys, plots, and bad input as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from dyncheck.proofs_check.cli import main
+
+
+def test_node_bound_is_exact_for_a_polynomial(capsys, tmp_path):
+    plot = tmp_path / "bound.png"
+    assert main(["node", "bound", "--target", "x**2", "--domain", "-1", "1", "--plot", str(plot), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"target", "domain", "bound", "exact"} <= set(result)
+    assert result["exact"] == "3*sqrt(5)/20" and math.isclose(result["bound"], 3 * math.sqrt(5) / 20, rel_tol=1e-15)
+    assert result["pooled_blocks"] == [{"from": "-1", "to": "1/2", "level": "1/4", "from_value": -1.0, "to_value": 0.5, "level_value": 0.25}]
+    assert plot.stat().st_size > 10_000
+
+
+def test_node_bound_of_a_smooth_target_is_numeric_with_its_reason(capsys):
+    assert main(["node", "bound", "--target", "sin(3*x)", "--domain", "-1", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["exact"] is None and "piecewise polynomial" in result["why_not_exact"] and 0.29 < result["bound"] < 0.2905
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["node", "bound", "--target", "x**2", "--domain", "1", "-1"], "A < B"),
+        (["node", "bound", "--target", "x**2", "--domain", "1", "1"], "A < B"),
+        (["node", "bound", "--target", "x*q", "--domain", "-1", "1"], "only x"),
+        (["node", "bound", "--target", "__import__('os')", "--domain", "-1", "1"], "unknown function"),
+        (["node", "bound", "--target", "1/x", "--domain", "-1", "1"], "square-integrable"),
+        (["node", "bound", "--target", "x", "--domain", "-1", "nan"], "finite"),
+        (["node", "flow", "--field", "y**2", "--horizon", "2"], "blow-up"),
+        (["node", "flow", "--field", "x + y"], "only y"),
+        (["dde", "--a", "1", "--tau", "0"], "positive"),
+        (["dde", "--a", "1", "--tau", "-1"], "positive"),
+        (["dde", "--a", "0", "--tau", "1"], "a"),
+        (["dde", "--tau", "1"], "--gain"),
+        (["dde", "--a", "1", "--tau", "1", "--history", "1/(t + 0.5)"], "not finite"),
+        (["dde", "--a", "1", "--tau", "1", "--history", "x"], "only t"),
+        (["dde", "--a", "1", "--tau", "1", "--device", "cuda"], "backend torch"),
+        (["dde", "--a", "1", "--tau", "1e-3", "--T-end", "1e5"], "steps"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+
+
+def test_dde_reports_both_thresholds_and_the_sign_change(capsys, tmp_path):
+    plot = tmp_path / "dde.svg"
+    assert main(["dde", "--a", "0.5", "--tau", "1", "--T-end", "30", "--plot", str(plot), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"a", "tau", "sign_change", "sign_threshold", "stability_threshold"} <= set(result)
+    assert result["sign_change"] is True and result["oscillates"] and result["asymptotically_stable"]
+    assert math.isclose(result["sign_threshold"], math.exp(-1)) and math.isclose(result["stability_threshold"], math.pi / 2)
+    assert result["x_T_end"] != 0 and result["reversing_gain"] > 0 and plot.exists()
+    assert main(["dde", "--gain", "0.3", "--tau", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sign_change"] is False
+
+
+def test_dde_on_torch_agrees_with_numpy(capsys):
+    pytest.importorskip("torch")
+    values = []
+    for backend in ("numpy", "torch"):
+        assert main(["dde", "--a", "0.9", "--tau", "2", "--history", "1 + t", "--backend", backend, "--json"]) == 0
+        values.append(json.loads(capsys.readouterr().out)["x_T_end"])
+    assert math.isclose(*values, rel_tol=1e-12)
+
+
+def test_node_flow_is_increasing(capsys, tmp_path):
+    plot = tmp_path / "flow.png"
+    assert main(["node", "flow", "--field", "-y + 2*tanh(3*y)", "--horizon", "2", "--plot", str(plot), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["increasing"] and result["min_flow_derivative"] > 0 and plot.exists()
+
+
+def test_node_train_reports_the_error_beside_the_bound(capsys):
+    pytest.importorskip("torch")
+    assert main(["node", "train", "--target", "x**2", "--augment", "0", "--iterations", "40", "--width", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"error", "bound", "below_bound", "monotone", "grid_bound"} <= set(result)
+    assert result["monotone"] and result["error"] >= result["grid_bound"] and not result["below_bound"]
