@@ -13,7 +13,7 @@ interval arithmetic, Newton searches, isotonic regression on refined grids, the 
 double precision); Lambert W and the closed-form delayed exponential in mpmath; the method of steps in
 exact rational arithmetic with Bernstein certificates of sign.  Negative controls: 1 + Λ for e^Λ (its
 flow map would have φ_T(1) < φ_T(−1)); a widening MLP with a critical point; an augmented neural ODE
-with a critical point; a non-generic weight choice with a degenerate critical point; half the monotone
+with a critical point; non-generic weights (an MLP, the embedding of x⁴) with a degenerate critical point; half the monotone
 bound as an achievable error; the embedding field reading z for x; π/2 as the sign threshold; 1 as the
 memory threshold; 1/e as the stability threshold.
 """
@@ -75,6 +75,8 @@ __all__ = [
     "MonotoneObstruction",
     "NoCriticalPoints",
     "augmented_embedding_ode",
+    "augmented_random_ode",
+    "degenerate_embedding_ode",
     "degenerate_mlp",
     "non_augmented_ode",
     "non_increasing_mlp",
@@ -178,14 +180,14 @@ def non_augmented_ode(seed: int) -> AffineNeuralODE:
     return AffineNeuralODE.random(3, 2, seed=seed, steps=50)
 
 
-def augmented_embedding_ode(seed: int) -> AffineNeuralODE:
-    """The augmented neural ODE of x² (phase space ℝ² for the input ℝ): (ẋ, ż) = (0, x²), output z(1)."""
+def augmented_embedding_ode(seed: int, power: int = 2) -> AffineNeuralODE:
+    """The augmented neural ODE of x^power (phase space ℝ² for the input ℝ): (ẋ, ż) = (0, x^power), output z(1)."""
     def field(h):
-        return np.stack([np.zeros_like(h[..., 0]), h[..., 0] ** 2], axis=-1)
+        return np.stack([np.zeros_like(h[..., 0]), h[..., 0] ** power], axis=-1)
 
     def jacobian(h):
         out = np.zeros(h.shape + (2,))
-        out[..., 1, 0] = 2 * h[..., 0]
+        out[..., 1, 0] = power * h[..., 0] ** (power - 1)
         return out
 
     return AffineNeuralODE(np.array([[1.0], [0.0]]), np.zeros(2), np.array([0.0, 1.0]), field, jacobian, math.inf, steps=50)
@@ -252,32 +254,55 @@ def widening_random_mlp(seed: int) -> Network:
 
 
 def degenerate_mlp(seed: int) -> Network:
-    """f(x) = tanh(x) − 2 tanh(x/2): f′(0) = f″(0) = 0, f‴(0) = −3/2 — a degenerate critical point (a measure-zero weight choice)."""
-    return Network([np.array([[1.0], [0.5]]), np.array([[1.0, -2.0]])], [np.zeros(2), np.zeros(1)], _TANH, 1.0, 1.0, "standard")
+    """A widening 1 → 4 → 1 MLP on a null set of weights: f = [tanh(x + 1) − tanh(x − 1)] + γ[tanh(x + 2) − tanh(x − 2)]
+    with γ = −tanh″(1)/tanh″(2), so that the maximum at 0 has f″(0) = 0 (f′ ~ x³ changes sign there)."""
+    def second(z):
+        return -2 * math.tanh(z) / math.cosh(z) ** 2
+
+    gamma = -second(1.0) / second(2.0)
+    return Network([np.ones((4, 1)), np.array([[1.0, -1.0, gamma, -gamma]])], [np.array([1.0, -1.0, 2.0, -2.0]), np.zeros(1)], _TANH, 1.0, 1.0, "standard")
 
 
-def _critical_points(model: Network) -> tuple[np.ndarray, callable, float]:
+def augmented_random_ode(seed: int) -> AffineNeuralODE:
+    """An augmented neural ODE x ↦ uᵀφ_1(Wx + b), W ∈ ℝ^{2×1} of full rank, a tanh field of gain 2."""
+    return AffineNeuralODE.random(1, 2, seed=seed, gain=2.0, steps=25)
+
+
+def degenerate_embedding_ode(seed: int) -> AffineNeuralODE:
+    """The augmented embedding of x⁴, a non-generic field: its minimum at 0 has f″(0) = 0."""
+    return augmented_embedding_ode(seed, power=4)
+
+
+@functools.cache
+def _critical_points(family, seed: int) -> tuple[np.ndarray, callable, float, float]:
+    """(critical points of family(seed) on [−R, R], f′, max|f″| there, R): R = 6 for an MLP, 3 for a neural ODE
+    (cached: every route of a claim judges the same points)."""
+    model = family(seed)
+    gradient = _gradient_of(model)
+    reach = 6.0 if isinstance(model, Network) else BOX
+
     def derivative(x):
-        return model.backward(np.asarray(x, float)[:, None], np.ones((np.size(x), 1)))[0][:, 0]
+        return gradient(np.asarray(x, float)[:, None])[:, 0]
 
-    points = critical_points_1d(derivative, -6.0, 6.0)
-    scale = float(np.abs(second_derivative_1d(derivative, np.linspace(-6, 6, 241))).max())
-    return points, derivative, scale
+    points = critical_points_1d(derivative, -reach, reach, points=2001, iterations=50)
+    scale = float(np.abs(second_derivative_1d(derivative, np.linspace(-reach, reach, 241))).max())
+    return points, derivative, scale, reach
 
 
 @dataclass(frozen=True)
 class GenericMorse(Claim):
-    """Every critical point of the networks ``candidate``(seed) on [−6, 6] is non-degenerate (f″ ≠ 0)."""
+    """Every critical point of the one-input networks ``candidate``(seed) is non-degenerate (f″ ≠ 0)."""
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        return [timed(self._differences, candidate), timed(self._autograd, candidate)]
+        second = self._autograd if isinstance(candidate(SEEDS[0]), Network) else self._second_differences
+        return [timed(self._differences, candidate), timed(second, candidate)]
 
     @staticmethod
     def _judge(route: str, curvatures: dict, how: str) -> Evidence:
         count = sum(len(v) for v in curvatures.values())
         details = {"relative_curvatures": curvatures, "critical_points": count}
         if count == 0:
-            return Evidence(route, UNDECIDED, "no critical point on [−6, 6] in any draw: nothing to judge", details)
+            return Evidence(route, UNDECIDED, "no critical point in any draw: nothing to judge", details)
         least = min(min(v) for v in curvatures.values() if v)
         bound = tolerance("degenerate_curvature_relative")
         if least <= bound:
@@ -287,9 +312,24 @@ class GenericMorse(Claim):
     def _differences(self, candidate) -> Evidence:
         curvatures = {}
         for seed in SEEDS:
-            points, derivative, scale = _critical_points(candidate(seed))
+            points, derivative, scale, _ = _critical_points(candidate, seed)
             curvatures[seed] = [float(abs(c) / scale) for c in second_derivative_1d(derivative, points)] if len(points) else []
-        return self._judge("finite-differences", curvatures, "f″ by central differences of the backpropagated f′")
+        return self._judge("finite-differences", curvatures, "f″ by central differences of f′ (backpropagation or the variational equation)")
+
+    def _second_differences(self, candidate) -> Evidence:
+        """f″ ≈ [f(x + h) − 2f(x) + f(x − h)]/h², h = 1e-3: forward evaluations only (truncation h²f⁗/12, rounding 4ε|f|/h²)."""
+        curvatures = {}
+        for seed in SEEDS:
+            model = candidate(seed)
+            points, _, _, reach = _critical_points(candidate, seed)
+
+            def second(x):
+                x = np.asarray(x, float)[:, None]
+                return (model(x + 1e-3) - 2 * model(x) + model(x - 1e-3)) / 1e-6
+
+            scale = float(np.abs(second(np.linspace(-reach, reach, 241))).max())
+            curvatures[seed] = [float(abs(v) / scale) for v in second(points)] if len(points) else []
+        return self._judge("second-differences", curvatures, "f″ by second differences of f")
 
     @needs_torch("autograd")
     def _autograd(self, torch, candidate) -> Evidence:
@@ -297,9 +337,8 @@ class GenericMorse(Claim):
 
         curvatures = {}
         for seed in SEEDS:
-            model = candidate(seed)
-            points, _, _ = _critical_points(model)
-            f, params = torch_function(model)
+            points, _, _, reach = _critical_points(candidate, seed)
+            f, params = torch_function(candidate(seed))
 
             def second(x):
                 """f″ at each point (the points are independent, so the derivatives of the sum are the pointwise ones)."""
@@ -307,7 +346,7 @@ class GenericMorse(Claim):
                 (slope,) = torch.autograd.grad(f(params, x).sum(), x, create_graph=True)
                 return torch.autograd.grad(slope.sum(), x)[0][:, 0]
 
-            scale = float(second(np.linspace(-6, 6, 241)).abs().max())
+            scale = float(second(np.linspace(-reach, reach, 241)).abs().max())
             curvatures[seed] = [float(abs(v)) / scale for v in second(points)] if len(points) else []
         return self._judge("autograd", curvatures, "f″ by torch autograd")
 
@@ -368,7 +407,12 @@ EMBEDDING_TARGETS = ("x**2", "sin(3*x)", "Abs(x)", "x**3 - x")
 
 @dataclass(frozen=True)
 class AugmentedEmbedding(Claim):
-    """With z(0) = 0, the augmented field ``candidate`` = (F_x, F_z)(x, z) gives z(1) = g(x) for every continuous g."""
+    """With z(0) = 0, the augmented field ``candidate`` = (F_x, F_z)(x, z) gives z(1) = g(x) for every continuous g.
+
+    The construction needs only a continuous g: x is constant along each trajectory and the field does not
+    depend on z, so the solution exists and is unique.  Kuehn & Kuntz state universal embedding for C^k maps
+    by fields of matching regularity; the claim checks the construction itself, on continuous targets
+    including the non-differentiable |x|."""
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         return [timed(self._symbolic, candidate), timed(self._integration, candidate)]
@@ -564,6 +608,13 @@ CLAIMS = [
         r"f = w_2^\top \tanh(W_1 x + b_1) + b_2,\ W_1 \in \mathbb R^{6 \times 1} \text{ generic}: \nabla f(x^*) = 0 \Rightarrow f''(x^*) \ne 0",
         literature=widening_random_mlp,
         wrong=degenerate_mlp,
+    ),
+    GenericMorse(
+        "node.generic_morse_ode",
+        "Kuehn & Kuntz, arXiv 2405.09351: with full-rank affine maps, critical points of augmented neural ODEs are non-degenerate outside a null set",
+        r"f(x) = u^\top \varphi_1(Wx + b),\ W \in \mathbb R^{2 \times 1} \text{ of rank 1, a generic tanh field}: f'(x^*) = 0 \Rightarrow f''(x^*) \ne 0",
+        literature=augmented_random_ode,
+        wrong=degenerate_embedding_ode,
     ),
     MonotoneObstruction(
         "node.monotone_obstruction",
