@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import types
 
 import numpy as np
@@ -26,15 +25,7 @@ import numpy as np
 from dyncheck.numerics import affine
 from dyncheck.numerics.networks import Network
 from dyncheck.theory.activations import activation
-
-
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 
 def load_neuromancer(root: str):

@@ -18,24 +18,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import mpmath
 import numpy as np
 
 from dyncheck.numerics.node import linear_delay_solution
 from dyncheck.theory.node import evaluate_piece, method_of_steps
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 A, TAU, T_END = 1.2, 1.0, 20.0
-
-
-def best_of(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def exact(times: np.ndarray) -> np.ndarray:

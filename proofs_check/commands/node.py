@@ -136,7 +136,13 @@ def register(commands: Commands) -> None:
     add_json(dde)
 
 
-def _print(result: dict) -> None:
+def _emit(args, result: dict, path_of_plot: str | None = None) -> None:
+    """The result as JSON, or one aligned line a scalar entry (lists and tables are printed by the caller)."""
+    if path_of_plot:
+        result["plot"] = path_of_plot
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
     for key, value in result.items():
         if isinstance(value, float):
             print(f"{key:>22}: {value:.12g}")
@@ -167,11 +173,9 @@ def _bound(args) -> int:
     }
     if args.plot:
         plot_isotonic(result_bound, args.plot)
-        result["plot"] = args.plot
+    _emit(args, result, args.plot)
     if args.json:
-        print(json.dumps(result, indent=2))
         return EXIT_OK
-    _print(result)
     for block in blocks:
         print(f"{'pooled':>22}: m = {block['level']} on [{block['from']}, {block['to']}]")
     return EXIT_OK
@@ -223,11 +227,7 @@ def _train(args) -> int:
         result["note"] = "the trained RK4 map is not monotone: its step h·Lip(f) is too large for the discrete map to be a flow; use more --steps"
     if args.plot:
         plot_isotonic(bound, args.plot, [fit])
-        result["plot"] = args.plot
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        _print(result)
+    _emit(args, result, args.plot)
     return EXIT_OK
 
 
@@ -257,11 +257,7 @@ def _flow(args) -> int:
     }
     if args.plot:
         plot_flow(field, low, high, args.horizon, args.plot, f"ẏ = {expr}")
-        result["plot"] = args.plot
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        _print(result)
+    _emit(args, result, args.plot)
     return EXIT_OK
 
 
@@ -331,10 +327,7 @@ def _dde(args) -> int:
     if args.plot:
         gains = [c * math.exp(-1) / args.tau for c in (0.5, 1.0, 1.5)]
         plot_delay_solutions(args.tau, t_end, gains, args.plot, asked=(solution.times, values, f"asked: aτ = {a_tau:.3g}, history {history}"))
-        result["plot"] = args.plot
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        _print(result)
+    _emit(args, result, args.plot)
+    if not args.json:
         print(f"{'rightmost root':>22}: λ = {result['rightmost_root']['re']:.6g} {result['rightmost_root']['im']:+.6g}i (λτ = W₀(−aτ))")
     return EXIT_OK
