@@ -16,6 +16,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "meanfield_training",
     "networks",
     "node",
     "sgd",

@@ -40,14 +40,17 @@ from dyncheck.theory.activations import activation, registered_name
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.node import PolynomialPieces, delayed_exponential, digits_for, isotonic_projection, polynomial_pieces
 from dyncheck.theory.symbols import X
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "AffineNeuralODE",
+    "EXACT_DEGREE",
     "ExpressionField",
     "GRID_CELLS",
     "IsotonicBound",
     "NeuralODEFit",
     "ScalarField",
+    "compiled_user_expression",
     "critical_points_1d",
     "flow_derivative_by_differences",
     "flow_with_divergence",
@@ -70,6 +73,33 @@ __all__ = [
 _QUASI_CONCAVE_SLOPE = ("tanh", "sigmoid", "erf", "softplus")
 #: Grids of the isotonic regression: 2^10 … 2^18 cells, each 4 times finer.
 GRID_CELLS = (1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18)
+#: The exact route's largest degree and its CPU budget (resultants of high degree take minutes).
+EXACT_DEGREE = 12
+_EXACT_BUDGET_S = 20.0
+
+
+# ---------------------------------------------------------------------------------- expressions
+
+
+def compiled_user_expression(expr: sp.Expr, variable: sp.Symbol, what: str):
+    """A numpy function of ``variable`` for a user's expression (the project's code generator: erf, erfc and the
+    rest as generated code), refused with one line when it cannot be evaluated on arrays: an undefined value
+    (zoo, nan, oo: a division by zero, say) or an unevaluated expectation."""
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.theory.gaussian import GaussianExpectation
+
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise UsageError(f"the {what} {expr} is undefined (a division by zero or an infinite value)")
+    if expr.atoms(GaussianExpectation):
+        raise UsageError(f"the {what} may not contain an expectation E(…)")
+    compiled = generate(expr, [variable], "numpy")
+
+    def evaluate(values):
+        values = np.asarray(values, float)
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(compiled(values), float), values.shape)
+
+    return evaluate
 
 
 # ------------------------------------------------------------------------------------- flows
@@ -101,14 +131,18 @@ class ExpressionField:
 
     @functools.cached_property
     def _compiled(self):
-        y = sp.Symbol("y", real=True)
-        return sp.lambdify(y, self.expr, "numpy"), sp.lambdify(y, sp.diff(self.expr, y), "numpy")
+        from dyncheck.theory.node import STATE
+
+        slope = sp.diff(self.expr, STATE)
+        if slope.has(sp.DiracDelta):
+            raise UsageError(f"the field {self.expr} jumps: its derivative is not a function (Liouville's formula needs f′)")
+        return compiled_user_expression(self.expr, STATE, "field"), compiled_user_expression(slope, STATE, "field's derivative")
 
     def __call__(self, y):
-        return np.broadcast_to(self._compiled[0](y), np.shape(y)).astype(float)
+        return self._compiled[0](y)
 
     def slope(self, y):
-        return np.broadcast_to(self._compiled[1](y), np.shape(y)).astype(float)
+        return self._compiled[1](y)
 
 
 def flow_with_divergence(field, x, horizon: float, steps: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -308,7 +342,7 @@ def grid_isotonic(values: np.ndarray, width: float) -> tuple[float, np.ndarray, 
         j = i
         while j + 1 < len(fit) and fit[j + 1] == fit[i]:
             j += 1
-        if j > i:
+        if j > i and np.any(values[i : j + 1] != fit[i : j + 1]):  # pooled, not merely equal values
             blocks.append((i, j))
         i = j + 1
     return float(np.sqrt(width * np.sum((values - fit) ** 2))), fit, blocks
@@ -338,11 +372,28 @@ def _target_values(target: sp.Expr, low: float, high: float, cells: int) -> tupl
         raise UsageError(f"the target may use only x, not {', '.join(sorted(map(str, target.free_symbols - {X})))}")
     width = (high - low) / cells
     x = low + width * (np.arange(cells) + 0.5)
-    with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(sp.lambdify(X, target, "numpy")(x), float), x.shape).copy()
+    values = np.array(compiled_user_expression(target, X, "target")(x))
     if not np.isfinite(values).all():
-        raise UsageError(f"the target {target} is not finite on [{low:g}, {high:g}]")
+        raise UsageError(f"the target {target} is not finite (or not real) on [{low:g}, {high:g}]")
+    with np.errstate(all="ignore"):
+        if not np.isfinite(np.sum(values**2) * width):
+            raise UsageError(f"the target {target} overflows double precision on [{low:g}, {high:g}] (|g| reaches {np.abs(values).max():.3g})")
     return x, values
+
+
+def _exact_pieces(target: sp.Expr, low: float, high: float):
+    """(pieces, None, None, why-not) for the exact route: a continuous piecewise polynomial of degree ≤
+    :data:`EXACT_DEGREE` with decimal numbers read as the fractions they are."""
+    rational = sp.nsimplify(target, rational=True)
+    pieces = polynomial_pieces(rational, low, high)
+    if pieces is None:
+        return None, None, None, "the target is not a piecewise polynomial in x"
+    if not pieces.continuous:
+        return None, None, None, "the target is not continuous on the domain"
+    degree = max(sp.Poly(p, X).degree() if p.has(X) else 0 for p in pieces.polynomials)
+    if degree > EXACT_DEGREE:
+        return None, None, None, f"the target's degree {degree} is above {EXACT_DEGREE}, where closed forms stop being readable"
+    return pieces, None, None, None
 
 
 def isotonic_bound(target: sp.Expr, low: float, high: float, cells: tuple[int, ...] = GRID_CELLS) -> IsotonicBound:
@@ -350,40 +401,50 @@ def isotonic_bound(target: sp.Expr, low: float, high: float, cells: tuple[int, .
     piecewise-polynomial g (the block structure taken from the finest grid, the blocks solved exactly)."""
     if not (math.isfinite(low) and math.isfinite(high)) or not high > low:
         raise UsageError(f"the domain [{low:g}, {high:g}] must be a finite interval with A < B")
-    grid, last = {}, None
+    if high - low < 1e-9 * max(abs(low), abs(high)) or high - low < 1e-200:
+        raise UsageError(f"the domain [{low:g}, {high:g}] is too narrow to divide into 2^18 cells in double precision")
+    grid, norms, last = {}, [], None
     for n in cells:
         x, values = _target_values(target, low, high, n)
         width = (high - low) / n
         up, fit_up, blocks_up = grid_isotonic(values, width)
         down, fit_down, blocks_down = grid_isotonic(-values, width)
         grid[n] = min(up, down)
+        norms.append(float(np.sqrt(width * np.sum(values**2))))
         last = (x, values, width, up, fit_up, blocks_up, down, -fit_down, blocks_down)
     x, values, width, up, fit_up, blocks_up, down, fit_down, blocks_down = last
     bounds = list(grid.values())
     changes = np.abs(np.diff(bounds))
-    scale = max(bounds[-1], float(np.sqrt(width * np.sum(values**2))), 1e-300)
-    if len(changes) > 1 and changes[-1] > 1e-12 * scale and changes[-1] > changes[-2] / 2:
-        raise UsageError(
-            f"the grid distances do not converge ({', '.join(f'{v:.6g}' for v in bounds)} on 2^10 … 2^18 cells): "
-            f"is the target square-integrable on [{low:g}, {high:g}]?"
-        )
+    scale = max(norms[-1], 1e-300)
+    for sequence in (bounds, norms):  # the distance and ‖g‖ itself: a target outside L² diverges in one of them
+        steps = np.abs(np.diff(sequence))
+        if len(steps) > 1 and steps[-1] > 1e-12 * scale and steps[-1] > steps[-2] / 2:
+            raise UsageError(
+                f"the grid values do not converge ({', '.join(f'{v:.6g}' for v in sequence)} on 2^10 … 2^18 cells): "
+                f"is the target square-integrable on [{low:g}, {high:g}]?"
+            )
     increasing = up <= down
-    pieces, exact, projection, why = polynomial_pieces(target, low, high), None, None, None
-    if pieces is None:
-        why = "the target is not a piecewise polynomial in x"
-    elif not pieces.continuous:
-        why = "the target is not continuous on the domain"
-    else:
+    pieces, exact, projection, why = _exact_pieces(target, low, high)
+    if pieces is not None:
         negated = PolynomialPieces(pieces.breaks, tuple(sp.expand(-p) for p in pieces.polynomials))  # P↓g = −P↑(−g)
-        solved = {
-            direction: isotonic_projection(signed, [(x[i] - width / 2, x[j] + width / 2) for i, j in blocks], 10 * width)
-            for direction, signed, blocks in ((True, pieces, blocks_up), (False, negated, blocks_down))
-        }
-        if any(v is None for v in solved.values()):
+        try:
+            with time_limit(_EXACT_BUDGET_S):
+                solved = {
+                    direction: isotonic_projection(signed, [(x[i] - width / 2, x[j] + width / 2) for i, j in blocks], 10 * width)
+                    for direction, signed, blocks in ((True, pieces, blocks_up), (False, negated, blocks_down))
+                }
+        except SymbolicTimeout:
+            solved, why = None, f"the exact projection ran out of its {_EXACT_BUDGET_S:g} s of CPU time"
+        if solved is not None and any(v is None for v in solved.values()):
             why = "the pooled blocks' equations had no root near the grid's blocks (or failed the checks)"
-        else:
-            increasing = float(solved[True].distance) <= float(solved[False].distance)  # a tie is called non-decreasing
-            projection, exact = solved[increasing], solved[increasing].distance
+        elif solved is not None:
+            chosen = float(solved[True].distance) <= float(solved[False].distance)  # a tie is called non-decreasing
+            value = float(solved[chosen].distance)
+            # a guard on the exact route: it must agree with the converged grid distance
+            if abs(value - bounds[-1]) > 1e-6 * scale + 10 * (changes[-1] if len(changes) else 0):
+                why = f"the exact projection ({value:.12g}) disagrees with the grid's {bounds[-1]:.12g}"
+            else:
+                increasing, projection, exact = chosen, solved[chosen], solved[chosen].distance
     sign = 1 if increasing else -1
     return IsotonicBound(
         target, (low, high), float(exact) if exact is not None else bounds[-1], "non-decreasing" if increasing else "non-increasing", exact,
@@ -461,17 +522,24 @@ def train_neural_ode(
     optimiser = torch.optim.Adam(list(params.values()), lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, iterations)
     losses = np.empty(iterations)
-    for k in range(iterations):
-        optimiser.zero_grad()
-        loss = torch.mean((model(xt) - gt) ** 2)
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses[k] = float(loss.detach())
-        if progress is not None and ((k + 1) % max(1, iterations // 100) == 0 or k + 1 == iterations):
-            progress(k + 1, iterations)
-    with torch.no_grad():
-        prediction = model(torch.as_tensor(x_eval, device=device)).cpu().numpy()
+    # small matrices: one thread (a pool's start-up costs more than their work: 30× on a busy 2-core machine)
+    threads = torch.get_num_threads()
+    if width * n <= 4096:
+        torch.set_num_threads(1)
+    try:
+        for k in range(iterations):
+            optimiser.zero_grad()
+            loss = torch.mean((model(xt) - gt) ** 2)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            losses[k] = float(loss.detach())
+            if progress is not None and ((k + 1) % max(1, iterations // 100) == 0 or k + 1 == iterations):
+                progress(k + 1, iterations)
+        with torch.no_grad():
+            prediction = model(torch.as_tensor(x_eval, device=device)).cpu().numpy()
+    finally:
+        torch.set_num_threads(threads)
     cell = (high - low) / evaluation_cells
     error = float(np.sqrt(cell * np.sum((prediction - g_eval) ** 2)))
     steps_between = np.diff(prediction)

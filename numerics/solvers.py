@@ -115,7 +115,8 @@ def adaptive(velocity: Callable, t_span: tuple[float, float], state, *, t_eval=N
 
 @dataclass(frozen=True)
 class DelaySolution:
-    """States y(t_n) at t_n = n h (``states[n]``, numpy or torch as the history gave them)."""
+    """States y(t_n) at t_n = n h, and at t_end after a final partial step (``states[n]``, numpy or torch as the
+    history gave them)."""
 
     times: np.ndarray
     states: object
@@ -143,47 +144,52 @@ def delay_fixed_step(
     of steps with the fixed-step ``method`` (:data:`FIXED_STEP_METHODS`) and h = τ/``steps_per_delay``.
 
     ``velocity(t, y, y_delayed)`` and ``history(t)`` take and return backend arrays (a batch of systems
-    is one array); the run ends at the first grid time ≥ ``t_end``.  A delayed value inside the history
-    interval is the history itself; inside [0, t] it is a stored state (the delayed stage times of
-    every method are grid points or midpoints) or, at a midpoint, the cubic Hermite interpolant
-    (y_j + y_{j+1})/2 + h (f_j − f_{j+1})/8 of the neighbouring states and their slopes.
+    is one array); a final partial step ends the run at ``t_end`` exactly.  A delayed value inside the
+    history interval is the history itself; inside [0, t] it is a stored state (the delayed stage times
+    of a full step are grid points or midpoints) or the cubic Hermite interpolant of the neighbouring
+    states and their slopes — at a midpoint (y_j + y_{j+1})/2 + h (f_j − f_{j+1})/8.
     """
     if method not in FIXED_STEP_METHODS:
         raise ValueError(f"unknown fixed-step method {method!r}; choose {', '.join(FIXED_STEP_METHODS)}")
     if not delay > 0 or steps_per_delay < 1:
         raise ValueError("the delay must be positive and divided into at least one step")
     h = delay / steps_per_delay
-    steps = max(1, math.ceil(t_end / h - 1e-9))
-    report = max(1, steps // 100)
+    steps = int(math.floor(t_end / h + 1e-9))
+    last = t_end - steps * h  # a final partial step, so that the run ends at t_end exactly
+    sizes = [h] * steps + ([last] if last > 1e-9 * h else [])
+    report = max(1, len(sizes) // 100)
     states, slopes = [history(0.0)], []
 
-    def delayed(n: int, half: bool):
-        """y(t_n + h/2·half − τ)."""
-        j = n - steps_per_delay
-        if j < 0 or (j == 0 and not half):
-            return history((j + 0.5 * half) * h)
-        if not half:
+    def delayed(j: int, theta: float):
+        """y(t_j + θh), t_j = jh, 0 ≤ θ ≤ 1: the history for t ≤ 0, else a stored state or the Hermite cubic
+        θ ↦ h00 y_j + h10 h f_j + h01 y_{j+1} + h11 h f_{j+1} through the neighbouring states and slopes."""
+        if j < 0 or (j == 0 and theta == 0):
+            return history((j + theta) * h)
+        if theta == 0:
             return states[j]
-        return (states[j] + states[j + 1]) / 2 + (h / 8) * (slopes[j] - slopes[j + 1])
+        if theta == 1:
+            return states[j + 1]
+        t2, t3 = theta * theta, theta * theta * theta
+        return (2 * t3 - 3 * t2 + 1) * states[j] + (h * (t3 - 2 * t2 + theta)) * slopes[j] + (3 * t2 - 2 * t3) * states[j + 1] + (h * (t3 - t2)) * slopes[j + 1]
 
-    for n in range(steps):
-        t, y = n * h, states[n]
-        k1 = velocity(t, y, delayed(n, False))
+    for n, size in enumerate(sizes):
+        t, y, j, fraction = n * h, states[n], n - steps_per_delay, size / h
+        k1 = velocity(t, y, delayed(j, 0.0))
         slopes.append(k1)
         if method == "rk4":
-            middle = delayed(n, True)
-            k2 = velocity(t + h / 2, y + (h / 2) * k1, middle)
-            k3 = velocity(t + h / 2, y + (h / 2) * k2, middle)
-            k4 = velocity(t + h, y + h * k3, delayed(n + 1, False))
-            states.append(y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4))
+            middle = delayed(j, fraction / 2)
+            k2 = velocity(t + size / 2, y + (size / 2) * k1, middle)
+            k3 = velocity(t + size / 2, y + (size / 2) * k2, middle)
+            k4 = velocity(t + size, y + size * k3, delayed(j, fraction))
+            states.append(y + (size / 6) * (k1 + 2 * k2 + 2 * k3 + k4))
         elif method == "heun":
-            k2 = velocity(t + h, y + h * k1, delayed(n + 1, False))
-            states.append(y + (h / 2) * (k1 + k2))
+            k2 = velocity(t + size, y + size * k1, delayed(j, fraction))
+            states.append(y + (size / 2) * (k1 + k2))
         else:
-            states.append(y + h * k1)
-        if progress is not None and ((n + 1) % report == 0 or n + 1 == steps):
-            progress(n + 1, steps)
-    return DelaySolution(h * np.arange(steps + 1), _stack(states))
+            states.append(y + size * k1)
+        if progress is not None and ((n + 1) % report == 0 or n + 1 == len(sizes)):
+            progress(n + 1, len(sizes))
+    return DelaySolution(np.append(h * np.arange(steps + 1), [t_end] if len(sizes) > steps else []), _stack(states))
 
 
 def bracketed_newton(

@@ -409,6 +409,21 @@ _TABLE = [
         "the trajectory, so RK4 is exact up to the rounding of its 100 steps (~100 ε |g| ≲ 1e-13 for |g| ≤ 4).",
     ),
     Tolerance(
+        "kuramoto_form_relative",
+        1e-12,
+        "Largest difference, relative to the largest velocity, allowed between the network's gradient flow "
+        "(the uniform rule in x, exact for trigonometric features of degree < M, or autograd) and the "
+        "Kuramoto velocity: both sum ≤ 10³ terms of size ≲ 3 in double precision (rounding ~1e-15, "
+        "measured ≤ 1.4e-15); 1e-12 keeps a factor 1000, while the attractive sign is off by a relative O(1).",
+    ),
+    Tolerance(
+        "steady_order_absolute",
+        1e-4,
+        "|r(t) − r∞| allowed at t = 30 of the gradient flow of 64 cosine features (RK4, step 0.05, error "
+        "≲ 1e-7): the order converges exponentially, measured ≤ 6.8e-7 over c = 0.3, 0.7, 1.5 and three "
+        "draws; 1e-4 keeps a factor 150, while collapse (r∞ = 1) is off by 0.3–0.7.",
+    ),
+    Tolerance(
         "threshold_bracket",
         1e-2,
         "Relative distance of the gains on either side of a claimed threshold aτ at which the threshold's "

@@ -16,6 +16,7 @@ __all__ = [
     "kernels",
     "kuramoto",
     "meanfield",
+    "meanfield_training",
     "node",
     "serialize",
     "sgd",

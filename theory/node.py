@@ -176,7 +176,7 @@ class PolynomialPieces:
 def polynomial_pieces(target: sp.Expr, low: sp.Expr, high: sp.Expr) -> PolynomialPieces | None:
     """``target`` on [low, high] as polynomial pieces (Abs, Max, Min, Heaviside and Piecewise are split
     at their breaks), or None when a piece is not a polynomial in x."""
-    low, high = sp.nsimplify(low), sp.nsimplify(high)
+    low, high = sp.nsimplify(low, rational=True), sp.nsimplify(high, rational=True)
     expr = sp.piecewise_fold(target.rewrite(sp.Piecewise))
     if not isinstance(expr, sp.Piecewise):
         return PolynomialPieces((low, high), (sp.expand(expr),)) if expr.is_polynomial(X) else None
@@ -210,8 +210,10 @@ class IsotonicProjection:
 
 
 def _real_roots_in(poly: sp.Expr, variable: sp.Symbol, low, high) -> list:
+    """The real roots of ``poly`` in [low, high], with a slack of 1e-12 of the interval's length."""
     roots = sp.Poly(poly, variable).real_roots() if sp.Poly(poly, variable).degree() > 0 else []
-    return [r for r in roots if float(low) - 1e-12 <= float(r) <= float(high) + 1e-12]
+    slack = 1e-12 * (float(high) - float(low))
+    return [r for r in roots if float(low) - slack <= float(r) <= float(high) + slack]
 
 
 def _nearest(roots: list, guess: float, spacing: float):
@@ -253,7 +255,8 @@ def _solve_block(pieces: PolynomialPieces, guess: tuple[float, float], spacing: 
         return None
     with mpmath.workdps(_CHECK_DIGITS):
         values = {a: root_a.evalf(_CHECK_DIGITS), b: root_b.evalf(_CHECK_DIGITS)}
-        if abs(level.evalf(_CHECK_DIGITS, subs=values)) > 1e-40 or abs(mean.evalf(_CHECK_DIGITS, subs=values)) > 1e-40:
+        scale = 1 + abs(g_a.evalf(_CHECK_DIGITS, subs=values)) * (1 + abs(values[b] - values[a]))  # the terms' size
+        if abs(level.evalf(_CHECK_DIGITS, subs=values)) > 1e-40 * scale or abs(mean.evalf(_CHECK_DIGITS, subs=values)) > 1e-40 * scale:
             return None
     return root_a, root_b, g_a.subs(a, root_a)
 
@@ -291,7 +294,8 @@ def _optimal_block(pieces: PolynomialPieces, block) -> bool:
             if len(coefficients) > 1 and any(coefficients[:-1]):
                 roots = mpmath.polyroots(coefficients, maxsteps=400, extraprec=400) if len(coefficients) > 2 else [-coefficients[1] / coefficients[0]]
                 candidates += [mpmath.re(r) for r in roots if abs(mpmath.im(r)) < 1e-30 and lo < mpmath.re(r) < hi]
-        floor = -mpmath.mpf(10) ** (10 - _CHECK_DIGITS)
+        size = (1 + max(abs(mpmath.polyval(e, v)) for e in excess for v in (a, b))) * (b - a)  # the partial integrals' scale
+        floor = -mpmath.mpf(10) ** (10 - _CHECK_DIGITS) * size
         for s in candidates:
             if s > a and mpmath.quad(integrand, [a] + [v for v in breaks if a < v < s] + [s]) < floor:
                 return False
@@ -309,7 +313,7 @@ def isotonic_projection(pieces: PolynomialPieces, blocks: list[tuple[float, floa
         block = _solve_block(pieces, guess, spacing)
         if block is None:
             return None
-        exact.append(tuple(sp.nsimplify(v) if sp.sympify(v).is_Rational else v for v in block))
+        exact.append(tuple(sp.sympify(v) for v in block))
     # the free segments between blocks must be non-decreasing, the blocks' levels rising, each block optimal
     edges = [pieces.breaks[0]] + [v for a, b, _ in exact for v in (a, b)] + [pieces.breaks[-1]]
     for lo, hi in zip(edges[::2], edges[1::2]):
@@ -328,7 +332,7 @@ def isotonic_projection(pieces: PolynomialPieces, blocks: list[tuple[float, floa
             total += sp.integrate((pieces.polynomials[i] - c) ** 2, (X, lo, hi))
     try:
         with time_limit(_SYMBOLIC_BUDGET_S):
-            total = sp.radsimp(sp.nsimplify(total) if total.is_Rational else sp.simplify(total))
+            total = total if total.is_Rational else sp.radsimp(sp.simplify(total))
     except SymbolicTimeout:
         pass  # the unsimplified expression is exact too
     return IsotonicProjection(tuple(exact), total, pieces)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 
 import sympy as sp
@@ -70,6 +71,8 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
+        # a value such as -1e6 or -1.5e0 is a number, not an option (argparse's own pattern knows -1 and -1.5 only)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"dyncheck: error: {' '.join(message.split())} (see {self.prog} --help)\n")

@@ -20,6 +20,7 @@ from dyncheck.proofs_check.commands.common import (
     device,
     finite,
     json_number,
+    require_memory,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -27,6 +28,8 @@ __all__ = ["register"]
 
 #: The largest |A|, |B| of a domain, and the largest horizon, delay and gain.
 _LIMIT = 1e6
+#: The most RK4 steps ``node flow`` takes (on 401 starts).
+_FLOW_STEPS = 200_000
 
 
 def _domain(parser, default: tuple[float, float] | None) -> None:
@@ -70,7 +73,7 @@ def register(commands: Commands) -> None:
         ),
         run=_bound,
     )
-    bound.add_argument("--target", required=True, metavar="EXPR", help='the target g as an expression in x, e.g. "x**2"')
+    bound.add_argument("--target", required=True, metavar="EXPR", help='the target g as an expression in x, e.g. "x**2" (one that starts with a minus: --target=-x)')
     _domain(bound, None)
     add_plot(bound, "the target, its best monotone fit and the bound")
     add_json(bound)
@@ -197,6 +200,8 @@ def _train(args) -> int:
     work = float(args.iterations) * args.steps * 4 * args.points * args.width * (1 + args.augment)
     if work > 1e14:
         raise UsageError(f"--iterations × --steps × --points × --width × (1 + P) = {work:.3g} multiply-adds; the limit is 1e14")
+    # autograd keeps every RK4 stage's hidden layer and state: 4 × steps × points × (width + 1 + P) float64, a few times over
+    require_memory(8.0 * 4 * args.steps * args.points * (args.width + 1 + args.augment) * 4, f"training on {args.points} points with {args.steps} RK4 steps and width {args.width}")
     bound = isotonic_bound(target, low, high)
     bar = tqdm(total=args.iterations, desc="node train", unit="it", file=sys.stderr, disable=args.json or None)
 
@@ -240,21 +245,39 @@ def _flow(args) -> int:
     expr = _expression(args.field, "y", "field")
     field = ExpressionField(expr)
     x = np.linspace(low, high, 401)
+    if not (np.isfinite(field(x)).all() and np.isfinite(field.slope(x)).all()):
+        raise UsageError(f"the field {expr} or its derivative is not finite (or not real) somewhere in [{low:g}, {high:g}]: Liouville's formula needs f′")
+    # RK4 is stable for h·|f′| ≲ 2.8; keep h·max|f′| ≤ 0.1 on the domain, and check it again where the flow went
+    stiffness = args.horizon * float(np.abs(field.slope(x)).max())
+    steps = max(400, math.ceil(stiffness / 0.1))
+    if steps > _FLOW_STEPS:
+        raise UsageError(f"T·max|f′| = {stiffness:.3g} needs more than {_FLOW_STEPS} RK4 steps: take a shorter --horizon or a smaller --domain")
     with np.errstate(all="ignore"):
-        ends, divergence = flow_with_divergence(field, x, args.horizon, steps=max(400, int(40 * args.horizon)))
-    if not (np.isfinite(ends).all() and np.isfinite(divergence).all()):
-        raise UsageError(f"the flow of {expr} leaves every bound before T = {args.horizon:g} from some x in [{low:g}, {high:g}] (finite-time blow-up)")
-    slopes = np.exp(divergence)
+        ends, divergence = flow_with_divergence(field, x, args.horizon, steps=steps)
+        reached = np.abs(field.slope(ends)) if np.isfinite(ends).all() else np.array([np.inf])
+    if not (np.isfinite(ends).all() and np.isfinite(divergence).all()) or args.horizon * float(reached.max()) / steps > 0.5:
+        raise UsageError(
+            f"the flow of {expr} leaves double precision, or meets a singularity of f, before T = {args.horizon:g} from some x in "
+            f"[{low:g}, {high:g}] (a blow-up, a pole, or steps too coarse where it went)"
+        )
+    with np.errstate(all="ignore"):
+        slopes = np.exp(divergence)
     result = {
         "field": str(expr),
         "domain": [low, high],
         "horizon": args.horizon,
-        "min_flow_derivative": float(slopes.min()),
-        "max_flow_derivative": float(slopes.max()),
-        "increasing": bool((np.diff(ends) > 0).all()),
+        "min_log_flow_derivative": float(divergence.min()),
+        "max_log_flow_derivative": float(divergence.max()),
+        "min_flow_derivative": json_number(slopes.min()),
+        "max_flow_derivative": json_number(slopes.max()),
+        "increasing": True,  # Λ is finite at every x: ∂φ_T/∂x = e^Λ > 0
+        "increasing_on_grid": bool((np.diff(ends) > 0).all()),
         "phi_T_at_ends": [float(ends[0]), float(ends[-1])],
-        "formula": "∂φ_T/∂x = exp ∫₀ᵀ f′(φ_t(x)) dt > 0 (Liouville), by RK4 on (y, Λ)",
+        "rk4_steps": steps,
+        "formula": "∂φ_T/∂x = exp Λ, Λ = ∫₀ᵀ f′(φ_t(x)) dt (Liouville), by RK4 on (y, Λ)",
     }
+    if not result["increasing_on_grid"]:
+        result["note"] = "the computed φ_T(x) does not increase on every grid step: its differences underflow or round in double precision (e^Λ stays > 0)"
     if args.plot:
         plot_flow(field, low, high, args.horizon, args.plot, f"ẏ = {expr}")
     _emit(args, result, args.plot)
@@ -270,8 +293,8 @@ def _dde(args) -> int:
 
     if args.a is None:
         raise UsageError("give the gain: --gain A (or --a A), a > 0")
-    if not (args.tau > 0 and args.tau <= _LIMIT):
-        raise UsageError(f"the delay τ must be positive (and at most {_LIMIT:g}), not {args.tau:g}")
+    if not (1e-9 <= args.tau <= _LIMIT):
+        raise UsageError(f"the delay τ must be positive, in [1e-9, {_LIMIT:g}], not {args.tau:g}")
     t_end = args.t_end if args.t_end is not None else 20 * args.tau
     steps = t_end / args.tau * args.steps_per_delay
     if steps > 1e7:
@@ -299,7 +322,11 @@ def _dde(args) -> int:
     values = states[:, 0]
     if not np.isfinite(values).all():
         raise UsageError(f"the solution overflows before T = {t_end:g}; take a shorter --time")
-    change = sign_change_time(solution.times, values)
+    # a sign change is counted against the history's sign: the solution and the history on [−τ, 0) together
+    before = np.linspace(-args.tau, 0, 257)[:-1]
+    with np.errstate(all="ignore"):
+        past = np.broadcast_to(np.asarray(compiled(before), float), before.shape)
+    change = sign_change_time(np.concatenate([before, solution.times]), np.concatenate([past, values]))
     rightmost = characteristic_roots(a_tau, (0,))[0] / args.tau
     result = {
         "a": args.a,
@@ -322,7 +349,9 @@ def _dde(args) -> int:
         gain = reversing_gain(args.tau, float(solution.times[-1]))
         result["reversing_gain"] = gain
         result["reversing_gain_meaning"] = "the least a (aτ ≤ 20) whose time-T map is x0 ↦ −x0" if gain is not None else "no a with aτ ≤ 20 maps x0 ↦ −x0 at this T"
-    if change is not None and a_tau <= math.exp(-1):
+    if change is not None and change < 0:
+        result["note"] = "the history itself changes sign on [−τ, 0]"
+    elif change is not None and a_tau <= math.exp(-1):
         result["note"] = "a sign change at aτ ≤ 1/e comes from the history (the theorem is for a positive constant history)"
     if args.plot:
         gains = [c * math.exp(-1) / args.tau for c in (0.5, 1.0, 1.5)]

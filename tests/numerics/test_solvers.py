@@ -142,3 +142,13 @@ def test_a_delay_solver_without_a_step_or_delay_is_refused():
         delay_fixed_step(lambda t, y, d: d, lambda t: np.ones(1), 0.0, 1.0, 4)
     with pytest.raises(ValueError):
         delay_fixed_step(lambda t, y, d: d, lambda t: np.ones(1), 1.0, 1.0, 4, method="rk45")
+
+
+def test_the_delay_solver_ends_at_t_end_by_a_partial_step():
+    from dyncheck.numerics.solvers import delay_fixed_step
+    from dyncheck.theory.node import delayed_exponential
+
+    for t_end, m in ((0.3, 1), (7.77, 64), (1e-9, 8)):
+        solution = delay_fixed_step(lambda t, y, d: -0.38 * d, lambda t: np.ones(1), 1.0, t_end, m)
+        assert solution.times[-1] == t_end and len(solution.times) == len(solution.states)
+        assert abs(solution.states[-1, 0] - float(delayed_exponential(0.38, 1.0, t_end))) < 1e-9

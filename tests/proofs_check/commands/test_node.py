@@ -45,6 +45,20 @@ def test_node_bound_of_a_smooth_target_is_numeric_with_its_reason(capsys):
         (["dde", "--a", "1", "--tau", "1", "--history", "x"], "only t"),
         (["dde", "--a", "1", "--tau", "1", "--device", "cuda"], "backend torch"),
         (["dde", "--a", "1", "--tau", "1e-3", "--T-end", "1e5"], "steps"),
+        (["dde", "--a", "1", "--tau", "1e-300"], "1e-9"),
+        (["node", "bound", "--target", "x/0", "--domain", "0", "1"], "division by zero"),
+        (["node", "bound", "--target", "E(x, x)", "--domain", "-1", "1"], "expectation"),
+        (["node", "bound", "--target", "x", "--domain", "0", "1e-320"], "too narrow"),
+        (["node", "bound", "--target", "x**30", "--domain", "-1e6", "1e6"], "overflows"),
+        (["node", "bound", "--target", "tan(x*pi/2)", "--domain", "-1", "1"], "square-integrable"),
+        (["node", "bound", "--target", "max(x, 1/x)", "--domain", "0", "1"], "square-integrable"),
+        (["node", "flow", "--field", "tan(y)", "--domain", "-1", "1"], "singularity"),
+        (["node", "flow", "--field=-1/y", "--domain", "1", "2", "--horizon", "0.6"], "singularity"),
+        (["node", "flow", "--field", "Abs(y)**0.5"], "not finite"),
+        (["node", "flow", "--field", "sqrt(y)"], "not finite"),
+        (["node", "flow", "--field", "sign(y)"], "jumps"),
+        (["node", "flow", "--field", "tan(y)"], "RK4 steps"),
+        (["node", "train", "--target", "x**2", "--augment", "0", "--width", "4096", "--points", "1000000", "--iterations", "1"], "GiB"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
@@ -87,3 +101,31 @@ def test_node_train_reports_the_error_beside_the_bound(capsys):
     result = json.loads(capsys.readouterr().out)
     assert {"error", "bound", "below_bound", "monotone", "grid_bound"} <= set(result)
     assert result["monotone"] and result["error"] >= result["grid_bound"] and not result["below_bound"]
+
+
+def test_decimal_targets_tiny_and_wide_domains_and_negative_numbers(capsys):
+    assert main(["node", "bound", "--target", "x**2 - 1e-12*x", "--domain", "0", "1e-12", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["exact"] is not None and math.isclose(result["bound"], 3 * math.sqrt(10) / 1.6e32, rel_tol=1e-12)
+    assert main(["node", "bound", "--target", "x**2", "--domain", "-1e3", "1e3", "--json"]) == 0  # -1e3 is a number, not an option
+    result = json.loads(capsys.readouterr().out)
+    assert result["exact"] == "7500000*sqrt(2)"  # (3√5/20)·L^{5/2}: the bound scales with the domain
+    assert main(["node", "bound", "--target", "erf(x)", "--domain", "-1", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["bound"] == 0  # erf is increasing
+    assert main(["node", "bound", "--target", "x**64", "--domain", "0", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["bound"] == 0 and result["pooled_blocks"] == [] and "degree 64" in result["why_not_exact"]
+
+
+def test_dde_ends_at_the_asked_time_and_counts_the_history_s_sign(capsys):
+    assert main(["dde", "--gain", "0.38", "--tau", "1", "--time", "0.3", "--steps-per-delay", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["T_end"] == 0.3 and math.isclose(result["x_T_end"], 1 - 0.38 * 0.3, rel_tol=1e-14)
+    assert main(["dde", "--gain", "0.1", "--tau", "1", "--history=-t", "--json"]) == 0  # positive history, negative solution
+    assert json.loads(capsys.readouterr().out)["sign_change"] is True
+
+
+def test_node_flow_reports_the_log_derivative_where_the_derivative_underflows(capsys):
+    assert main(["node", "flow", "--field=-y", "--horizon", "1000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert math.isclose(result["min_log_flow_derivative"], -1000, rel_tol=1e-12) and result["increasing"]

@@ -1,0 +1,152 @@
+r"""Mean-field limits of training two-layer networks, and the Kuramoto form of circle features.
+
+**The particle picture** (Mei, Montanari & Nguyen 2018, PNAS 115 E7665).  A two-layer network
+ŷ(x; θ) = (1/N) Σ_i σ*(x; θ_i) with the square loss has the risk
+
+.. math::  R_N(θ) = E[(y − ŷ)^2] = R_\# + \frac2N \sum_i V(θ_i) + \frac1{N^2} \sum_{i,j} U(θ_i, θ_j),
+
+V(θ) = −E[y σ*(x; θ)], U(θ, θ′) = E[σ*(x; θ)σ*(x; θ′)], R_# = E[y²].  SGD with one fresh sample a step,
+θ_i ← θ_i + 2s_k (y_k − ŷ(x_k)) ∇_θσ*(x_k; θ_i) and s_k = εξ(kε), follows in expectation, as ε → 0, the
+gradient flow
+
+.. math::  \dot θ_i = −2ξ(t) \Big[ ∇V(θ_i) + \frac1N \sum_j ∇_1 U(θ_i, θ_j) \Big] = −N ξ(t)\, ∇_{θ_i} R_N,
+
+whose empirical measure solves ∂_tρ = 2ξ∇·(ρ∇Ψ), Ψ(θ; ρ) = V(θ) + ∫U(θ, θ′) dρ(θ′) (:func:`particle_velocity`
+derives the flow for a model given as expressions).
+
+**Circle features are Kuramoto oscillators.**  For x ~ U[0, 2π), features σ*(x; θ) = φ(x − θ) with φ
+2π-periodic and a teacher y = c φ(x − θ*): U(θ, θ′) = C(θ − θ′) and V(θ) = −c C(θ − θ*), C(Δ) = E[φ(u)φ(u + Δ)]
+the autocorrelation of φ (even, largest at 0).  With Γ = −C′ (odd), the flow is
+
+.. math::  \dot θ_i = \frac{K}{N} \sum_j Γ(θ_j − θ_i) − K_p\, Γ(θ_i − θ^*), \qquad K = −2ξ,\ K_p = 2ξc,
+
+a Kuramoto model of identical oscillators (Kuramoto 1975) with pinning toward θ*.  Its coupling is repulsive:
+K Γ′(0) = −2ξ E[φ′²] < 0, whatever φ, so the features spread rather than collapse.  For φ = √2 cos the risk is
+|c e^{iθ*} − Z|² in the order parameter Z = (1/N)Σe^{iθ_j} (:func:`cosine_risk`), minimal at r = |Z| = min(c, 1).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import sympy as sp
+
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+
+__all__ = [
+    "CircleModel",
+    "DELTA_ANGLE",
+    "FEATURE_ANGLE",
+    "LEARNING_RATE_SCALE",
+    "TEACHER_ANGLE",
+    "TEACHER_SCALE",
+    "circle_model",
+    "cosine_risk",
+    "linear_in_harmonics",
+    "particle_velocity",
+]
+
+#: The input u on the circle, a feature's angle θ, the teacher's θ* and scale c, an angle difference Δ and ξ.
+_U = sp.Symbol("u", real=True)
+FEATURE_ANGLE = sp.Symbol("theta", real=True)
+TEACHER_ANGLE = sp.Symbol("theta_star", real=True)
+TEACHER_SCALE = sp.Symbol("c", positive=True)
+DELTA_ANGLE = sp.Symbol("Delta", real=True)
+LEARNING_RATE_SCALE = sp.Symbol("xi", positive=True)
+#: CPU seconds allowed to integrate one autocorrelation.
+_SYMBOLIC_BUDGET_S = 20.0
+
+
+def linear_in_harmonics(expr: sp.Expr) -> sp.Expr:
+    """Products and powers of sines and cosines rewritten as sums of sin(kθ), cos(kθ) (fu's TR8), expanded."""
+    from sympy.simplify.fu import TR8
+
+    return sp.expand(TR8(sp.expand(expr)))
+
+
+def _circle_mean(expr: sp.Expr) -> sp.Expr:
+    """(1/2π) ∫₀^{2π} expr du, expanded into products of sines and cosines first (under a CPU budget)."""
+    try:
+        with time_limit(_SYMBOLIC_BUDGET_S):
+            mean = sp.integrate(sp.expand(sp.expand_trig(expr)), (_U, 0, 2 * sp.pi)) / (2 * sp.pi)
+            if mean.has(sp.Integral):
+                raise UsageError(f"no closed form for the circle average of {expr}")
+            return linear_in_harmonics(sp.simplify(mean))
+    except SymbolicTimeout:
+        raise UsageError(f"the circle average of {expr} took more than {_SYMBOLIC_BUDGET_S:g} s of CPU time") from None
+
+
+@dataclass(frozen=True)
+class CircleModel:
+    """Features φ(x − θ) on the circle: the autocorrelation C(Δ), Γ = −C′, V and U, and the derived velocity."""
+
+    phi: sp.Expr  # in u
+    autocorrelation: sp.Expr  # C(Δ)
+    coupling_function: sp.Expr  # Γ(Δ) = −C′(Δ)
+    V: sp.Expr  # in θ, θ*, c
+    U: sp.Expr  # in θ, θ′ = θ + Δ… given as C(θ − θ′) with θ′ the symbol θ_2
+    slope_at_zero: sp.Expr  # Γ′(0) = E[φ′²] > 0
+    harmonics: tuple  # ((k, γ_k), …) with Γ(Δ) = Σ γ_k sin kΔ (Daido's form), checked equal to Γ
+
+    @property
+    def repulsive(self) -> bool:
+        """K Γ′(0) < 0 with K = −2ξ: true whenever φ is not constant."""
+        return bool(self.slope_at_zero > 0)
+
+
+@functools.lru_cache(maxsize=32)
+def circle_model(phi: sp.Expr) -> CircleModel:
+    """The circle model of the feature φ(u) (an expression in ``u``, 2π-periodic; a trigonometric polynomial
+    gives exact averages)."""
+    if phi.free_symbols - {_U}:
+        raise UsageError(f"the feature may use only u, not {', '.join(sorted(map(str, phi.free_symbols - {_U})))}")
+    if sp.simplify(phi.subs(_U, _U + 2 * sp.pi) - phi) != 0:
+        raise UsageError(f"the feature {phi} is not 2π-periodic")
+    autocorrelation = _circle_mean(phi * phi.subs(_U, _U + DELTA_ANGLE))
+    coupling = linear_in_harmonics(-sp.diff(autocorrelation, DELTA_ANGLE))
+    second = sp.Symbol("theta_2", real=True)
+    V = -TEACHER_SCALE * autocorrelation.subs(DELTA_ANGLE, FEATURE_ANGLE - TEACHER_ANGLE)
+    U = autocorrelation.subs(DELTA_ANGLE, FEATURE_ANGLE - second)
+    slope = sp.simplify(sp.diff(coupling, DELTA_ANGLE).subs(DELTA_ANGLE, 0))
+    return CircleModel(phi, autocorrelation, coupling, V, U, slope, _sine_harmonics(coupling))
+
+
+def _sine_harmonics(coupling: sp.Expr) -> tuple:
+    """Γ as Σ γ_k sin(kΔ): the coefficients of its expanded sine terms, kept only if they rebuild Γ exactly
+    (Γ = −C′ is odd, so a trigonometric-polynomial feature gives sines alone)."""
+    terms = {}
+    for term in sp.Add.make_args(sp.expand(coupling)):
+        sines = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.sin)]
+        if len(sines) != 1:
+            return ()
+        multiple = sp.simplify(sines[0].args[0] / DELTA_ANGLE)
+        if not (multiple.is_Integer and multiple > 0):
+            return ()
+        terms[int(multiple)] = terms.get(int(multiple), 0) + term / sines[0]
+    rebuilt = sum(c * sp.sin(k * DELTA_ANGLE) for k, c in terms.items())
+    return tuple(sorted(terms.items())) if sp.simplify(rebuilt - coupling) == 0 else ()
+
+
+def particle_velocity(model: CircleModel, others: int) -> tuple[sp.Expr, list[sp.Symbol]]:
+    """θ̇_1 = −2ξ[∇V(θ_1) + (1/N)Σ_j ∇_1U(θ_1, θ_j)] for N = ``others`` + 1 particles, derived from V and U
+    (the symbols θ_1 … θ_N returned beside it)."""
+    angles = list(sp.symbols(f"theta_1:{others + 2}", real=True))
+    second = sp.Symbol("theta_2", real=True)
+    n = len(angles)
+    gradient_v = sp.diff(model.V, FEATURE_ANGLE).subs(FEATURE_ANGLE, angles[0])
+    gradient_u = sum(sp.diff(model.U, FEATURE_ANGLE).subs({FEATURE_ANGLE: angles[0], second: theta}, simultaneous=True) for theta in angles)
+    return -2 * LEARNING_RATE_SCALE * (gradient_v + gradient_u / n), angles
+
+
+@functools.cache
+def cosine_risk() -> tuple[sp.Expr, sp.Expr]:
+    """(E_x[(y − ŷ)²] for φ = √2 cos with ŷ = √2 Re(e^{iu} Z̄), Z = r e^{iψ}, and the same as |c e^{iθ*} − Z|²), both
+    in c, θ*, r, ψ: their difference simplifies to 0."""
+    r, psi = sp.Symbol("r", nonnegative=True), sp.Symbol("psi", real=True)
+    teacher = TEACHER_SCALE * sp.sqrt(2) * sp.cos(_U - TEACHER_ANGLE)
+    network = sp.sqrt(2) * r * sp.cos(_U - psi)  # (1/N)Σ√2 cos(u − θ_j) = √2 Re(e^{iu} Z̄) = √2 r cos(u − ψ)
+    risk = _circle_mean((teacher - network) ** 2)
+    distance = sp.expand((TEACHER_SCALE * sp.cos(TEACHER_ANGLE) - r * sp.cos(psi)) ** 2 + (TEACHER_SCALE * sp.sin(TEACHER_ANGLE) - r * sp.sin(psi)) ** 2)
+    return risk, distance
