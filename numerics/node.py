@@ -35,7 +35,7 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.networks import Network
-from dyncheck.numerics.solvers import DelaySolution, delay_fixed_step, fixed_step
+from dyncheck.numerics.solvers import DelaySolution, bracketed_newton, delay_fixed_step, fixed_step
 from dyncheck.theory.activations import activation, registered_name
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.node import PolynomialPieces, delayed_exponential, digits_for, isotonic_projection, polynomial_pieces
@@ -246,20 +246,26 @@ def newton_critical_points(gradient, starts: np.ndarray, low: float, high: float
     return np.array(distinct).reshape(-1, d), smallest
 
 
-def critical_points_1d(derivative, low: float, high: float, points: int = 20001, iterations: int = 80) -> np.ndarray:
-    """Zeros of a scalar ``derivative`` on [low, high]: its sign changes (and exact zeros) on a grid, each
-    refined by ``iterations`` bisections (80 reach a few ulp; 50 leave (high − low)/points · 2⁻⁵⁰)."""
+def critical_points_1d(derivative, low: float, high: float, points: int = 20001) -> np.ndarray:
+    """Zeros of a scalar ``derivative`` on [low, high]: its exact zeros and sign changes on a grid, each sign change
+    refined by the core's bracketed Newton (:func:`~dyncheck.numerics.solvers.bracketed_newton`, f″ by differences)."""
     x = np.linspace(low, high, points)
     values = derivative(x)
-    roots = list(x[values == 0])
-    lo, hi = x[:-1][values[:-1] * values[1:] < 0], x[1:][values[:-1] * values[1:] < 0]
-    f_lo = derivative(lo)
-    for _ in range(iterations):
-        middle = (lo + hi) / 2
-        f_middle = derivative(middle)
-        same = np.sign(f_middle) == np.sign(f_lo)
-        lo, f_lo, hi = np.where(same, middle, lo), np.where(same, f_middle, f_lo), np.where(same, hi, middle)
-    return np.sort(np.concatenate([np.array(roots), (lo + hi) / 2]))
+    roots = x[values == 0]
+    change = values[:-1] * values[1:] < 0
+    lo, hi = x[:-1][change], x[1:][change]
+    if lo.size == 0:
+        return np.sort(roots)
+    sign = np.where(values[:-1][change] > 0, 1.0, -1.0)  # orient each bracket: f(lo) ≥ 0 > f(hi)
+
+    def oriented(z, index):
+        return sign[index] * derivative(z)
+
+    def slope(z, index):
+        return sign[index] * second_derivative_1d(derivative, z)
+
+    refined = bracketed_newton(oriented, slope, lo, hi, log_scale=False, what="a critical point")
+    return np.sort(np.concatenate([roots, refined]))
 
 
 def second_derivative_1d(derivative, x: np.ndarray) -> np.ndarray:

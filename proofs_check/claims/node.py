@@ -296,7 +296,7 @@ def _critical_points(family, seed: int) -> tuple[np.ndarray, callable, float, fl
     def derivative(x):
         return gradient(np.asarray(x, float)[:, None])[:, 0]
 
-    points = critical_points_1d(derivative, -reach, reach, points=2001, iterations=50)
+    points = critical_points_1d(derivative, -reach, reach, points=2001)
     scale = float(np.abs(second_derivative_1d(derivative, np.linspace(-reach, reach, 241))).max())
     return points, derivative, scale, reach
 
