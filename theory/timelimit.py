@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -60,10 +61,35 @@ def time_limit(seconds: float) -> Iterator[bool]:
         if not _THREAD_LIMITS_WORK:
             yield False
             return
-        with _thread_limit(seconds):
+        with _expiries_not_reported(), _thread_limit(seconds):
             yield True
         return
+    with _expiries_not_reported():
+        yield from _main_thread_limit(seconds)
 
+
+@contextlib.contextmanager
+def _expiries_not_reported():
+    """An expiry that lands in a callback which cannot raise (a garbage collector's, a ``__del__``) goes to
+    ``sys.unraisablehook``; it is the limit's own signal, lost by design (the next one, REPEAT_S later, stops
+    the block), so the hook drops it rather than report it — a reporting hook (pytest's imports modules)
+    could itself be cut by the next expiry.  Any other unraisable exception goes to the hook as before."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, SymbolicTimeout):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        if sys.unraisablehook is hook:
+            sys.unraisablehook = previous
+
+
+def _main_thread_limit(seconds: float) -> Iterator[bool]:
+    """The main thread's budget: SIGPROF from an ITIMER_PROF timer, re-armed for an enclosing budget after."""
     outer_remaining, _ = signal.getitimer(_TIMER)
     if outer_remaining and outer_remaining < seconds:
         # An enclosing budget runs out first: let it fire.

@@ -102,3 +102,25 @@ def test_an_interrupt_during_the_fork_of_a_bounded_run_is_raised_not_lost():
         run_bounded(time.sleep, 30, cpu_seconds=5)
     assert time.monotonic() - start < 20  # the child was ended, not waited for
     assert not _INTERRUPT_AT_FORK
+
+
+def test_an_expiry_lost_to_a_callback_is_not_reported_and_other_unraisables_are():
+    """An expiry landing in a garbage collector's callback reaches sys.unraisablehook: inside a limit the hook drops
+    it (the next expiry stops the block), and passes anything else on; outside, the hook is the caller's again."""
+    import sys
+    import types
+
+    from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
+
+    seen = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with time_limit(60):
+            sys.unraisablehook(types.SimpleNamespace(exc_value=SymbolicTimeout("lost"), exc_type=SymbolicTimeout))
+            other = types.SimpleNamespace(exc_value=ValueError("kept"), exc_type=ValueError)
+            sys.unraisablehook(other)
+        assert seen == [other]
+        assert sys.unraisablehook == seen.append
+    finally:
+        sys.unraisablehook = previous
