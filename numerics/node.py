@@ -387,19 +387,18 @@ def _target_values(target: sp.Expr, low: float, high: float, cells: int) -> tupl
     return x, values
 
 
-def _exact_pieces(target: sp.Expr, low: float, high: float):
-    """(pieces, None, None, why-not) for the exact route: a continuous piecewise polynomial of degree ≤
-    :data:`EXACT_DEGREE` with decimal numbers read as the fractions they are."""
-    rational = sp.nsimplify(target, rational=True)
-    pieces = polynomial_pieces(rational, low, high)
+def _exact_pieces(target: sp.Expr, low: float, high: float) -> tuple[PolynomialPieces | None, str | None]:
+    """(the pieces, None) when the exact route applies — a continuous piecewise polynomial of degree ≤
+    :data:`EXACT_DEGREE`, decimal numbers read as the fractions they are — else (None, why not)."""
+    pieces = polynomial_pieces(sp.nsimplify(target, rational=True), low, high)
     if pieces is None:
-        return None, None, None, "the target is not a piecewise polynomial in x"
+        return None, "the target is not a piecewise polynomial in x"
     if not pieces.continuous:
-        return None, None, None, "the target is not continuous on the domain"
+        return None, "the target is not continuous on the domain"
     degree = max(sp.Poly(p, X).degree() if p.has(X) else 0 for p in pieces.polynomials)
     if degree > EXACT_DEGREE:
-        return None, None, None, f"the target's degree {degree} is above {EXACT_DEGREE}, where closed forms stop being readable"
-    return pieces, None, None, None
+        return None, f"the target's degree {degree} is above {EXACT_DEGREE}, where closed forms stop being readable"
+    return pieces, None
 
 
 def isotonic_bound(target: sp.Expr, low: float, high: float, cells: tuple[int, ...] = GRID_CELLS) -> IsotonicBound:
@@ -430,7 +429,7 @@ def isotonic_bound(target: sp.Expr, low: float, high: float, cells: tuple[int, .
                 f"is the target square-integrable on [{low:g}, {high:g}]?"
             )
     increasing = up <= down
-    pieces, exact, projection, why = _exact_pieces(target, low, high)
+    (pieces, why), exact, projection = _exact_pieces(target, low, high), None, None
     if pieces is not None:
         negated = PolynomialPieces(pieces.breaks, tuple(sp.expand(-p) for p in pieces.polynomials))  # P↓g = −P↑(−g)
         try:
