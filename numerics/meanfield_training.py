@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.solvers import fixed_step
-from dyncheck.theory.meanfield_training import DELTA_ANGLE, CircleModel, linear_in_harmonics
+from dyncheck.theory.meanfield_training import DELTA_ANGLE, KURAMOTO_COUPLING, LEARNING_RATE_SCALE, PINNING_STRENGTH, TEACHER_SCALE, CircleModel, linear_in_harmonics
 
 __all__ = ["CircleTraining", "autograd_velocity", "kuramoto_velocity", "network_velocity", "quadrature_points", "train"]
 
@@ -72,6 +72,13 @@ def autograd_velocity(model: CircleModel, theta, teacher_scale: float, teacher_a
 
 
 @functools.lru_cache(maxsize=64)
+def _constants(xi: float, teacher_scale: float) -> tuple[float, float]:
+    """The theory's K and K_p at ξ and c, as numbers (once a pair, not at every step)."""
+    values = {LEARNING_RATE_SCALE: xi, TEACHER_SCALE: teacher_scale}
+    return float(KURAMOTO_COUPLING.subs(values)), float(PINNING_STRENGTH.subs(values))
+
+
+@functools.lru_cache(maxsize=64)
 def _compiled_coupling(model: CircleModel, backend: str):
     module = "numpy"
     if backend == "torch":
@@ -82,10 +89,11 @@ def _compiled_coupling(model: CircleModel, backend: str):
 
 
 def kuramoto_velocity(model: CircleModel, theta, teacher_scale: float, teacher_angle: float, xi: float = 1.0, coupling_constant: float | None = None):
-    """(K/N) Σ_j Γ(θ_j − θ_i) − K_p Γ(θ_i − θ*), K = −2ξ (or ``coupling_constant``), K_p = 2ξc, Γ = −C′ from the
-    theory (numpy or torch)."""
+    """(K/N) Σ_j Γ(θ_j − θ_i) − K_p Γ(θ_i − θ*), K and K_p the theory's (K = −2ξ unless ``coupling_constant``
+    is given, K_p = 2ξc), Γ = −C′ from the theory (numpy or torch)."""
     coupling = _compiled_coupling(model, "numpy" if isinstance(theta, np.ndarray) else "torch")
-    k, pinning = (-2 * xi if coupling_constant is None else coupling_constant), 2 * xi * teacher_scale
+    k, pinning = _constants(float(xi), float(teacher_scale))
+    k = k if coupling_constant is None else coupling_constant
     if model.harmonics:
         # Daido's order parameters Z_k = (1/N)Σ_j e^{ikθ_j}: (1/N)Σ_j sin k(θ_j − θ_i) = Im(Z_k e^{−ikθ_i}), O(N) a harmonic
         interaction = 0

@@ -39,11 +39,14 @@ __all__ = [
     "CircleModel",
     "DELTA_ANGLE",
     "FEATURE_ANGLE",
+    "KURAMOTO_COUPLING",
     "LEARNING_RATE_SCALE",
+    "PINNING_STRENGTH",
     "TEACHER_ANGLE",
     "TEACHER_SCALE",
     "circle_model",
     "cosine_risk",
+    "kuramoto_form",
     "linear_in_harmonics",
     "particle_velocity",
 ]
@@ -55,6 +58,9 @@ TEACHER_ANGLE = sp.Symbol("theta_star", real=True)
 TEACHER_SCALE = sp.Symbol("c", positive=True)
 DELTA_ANGLE = sp.Symbol("Delta", real=True)
 LEARNING_RATE_SCALE = sp.Symbol("xi", positive=True)
+#: The Kuramoto form's coupling K and pinning strength K_p (what :func:`particle_velocity` derives; the claim checks it).
+KURAMOTO_COUPLING = -2 * LEARNING_RATE_SCALE
+PINNING_STRENGTH = 2 * LEARNING_RATE_SCALE * TEACHER_SCALE
 #: CPU seconds allowed to integrate one autocorrelation.
 _SYMBOLIC_BUDGET_S = 20.0
 
@@ -138,6 +144,12 @@ def particle_velocity(model: CircleModel, others: int) -> tuple[sp.Expr, list[sp
     gradient_v = sp.diff(model.V, FEATURE_ANGLE).subs(FEATURE_ANGLE, angles[0])
     gradient_u = sum(sp.diff(model.U, FEATURE_ANGLE).subs({FEATURE_ANGLE: angles[0], second: theta}, simultaneous=True) for theta in angles)
     return -2 * LEARNING_RATE_SCALE * (gradient_v + gradient_u / n), angles
+
+
+def kuramoto_form(model: CircleModel, angles: list, coupling: sp.Expr = KURAMOTO_COUPLING) -> sp.Expr:
+    """θ̇_1 = (K/N)Σ_j Γ(θ_j − θ_1) − K_p Γ(θ_1 − θ*) for the particles ``angles`` (θ_1 first), K = ``coupling``."""
+    gamma = sp.Lambda(DELTA_ANGLE, model.coupling_function)
+    return coupling / len(angles) * sum(gamma(theta - angles[0]) for theta in angles) - PINNING_STRENGTH * gamma(angles[0] - TEACHER_ANGLE)
 
 
 @functools.cache

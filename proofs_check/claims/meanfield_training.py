@@ -22,16 +22,7 @@ from dyncheck.numerics.meanfield_training import autograd_velocity, kuramoto_vel
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
-from dyncheck.theory.meanfield_training import (
-    DELTA_ANGLE,
-    LEARNING_RATE_SCALE,
-    TEACHER_ANGLE,
-    TEACHER_SCALE,
-    CircleModel,
-    circle_model,
-    cosine_risk,
-    particle_velocity,
-)
+from dyncheck.theory.meanfield_training import LEARNING_RATE_SCALE, TEACHER_ANGLE, TEACHER_SCALE, circle_model, cosine_risk, kuramoto_form, particle_velocity
 
 __all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "FEATURES"]
 
@@ -44,13 +35,6 @@ PARTICLES, REPLICATES = 64, 3
 #: Teacher scales of the steady-order claim — below 1 (r∞ = c) and above (r∞ = 1) — particles and horizon.
 STEADY_SCALES = (0.3, 0.7, 1.5)
 STEADY_PARTICLES, STEADY_TIME = 64, 30.0
-
-
-def _kuramoto_form(model: CircleModel, angles: list, coupling: sp.Expr) -> sp.Expr:
-    """(K/N)Σ_j Γ(θ_j − θ_1) − K_p Γ(θ_1 − θ*) with K = ``coupling`` and K_p = 2ξc."""
-    gamma = sp.Lambda(DELTA_ANGLE, model.coupling_function)
-    n = len(angles)
-    return coupling / n * sum(gamma(theta - angles[0]) for theta in angles) - 2 * LEARNING_RATE_SCALE * TEACHER_SCALE * gamma(angles[0] - TEACHER_ANGLE)
 
 
 def _numeric_coupling(candidate: sp.Expr) -> float:
@@ -70,7 +54,7 @@ class CircleKuramotoForm(Claim):
         for phi in FEATURES:
             model = circle_model(phi)
             derived, angles = particle_velocity(model, 2)
-            residual = sp.expand(sp.expand_trig(derived - _kuramoto_form(model, angles, candidate)))  # sines and cosines of the angles: cancels exactly
+            residual = sp.expand(sp.expand_trig(derived - kuramoto_form(model, angles, candidate)))  # sines and cosines of the angles: cancels exactly
             residuals[str(phi)] = str(residual if residual == 0 else sp.factor(residual))
         details = {"residuals": residuals, "autocorrelations": {str(phi): str(circle_model(phi).autocorrelation) for phi in FEATURES}}
         if all(r == "0" for r in residuals.values()):
