@@ -373,8 +373,9 @@ def lq_residuals(horizon: int = 3, bellman: Callable | None = None) -> tuple[lis
     unknowns = [*xs[1:], *us, *ps[1:]]
     solution = sp.solve([residual[0, 0] for residual in residuals], unknowns, dict=True)[0]
     p_matrix, gains = ([m[0, 0] for m in ms] for ms in (bellman or riccati)(*as_matrix, horizon))
-    controls = [sp.simplify(solution[us[t]] + gains[t] * _state(solution, xs, t)) for t in range(horizon)]
-    costates = [sp.simplify(solution[ps[t]] + p_matrix[t] * solution[xs[t]]) for t in range(1, horizon + 1)]
+    # rational functions of a, b, q, r, q_T, x0: cancel's normal form is 0 exactly when the residual is (simplify is slow to give up on a nonzero one)
+    controls = [sp.cancel(solution[us[t]] + gains[t] * _state(solution, xs, t)) for t in range(horizon)]
+    costates = [sp.cancel(solution[ps[t]] + p_matrix[t] * solution[xs[t]]) for t in range(1, horizon + 1)]
     return controls, costates
 
 
