@@ -31,7 +31,7 @@ def register(commands: Commands) -> None:
         run=_verify,
     )
     verify.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob or prefix (e.g. gaussian; dyncheck list claims shows them)")
-    verify.add_argument("--profile", choices=["quick", "full"], default="quick", help="quick (default, about 2 minutes on 2 cores) or full (more replicates and widths)")
+    verify.add_argument("--profile", choices=["quick", "full"], default="quick", help="quick (default, under 2 minutes on 2 cores) or full (more replicates and widths)")
     verify.add_argument("--report", metavar="DIR", type=output_folder, help="write report.md, report.json and plots to DIR")
     add_executor(verify, store=False)
     add_json(verify)
