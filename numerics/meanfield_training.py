@@ -21,7 +21,8 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.solvers import fixed_step
-from dyncheck.theory.meanfield_training import DELTA_ANGLE, KURAMOTO_COUPLING, LEARNING_RATE_SCALE, PINNING_STRENGTH, TEACHER_SCALE, CircleModel, linear_in_harmonics
+from dyncheck.theory.meanfield_training import KURAMOTO_COUPLING, PINNING_STRENGTH, CircleModel, linear_in_harmonics
+from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SCALE, U
 
 __all__ = ["CircleTraining", "autograd_velocity", "kuramoto_velocity", "network_velocity", "quadrature_points", "train"]
 
@@ -29,22 +30,20 @@ __all__ = ["CircleTraining", "autograd_velocity", "kuramoto_velocity", "network_
 @functools.lru_cache(maxsize=64)
 def quadrature_points(model: CircleModel) -> int:
     """M for the uniform rule: above twice the degree of φ (the integrand (y − ŷ)φ′ has at most that degree)."""
-    u = sp.Symbol("u", real=True)
     degree = 0
     for term in linear_in_harmonics(model.phi).atoms(sp.sin, sp.cos):  # a sum of sin(ku), cos(ku)
-        degree = max(degree, abs(int(sp.Poly(term.args[0], u).coeff_monomial(u))))
+        degree = max(degree, abs(int(sp.Poly(term.args[0], U).coeff_monomial(U))))
     return 4 * max(degree, 1) + 1
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled_feature(model: CircleModel, backend: str):
-    u = sp.Symbol("u", real=True)
     module = "numpy" if backend == "numpy" else "math"
     if backend == "torch":
         import torch
 
         module = {"sin": torch.sin, "cos": torch.cos, "sqrt": math.sqrt, "pi": math.pi}
-    return sp.lambdify(u, model.phi, module), sp.lambdify(u, sp.diff(model.phi, u), module)
+    return sp.lambdify(U, model.phi, module), sp.lambdify(U, sp.diff(model.phi, U), module)
 
 
 def network_velocity(model: CircleModel, theta: np.ndarray, teacher_scale: float, teacher_angle: float, xi: float = 1.0) -> np.ndarray:

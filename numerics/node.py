@@ -39,7 +39,7 @@ from dyncheck.numerics.solvers import DelaySolution, bracketed_newton, delay_fix
 from dyncheck.theory.activations import activation, registered_name
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.node import PolynomialPieces, delayed_exponential, digits_for, isotonic_projection, polynomial_pieces
-from dyncheck.theory.symbols import X
+from dyncheck.theory.symbols import STATE, X
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
@@ -131,8 +131,6 @@ class ExpressionField:
 
     @functools.cached_property
     def _compiled(self):
-        from dyncheck.theory.node import STATE
-
         slope = sp.diff(self.expr, STATE)
         if slope.has(sp.DiracDelta):
             raise UsageError(f"the field {self.expr} jumps: its derivative is not a function (Liouville's formula needs f′)")

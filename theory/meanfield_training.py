@@ -33,17 +33,13 @@ from dataclasses import dataclass
 import sympy as sp
 
 from dyncheck.theory.errors import UsageError
+from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, THETA, R, U
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "CircleModel",
-    "DELTA_ANGLE",
-    "FEATURE_ANGLE",
     "KURAMOTO_COUPLING",
-    "LEARNING_RATE_SCALE",
     "PINNING_STRENGTH",
-    "TEACHER_ANGLE",
-    "TEACHER_SCALE",
     "circle_model",
     "cosine_risk",
     "kuramoto_form",
@@ -51,13 +47,6 @@ __all__ = [
     "particle_velocity",
 ]
 
-#: The input u on the circle, a feature's angle θ, the teacher's θ* and scale c, an angle difference Δ and ξ.
-_U = sp.Symbol("u", real=True)
-FEATURE_ANGLE = sp.Symbol("theta", real=True)
-TEACHER_ANGLE = sp.Symbol("theta_star", real=True)
-TEACHER_SCALE = sp.Symbol("c", positive=True)
-DELTA_ANGLE = sp.Symbol("Delta", real=True)
-LEARNING_RATE_SCALE = sp.Symbol("xi", positive=True)
 #: The Kuramoto form's coupling K and pinning strength K_p (what :func:`particle_velocity` derives; the claim checks it).
 KURAMOTO_COUPLING = -2 * LEARNING_RATE_SCALE
 PINNING_STRENGTH = 2 * LEARNING_RATE_SCALE * TEACHER_SCALE
@@ -76,7 +65,7 @@ def _circle_mean(expr: sp.Expr) -> sp.Expr:
     """(1/2π) ∫₀^{2π} expr du, expanded into products of sines and cosines first (under a CPU budget)."""
     try:
         with time_limit(_SYMBOLIC_BUDGET_S):
-            mean = sp.integrate(sp.expand(sp.expand_trig(expr)), (_U, 0, 2 * sp.pi)) / (2 * sp.pi)
+            mean = sp.integrate(sp.expand(sp.expand_trig(expr)), (U, 0, 2 * sp.pi)) / (2 * sp.pi)
             if mean.has(sp.Integral):
                 raise UsageError(f"no closed form for the circle average of {expr}")
             return linear_in_harmonics(sp.simplify(mean))
@@ -106,17 +95,17 @@ class CircleModel:
 def circle_model(phi: sp.Expr) -> CircleModel:
     """The circle model of the feature φ(u) (an expression in ``u``, 2π-periodic; a trigonometric polynomial
     gives exact averages)."""
-    if phi.free_symbols - {_U}:
-        raise UsageError(f"the feature may use only u, not {', '.join(sorted(map(str, phi.free_symbols - {_U})))}")
-    if sp.simplify(phi.subs(_U, _U + 2 * sp.pi) - phi) != 0:
+    if phi.free_symbols - {U}:
+        raise UsageError(f"the feature may use only u, not {', '.join(sorted(map(str, phi.free_symbols - {U})))}")
+    if sp.simplify(phi.subs(U, U + 2 * sp.pi) - phi) != 0:
         raise UsageError(f"the feature {phi} is not 2π-periodic")
-    autocorrelation = _circle_mean(phi * phi.subs(_U, _U + DELTA_ANGLE))
+    autocorrelation = _circle_mean(phi * phi.subs(U, U + DELTA_ANGLE))
     coupling = linear_in_harmonics(-sp.diff(autocorrelation, DELTA_ANGLE))
     second = sp.Symbol("theta_2", real=True)
-    V = -TEACHER_SCALE * autocorrelation.subs(DELTA_ANGLE, FEATURE_ANGLE - TEACHER_ANGLE)
-    U = autocorrelation.subs(DELTA_ANGLE, FEATURE_ANGLE - second)
+    single = -TEACHER_SCALE * autocorrelation.subs(DELTA_ANGLE, THETA - TEACHER_ANGLE)
+    pair = autocorrelation.subs(DELTA_ANGLE, THETA - second)
     slope = sp.simplify(sp.diff(coupling, DELTA_ANGLE).subs(DELTA_ANGLE, 0))
-    return CircleModel(phi, autocorrelation, coupling, V, U, slope, _sine_harmonics(coupling))
+    return CircleModel(phi, autocorrelation, coupling, single, pair, slope, _sine_harmonics(coupling))
 
 
 def _sine_harmonics(coupling: sp.Expr) -> tuple:
@@ -141,8 +130,8 @@ def particle_velocity(model: CircleModel, others: int) -> tuple[sp.Expr, list[sp
     angles = list(sp.symbols(f"theta_1:{others + 2}", real=True))
     second = sp.Symbol("theta_2", real=True)
     n = len(angles)
-    gradient_v = sp.diff(model.V, FEATURE_ANGLE).subs(FEATURE_ANGLE, angles[0])
-    gradient_u = sum(sp.diff(model.U, FEATURE_ANGLE).subs({FEATURE_ANGLE: angles[0], second: theta}, simultaneous=True) for theta in angles)
+    gradient_v = sp.diff(model.V, THETA).subs(THETA, angles[0])
+    gradient_u = sum(sp.diff(model.U, THETA).subs({THETA: angles[0], second: theta}, simultaneous=True) for theta in angles)
     return -2 * LEARNING_RATE_SCALE * (gradient_v + gradient_u / n), angles
 
 
@@ -156,9 +145,9 @@ def kuramoto_form(model: CircleModel, angles: list, coupling: sp.Expr = KURAMOTO
 def cosine_risk() -> tuple[sp.Expr, sp.Expr]:
     """(E_x[(y − ŷ)²] for φ = √2 cos with ŷ = √2 Re(e^{iu} Z̄), Z = r e^{iψ}, and the same as |c e^{iθ*} − Z|²), both
     in c, θ*, r, ψ: their difference simplifies to 0."""
-    r, psi = sp.Symbol("r", nonnegative=True), sp.Symbol("psi", real=True)
-    teacher = TEACHER_SCALE * sp.sqrt(2) * sp.cos(_U - TEACHER_ANGLE)
-    network = sp.sqrt(2) * r * sp.cos(_U - psi)  # (1/N)Σ√2 cos(u − θ_j) = √2 Re(e^{iu} Z̄) = √2 r cos(u − ψ)
+    r, psi = R, PSI
+    teacher = TEACHER_SCALE * sp.sqrt(2) * sp.cos(U - TEACHER_ANGLE)
+    network = sp.sqrt(2) * r * sp.cos(U - psi)  # (1/N)Σ√2 cos(u − θ_j) = √2 Re(e^{iu} Z̄) = √2 r cos(u − ψ)
     risk = _circle_mean((teacher - network) ** 2)
     distance = sp.expand((TEACHER_SCALE * sp.cos(TEACHER_ANGLE) - r * sp.cos(psi)) ** 2 + (TEACHER_SCALE * sp.sin(TEACHER_ANGLE) - r * sp.sin(psi)) ** 2)
     return risk, distance

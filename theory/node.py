@@ -46,18 +46,13 @@ import mpmath
 import sympy as sp
 
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.symbols import TIME, X
+from dyncheck.theory.symbols import DELAY, DIVERGENCE_INTEGRAL, HISTORY_TIME, STATE, TIME, X
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "ClosedFormFlow",
-    "DELAY",
-    "DELAY_GAIN",
-    "DIVERGENCE_INTEGRAL",
-    "HISTORY_TIME",
     "IsotonicProjection",
     "PolynomialPieces",
-    "STATE",
     "characteristic_roots",
     "closed_form_flow",
     "delayed_exponential",
@@ -74,14 +69,6 @@ __all__ = [
     "variational_equation",
 ]
 
-#: Λ = ∫₀ᵀ f′(φ_t(x)) dt, the divergence integrated along a trajectory.
-DIVERGENCE_INTEGRAL = sp.Symbol("Lambda", real=True)
-#: The delay τ and the gain a of x′(t) = −a x(t − τ); aτ is the memory capacity Kτ.
-DELAY = sp.Symbol("tau_d", positive=True)
-DELAY_GAIN = sp.Symbol("a_d", positive=True)
-#: The state of a one-dimensional field f(y), and the time of a history on [−τ, 0] (real: it is negative there).
-STATE = sp.Symbol("y", real=True)
-HISTORY_TIME = sp.Symbol("t", real=True)
 #: CPU seconds allowed to dsolve / integrate / simplify on one field.
 _SYMBOLIC_BUDGET_S = 20.0
 #: Digits of the optimality check of an isotonic projection.

@@ -43,15 +43,21 @@ __all__ = [
     "CHI_1",
     "COSTATE_GAP",
     "CURVATURE",
+    "DELAY",
+    "DELAY_GAIN",
     "DELTA",
+    "DELTA_ANGLE",
     "DEPTH",
     "DISPLACEMENT",
+    "DIVERGENCE_INTEGRAL",
     "GAMMA",
     "HAMILTONIAN",
+    "HISTORY_TIME",
     "HORIZON",
     "INITIAL_STRENGTH",
     "K",
     "KR",
+    "LEARNING_RATE_SCALE",
     "LEVEL",
     "MEAN_LOCKED_COSINE",
     "MOMENTUM",
@@ -86,9 +92,12 @@ __all__ = [
     "SINGULAR_VALUE",
     "STABILISATION_STRENGTH",
     "START",
+    "STATE",
     "STATE_GAP",
     "STEP_SIZE",
     "SWITCHING_TIME",
+    "TEACHER_ANGLE",
+    "TEACHER_SCALE",
     "THETA",
     "TIME",
     "TIME_CONSTANT",
@@ -169,3 +178,20 @@ KR = sp.Symbol("Kr", positive=True)
 MEAN_LOCKED_COSINE = sp.Symbol("S_Kr", positive=True)
 #: The Ott–Antonsen Laurent variable w = e^{iθ}, amplitudes a, ā and order parameters Z, Z̄.
 OA_W, OA_A, OA_A_BAR, OA_Z, OA_Z_BAR = sp.symbols("w a abar Z Zbar")
+
+# Neural ODEs and delay equations.
+#: Λ = ∫₀ᵀ f′(φ_t(x)) dt along a trajectory; the state y of a one-dimensional field; the time of a history on
+#: [−τ, 0] (real: negative there; a user writes it t); the delay τ and the gain a of x′ = −a x(t − τ) (aτ the
+#: memory capacity Kτ).
+DIVERGENCE_INTEGRAL = sp.Symbol("Lambda", real=True)
+STATE = sp.Symbol("y", real=True)
+HISTORY_TIME = sp.Symbol("t_history", real=True)
+DELAY = sp.Symbol("tau_d", positive=True)
+DELAY_GAIN = sp.Symbol("a_d", positive=True)
+
+# Mean-field limits of training (a feature's angle is THETA, the input on the circle U).
+#: The teacher's angle θ* and scale c, an angle difference Δ, and the step-size profile ξ.
+TEACHER_ANGLE = sp.Symbol("theta_star", real=True)
+TEACHER_SCALE = sp.Symbol("c_teacher", positive=True)
+DELTA_ANGLE = sp.Symbol("Delta_theta", real=True)
+LEARNING_RATE_SCALE = sp.Symbol("xi", positive=True)

@@ -22,13 +22,13 @@ from dyncheck.numerics.meanfield_training import autograd_velocity, kuramoto_vel
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
-from dyncheck.theory.meanfield_training import LEARNING_RATE_SCALE, TEACHER_ANGLE, TEACHER_SCALE, circle_model, cosine_risk, kuramoto_form, particle_velocity
+from dyncheck.theory.meanfield_training import circle_model, cosine_risk, kuramoto_form, particle_velocity
+from dyncheck.theory.symbols import LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, R, U
 
 __all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "FEATURES"]
 
-_U = sp.Symbol("u", real=True)
 #: The features the Kuramoto form is judged on: the cosine, a second harmonic, and sin u + cos³u.
-FEATURES = (sp.sqrt(2) * sp.cos(_U), sp.sqrt(2) * sp.cos(_U) + sp.cos(2 * _U), sp.sin(_U) + sp.cos(_U) ** 3)
+FEATURES = (sp.sqrt(2) * sp.cos(U), sp.sqrt(2) * sp.cos(U) + sp.cos(2 * U), sp.sin(U) + sp.cos(U) ** 3)
 #: Teacher scale and angle, ξ, particles and replicates of the numeric routes.
 SCALE, ANGLE, XI = 0.6, 0.3, 1.0
 PARTICLES, REPLICATES = 64, 3
@@ -111,12 +111,12 @@ class CosineSteadyOrder(Claim):
         risk, distance = cosine_risk()
         if sp.simplify(risk - distance) != 0:
             return Evidence("symbolic", DISAGREE, f"the risk {risk} is not |c e^(iθ*) − Z|²")
-        r = sp.Symbol("r", nonnegative=True)
+        r = R
         wrong = {}
         for scale in STEADY_SCALES:
             c = sp.nsimplify(scale)
             # −2cr cos(ψ − θ*) ≥ −2cr, with equality at ψ = θ*: the risk is (c − r)² there, on r ∈ [0, 1] (Z in the disc)
-            along = sp.trigsimp(sp.expand(distance.subs({sp.Symbol("psi", real=True): TEACHER_ANGLE, TEACHER_SCALE: c})))
+            along = sp.trigsimp(sp.expand(distance.subs({PSI: TEACHER_ANGLE, TEACHER_SCALE: c})))
             candidates = [sp.Integer(0), sp.Integer(1)] + [v for v in sp.solve(sp.diff(along, r), r) if 0 <= v <= 1]
             minimiser = min(candidates, key=lambda v: along.subs(r, v))
             claimed = candidate.subs(TEACHER_SCALE, c)

@@ -49,8 +49,6 @@ from dyncheck.proofs_check.tolerances import relative_difference, tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence
 from dyncheck.theory.activations import activation
 from dyncheck.theory.node import (
-    DIVERGENCE_INTEGRAL,
-    STATE,
     characteristic_roots,
     closed_form_flow,
     delayed_exponential,
@@ -62,7 +60,7 @@ from dyncheck.theory.node import (
     stability_threshold,
     variational_equation,
 )
-from dyncheck.theory.symbols import TIME, X
+from dyncheck.theory.symbols import DIVERGENCE_INTEGRAL, STATE, TIME, X
 
 __all__ = [
     "AugmentedEmbedding",

@@ -51,8 +51,7 @@ def _checked_domain(args) -> tuple[float, float]:
 def _expression(text: str, name: str, what: str) -> sp.Expr:
     """``text`` parsed (AST whitelist) as an expression in the one variable ``name``."""
     from dyncheck.proofs_check.parser import parse_expression
-    from dyncheck.theory.node import HISTORY_TIME, STATE
-    from dyncheck.theory.symbols import X
+    from dyncheck.theory.symbols import HISTORY_TIME, STATE, X
 
     variable = {"x": X, "y": STATE, "t": HISTORY_TIME}[name]
     expr = parse_expression(text, {name: variable})
@@ -289,7 +288,8 @@ def _dde(args) -> int:
     import numpy as np
 
     from dyncheck.numerics.node import linear_delay_solution, plot_delay_solutions, reversing_gain, sign_change_time
-    from dyncheck.theory.node import HISTORY_TIME, characteristic_roots, sign_threshold, stability_threshold
+    from dyncheck.theory.node import characteristic_roots, sign_threshold, stability_threshold
+    from dyncheck.theory.symbols import HISTORY_TIME
 
     if args.a is None:
         raise UsageError("give the gain: --gain A (or --a A), a > 0")
@@ -304,7 +304,7 @@ def _dde(args) -> int:
     with np.errstate(all="ignore"):
         probe = np.broadcast_to(np.asarray(compiled(np.linspace(-args.tau, 0, 257)), float), (257,))
     if not np.isfinite(probe).all():
-        raise UsageError(f"the history {history} is not finite on [−τ, 0]")
+        raise UsageError(f"the history {args.history} is not finite on [−τ, 0]")
     if args.backend == "torch":
         try:
             import torch
@@ -332,7 +332,7 @@ def _dde(args) -> int:
         "a": args.a,
         "tau": args.tau,
         "a_tau": a_tau,
-        "history": str(history),
+        "history": args.history,
         "T_end": float(solution.times[-1]),
         "x_T_end": float(values[-1]),
         "sign_change": change is not None,
@@ -355,7 +355,7 @@ def _dde(args) -> int:
         result["note"] = "a sign change at aτ ≤ 1/e comes from the history (the theorem is for a positive constant history)"
     if args.plot:
         gains = [c * math.exp(-1) / args.tau for c in (0.5, 1.0, 1.5)]
-        plot_delay_solutions(args.tau, t_end, gains, args.plot, asked=(solution.times, values, f"asked: aτ = {a_tau:.3g}, history {history}"))
+        plot_delay_solutions(args.tau, t_end, gains, args.plot, asked=(solution.times, values, f"asked: aτ = {a_tau:.3g}, history {args.history}"))
     _emit(args, result, args.plot)
     if not args.json:
         print(f"{'rightmost root':>22}: λ = {result['rightmost_root']['re']:.6g} {result['rightmost_root']['im']:+.6g}i (λτ = W₀(−aτ))")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from dyncheck.numerics.meanfield_training import autograd_velocity, kuramoto_velocity, network_velocity, quadrature_points, train
 from dyncheck.theory.meanfield_training import circle_model
+from dyncheck.theory.symbols import U
 
-U = sp.Symbol("u", real=True)
 FEATURES = [sp.sqrt(2) * sp.cos(U), sp.cos(U) + sp.sin(3 * U)]
 
 

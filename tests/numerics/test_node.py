@@ -30,8 +30,7 @@ from dyncheck.numerics.node import (
 )
 from dyncheck.theory.activations import activation
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.node import STATE
-from dyncheck.theory.symbols import X
+from dyncheck.theory.symbols import STATE, X
 
 TANH = activation("tanh").expr()
 

@@ -6,9 +6,9 @@ import pytest
 import sympy as sp
 
 from dyncheck.theory.errors import UsageError
-from dyncheck.theory.meanfield_training import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_ANGLE, TEACHER_SCALE, circle_model, cosine_risk, particle_velocity
+from dyncheck.theory.meanfield_training import circle_model, cosine_risk, particle_velocity
+from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_ANGLE, TEACHER_SCALE, U
 
-U = sp.Symbol("u", real=True)
 
 
 @pytest.mark.parametrize(

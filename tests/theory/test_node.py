@@ -14,9 +14,6 @@ from hypothesis import strategies as st
 
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.node import (
-    DIVERGENCE_INTEGRAL,
-    HISTORY_TIME,
-    STATE,
     characteristic_roots,
     closed_form_flow,
     delayed_exponential,
@@ -32,7 +29,7 @@ from dyncheck.theory.node import (
     stability_threshold,
 )
 from dyncheck.theory.node import _optimal_block
-from dyncheck.theory.symbols import TIME, X
+from dyncheck.theory.symbols import DIVERGENCE_INTEGRAL, HISTORY_TIME, STATE, TIME, X
 
 
 def test_liouville_holds_for_the_exponential_and_fails_for_its_linearisation():
