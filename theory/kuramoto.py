@@ -64,9 +64,12 @@ from dyncheck.theory.symbols import (
     R,
     R0,
     SIGMA,
+    STATE,
     THETA,
     TIME,
+    X,
 )
+from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "DENSITIES",
@@ -74,6 +77,8 @@ __all__ = [
     "FORMULAS",
     "QUANTILES",
     "WIDTHS",
+    "GRAPHON_VARIABLES",
+    "checked_graphon",
     "circulant_eigenvalue",
     "critical_coupling",
     "gaussian",
@@ -89,6 +94,7 @@ __all__ = [
     "ott_antonsen_solution",
     "ring_lattice_eigenvalue",
     "self_consistency",
+    "separable_graphon_spectrum",
     "uniform",
     "uniform_locked_branch",
 ]
@@ -308,6 +314,52 @@ def ring_lattice_eigenvalue(n: sp.Expr, neighbours: sp.Expr, mode: sp.Expr) -> s
     """
     angle = sp.pi * mode / n
     return sp.Piecewise((2 * neighbours, sp.Eq(sp.sin(angle), 0)), (sp.sin((2 * neighbours + 1) * angle) / sp.sin(angle) - 1, True))
+
+
+#: The variables of a graphon W(x, y) on [0, 1]², as a user writes them (the symbols x and y of :mod:`theory.symbols`).
+GRAPHON_VARIABLES = (X, STATE)
+#: The most separable terms, and the CPU seconds, the symbolic spectrum of a graphon is given.
+_GRAPHON_TERMS, _GRAPHON_BUDGET_S = 12, 20.0
+
+
+def checked_graphon(w: sp.Expr) -> sp.Expr:
+    """W(x, y), refused unless it depends on x and y alone and is symmetric (W(x, y) − W(y, x) simplifies to 0);
+    its values in [0, 1] are checked on a grid by :func:`dyncheck.numerics.kuramoto.graphon_top_eigenvalue`."""
+    x, y = GRAPHON_VARIABLES
+    if w.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise UsageError(f"the graphon {w} is undefined (a division by zero or an infinite value)")
+    if w.free_symbols - {x, y}:
+        raise UsageError(f"a graphon depends on x and y only, not on {', '.join(sorted(map(str, w.free_symbols - {x, y})))}")
+    if sp.simplify(w - w.subs({x: y, y: x}, simultaneous=True)) != 0:
+        raise UsageError(f"the graphon {w} is not symmetric: W(x, y) ≠ W(y, x)")
+    return w
+
+
+def separable_graphon_spectrum(w: sp.Expr) -> list[sp.Expr] | None:
+    """The nonzero eigenvalues of (Wf)(x) = ∫₀¹ W(x, y) f(y) dy for a degenerate kernel W = Σ_k a_k(x) b_k(y), exactly,
+    or None when W does not split into at most 12 such terms (after expanding trigonometric sums) or SymPy's
+    budget runs out.
+
+    On the span of the a_k the operator acts by the matrix M_kj = ∫₀¹ b_k(y) a_j(y) dy, whose eigenvalues are the
+    operator's nonzero ones (W f = Σ_k a_k ⟨b_k, f⟩)."""
+    x, y = GRAPHON_VARIABLES
+    terms = sp.Add.make_args(sp.expand(sp.expand_trig(sp.expand(w))))
+    if len(terms) > _GRAPHON_TERMS:
+        return None
+    left, right = [], []
+    for term in terms:
+        parts = sp.separatevars(term, symbols=[x, y], dict=True)
+        if parts is None:
+            return None
+        left.append(parts["coeff"] * parts[x])
+        right.append(parts[y])
+    try:
+        with time_limit(_GRAPHON_BUDGET_S):
+            matrix = sp.Matrix(len(terms), len(terms), lambda k, j: sp.integrate(right[k] * left[j].subs(x, y), (y, 0, 1)))
+            values = [sp.simplify(v) for v, multiplicity in matrix.eigenvals().items() for _ in range(multiplicity)]
+    except SymbolicTimeout:
+        return None
+    return [v for v in values if v != 0]
 
 
 def graph_critical_coupling(g: sp.Expr, top_eigenvalue: sp.Expr) -> sp.Expr:

@@ -6,6 +6,8 @@ import json
 import math
 import sys
 
+import sympy as sp
+
 from dyncheck.proofs_check.commands.common import (
     EXIT_OK,
     add_backend,
@@ -62,6 +64,7 @@ def register(commands: Commands) -> None:
     )
     _population(theory, expressions=True)
     deprecated(theory, "--K", theory.add_argument("--coupling", type=at_least(0, high=1e6), required=True, metavar="K", help="coupling K ≥ 0"))
+    theory.add_argument("--graphon", metavar="EXPR", help='a graphon W(x, y) on [0, 1]² in place of --graph, e.g. "x*y": symmetric, values in [0, 1]; μ_max of its integral operator, exactly for a degenerate kernel and by Nyström, and K_c = 2/(π g(0) μ_max)')
     theory.add_argument("--locking", type=count(2, 10_000_000), nargs="+", metavar="N", help="the full-locking threshold K_L = min_u u/S(u) of N oscillators at the quantiles of g, complete graph (Ermentrout 1985; Verwoerd & Mason 2008), for each N")
     add_json(theory)
 
@@ -119,6 +122,8 @@ def _theory(args):
 
 
 def _kuramoto(args) -> int:
+    if args.graphon is not None:
+        return _kuramoto_graphon(args)
     theory = _theory(args)
     r_inf = float(theory.r_inf(args.coupling)[0])
     result = {
@@ -150,6 +155,49 @@ def _kuramoto(args) -> int:
             print(f"{key:>14}: {value:.12g}" if isinstance(value, float) else f"{key:>14}: {value}")
         for row in result.get("locking", []):
             print(f"  N = {row['N']:>9}: full locking from K_L = {row['K_L']:.12g}" + ("  (K is past it: a locked state exists)" if row["locked_at_K"] else ""))
+    return EXIT_OK
+
+
+def _kuramoto_graphon(args) -> int:
+    """K_c on a graphon: μ_max of its operator, exactly when the kernel is degenerate and by Nyström always."""
+    from dyncheck.numerics.codegen import generate
+    from dyncheck.numerics.kuramoto import graphon_top_eigenvalue
+    from dyncheck.proofs_check.parser import parse_expression
+    from dyncheck.theory.kuramoto import GRAPHON_VARIABLES, checked_graphon, separable_graphon_spectrum
+
+    if args.graph != "complete" or args.normalisation != "population" or args.locking:
+        raise UsageError("--graphon takes the place of --graph (population normalisation K/N, no --locking)")
+    x, y = GRAPHON_VARIABLES
+    graphon = checked_graphon(parse_expression(args.graphon, {"x": x, "y": y}))
+    theory = _theory(args)  # the density, on the complete graph: K_c / μ_max below
+    top, nystrom = graphon_top_eigenvalue(generate(graphon, [x, y], "numpy"))
+    spectrum = separable_graphon_spectrum(graphon)
+    exact = max(spectrum, key=lambda v: float(sp.re(v))) if spectrum else None
+    mu = float(exact) if exact is not None else top
+    if not mu > 0:
+        raise UsageError(f"the graphon {graphon} has no positive eigenvalue: the incoherent state never loses stability")
+    k_c = theory.critical_coupling / mu
+    result = {
+        "g": theory.density_name,
+        "width": json_number(theory.scale),
+        "graphon": str(graphon),
+        "mu_max": mu,
+        "mu_max_exact": None if exact is None else str(exact),
+        "spectrum_exact": None if spectrum is None else [str(v) for v in spectrum],
+        "mu_max_nystrom": {str(n): v for n, v in nystrom.items()},
+        "K": args.coupling,
+        "K_c": k_c,
+        "incoherent_state": "stable (K < K_c)" if args.coupling < k_c else "unstable (K > K_c)",
+        "r_inf": None,
+        "why_no_r_inf": "r∞ on a graphon is the complete graph's at μ_max K only when the top eigenfunction is constant; not computed here",
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    for key, value in result.items():
+        if not isinstance(value, (dict, list)) and value is not None:
+            print(f"{key:>18}: {value:.12g}" if isinstance(value, float) else f"{key:>18}: {value}")
+    print(f"{'Nyström μ_max':>18}: " + ", ".join(f"{v:.10g} (n = {n})" for n, v in nystrom.items()))
     return EXIT_OK
 
 

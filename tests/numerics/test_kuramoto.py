@@ -204,3 +204,14 @@ def test_populations_are_the_same_on_processes_as_in_one_batch(method):
     # each system draws its own initial phases: the replicates differ, and the strong coupling synchronises
     assert not np.allclose(batch.r[2], batch.r[3])
     assert batch.r[2:, -1].min() > 0.8 > batch.r[:2, -1].max()
+
+
+def test_nystrom_converges_to_the_graphon_s_top_eigenvalue_and_refuses_non_probabilities():
+    from dyncheck.numerics.kuramoto import graphon_top_eigenvalue
+    from dyncheck.theory.errors import UsageError
+
+    top, by_size = graphon_top_eigenvalue(lambda x, y: x * y)
+    errors = [abs(v - 1 / 3) for v in by_size.values()]
+    assert abs(top - 1 / 3) < 1e-7 and all(b < a / 3 for a, b in zip(errors, errors[1:]))  # O(n⁻²): ×4 a doubling
+    with pytest.raises(UsageError, match=r"\[0, 1\]"):
+        graphon_top_eigenvalue(lambda x, y: 2 * x * y)

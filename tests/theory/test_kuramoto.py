@@ -89,3 +89,21 @@ def test_uniform_frequencies_jump_to_pi_over_4_at_k_c():
     # K(θ₀) falls as θ₀ grows to π/2: no branch below K_c, the onset is a jump
     slope = sp.simplify(sp.diff(coupling, theta0))
     assert all(slope.subs({theta0: t, DELTA: 1}) < 0 for t in (0.3, 1.0, 1.5))
+
+
+def test_degenerate_graphons_have_their_spectrum_in_closed_form():
+    import sympy as sp
+
+    from dyncheck.theory.errors import UsageError
+    from dyncheck.theory.kuramoto import GRAPHON_VARIABLES, checked_graphon, separable_graphon_spectrum
+
+    x, y = GRAPHON_VARIABLES
+    assert separable_graphon_spectrum(x * y) == [sp.Rational(1, 3)]  # ∫₀¹ y·y dy, eigenfunction x
+    assert sorted(separable_graphon_spectrum((1 + sp.cos(2 * sp.pi * (x - y))) / 2)) == [sp.Rational(1, 4), sp.Rational(1, 4), sp.Rational(1, 2)]
+    rank_two = separable_graphon_spectrum((x + y) / 2)
+    assert {sp.nsimplify(v) for v in rank_two} == {sp.Rational(1, 4) + sp.sqrt(3) / 6, sp.Rational(1, 4) - sp.sqrt(3) / 6}
+    assert separable_graphon_spectrum(sp.exp(-((x - y) ** 2))) is None  # not a finite sum of products
+    with pytest.raises(UsageError, match="symmetric"):
+        checked_graphon(x * y**2)
+    with pytest.raises(UsageError, match="undefined"):
+        checked_graphon(x / sp.Integer(0))
