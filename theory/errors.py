@@ -12,7 +12,7 @@ and is shown with its traceback.
 
 from __future__ import annotations
 
-__all__ = ["UsageError"]
+__all__ = ["UsageError", "check_evaluable"]
 
 
 class UsageError(ValueError):
@@ -20,3 +20,16 @@ class UsageError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+def check_evaluable(expr, what: str) -> None:
+    """Refuse a user's expression that has no value to compute: an undefined one (zoo, nan, ±oo — a division by
+    zero, say) or one holding an unevaluated expectation E(…), which a target, field or graphon may not."""
+    import sympy as sp
+
+    from dyncheck.theory.gaussian import GaussianExpectation
+
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise UsageError(f"the {what} {expr} is undefined (a division by zero or an infinite value)")
+    if expr.atoms(GaussianExpectation):
+        raise UsageError(f"the {what} may not contain an expectation E(…)")

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from dyncheck.theory.errors import UsageError
+from dyncheck.theory.errors import UsageError, check_evaluable
 from dyncheck.theory.symbols import (
     DELTA,
     GAMMA,
@@ -326,8 +326,7 @@ def checked_graphon(w: sp.Expr) -> sp.Expr:
     """W(x, y), refused unless it depends on x and y alone and is symmetric (W(x, y) − W(y, x) simplifies to 0);
     its values in [0, 1] are checked on a grid by :func:`dyncheck.numerics.kuramoto.graphon_top_eigenvalue`."""
     x, y = GRAPHON_VARIABLES
-    if w.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise UsageError(f"the graphon {w} is undefined (a division by zero or an infinite value)")
+    check_evaluable(w, "graphon")
     if w.free_symbols - {x, y}:
         raise UsageError(f"a graphon depends on x and y only, not on {', '.join(sorted(map(str, w.free_symbols - {x, y})))}")
     if sp.simplify(w - w.subs({x: y, y: x}, simultaneous=True)) != 0:

@@ -244,10 +244,11 @@ def _flow(args) -> int:
     expr = _expression(args.field, "y", "field")
     field = ExpressionField(expr)
     x = np.linspace(low, high, 401)
-    if not (np.isfinite(field(x)).all() and np.isfinite(field.slope(x)).all()):
+    field_slopes = field.slope(x)
+    if not (np.isfinite(field(x)).all() and np.isfinite(field_slopes).all()):
         raise UsageError(f"the field {expr} or its derivative is not finite (or not real) somewhere in [{low:g}, {high:g}]: Liouville's formula needs f′")
     # RK4 is stable for h·|f′| ≲ 2.8; keep h·max|f′| ≤ 0.1 on the domain, and check it again where the flow went
-    stiffness = args.horizon * float(np.abs(field.slope(x)).max())
+    stiffness = args.horizon * float(np.abs(field_slopes).max())
     steps = max(400, math.ceil(stiffness / 0.1))
     if steps > _FLOW_STEPS:
         raise UsageError(f"T·max|f′| = {stiffness:.3g} needs more than {_FLOW_STEPS} RK4 steps: take a shorter --horizon or a smaller --domain")

@@ -65,7 +65,7 @@ def test_kuramoto_on_a_graphon_gives_mu_max_exactly_and_by_nystrom(capsys):
     assert result["mu_max_exact"] == "1/3" and abs(result["mu_max_nystrom"]["2048"] - 1 / 3) < 1e-7
     assert math.isclose(result["K_c"], 3 * math.sqrt(8 / math.pi), rel_tol=1e-12)  # σ√(8/π)/μ_max
     assert result["incoherent_state"].startswith("unstable") and result["r_inf"] is None
-    for graphon, message in (("x*y**2", "symmetric"), ("2*x*y", "[0, 1]"), ("x*q", "x and y only"), ("x/0", "undefined"), ("0", "no positive eigenvalue")):
+    for graphon, message in (("x*y**2", "symmetric"), ("2*x*y", "[0, 1]"), ("x*q", "x and y only"), ("x/0", "undefined"), ("E(x, x)", "expectation"), ("0", "no positive eigenvalue")):
         assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "5", "--graphon", graphon]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err
