@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.solvers import fixed_step
 from dyncheck.theory.meanfield_training import KURAMOTO_COUPLING, PINNING_STRENGTH, CircleModel, linear_in_harmonics
 from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SCALE, U
@@ -38,12 +39,8 @@ def quadrature_points(model: CircleModel) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_feature(model: CircleModel, backend: str):
-    module = "numpy" if backend == "numpy" else "math"
-    if backend == "torch":
-        import torch
-
-        module = {"sin": torch.sin, "cos": torch.cos, "sqrt": math.sqrt, "pi": math.pi}
-    return sp.lambdify(U, model.phi, module), sp.lambdify(U, sp.diff(model.phi, U), module)
+    """φ and φ′ compiled by the core's code generator for ``backend`` (numpy or torch)."""
+    return generate(model.phi, [U], backend), generate(sp.diff(model.phi, U), [U], backend)
 
 
 def network_velocity(model: CircleModel, theta: np.ndarray, teacher_scale: float, teacher_angle: float, xi: float = 1.0) -> np.ndarray:
@@ -79,12 +76,8 @@ def _constants(xi: float, teacher_scale: float) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_coupling(model: CircleModel, backend: str):
-    module = "numpy"
-    if backend == "torch":
-        import torch
-
-        module = {"sin": torch.sin, "cos": torch.cos, "sqrt": math.sqrt, "pi": math.pi}
-    return sp.lambdify(DELTA_ANGLE, model.coupling_function, module)
+    """Γ compiled by the core's code generator for ``backend`` (numpy or torch)."""
+    return generate(model.coupling_function, [DELTA_ANGLE], backend)
 
 
 def kuramoto_velocity(model: CircleModel, theta, teacher_scale: float, teacher_angle: float, xi: float = 1.0, coupling_constant: float | None = None):

@@ -219,10 +219,10 @@ def _solve_block(pieces: PolynomialPieces, guess: tuple[float, float], spacing: 
     a, b = sp.symbols("a b", real=True)
     ia, ib = pieces.piece_of(a0), pieces.piece_of(b0)
     g_a, g_b = pieces.polynomials[ia].subs(X, a), pieces.polynomials[ib].subs(X, b)
-    integral = pieces.antiderivative(ib, b) - pieces.antiderivative(ia, a)
     if at_low and at_high:
         total = pieces.antiderivative(len(pieces.polynomials) - 1, high)
         return low, high, total / (high - low)
+    integral = pieces.antiderivative(ib, b) - pieces.antiderivative(ia, a)
     if at_low:
         equation = sp.expand(integral.subs(a, low) - g_b * (b - low))
         root = _nearest(_real_roots_in(equation, b, pieces.breaks[ib], pieces.breaks[ib + 1]), b0, spacing)
