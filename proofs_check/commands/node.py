@@ -288,7 +288,7 @@ def _dde(args) -> int:
     import mpmath
     import numpy as np
 
-    from dyncheck.numerics.node import linear_delay_solution, plot_delay_solutions, reversing_gain, sign_change_time
+    from dyncheck.numerics.node import compiled_user_expression, linear_delay_solution, plot_delay_solutions, reversing_gain, sign_change_time
     from dyncheck.theory.node import characteristic_roots, sign_threshold, stability_threshold
     from dyncheck.theory.symbols import HISTORY_TIME
 
@@ -301,10 +301,8 @@ def _dde(args) -> int:
     if steps > 1e7:
         raise UsageError(f"--time / τ × --steps-per-delay = {steps:.3g} steps; the limit is 1e7")
     history = _expression(args.history, "t", "history")
-    compiled = sp.lambdify(HISTORY_TIME, history, "numpy")
-    with np.errstate(all="ignore"):
-        probe = np.broadcast_to(np.asarray(compiled(np.linspace(-args.tau, 0, 257)), float), (257,))
-    if not np.isfinite(probe).all():
+    compiled = compiled_user_expression(history, HISTORY_TIME, "history")  # refuses undefined values and E(…)
+    if not np.isfinite(compiled(np.linspace(-args.tau, 0, 257))).all():
         raise UsageError(f"the history {args.history} is not finite on [−τ, 0]")
     if args.backend == "torch":
         try:
@@ -325,8 +323,7 @@ def _dde(args) -> int:
         raise UsageError(f"the solution overflows before T = {t_end:g}; take a shorter --time")
     # a sign change is counted against the history's sign: the solution and the history on [−τ, 0) together
     before = np.linspace(-args.tau, 0, 257)[:-1]
-    with np.errstate(all="ignore"):
-        past = np.broadcast_to(np.asarray(compiled(before), float), before.shape)
+    past = compiled(before)
     change = sign_change_time(np.concatenate([before, solution.times]), np.concatenate([past, values]))
     rightmost = characteristic_roots(a_tau, (0,))[0] / args.tau
     result = {

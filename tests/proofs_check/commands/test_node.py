@@ -43,6 +43,8 @@ def test_node_bound_of_a_smooth_target_is_numeric_with_its_reason(capsys):
         (["dde", "--tau", "1"], "--gain"),
         (["dde", "--a", "1", "--tau", "1", "--history", "1/(t + 0.5)"], "not finite"),
         (["dde", "--a", "1", "--tau", "1", "--history", "x"], "only t"),
+        (["dde", "--a", "1", "--tau", "1", "--history", "t/0"], "undefined"),
+        (["dde", "--a", "1", "--tau", "1", "--history", "E(t, t)"], "expectation"),
         (["dde", "--a", "1", "--tau", "1", "--device", "cuda"], "backend torch"),
         (["dde", "--a", "1", "--tau", "1e-3", "--T-end", "1e5"], "steps"),
         (["dde", "--a", "1", "--tau", "1e-300"], "1e-9"),
@@ -123,6 +125,8 @@ def test_dde_ends_at_the_asked_time_and_counts_the_history_s_sign(capsys):
     assert result["T_end"] == 0.3 and math.isclose(result["x_T_end"], 1 - 0.38 * 0.3, rel_tol=1e-14)
     assert main(["dde", "--gain", "0.1", "--tau", "1", "--history=-t", "--json"]) == 0  # positive history, negative solution
     assert json.loads(capsys.readouterr().out)["sign_change"] is True
+    assert main(["dde", "--gain", "0.1", "--tau", "1", "--history", "erf(t) + 2", "--json"]) == 0  # erf by the code generator
+    assert json.loads(capsys.readouterr().out)["sign_change"] is False
 
 
 def test_node_flow_reports_the_log_derivative_where_the_derivative_underflows(capsys):
