@@ -47,12 +47,14 @@ from dyncheck.theory.symbols import KR, LEVEL, MEAN_LOCKED_COSINE, OMEGA, K, R
 __all__ = [
     "ContinuumTheory",
     "DENSITIES",
+    "GRAPHON_GRID",
     "NYSTROM_SIZES",
     "Trajectory",
     "continuum_theory",
     "density_expression",
     "erdos_renyi",
     "frequencies",
+    "graphon_steady_state",
     "graphon_top_eigenvalue",
     "locking_threshold",
     "plot_bifurcation",
@@ -62,6 +64,7 @@ __all__ = [
     "simulate",
     "simulate_adaptive",
     "simulate_populations",
+    "sparse_exponent_scale",
     "steady_state_order",
     "top_eigenvalue",
     "uniform_steady_state",
@@ -161,20 +164,34 @@ def erdos_renyi(n: int, p: float, *, seed: int = 0) -> sps.csr_matrix:
     return _symmetric(*_pairs_with_probability(n, p, np.random.default_rng(seed)), n)
 
 
-def w_random_graph(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, *, bound: float = 1.0, seed: int = 0) -> sps.csr_matrix:
-    """A W-random graph: i ~ j with probability W(x_i, x_j), x_i = (i + ½)/n (Lovász & Szegedy 2006).
+def w_random_graph(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, *, bound: float = 1.0, edge_scale: float = 1.0, seed: int = 0) -> sps.csr_matrix:
+    """A W-random graph: i ~ j with probability p W(x_i, x_j), x_i = (i + ½)/n, p = ``edge_scale`` (Lovász & Szegedy
+    2006; sparse W-random graphs with p = p_n → 0, Bollobás, Janson & Riordan 2007).  Entries are 0 or 1: dividing by
+    p gives the rescaled adjacency whose operator tends to W's when n p_n → ∞.
 
-    Candidates are drawn from G(n, ``bound``) and kept with probability
-    W/bound, so the cost is O(bound · n²), O(E) when ``bound`` = max W.
+    Candidates are drawn from G(n, p · ``bound``) and kept with probability
+    W/bound, so the cost is O(p · bound · n²), O(E) when ``bound`` = max W.
     """
+    if n < 2:
+        raise UsageError("a population needs at least 2 oscillators")
+    if not 0 < edge_scale <= 1:
+        raise UsageError("the edge probability's scale p_n must lie in (0, 1]")
     rng = np.random.default_rng(seed)
-    rows, cols = _pairs_with_probability(n, bound, rng)
+    rows, cols = _pairs_with_probability(n, edge_scale * bound, rng)
     x = (np.arange(n) + 0.5) / n
     weight = np.asarray(graphon(x[rows], x[cols]), float)
     if np.any(weight < 0) or np.any(weight > bound * (1 + 1e-12)):
         raise UsageError(f"the graphon must take values in [0, bound = {bound:g}]")
     keep = rng.uniform(size=rows.size) * bound < weight
     return _symmetric(rows[keep], cols[keep], n)
+
+
+def sparse_exponent_scale(n: int, exponent: float) -> float:
+    """The edge-probability scale p_n = n^{−α} of sparse W-random graphs, α = ``exponent`` ∈ [0, 1]: mean degree
+    ∝ n^{1−α} → ∞ for α < 1 (the regime of the sparse Vlasov limit), bounded at α = 1."""
+    if not 0 <= exponent <= 1:
+        raise UsageError("the sparsity exponent α (p_n = n^−α) must lie in [0, 1]")
+    return float(n) ** -exponent
 
 
 def ring_lattice(n: int, neighbours: int) -> sps.csr_matrix:
@@ -210,6 +227,80 @@ def graphon_top_eigenvalue(graphon: Callable[[np.ndarray, np.ndarray], np.ndarra
             raise UsageError("a graphon's values are probabilities: W(x, y) must lie in [0, 1] on [0, 1]²")
         values[n] = float(np.linalg.eigvalsh(matrix / n)[-1])
     return values[sizes[-1]], values
+
+
+@functools.lru_cache(maxsize=32)
+def _locked_response(g: sp.Expr):
+    """s ↦ (Φ(s), Φ′(s)) for an array of field strengths s ≥ 0, where Φ(s) is the order a population contributes in a
+    local field of strength s: the self-consistency's right side (:func:`dyncheck.theory.kuramoto.self_consistency`)
+    at K r = s, Φ(s) = s ∫_{−π/2}^{π/2} cos²θ g(s sin θ) dθ, and Φ′ its derivative under the integral sign, both by
+    one adaptive Gauss–Kronrod integration (to 1e-14 relative) of a symmetric g's even integrands over [0, π/2]."""
+    from scipy.integrate import quad_vec
+
+    strength = sp.Symbol("s", nonnegative=True)
+    (integral,) = self_consistency(g).atoms(sp.Integral)
+    ((theta, lower, upper),) = integral.limits
+    kernel = integral.function.subs(K * R, strength)
+    if kernel.has(K, R):
+        raise ValueError(f"the self-consistency integrand depends on K and r other than through K r: {kernel}")
+    if sp.simplify(kernel - kernel.subs(theta, -theta)) != 0 or lower != -upper:
+        raise ValueError("the self-consistency integrand must be even over a symmetric range (g symmetric)")
+    integrands = generate(sp.Tuple(kernel, sp.diff(kernel, strength)), (theta, strength))
+
+    def response(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def both(t):
+            value, slope = integrands(t, s)
+            return np.concatenate([np.broadcast_to(value, s.shape), np.broadcast_to(slope, s.shape)])
+
+        total, _ = quad_vec(both, 0.0, float(upper), epsabs=1e-300, epsrel=1e-14, norm="max")
+        value, slope = 2 * total[: s.size], 2 * total[s.size :]
+        return s * value, value + s * slope
+
+    return response
+
+
+#: Midpoint grids of :func:`graphon_steady_state` (its error is O(n⁻²) for a smooth W).
+GRAPHON_GRID = 1024
+
+
+def graphon_steady_state(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray], g: sp.Expr, couplings, *, size: int = GRAPHON_GRID) -> np.ndarray:
+    r"""r∞(K) of a population on a graphon W, population normalisation: r = ∫₀¹ r(x) dx, where the local orders solve
+
+    .. math::  r(x) = Φ\Big(K \int_0^1 W(x, y)\, r(y)\, dy\Big), \qquad Φ(s) = s\int_{−π/2}^{π/2} \cos^2θ\, g(s \sin θ)\, dθ,
+
+    the stationary, partially locked solutions of the graphon's Vlasov equation (Chiba & Medvedev 2019) with every
+    local order parameter at the same phase (W ≥ 0), locked oscillators at sin θ = ω/(K|h(x)|) and the drifting ones
+    contributing nothing (g symmetric).  Nyström on the ``size`` midpoints x_i = (i + ½)/n; Newton's method from
+    r ≡ 1 at the largest K, then from each solution at the next smaller K (which lies below it): for a concave Φ
+    (g unimodal) and W ≥ 0 it descends monotonically onto the largest solution.  Below
+    K_c = 2/(π g(0) μ_max), Φ(s) ≤ Φ′(0)s forces r = 0 (pair r with W's Perron eigenfunction), so 0 is returned.
+    ``g``: a symmetric, unimodal SymPy density in ω (smooth: the uniform density's kink is not integrated here)."""
+    couplings = np.atleast_1d(np.asarray(couplings, float))
+    x = (np.arange(size) + 0.5) / size
+    with np.errstate(all="ignore"):
+        operator = np.broadcast_to(np.asarray(graphon(x[:, None], x[None, :]), float), (size, size)) / size
+    if not np.isfinite(operator).all() or operator.min() < 0:
+        raise UsageError("a graphon's values are probabilities: W(x, y) must lie in [0, 1] on [0, 1]²")
+    response = _locked_response(g)
+    top = float(np.linalg.eigvalsh(operator)[-1])
+    _, onset_slope = response(np.zeros(1))  # Φ′(0) = π g(0)/2
+    out = np.zeros_like(couplings)
+    r = np.ones(size)
+    for index in np.argsort(-couplings):  # the solution at a larger K lies above: each Newton starts from the last
+        k = couplings[index]
+        if k * onset_slope[0] * top <= 1:
+            break
+        for _ in range(100):
+            field = k * operator @ r
+            value, slope = response(field)
+            residual = r - value
+            if np.max(np.abs(residual)) <= 1e-14:
+                break
+            r = r - np.linalg.solve(np.eye(size) - slope[:, None] * k * operator, residual)
+        else:
+            raise RuntimeError(f"Newton's method for the graphon's steady state did not converge at K = {k:g}")
+        out[index] = r.mean()
+    return out
 
 
 # ------------------------------------------------------------------------------------- simulation
@@ -558,7 +649,9 @@ class ContinuumTheory:
 
     ``top_eigenvalue`` is μ_max of the graph's operator (1 for the complete graph and for the degree
     normalisation, p for Erdős–Rényi, 2ρ for the ring graphon of range ρ); ``r_inf`` maps couplings to
-    r∞ of the complete graph at the effective coupling μ_max K (Chiba & Medvedev 2019).
+    r∞ of the complete graph at the effective coupling μ_max K (Chiba & Medvedev 2019) — right for these graphs,
+    whose top eigenfunction is constant — or, given a ``graphon`` W(x, y) (vectorised), to
+    :func:`graphon_steady_state` of W.
     """
 
     density_name: str
@@ -567,8 +660,13 @@ class ContinuumTheory:
     critical_coupling: float
     top_eigenvalue: float
     graph: str
+    graphon: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def r_inf(self, couplings) -> np.ndarray:
+        if self.graphon is not None:
+            if self.density_name == "uniform":
+                raise UsageError("r∞ on a graphon is computed for smooth densities; the uniform density's is not")
+            return graphon_steady_state(self.graphon, self.density, couplings)
         effective = self.top_eigenvalue * np.atleast_1d(np.asarray(couplings, float))
         if self.density_name == "uniform":
             return uniform_steady_state(effective, self.scale)

@@ -25,11 +25,14 @@ from dyncheck.numerics.solvers import adaptive
 from dyncheck.numerics.kuramoto import (
     erdos_renyi,
     frequencies,
+    graphon_steady_state,
+    graphon_top_eigenvalue,
     locking_threshold,
     ring_lattice,
     simulate,
     simulate_adaptive,
     steady_state_order,
+    w_random_graph,
     wrapped_cauchy_phases,
 )
 from dyncheck.proofs_check.claim import Claim, Profile, timed
@@ -40,9 +43,11 @@ from dyncheck.proofs_check.verdicts import (
     EXACT,
     Evidence,
     judge_monte_carlo,
+    judge_width_exponent,
     replicate_statistics,
+    width_exponent,
 )
-from dyncheck.theory.kuramoto import circulant_eigenvalue, critical_coupling, gaussian, graph_critical_coupling, lorentzian, lorentzian_self_consistency, ott_antonsen_amplitude_equations, ott_antonsen_order_parameter_equation, ott_antonsen_rate, ott_antonsen_solution, ring_lattice_eigenvalue
+from dyncheck.theory.kuramoto import GRAPHON_VARIABLES, circulant_eigenvalue, critical_coupling, gaussian, graph_critical_coupling, lorentzian, lorentzian_self_consistency, ott_antonsen_amplitude_equations, ott_antonsen_order_parameter_equation, ott_antonsen_rate, ott_antonsen_solution, ring_lattice_eigenvalue, separable_graphon_spectrum
 from dyncheck.theory.symbols import GAMMA, OMEGA, SIGMA, K, R, TIME
 
 __all__ = [
@@ -50,8 +55,11 @@ __all__ = [
     "CriticalCoupling",
     "FullLocking",
     "GaussianSteadyState",
+    "GraphonCriticalCoupling",
+    "GraphonSteadyState",
     "LorentzianSteadyState",
     "OttAntonsenReduction",
+    "SparseGraphLimit",
 ]
 
 #: Lorentzian half-width and coupling of the OA and Lorentzian steady-state claims (r∞ = √(2/3)).
@@ -161,21 +169,20 @@ class LorentzianSteadyState(Claim):
         return _judge_replicates("lorentzian", WIDTH, COUPLING, _numeric(candidate, {K: COUPLING, GAMMA: WIDTH}))
 
 
+def _gaussian_locked_order_mp(strength, deviation=1):
+    """Φ(s) = s ∫_{−π/2}^{π/2} cos²θ g(s sin θ) dθ for Gaussian g, in closed form: s/(σ√(2π)) · (π/2) e^{−x}(I₀(x) + I₁(x)),
+    x = (s/σ)²/4 — with cos²θ = (1 + cos 2θ)/2 and sin²θ = (1 − cos 2θ)/2 the integral is e^{−a²/4}(π/2)(I₀ + I₁)(a²/4)
+    by I_n(x) = (1/π) ∫₀^π e^{x cos φ} cos nφ dφ, no quadrature.  At the working precision of the caller."""
+    s, sigma = mpmath.mpf(strength), mpmath.mpf(deviation)
+    x = (s / sigma) ** 2 / 4
+    return s / (sigma * mpmath.sqrt(2 * mpmath.pi)) * mpmath.pi / 2 * mpmath.exp(-x) * (mpmath.besseli(0, x) + mpmath.besseli(1, x))
+
+
 def _gaussian_root_mp(coupling, deviation=1) -> mpmath.mpf:
-    """r∞ by a 30-digit root of 1 = K/(σ√(2π)) · (π/2) e^{−x}(I₀(x) + I₁(x)), x = (K r/σ)²/4.
-
-    ∫_{−π/2}^{π/2} cos²θ e^{−a² sin²θ/2} dθ with cos²θ = (1 + cos 2θ)/2 and
-    sin²θ = (1 − cos 2θ)/2 is e^{−a²/4} (π/2)(I₀(a²/4) + I₁(a²/4)) by
-    I_n(x) = (1/π) ∫₀^π e^{x cos φ} cos nφ dφ — no quadrature.
-    """
+    """r∞ by a 30-digit root of r = Φ(K r) (:func:`_gaussian_locked_order_mp`), all to all."""
     with mpmath.workdps(30):
-        k, s = mpmath.mpf(coupling), mpmath.mpf(deviation)
-
-        def excess(r):
-            x = (k * r / s) ** 2 / 4
-            return k / (s * mpmath.sqrt(2 * mpmath.pi)) * mpmath.pi / 2 * mpmath.exp(-x) * (mpmath.besseli(0, x) + mpmath.besseli(1, x)) - 1
-
-        return mpmath.findroot(excess, (mpmath.mpf("0.01"), mpmath.mpf(1)), solver="anderson")
+        k = mpmath.mpf(coupling)
+        return mpmath.findroot(lambda r: _gaussian_locked_order_mp(k * r, deviation) / r - 1, (mpmath.mpf("0.01"), mpmath.mpf(1)), solver="anderson")
 
 
 @dataclass(frozen=True)
@@ -300,6 +307,204 @@ class CriticalCoupling(Claim):
         return _bracket(self.graph, float(candidate))
 
 
+# -------------------------------------------------------------------------------------- graphons
+
+#: The graphon of the graphon claims, W(x, y) = x y: rank one, μ_max = 1/3 with the eigenfunction x — not constant, so
+#: neither the mean degree nor the complete graph's law at μ_max K describes it.
+_GRAPHON = GRAPHON_VARIABLES[0] * GRAPHON_VARIABLES[1]
+_GRAPHON_FACTOR = GRAPHON_VARIABLES[0]  # W(x, y) = a(x) a(y), a(x) = x
+
+
+def _graphon_function(x, y):
+    return x * y
+
+
+_GRAPHS["W-random, W(x, y) = x y"] = (lambda n: w_random_graph(_graphon_function, n, seed=13), None)
+
+
+@dataclass(frozen=True)
+class GraphonCriticalCoupling(CriticalCoupling):
+    """K_c = ``candidate`` for Gaussian frequencies (σ = 1) on the graphon W = x y: the exact spectrum of the
+    degenerate kernel, μ_max by Nyström, and a simulation on a W-random graph either side of the candidate."""
+
+    graph: str = "W-random, W(x, y) = x y"
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._nystrom, candidate), timed(self._simulation, candidate)]
+
+    def _symbolic(self, candidate) -> Evidence:
+        spectrum = separable_graphon_spectrum(_GRAPHON)
+        top = max(spectrum, key=float)
+        derived = graph_critical_coupling(gaussian(sp.Integer(1)), top)
+        details = {"graphon": str(_GRAPHON), "spectrum": [str(v) for v in spectrum], "derived": str(derived)}
+        how = f"W = {_GRAPHON} is degenerate: nonzero spectrum {spectrum}, K_c = 2/(π g(0) μ_max)"
+        if sp.simplify(derived - candidate) == 0:
+            return Evidence("symbolic-spectrum", EXACT, f"{how} = {derived}", details)
+        return Evidence("symbolic-spectrum", DISAGREE, f"{how} = {derived}, not {candidate}", details)
+
+    def _nystrom(self, candidate) -> Evidence:
+        top, by_size = graphon_top_eigenvalue(_graphon_function)
+        k_c = 2 / (math.pi * float(gaussian(sp.Integer(1)).subs(OMEGA, 0)) * top)
+        gap, limit = relative_difference(float(candidate), k_c), tolerance("graphon_nystrom_relative")
+        details = {"mu_max_by_grid": {str(n): v for n, v in by_size.items()}, "K_c": k_c, "relative_gap": gap, "tolerance": limit}
+        what = f"μ_max = {top:.10f} on {max(by_size)} midpoints: K_c = {k_c:.10g}, relative gap {gap:.1e}"
+        return Evidence("nystrom", AGREE if gap <= limit else DISAGREE, what, details)
+
+
+def _graphon_order_mp(coupling: float) -> float:
+    """r∞ on W = a(x)a(y) at 20 digits: the local field is K a(x) c with c = ∫₀¹ a(y) r(y) dy, so the graphon's
+    self-consistency collapses to one equation, c = ∫₀¹ a(y) Φ(K a(y) c) dy, and r = ∫₀¹ Φ(K a(y) c) dy (Φ in Bessel
+    form, :func:`_gaussian_locked_order_mp`; mpmath's tanh–sinh quadrature and a secant root from c = 1/2)."""
+    a = sp.lambdify(GRAPHON_VARIABLES[0], _GRAPHON_FACTOR, "mpmath")
+    with mpmath.workdps(20):
+        k = mpmath.mpf(coupling)
+
+        def excess(c):
+            return mpmath.quad(lambda y: a(y) * _gaussian_locked_order_mp(k * a(y) * c), [0, 1]) - c
+
+        c = mpmath.findroot(excess, mpmath.mpf("0.5"))
+        return float(mpmath.quad(lambda y: _gaussian_locked_order_mp(k * a(y) * c), [0, 1]))
+
+
+#: Couplings of the graphon steady-state claim, in units of its K_c = 6√(2π)/π ≈ 4.79.
+_GRAPHON_COUPLINGS = (1.3, 2.0, 3.0)
+
+
+def _graphon_critical() -> float:
+    return float(graph_critical_coupling(gaussian(sp.Integer(1)), sp.Rational(1, 3)))
+
+
+@functools.cache
+def _graphon_replicates(n: int, replicates: int, coupling: float) -> np.ndarray:
+    """⟨r⟩ over t ∈ [8, 20] of ``replicates`` populations, each on its own W-random graph of W = x y, with i.i.d.
+    Gaussian frequencies and phases."""
+    out = []
+    for b in range(replicates):
+        graph = w_random_graph(_graphon_function, n, seed=1000 * n + b)
+        omega = frequencies("gaussian", n, 1.0, quantiles=False, seed=2000 * n + b)
+        out.append(simulate(omega, coupling, 20.0, 0.2, graph=graph, seed=3000 * n + b).stationary(8.0)[0][0])
+    return np.array(out)
+
+
+@dataclass(frozen=True)
+class GraphonSteadyState(Claim):
+    """r∞(K) on the graphon W = x y for Gaussian frequencies (σ = 1), given by ``candidate``: a function K ↦ r."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._rank_one, candidate), timed(self._simulation, candidate, profile)]
+
+    def _rank_one(self, candidate) -> Evidence:
+        couplings = [f * _graphon_critical() for f in _GRAPHON_COUPLINGS]
+        exact = [_graphon_order_mp(k) for k in couplings]
+        claimed = [float(candidate(k)) for k in couplings]
+        worst = max(relative_difference(a, b) for a, b in zip(claimed, exact))
+        limit = tolerance("graphon_nystrom_relative")
+        details = {"K": couplings, "rank_one_20_digits": exact, "candidate": claimed, "max_relative_difference": worst, "tolerance": limit}
+        what = f"W = a(x)a(y) reduces to one equation for ∫a r: at K/K_c = {list(_GRAPHON_COUPLINGS)}, max relative gap {worst:.1e}"
+        return Evidence("rank-one-reduction", AGREE if worst <= limit else DISAGREE, what, details)
+
+    def _simulation(self, candidate, profile: Profile) -> Evidence:
+        """Replicate W-random graphs at 2 K_c: the z-test at the largest N; in the full profile also the N^{-1/2} rate."""
+        coupling = 2.0 * _graphon_critical()
+        target = float(candidate(coupling))
+        sizes = (1024,) if profile.name == "quick" else (128, 512, 2048)
+        replicates = 8 if profile.name == "quick" else 32
+        estimates = {n: _graphon_replicates(n, replicates, coupling) for n in sizes}
+        largest = estimates[sizes[-1]]
+        z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(replicates))
+        details = {"K": coupling, "target": target, "replicates": replicates, "mean_largest": float(largest.mean()), "z": float(z)}
+        if len(sizes) == 1:
+            details["rate"] = "not tested in the quick profile (one size); `verify --profile full` fits it over N = 128…2048"
+            outcome = AGREE if z <= tolerance("monte_carlo_z") else DISAGREE
+            what = f"{replicates} W-random graphs of N = {sizes[0]} at K = 2K_c: ⟨r⟩ = {largest.mean():.4f}, {z:.1f} standard errors from {target:.4f}"
+            return Evidence("simulation", outcome, what, details)
+        z, slope, rate = replicate_statistics(estimates, target)
+        details.update(rate)
+        return judge_monte_carlo(
+            "simulation", z, slope, details,
+            distance="W-random graphs of the largest N are {z:.1f} standard errors from the graphon's r∞",
+            decay="the gap shrinks like N^{slope:.2f}, not N^-0.5",
+            summary="W-random graphs of N = 128…2048: |z| = {z:.2f}; gap ∝ N^{slope:.2f}",
+        )
+
+
+def _complete_graph_law_at_mu_max(coupling: float) -> float:
+    """The complete graph's r∞ at the effective coupling μ_max K — right when W's top eigenfunction is constant."""
+    return float(steady_state_order(gaussian(sp.Integer(1)), np.array([coupling / 3]))[0])
+
+
+@functools.cache
+def _graphon_law(coupling: float) -> float:
+    return float(graphon_steady_state(_graphon_function, gaussian(sp.Integer(1)), [coupling])[0])
+
+
+# --------------------------------------------------------------------------------- sparse graphs
+
+#: The sparse claim's population sizes, replicates, coupling (K ≈ 1.57 K_c) and sparsity exponent: p_n = n^{-1/2},
+#: mean degrees 14, 28, 57 (the simulation) and 22, 45, 89 (the operator norm).
+_SPARSE_SIZES, _SPARSE_SPECTRAL_SIZES, _SPARSE_REPLICATES, _SPARSE_COUPLING, _SPARSE_EXPONENT = (200, 800, 3200), (500, 2000, 8000), 4, 2.5, 0.5
+#: The edge probability p_n = c/n where the sparse limit fails (mean degree fixed), shown beside it.
+_FIXED_DEGREE = 8.0
+
+
+@functools.cache
+def _sparse_runs(edge_weight_name: str, n: int, p: float) -> np.ndarray:
+    """⟨r⟩ over t ∈ [10, 20] of ``_SPARSE_REPLICATES`` populations on G(n, p) (own graph, quantile frequencies, random
+    phases), the adjacency weighted by the rule ``edge_weight_name`` of :data:`_EDGE_WEIGHTS` under population
+    normalisation (the field is (1/n) Σ_j w A_ij e^{iθ_j})."""
+    weight = _EDGE_WEIGHTS[edge_weight_name](n, p) * n
+    omega = frequencies("gaussian", n, 1.0, seed=17)
+    return np.array([
+        simulate(omega, _SPARSE_COUPLING, 20.0, 0.2, graph=erdos_renyi(n, p, seed=100 * n + b) * weight, seed=200 * n + b).stationary(10.0)[0][0]
+        for b in range(_SPARSE_REPLICATES)
+    ])
+
+
+#: Edge weights of G(n, p_n) under which the claim is judged: the sparse rescaling 1/(n p_n), and the dense 1/n.
+_EDGE_WEIGHTS = {"1/(n p_n)": lambda n, p: 1 / (n * p), "1/n": lambda n, p: 1 / n}
+
+
+@dataclass(frozen=True)
+class SparseGraphLimit(Claim):
+    """Kuramoto populations on G(n, p_n), p_n = n^{-1/2} → 0 with n p_n → ∞, each edge weighted ``candidate`` (a key of
+    ``_EDGE_WEIGHTS``), have the complete graph's Vlasov limit: r∞(K) at the same K."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._operator_norm, candidate), timed(self._simulation, candidate)]
+
+    def _operator_norm(self, candidate) -> Evidence:
+        """‖w A − (1/n)11ᵀ‖ (the rescaled graph against the constant graphon's operator, Lanczos) falls like (n p)^{-1/2}:
+        Füredi & Komlós (1981) put the bulk edge at 2√(n p (1 − p)), so w = 1/(n p) leaves 2√((1 − p)/(n p))."""
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        estimates, predicted = {}, {}
+        for n in _SPARSE_SPECTRAL_SIZES:
+            p = n ** -_SPARSE_EXPONENT
+            weight = _EDGE_WEIGHTS[candidate](n, p)
+            norms = []
+            for b in range(3):
+                adjacency = erdos_renyi(n, p, seed=300 * n + b)
+                gap = LinearOperator((n, n), matvec=lambda v, a=adjacency, w=weight, n=n: w * (a @ v) - np.sum(v) / n, dtype=float)
+                norms.append(abs(float(eigsh(gap, k=1, which="LM", return_eigenvectors=False, tol=1e-8)[0])))
+            degree = round(n * p)
+            estimates[degree], predicted[degree] = np.array(norms), 2 * math.sqrt((1 - p) / (n * p))
+        slope, error, details = width_exponent(estimates)
+        details.update({"edge_weight": candidate, "furedi_komlos": predicted, "sizes": list(_SPARSE_SPECTRAL_SIZES)})
+        return judge_width_exponent("operator-norm", slope, error, -0.5, details, bound=False, what="‖wA − (1/n)11ᵀ‖ against the mean degree n p_n")
+
+    def _simulation(self, candidate) -> Evidence:
+        """The gap |⟨r⟩ − r∞(K)| falls at least like (n p_n)^{-1/2} (the operator norm's rate); beside it, p_n = 8/n."""
+        target = float(steady_state_order(gaussian(sp.Integer(1)), np.array([_SPARSE_COUPLING]))[0])
+        gaps, fixed_degree = {}, {}
+        for n in _SPARSE_SIZES:
+            p = n ** -_SPARSE_EXPONENT
+            gaps[round(n * p)] = np.abs(_sparse_runs(candidate, n, p) - target)
+            fixed_degree[n] = float(np.mean(np.abs(_sparse_runs(candidate, n, _FIXED_DEGREE / n) - target)))
+        slope, error, details = width_exponent(gaps)
+        details.update({"K": _SPARSE_COUPLING, "r_inf": target, "edge_weight": candidate, "sizes": list(_SPARSE_SIZES), "gap_at_fixed_mean_degree_8": fixed_degree})
+        return judge_width_exponent("simulation", slope, error, -0.5, details, bound=True, what="|⟨r⟩ − r∞| against the mean degree n p_n")
+
+
 # ---------------------------------------------------------------------------------- full locking
 
 #: Gaussian quantile frequencies of the locking claim.
@@ -419,6 +624,27 @@ CLAIMS = [
         literature=2 / (sp.pi * gaussian(sp.Integer(1)).subs(OMEGA, 0) * 2 * _RING_RANGE),
         wrong=2 / (sp.pi * gaussian(sp.Integer(1)).subs(OMEGA, 0) * _RING_RANGE),
         graph="k-nearest-neighbour ring, range 1/10",
+    ),
+    GraphonCriticalCoupling(
+        "kuramoto.critical_coupling_graphon",
+        "Chiba & Medvedev (2019), DCDS-A 39: K_c = 2/(π g(0) μ_max) on a graphon, here W = x y (μ_max = 1/3, eigenfunction x)",
+        r"W(x, y) = xy:\ K_c = \frac{2}{\pi g(0)\, \mu_{\max}} = \frac{6}{\pi g(0)}",
+        literature=2 / (sp.pi * gaussian(sp.Integer(1)).subs(OMEGA, 0) * sp.Rational(1, 3)),
+        wrong=2 / (sp.pi * gaussian(sp.Integer(1)).subs(OMEGA, 0)),
+    ),
+    GraphonSteadyState(
+        "kuramoto.graphon_steady_state",
+        "Chiba & Medvedev (2019): stationary states of the graphon Vlasov equation; r(x) = Φ(K ∫W(x, y) r(y) dy), here W = x y",
+        r"r_\infty = \int_0^1 r(x)\,dx,\ r(x) = \Phi\Big(K\!\int_0^1 W(x, y) r(y)\,dy\Big),\ \Phi(s) = s\!\int_{-\pi/2}^{\pi/2}\!\cos^2\theta\, g(s\sin\theta)\,d\theta",
+        literature=_graphon_law,
+        wrong=_complete_graph_law_at_mu_max,
+    ),
+    SparseGraphLimit(
+        "kuramoto.sparse_graph_limit",
+        "Kuehn & Xu (2022), JDE 339: sparse graph sequences (p_n → 0, n p_n → ∞) rescaled by 1/(n p_n) have the dense Vlasov limit; Medvedev (2019) for p_n = n^{-α}, α < 1/2",
+        r"G(n, p_n),\ p_n = n^{-1/2}:\ \dot\theta_i = \omega_i + \frac{K}{n p_n}\sum_j A_{ij}\sin(\theta_j - \theta_i) \to r_\infty(K)",
+        literature="1/(n p_n)",
+        wrong="1/n",
     ),
     FullLocking(
         "kuramoto.full_locking",

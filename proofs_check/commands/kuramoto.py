@@ -48,6 +48,8 @@ def _population(parser, *, expressions: bool = False) -> None:
     deprecated(parser, "--p", parser.add_argument("--edge-probability", type=at_least(0, strict=True, high=1), metavar="P", help="Erdős–Rényi edge probability in (0, 1]"))
     parser.add_argument("--range", type=at_least(0, strict=True, high=0.5), help="ring: each node joined to the fraction ρ < 1/2 of nodes on either side")
     parser.add_argument("--normalisation", choices=["population", "degree"], default="population", help="K/N (default) or K/deg i")
+    parser.add_argument("--graphon", metavar="EXPR", help='a graphon W(x, y) on [0, 1]² in place of --graph, e.g. "x*y": symmetric, values in [0, 1]; μ_max of its integral operator, exactly for a degenerate kernel and by Nyström, K_c = 2/(π g(0) μ_max), and r∞ from the graphon\'s self-consistency')
+    parser.add_argument("--sparse-exponent", type=at_least(0, high=1), metavar="ALPHA", help="with --graphon: sparse W-random graphs, edge probability n^-ALPHA W(x, y), coupling rescaled by n^ALPHA (ALPHA < 1: the same Vlasov limit; 1: bounded mean degree, no such limit)")
 
 
 def register(commands: Commands) -> None:
@@ -58,13 +60,13 @@ def register(commands: Commands) -> None:
             "  dyncheck kuramoto --density lorentzian --gamma 0.5 --coupling 1.5 --json\n"
             "  dyncheck kuramoto --density uniform --delta 1 --coupling 1.5 --locking 10 100 1000\n"
             '  dyncheck kuramoto --density-expression "1/(pi*cosh(omega))" --coupling 2\n'
+            '  dyncheck kuramoto --density gaussian --sigma 1 --coupling 10 --graphon "x*y"\n'
             "    (--locking N: the finite-N full-locking threshold K_L of N oscillators at the quantiles of g)"
         ),
         run=_kuramoto,
     )
     _population(theory, expressions=True)
     deprecated(theory, "--K", theory.add_argument("--coupling", type=at_least(0, high=1e6), required=True, metavar="K", help="coupling K ≥ 0"))
-    theory.add_argument("--graphon", metavar="EXPR", help='a graphon W(x, y) on [0, 1]² in place of --graph, e.g. "x*y": symmetric, values in [0, 1]; μ_max of its integral operator, exactly for a degenerate kernel and by Nyström, and K_c = 2/(π g(0) μ_max)')
     theory.add_argument("--locking", type=count(2, 10_000_000), nargs="+", metavar="N", help="the full-locking threshold K_L = min_u u/S(u) of N oscillators at the quantiles of g, complete graph (Ermentrout 1985; Verwoerd & Mason 2008), for each N")
     add_json(theory)
 
@@ -73,7 +75,10 @@ def register(commands: Commands) -> None:
         examples=(
             "  dyncheck simulate kuramoto --oscillators 2000 --density gaussian --sigma 1 --sweep 0.5 4 15 --replicates 4 --time 60 --plot bif.png\n"
             "  dyncheck simulate kuramoto --oscillators 1000000 --density gaussian --sigma 1 --coupling 2.5 --time 50 --backend torch --device cuda\n"
-            "  dyncheck simulate kuramoto --oscillators 20000 --density lorentzian --gamma 0.5 --sweep 0 3 30 --replicates 8 --jobs 2 --store kura/"
+            "  dyncheck simulate kuramoto --oscillators 20000 --density lorentzian --gamma 0.5 --sweep 0 3 30 --replicates 8 --jobs 2 --store kura/\n"
+            '  dyncheck simulate kuramoto --oscillators 2000 --density gaussian --sigma 1 --graphon "x*y" --sweep 2 14 13 --replicates 4 --plot graphon.png\n'
+            '  dyncheck simulate kuramoto --oscillators 8000 --density gaussian --sigma 1 --graphon 1 --sparse-exponent 0.5 --coupling 2.5'
+
         ),
         run=_simulate_kuramoto,
     )
@@ -158,38 +163,59 @@ def _kuramoto(args) -> int:
     return EXIT_OK
 
 
-def _kuramoto_graphon(args) -> int:
-    """K_c on a graphon: μ_max of its operator, exactly when the kernel is degenerate and by Nyström always."""
+def _graphon_theory(args):
+    """(the continuum theory on the graphon of ``--graphon``, what was found about its spectrum), checked first."""
     from dyncheck.numerics.codegen import generate
-    from dyncheck.numerics.kuramoto import graphon_top_eigenvalue
+    from dyncheck.numerics.kuramoto import ContinuumTheory, graphon_top_eigenvalue
     from dyncheck.proofs_check.parser import parse_expression
     from dyncheck.theory.kuramoto import GRAPHON_VARIABLES, checked_graphon, separable_graphon_spectrum
 
-    if args.graph != "complete" or args.normalisation != "population" or args.locking:
+    if args.graph != "complete" or args.normalisation != "population" or getattr(args, "locking", None):
         raise UsageError("--graphon takes the place of --graph (population normalisation K/N, no --locking)")
+    if args.density == "uniform":
+        raise UsageError("r∞ on a graphon is computed for smooth densities: --density gaussian, lorentzian or --density-expression")
     x, y = GRAPHON_VARIABLES
     graphon = checked_graphon(parse_expression(args.graphon, {"x": x, "y": y}))
-    theory = _theory(args)  # the density, on the complete graph: K_c / μ_max below
-    top, nystrom = graphon_top_eigenvalue(generate(graphon, [x, y], "numpy"))
+    complete = _theory(args)  # the density, on the complete graph: K_c / μ_max below
+    function = generate(graphon, [x, y], "numpy")
+    top, nystrom = graphon_top_eigenvalue(function)
     spectrum = separable_graphon_spectrum(graphon)
     exact = max(spectrum, key=lambda v: float(sp.re(v))) if spectrum else None
     mu = float(exact) if exact is not None else top
     if not mu > 0:
         raise UsageError(f"the graphon {graphon} has no positive eigenvalue: the incoherent state never loses stability")
-    k_c = theory.critical_coupling / mu
-    result = {
-        "g": theory.density_name,
-        "width": json_number(theory.scale),
+    theory = ContinuumTheory(complete.density_name, complete.density, complete.scale, complete.critical_coupling / mu, mu, f"graphon W(x, y) = {graphon}", function)
+    found = {
         "graphon": str(graphon),
         "mu_max": mu,
         "mu_max_exact": None if exact is None else str(exact),
         "spectrum_exact": None if spectrum is None else [str(v) for v in spectrum],
         "mu_max_nystrom": {str(n): v for n, v in nystrom.items()},
+    }
+    return theory, found
+
+
+def _sparse_regime(exponent: float | None) -> str | None:
+    if exponent is None:
+        return None
+    if exponent < 1:
+        return f"p_n = n^-{exponent:g}: mean degree ∝ n^{1 - exponent:g} → ∞; rescaled by n^{exponent:g} the graphs have the dense graphon's Vlasov limit"
+    return "p_n = 1/n: bounded mean degree, no Vlasov limit (the local fields keep O(1) fluctuations)"
+
+
+def _kuramoto_graphon(args) -> int:
+    """K_c and r∞ on a graphon: μ_max of its operator, exactly when the kernel is degenerate and by Nyström always."""
+    theory, found = _graphon_theory(args)
+    r_inf = float(theory.r_inf(args.coupling)[0])
+    result = {
+        "g": theory.density_name,
+        "width": json_number(theory.scale),
+        **found,
         "K": args.coupling,
-        "K_c": k_c,
-        "incoherent_state": "stable (K < K_c)" if args.coupling < k_c else "unstable (K > K_c)",
-        "r_inf": None,
-        "why_no_r_inf": "r∞ on a graphon is the complete graph's at μ_max K only when the top eigenfunction is constant; not computed here",
+        "K_c": theory.critical_coupling,
+        "incoherent_state": "stable (K < K_c)" if args.coupling < theory.critical_coupling else "unstable (K > K_c)",
+        "r_inf": r_inf,
+        "sparse_limit": _sparse_regime(args.sparse_exponent),
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -197,13 +223,17 @@ def _kuramoto_graphon(args) -> int:
     for key, value in result.items():
         if not isinstance(value, (dict, list)) and value is not None:
             print(f"{key:>18}: {value:.12g}" if isinstance(value, float) else f"{key:>18}: {value}")
-    print(f"{'Nyström μ_max':>18}: " + ", ".join(f"{v:.10g} (n = {n})" for n, v in nystrom.items()))
+    print(f"{'Nyström μ_max':>18}: " + ", ".join(f"{v:.10g} (n = {n})" for n, v in found["mu_max_nystrom"].items()))
     return EXIT_OK
 
 
-def _kuramoto_graph(args, n: int):
-    from dyncheck.numerics.kuramoto import erdos_renyi, ring_lattice
+def _kuramoto_graph(args, n: int, theory):
+    """The adjacency of ``--graph`` (None: all to all), or a W-random graph of the graphon, rescaled by 1/p_n when sparse."""
+    from dyncheck.numerics.kuramoto import erdos_renyi, ring_lattice, sparse_exponent_scale, w_random_graph
 
+    if theory.graphon is not None:
+        scale = sparse_exponent_scale(n, args.sparse_exponent or 0.0)
+        return w_random_graph(theory.graphon, n, edge_scale=scale, seed=args.seed) / scale
     if args.graph == "erdos-renyi":
         return erdos_renyi(n, args.edge_probability, seed=args.seed)
     if args.graph == "ring":
@@ -230,9 +260,11 @@ def _simulate_kuramoto(args) -> int:
     together = units_here(args, scheduler, systems)
     # phases and the integrator's stages per oscillator of the systems run here at once, r(t) per system
     # and step, the graph's adjacency
-    needed = 8.0 * (8 * args.oscillators * together + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" else 0)
+    needed = 8.0 * (8 * args.oscillators * together + systems * (samples + 1)) + (8.0 * args.oscillators**2 if args.graph != "complete" or args.graphon else 0)
     require_memory(needed, f"{max(together, 1)} populations of {args.oscillators} oscillators at once over {samples:.3g} steps")
-    theory = _theory(args)
+    if args.sparse_exponent is not None and args.graphon is None:
+        raise UsageError("--sparse-exponent samples sparse W-random graphs of a --graphon")
+    theory = _graphon_theory(args)[0] if args.graphon is not None else _theory(args)
     if args.sweep:
         lo, hi, count = args.sweep
         if not (0 <= lo < hi) or int(count) < 2:
@@ -246,8 +278,9 @@ def _simulate_kuramoto(args) -> int:
         raise UsageError("the coupling K must be non-negative")
     if args.method == "dop853" and args.backend != "numpy":
         raise UsageError("the adaptive integrator (dop853) runs on numpy")
-    graph = _kuramoto_graph(args, args.oscillators)
-    label = f"{args.oscillators} oscillators × {systems} systems, {args.graph}, {args.backend}/{args.device}"
+    graph = _kuramoto_graph(args, args.oscillators, theory)
+    where = theory.graph if args.graphon is None else f"W-random graph of {args.graphon}" + (f", p_n = n^-{args.sparse_exponent:g}" if args.sparse_exponent else "")
+    label = f"{args.oscillators} oscillators × {systems} systems, {where}, {args.backend}/{args.device}"
     in_batch = together == systems
     bar = tqdm(total=round(args.time / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or not in_batch or None)
 
@@ -268,7 +301,7 @@ def _simulate_kuramoto(args) -> int:
     predicted = theory.r_inf(couplings)
     if args.plot:
         if args.sweep:
-            fine = np.linspace(couplings[0], couplings[-1], 400)
+            fine = np.linspace(couplings[0], couplings[-1], 400 if theory.graphon is None else 80)  # a graphon's r∞ costs a Newton solve a point
             title = f"Kuramoto, {args.density} g (width {theory.scale:g}), {theory.graph}: ⟨r⟩ over t ∈ [T/2, T]\n{label}"
             plot_bifurcation(couplings, {f"simulation, N = {args.oscillators}": (mean, error)}, fine, theory.r_inf(fine), title, args.plot, critical=theory.critical_coupling)
         else:
@@ -279,6 +312,8 @@ def _simulate_kuramoto(args) -> int:
         "r_inf_theory": predicted.tolist(), "T": args.time, "step": args.step, "method": args.method,
         "backend": trajectory.backend, "device": trajectory.device, "seeds": args.replicates,
     }
+    if args.graphon is not None:
+        result.update({"graphon": args.graphon, "sparse_exponent": args.sparse_exponent or 0.0, "edges": int(graph.nnz // 2), "sparse_limit": _sparse_regime(args.sparse_exponent)})
     if not args.sweep:
         result["times"] = trajectory.times[:: max(1, trajectory.times.size // 200)].tolist()
         result["r_t"] = trajectory.r[:, :: max(1, trajectory.times.size // 200)].mean(axis=0).tolist()

@@ -215,3 +215,32 @@ def test_nystrom_converges_to_the_graphon_s_top_eigenvalue_and_refuses_non_proba
     assert abs(top - 1 / 3) < 1e-7 and all(b < a / 3 for a, b in zip(errors, errors[1:]))  # O(n⁻²): ×4 a doubling
     with pytest.raises(UsageError, match=r"\[0, 1\]"):
         graphon_top_eigenvalue(lambda x, y: 2 * x * y)
+
+
+def test_graphon_steady_state_is_the_complete_graph_law_for_constant_graphons_and_zero_below_k_c():
+    from dyncheck.numerics.kuramoto import graphon_steady_state, steady_state_order
+
+    g = gaussian(sp.Integer(1))
+    couplings = np.array([1.0, 3.0, 5.0, 9.0])
+    # W ≡ p: the local field is p K r everywhere, so r∞ is the complete graph's at p K (to rounding)
+    assert np.abs(graphon_steady_state(lambda x, y: 0.5 + 0 * x, g, couplings, size=64) - steady_state_order(g, 0.5 * couplings)).max() < 1e-12
+    # W = xy, K_c = 3σ√(8/π) ≈ 4.787: zero below, positive above, increasing, and O(n⁻²) in the grid
+    coarse, fine = (graphon_steady_state(lambda x, y: x * y, g, couplings, size=n) for n in (256, 512))
+    assert coarse[0] == coarse[1] == 0 and 0 < coarse[2] < coarse[3]
+    assert np.abs(coarse - fine).max() < 1e-5
+
+
+def test_sparse_w_random_graphs_have_the_expected_edges_and_refuse_bad_scales():
+    from dyncheck.numerics.kuramoto import sparse_exponent_scale, w_random_graph
+    from dyncheck.theory.errors import UsageError
+
+    n = 4000
+    p = sparse_exponent_scale(n, 0.5)
+    graph = w_random_graph(lambda x, y: x * y, n, edge_scale=p, seed=1)
+    expected = p * n * (n - 1) / 2 / 4  # p ∫∫ W over the pairs
+    assert abs(graph.nnz / 2 - expected) < 5 * np.sqrt(expected) and graph.max() == 1
+    for bad in (-0.1, 1.5):
+        with pytest.raises(UsageError, match="exponent"):
+            sparse_exponent_scale(n, bad)
+    with pytest.raises(UsageError, match="scale"):
+        w_random_graph(lambda x, y: x * y, n, edge_scale=0.0)

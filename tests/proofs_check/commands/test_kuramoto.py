@@ -64,9 +64,29 @@ def test_kuramoto_on_a_graphon_gives_mu_max_exactly_and_by_nystrom(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["mu_max_exact"] == "1/3" and abs(result["mu_max_nystrom"]["2048"] - 1 / 3) < 1e-7
     assert math.isclose(result["K_c"], 3 * math.sqrt(8 / math.pi), rel_tol=1e-12)  # σ√(8/π)/μ_max
-    assert result["incoherent_state"].startswith("unstable") and result["r_inf"] is None
+    assert result["incoherent_state"].startswith("unstable") and 0.1 < result["r_inf"] < 0.3  # K = 1.04 K_c: r ∝ √(K − K_c) rises steeply
     for graphon, message in (("x*y**2", "symmetric"), ("2*x*y", "[0, 1]"), ("x*q", "x and y only"), ("x/0", "undefined"), ("E(x, x)", "expectation"), ("0", "no positive eigenvalue")):
         assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "5", "--graphon", graphon]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err
     assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--coupling", "5", "--graphon", "x*y", "--graph", "ring", "--range", "0.1"]) == 2
+
+
+def test_simulate_kuramoto_on_a_sparse_graphon_follows_the_graphon_s_theory(capsys):
+    # p_n = n^{-1/2}: the rescaled sparse graph has the dense limit; ⟨r⟩ within 0.05 of r∞ at mean degree 32
+    argv = ["simulate", "kuramoto", "--oscillators", "1000", "--density", "gaussian", "--sigma", "1", "--graphon", "1", "--sparse-exponent", "0.5", "--coupling", "2.5", "--time", "20", "--step", "0.2", "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert abs(result["r_mean"][0] - result["r_inf_theory"][0]) < 0.05 and result["r_inf_theory"][0] > 0.8
+    assert abs(result["edges"] - 1000 * 999 / 2 * 1000**-0.5) < 5 * (1000 * 999 / 2 * 1000**-0.5) ** 0.5  # binomial count
+    base = ["simulate", "kuramoto", "--oscillators", "100", "--coupling", "1", "--graphon", "x*y"]
+    for extra, message in (
+        (["--density", "gaussian", "--sigma", "1", "--sparse-exponent", "1.5"], "--sparse-exponent: 1.5 must be ≥ 0 and ≤ 1"),
+        (["--density", "uniform", "--delta", "1"], "smooth densities"),
+        (["--density", "gaussian", "--sigma", "1", "--graph", "ring", "--range", "0.1"], "takes the place of --graph"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            raise SystemExit(main(base + extra))
+        err = capsys.readouterr().err.strip()
+        assert stop.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert main(["simulate", "kuramoto", "--oscillators", "100", "--density", "gaussian", "--sigma", "1", "--sparse-exponent", "0.5", "--coupling", "1"]) == 2
