@@ -9,6 +9,19 @@ r"""Two-layer networks of circle features trained by gradient descent, beside th
   when Γ is a sine polynomial, pairwise otherwise.
 * :func:`train` — either velocity integrated by the core's RK4 (:func:`~dyncheck.numerics.solvers.fixed_step`)
   from angles drawn uniformly; the order parameter r e^{iψ} = (1/N) Σ e^{iθ_j} along the way.
+
+Gaussian inputs (:class:`~dyncheck.theory.meanfield_training.TwoLayerModel`, Mei, Montanari & Nguyen 2018):
+
+* :func:`two_layer_risk` — R = R_# + 2Σ_iβ_iV(w_i) + Σ_{ij}β_iβ_jU(w_i, w_j) for weighted particles (β_i = 1/N: the
+  network's risk R_N; quadrature weights: the risk R(ρ) of the measure they represent), V and U compiled from the
+  closed forms.
+* :func:`distributional_dynamics` — the PDE ∂_tρ = cξ∇·(ρ∇Ψ), Ψ = V + ∫U dρ (c = 2), solved by its characteristics
+  ẇ = −cξ∇Ψ(w; ρ_t) from the Gauss–Hermite nodes of ρ_0 = N(0, s²I_d), with their weights: the push-forward of a
+  quadrature rule of ρ_0 is one of ρ_t, so ∫f dρ_t is integrated with the rule's accuracy on f∘Φ_t (spectral in
+  the nodes for smooth flows; the error is measured against a rule with more nodes).
+* :func:`particle_sgd` — the real network trained by one-sample SGD on fresh Gaussian inputs, w_i ← w_i +
+  2s(y − ŷ)σ′(⟨w_i, x⟩)x/(αN), s = εξ, in the mean-field (α = 1/N) or the NTK (α = 1/√N) scaling — the network's own
+  gradient: no closed form of the theory enters it (only the exact risk it is scored by).
 """
 
 from __future__ import annotations
@@ -22,10 +35,25 @@ import sympy as sp
 
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.solvers import fixed_step
-from dyncheck.theory.meanfield_training import KURAMOTO_COUPLING, PINNING_STRENGTH, CircleModel, linear_in_harmonics
-from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SCALE, U
+from dyncheck.theory.errors import UsageError
+from dyncheck.theory.meanfield_training import KURAMOTO_COUPLING, PINNING_STRENGTH, CircleModel, TwoLayerModel, linear_in_harmonics
+from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SCALE, U, Z
 
-__all__ = ["CircleTraining", "autograd_velocity", "kuramoto_velocity", "network_velocity", "quadrature_points", "train"]
+__all__ = [
+    "CircleTraining",
+    "SCALINGS",
+    "TwoLayerDynamics",
+    "autograd_velocity",
+    "distributional_dynamics",
+    "kuramoto_velocity",
+    "mean_field_velocity",
+    "network_velocity",
+    "particle_sgd",
+    "plot_two_layer",
+    "quadrature_points",
+    "train",
+    "two_layer_risk",
+]
 
 
 @functools.lru_cache(maxsize=64)
@@ -137,3 +165,187 @@ def train(model: CircleModel, particles: int, teacher_scale: float, *, teacher_a
 
     fixed_step(lambda theta: (field(model, theta, teacher_scale, teacher_angle, xi), None), theta0, step, steps, observe=observe)
     return CircleTraining(np.array(kept_times), np.array(kept))
+
+
+# -------------------------------------------------------------------------------- Gaussian inputs
+
+#: The output scale α of ŷ = αΣσ(⟨w_i, x⟩) by name, as a function of N.
+SCALINGS = {"mean-field": lambda n: 1.0 / n, "ntk": lambda n: 1.0 / math.sqrt(n)}
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_two_layer(model: TwoLayerModel):
+    """σ, σ′, U, ∇₁U, V and ∇V of ``model`` compiled by the core's code generator (numpy), each taking the
+    components of w (and w′) as separate broadcasting arrays; a gradient returns a tuple of d components."""
+    w, wp = list(model.first), list(model.second)
+    return {
+        "U": generate(model.U, w + wp),
+        "grad_U": generate(sp.Tuple(*[sp.diff(model.U, c) for c in w]), w + wp),
+        "V": generate(model.V, w),
+        "grad_V": generate(sp.Tuple(*[sp.diff(model.V, c) for c in w]), w),
+    }
+
+
+def _components(particles: np.ndarray) -> list[np.ndarray]:
+    return [particles[..., k] for k in range(particles.shape[-1])]
+
+
+def two_layer_risk(model: TwoLayerModel, particles: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """R_# + 2Σβ_iV(w_i) + Σβ_iβ_jU(w_i, w_j) for ``particles`` (…, N, d) with ``weights`` β (N; default 1/N), one
+    value per leading index: the exact risk E[(y − Σβ_iσ(⟨w_i, x⟩))²] of the network with output weights β."""
+    f = _compiled_two_layer(model)
+    n = particles.shape[-2]
+    beta = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, float)
+    single = np.broadcast_to(f["V"](*_components(particles)), particles.shape[:-1])
+    pairs = np.broadcast_to(f["U"](*_components(particles[..., :, None, :]), *_components(particles[..., None, :, :])), particles.shape[:-1] + (n,))
+    return float(model.baseline) + 2 * single @ beta + np.einsum("...ij,i,j->...", pairs, beta, beta)
+
+
+def mean_field_velocity(model: TwoLayerModel, particles: np.ndarray, weights: np.ndarray | None = None, *, xi: float = 1.0, coefficient: float = 2.0) -> np.ndarray:
+    """ẇ_i = −cξ[∇V(w_i) + Σ_j β_j∇₁U(w_i, w_j)] (c = ``coefficient``; the PDE's is 2): the characteristics of
+    ∂_tρ = cξ∇·(ρ∇Ψ) through weighted particles, and the N-particle gradient flow at β_j = 1/N."""
+    f = _compiled_two_layer(model)
+    n = particles.shape[-2]
+    beta = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, float)
+    grad_v = f["grad_V"](*_components(particles))
+    grad_u = f["grad_U"](*_components(particles[..., :, None, :]), *_components(particles[..., None, :, :]))
+    shape = particles.shape[:-1]
+    drift = [np.broadcast_to(gv, shape) + np.broadcast_to(gu, shape + (n,)) @ beta for gv, gu in zip(grad_v, grad_u)]
+    return -coefficient * xi * np.stack(drift, axis=-1)
+
+
+@dataclass(frozen=True)
+class TwoLayerDynamics:
+    """Risk at the output times (times × systems), the particles there (times × systems × N × d) and their weights."""
+
+    times: np.ndarray
+    risk: np.ndarray
+    particles: np.ndarray
+    weights: np.ndarray
+
+
+def _check_run(time: float, step: float, spread: float) -> int:
+    if not (time > 0 and step > 0 and spread > 0):
+        raise UsageError("the time, the step and the initial spread must be positive")
+    steps = int(round(time / step))
+    if steps < 1 or steps > 10_000_000:
+        raise UsageError(f"time/step = {time / step:.3g} steps; between 1 and 1e7 are allowed")
+    return steps
+
+
+def distributional_dynamics(model: TwoLayerModel, *, spread: float = 1.0, nodes: int = 48, time: float = 4.0, step: float = 0.02, xi: float = 1.0, coefficient: float = 2.0, samples: int = 41) -> TwoLayerDynamics:
+    """ρ_t of ∂_tρ = cξ∇·(ρ∇Ψ) from ρ_0 = N(0, ``spread``² I_d), by RK4 on the characteristics of the tensor
+    Gauss–Hermite rule of ``nodes`` points an axis (nodes^d particles, weights fixed), and R(ρ_t) along the way at
+    ``samples`` times.  The rule integrates polynomials of degree < 2·nodes against ρ_0 exactly."""
+    steps = _check_run(time, step, spread)
+    if nodes < 2 or nodes ** model.dimension > 20_000:
+        raise UsageError(f"between 2 and {int(20_000 ** (1 / model.dimension))} Gauss–Hermite nodes an axis in d = {model.dimension}")
+    points, weights = np.polynomial.hermite_e.hermegauss(nodes)  # ∫ f e^{−z²/2} dz: weights sum to √(2π)
+    grid = np.stack(np.meshgrid(*[points] * model.dimension, indexing="ij"), axis=-1).reshape(-1, model.dimension) * spread
+    beta = np.prod(np.stack(np.meshgrid(*[weights / math.sqrt(2 * math.pi)] * model.dimension, indexing="ij"), axis=-1).reshape(-1, model.dimension), axis=-1)
+    every = max(1, steps // (samples - 1))
+    times, kept, risks = [], [], []
+
+    def observe(k, w, aux):
+        if k % every == 0 or k == steps:
+            times.append(k * step)
+            kept.append(np.array(w)[None])
+            risks.append(two_layer_risk(model, w, beta)[None])
+
+    fixed_step(lambda w: (mean_field_velocity(model, w, beta, xi=xi, coefficient=coefficient), None), grid, step, steps, observe=observe)
+    return TwoLayerDynamics(np.array(times), np.array(risks), np.array(kept), beta)
+
+
+#: SGD steps whose inputs are drawn at once (from numpy's generator, so that both backends see the same x).
+_INPUT_CHUNK = 1024
+
+
+def particle_sgd(
+    model: TwoLayerModel, particles: int, *, replicates: int = 1, spread: float = 1.0, time: float = 4.0, step: float = 1e-3, xi: float = 1.0,
+    scaling: str = "mean-field", seed: int = 0, samples: int = 41, backend: str = "numpy", device: str = "cpu", progress=None,
+) -> TwoLayerDynamics:
+    """``replicates`` networks ŷ = αΣ_iσ(⟨w_i, x⟩) of ``particles`` neurons, w_i(0) ~ N(0, ``spread``² I_d) i.i.d., trained by
+    one-sample SGD with step s = εξ (ε = ``step``; time t = kε) on fresh x ~ N(0, I_d), y the teacher's:
+    w_i ← w_i + 2s(y − ŷ)σ′(⟨w_i, x⟩)x/(αN) — MMN's update at α = 1/N, and at α = 1/√N (``scaling`` "ntk") the same
+    function-space speed (Δŷ = 2s(y − ŷ)·(1/N)Σσ′²|x|² in both).  The exact risk E[(y − ŷ)²] at ``samples`` times.
+    numpy or torch (any device): the same initial weights and inputs (drawn by numpy from ``seed``), so the two
+    backends agree to rounding."""
+    from dyncheck.numerics.backend import ArrayBackend
+
+    steps = _check_run(time, step, spread)
+    if particles < 1 or replicates < 1:
+        raise UsageError("a network needs at least one neuron (N ≥ 1) and one replicate")
+    if scaling not in SCALINGS:
+        raise UsageError(f"the scaling is one of {', '.join(SCALINGS)}")
+    xp = ArrayBackend(backend, device, seed)
+    lift = (lambda a: a) if xp.name == "numpy" else (lambda a: xp.torch.as_tensor(a, dtype=xp.torch.float64, device=device))
+    sigma = generate(model.activation, [Z], backend)
+    slope = generate(sp.diff(model.activation, Z), [Z], backend)
+    alpha = SCALINGS[scaling](particles)
+    gain = 2 * step * xi / (alpha * particles)
+    coefficients = lift(np.array([float(c) for c, _ in model.teacher]))
+    teachers = lift(np.array([[float(x) for x in w] for _, w in model.teacher]).T)  # (d, k)
+    rng = np.random.default_rng(seed)
+    w = lift(rng.normal(0.0, spread, (replicates, particles, model.dimension)))
+    every = max(1, steps // (samples - 1))
+    times, kept = [], []
+    for k in range(steps + 1):
+        if k % every == 0 or k == steps:
+            times.append(k * step)
+            kept.append(xp.numpy(w).copy())
+            if progress is not None:
+                progress(k, steps)
+        if k == steps:
+            break
+        if k % _INPUT_CHUNK == 0:
+            inputs = lift(rng.standard_normal((min(_INPUT_CHUNK, steps - k), replicates, model.dimension)))
+        x = inputs[k % _INPUT_CHUNK]
+        y = sigma(x @ teachers) @ coefficients
+        pre = (w * x[:, None, :]).sum(-1)
+        residual = y - alpha * sigma(pre).sum(1)
+        w = w + (gain * residual[:, None] * slope(pre))[..., None] * x[:, None, :]
+    output = np.full(particles, alpha)
+    kept_w = np.array(kept)
+    return TwoLayerDynamics(np.array(times), np.array([two_layer_risk(model, v, output) for v in kept_w]), kept_w, output)
+
+
+def _pde_density(pde: TwoLayerDynamics, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(w, ρ_t(w)) of the first weight at output ``index``: in d = 1 the push-forward density ρ_0(z)/Φ_t′(z) at the
+    nodes' images (the flow map of a scalar ODE is increasing; Φ_t′ by differences across the nodes), in d > 1 a
+    weighted histogram of the nodes' first components."""
+    start, now = pde.particles[0, 0], pde.particles[index, 0]
+    if start.shape[-1] == 1:
+        z, w = start[:, 0], now[:, 0]
+        spread = float(np.sqrt(pde.weights @ z**2))
+        keep = pde.weights > 1e-12 * pde.weights.max()  # the outermost Gauss–Hermite nodes carry no visible mass
+        density = np.exp(-0.5 * (z / spread) ** 2) / (spread * math.sqrt(2 * math.pi)) / np.gradient(w, z)
+        return w[keep], density[keep]
+    counts, edges = np.histogram(now[:, 0], bins=40, weights=pde.weights, density=True)
+    return (edges[1:] + edges[:-1]) / 2, counts
+
+
+def plot_two_layer(sgd: TwoLayerDynamics, pde: TwoLayerDynamics, path: str, title: str) -> None:
+    """Risk against time (each SGD network, their mean, the PDE's R(ρ_t)) and the first weight's density at three
+    times (the SGD networks' neurons pooled, against the PDE's ρ_t)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.5, 4.2))
+    left, right = fig.subplots(1, 2)
+    left.plot(sgd.times, sgd.risk, color="tab:blue", lw=0.5, alpha=0.35)
+    left.plot(sgd.times, sgd.risk.mean(axis=1), color="tab:blue", lw=1.5, label="SGD networks (thin) and their mean")
+    left.plot(pde.times, pde.risk[:, 0], color="black", lw=1.2, ls="--", label="PDE: R(ρ_t)")
+    left.set(xlabel="t = kε", ylabel="risk E[(y − ŷ)²]", yscale="log", title="risk")
+    left.legend(fontsize=7)
+    for colour, fraction in zip(("tab:green", "tab:orange", "tab:red"), (0.0, 0.25, 1.0)):
+        k = int(round(fraction * (sgd.times.size - 1)))
+        j = int(np.argmin(np.abs(pde.times - sgd.times[k])))
+        right.hist(sgd.particles[k][..., 0].ravel(), bins=60, density=True, color=colour, alpha=0.3, label=f"SGD neurons, t = {sgd.times[k]:.3g}")
+        w, density = _pde_density(pde, j)
+        right.plot(w, density, color=colour, lw=1.4)
+    right.plot([], [], color="grey", lw=1.4, label="PDE density ρ_t (lines)")
+    low, high = np.percentile(sgd.particles[..., 0], [0.5, 99.5])
+    right.set(xlabel="first weight w₁", ylabel="density", xlim=(low - 0.2 * (high - low), high + 0.2 * (high - low)), title="neurons against ρ_t")
+    right.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)

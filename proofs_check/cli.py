@@ -16,7 +16,7 @@ import signal
 import sys
 
 from dyncheck.numerics.threads import limit_threads
-from dyncheck.proofs_check.commands import affine, catalogue, control, gaussian, gradient_descent, identities, kernels, kuramoto, meanfield, node, sgd
+from dyncheck.proofs_check.commands import affine, catalogue, control, gaussian, gradient_descent, identities, kernels, kuramoto, meanfield, meanfield_training, node, sgd
 from dyncheck.proofs_check.commands.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -44,7 +44,7 @@ __all__ = [
 EXIT_BROKEN_PIPE = 141
 
 #: The command modules, in the order --help lists their commands.
-_TOPICS = (catalogue, identities, gaussian, meanfield, kernels, kuramoto, control, gradient_descent, sgd, affine, node)
+_TOPICS = (catalogue, identities, gaussian, meanfield, kernels, kuramoto, control, gradient_descent, sgd, affine, node, meanfield_training)
 
 _EXAMPLES = """examples:
   dyncheck verify --report report            judge every claim; report.md, report.json and plots

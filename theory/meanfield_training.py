@@ -23,6 +23,12 @@ the autocorrelation of φ (even, largest at 0).  With Γ = −C′ (odd), the fl
 a Kuramoto model of identical oscillators (Kuramoto 1975) with pinning toward θ*.  Its coupling is repulsive:
 K Γ′(0) = −2ξ E[φ′²] < 0, whatever φ, so the features spread rather than collapse.  For φ = √2 cos the risk is
 |c e^{iθ*} − Z|² in the order parameter Z = (1/N)Σe^{iθ_j} (:func:`cosine_risk`), minimal at r = |Z| = min(c, 1).
+
+**Gaussian inputs** (:func:`two_layer_model`).  For x ~ N(0, I_d) and σ*(x; w) = σ(⟨w, x⟩), ⟨w, x⟩ and ⟨w′, x⟩ are
+jointly Gaussian with variances |w|², |w′|² and covariance ⟨w, w′⟩, so U(w, w′) = E[σ(a u)σ(b v)] at a = |w|,
+b = |w′|, ρ = ⟨w, w′⟩/(ab) with u, v standard and correlated ρ — derived by the Gaussian engine
+(:func:`dyncheck.theory.gaussian.expect`); for σ = erf it is (2/π) arcsin(2⟨w, w′⟩/√((1 + 2|w|²)(1 + 2|w′|²))).
+A teacher y = Σ_k c_k σ(⟨w*_k, x⟩) gives V(w) = −Σ_k c_k U(w, w*_k) and R_# = Σ_{k,l} c_k c_l U(w*_k, w*_l).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "CircleModel",
+    "TwoLayerModel",
     "KURAMOTO_COUPLING",
     "PINNING_STRENGTH",
     "circle_model",
@@ -45,6 +52,7 @@ __all__ = [
     "kuramoto_form",
     "linear_in_harmonics",
     "particle_velocity",
+    "two_layer_model",
 ]
 
 #: The Kuramoto form's coupling K and pinning strength K_p (what :func:`particle_velocity` derives; the claim checks it).
@@ -151,3 +159,74 @@ def cosine_risk() -> tuple[sp.Expr, sp.Expr]:
     risk = _circle_mean((teacher - network) ** 2)
     distance = sp.expand((TEACHER_SCALE * sp.cos(TEACHER_ANGLE) - r * sp.cos(psi)) ** 2 + (TEACHER_SCALE * sp.sin(TEACHER_ANGLE) - r * sp.sin(psi)) ** 2)
     return risk, distance
+
+
+@dataclass(frozen=True)
+class TwoLayerModel:
+    """ŷ(x) = α Σ_i σ(⟨w_i, x⟩) on x ~ N(0, I_d) against y = Σ_k c_k σ(⟨w*_k, x⟩): the risk's V, U and R_#, in closed form.
+
+    ``first`` and ``second`` are the components of w and w′; ``U`` is in both, ``V`` in ``first``; ``kernel`` is the
+    engine's E[σ(a u)σ(b v)] in a, b > 0 and the correlation ρ, before the substitution."""
+
+    activation: sp.Expr  # in z
+    dimension: int
+    teacher: tuple  # ((c_k, (w*_k components …)), …)
+    first: tuple
+    second: tuple
+    kernel: sp.Expr
+    U: sp.Expr
+    V: sp.Expr
+    baseline: sp.Expr  # R_# = E[y²]
+
+    def pair(self, left, right) -> sp.Expr:
+        """U(w, w′) at the given component vectors."""
+        return self.U.subs({**dict(zip(self.first, left)), **dict(zip(self.second, right))}, simultaneous=True)
+
+
+@functools.lru_cache(maxsize=16)
+def two_layer_model(activation: sp.Expr, teacher: tuple) -> TwoLayerModel:
+    """The model of features σ(⟨w, x⟩) (``activation`` in z), x ~ N(0, I_d), and the teacher ((c_k, w*_k), …) whose
+    w*_k have d components (rationals keep V, U and R_# exact): E[σ(a u)σ(b v)] by the Gaussian engine, then
+    a = |w|, b = |w′|, ρ = ⟨w, w′⟩/(a b).  A :class:`UsageError` when the engine finds no closed form."""
+    from dyncheck.theory.gaussian import expect
+    from dyncheck.theory.symbols import RHO, Z, V as V_SYMBOL
+
+    if not teacher:
+        raise UsageError("the teacher needs at least one neuron (c, w*)")
+    dimension = len(teacher[0][1])
+    if dimension < 1 or any(len(w) != dimension for _, w in teacher):
+        raise UsageError("every teacher neuron needs the same number (≥ 1) of weights")
+    if activation.free_symbols - {Z}:
+        raise UsageError(f"the activation may depend on z only, not on {', '.join(sorted(map(str, activation.free_symbols - {Z})))}")
+    a, b = sp.symbols("a b", positive=True)
+    derivation = expect(activation.subs(Z, a * U) * activation.subs(Z, b * V_SYMBOL), (U, V_SYMBOL), RHO)
+    if not derivation.closed:
+        raise UsageError(f"no closed form for E[σ(a u)σ(b v)] with σ = {activation}: the mean-field risk needs one")
+    first = sp.symbols(f"w_1:{dimension + 1}", real=True)
+    second = sp.symbols(f"wp_1:{dimension + 1}", real=True)
+    norm_first = sp.sqrt(sum(c**2 for c in first))
+    norm_second = sp.sqrt(sum(c**2 for c in second))
+    inner = sum(p * q for p, q in zip(first, second))
+    pair = sp.simplify(derivation.value.subs({a: norm_first, b: norm_second, RHO: inner / (norm_first * norm_second)}, simultaneous=True))
+    model = TwoLayerModel(activation, dimension, tuple((sp.nsimplify(c), tuple(sp.nsimplify(x) for x in w)) for c, w in teacher), first, second, derivation.value, pair, sp.Integer(0), sp.Integer(0))
+    _check_generic_gradient(pair, first, second)
+    single = -sum(c * model.pair(first, w) for c, w in model.teacher)
+    baseline = sp.simplify(sum(c * d * model.pair(w, v) for c, w in model.teacher for d, v in model.teacher))
+    return TwoLayerModel(activation, dimension, model.teacher, first, second, derivation.value, pair, sp.simplify(single), baseline)
+
+
+def _check_generic_gradient(pair: sp.Expr, first: tuple, second: tuple) -> None:
+    """Refuse a closed form whose gradient in w is not finite at generic points and on the diagonal w′ = w (in d = 1
+    a ReLU's correlation is ±1 everywhere, and asin(w/|w|) differentiates to 0/0; in d ≥ 2 its √(1 − ρ²) does at
+    ρ = 1): the particle flow needs ∇₁U there, in generated code."""
+    import random
+
+    chooser = random.Random(0)
+    for trial in range(4):
+        point = {c: sp.Rational(chooser.randint(-9, 9) or 1, 7) for c in first + second}
+        if trial == 3:  # on the diagonal w′ = w, where the network's self-interaction U(w_i, w_i) is evaluated
+            point.update({b: point[a] for a, b in zip(first, second)})
+        for c in first:
+            value = sp.N(sp.diff(pair, c).subs(point), 15)
+            if not value.is_finite or not value.is_real:
+                raise UsageError(f"the closed form U = {pair} has no finite gradient at generic weights (∂U/∂{c} = {value} at {point}); the particle flow needs one")

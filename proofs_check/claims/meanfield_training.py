@@ -1,4 +1,5 @@
-r"""Mean-field limits of training: two-layer networks of circle features are Kuramoto models.
+r"""Mean-field limits of training: the distributional dynamics of two-layer networks, and circle features as
+Kuramoto models.
 
 Sources: Mei, Montanari & Nguyen (2018), PNAS 115 E7665 (the risk's V and U, and the particle flow
 θ̇_i = −2ξ[∇V(θ_i) + (1/N)Σ_j∇_1U(θ_i, θ_j)]); Kuramoto (1975); Daido (1992) for higher harmonics.
@@ -8,24 +9,42 @@ Kuramoto form; the network's own gradient, by the uniform quadrature rule in num
 against the Kuramoto velocity compiled from the derivation; and the network trained by gradient flow, beside
 the Kuramoto ODE.  Negative controls: the attractive sign of the coupling (K = +2ξ), and collapse of the
 features (r∞ = 1, what an attractive coupling gives) for the steady order.
+
+Gaussian inputs (erf features, teacher erf(2x), ρ_0 = N(0, 1/4)): the PDE ∂_tρ = 2ξ∇·(ρ∇Ψ) solved on the
+characteristics of a Gauss–Hermite rule (its error measured against a finer rule and step) against the real
+network trained by one-sample SGD, whose expected step is checked against −2ξ∇Ψ by Monte Carlo over x; the
+N^{-1/2} fluctuations of R_N by SGD and by the N-particle gradient flow.  Negative controls: the PDE without its
+factor 2, fluctuations ∝ N⁻¹, and the NTK scaling (output 1/√N) where the mean-field one is claimed.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
-from dyncheck.numerics.meanfield_training import autograd_velocity, kuramoto_velocity, network_velocity, train
+
+from dyncheck.numerics.meanfield_training import (
+    autograd_velocity,
+    distributional_dynamics,
+    kuramoto_velocity,
+    mean_field_velocity,
+    network_velocity,
+    particle_sgd,
+    train,
+    two_layer_risk,
+)
+from dyncheck.numerics.solvers import fixed_step
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
-from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
-from dyncheck.theory.meanfield_training import circle_model, cosine_risk, kuramoto_form, particle_velocity
-from dyncheck.theory.symbols import LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, R, U
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, INCONCLUSIVE, Evidence, judge_monte_carlo, judge_width_exponent, replicate_statistics, width_exponent
+from dyncheck.theory.meanfield_training import circle_model, cosine_risk, kuramoto_form, particle_velocity, two_layer_model
+from dyncheck.theory.symbols import LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, R, U, Z
 
-__all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "FEATURES"]
+__all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "DistributionalDynamics", "FEATURES", "MeanFieldScaling", "RiskFluctuations", "TWO_LAYER_TEACHER"]
 
 #: The features the Kuramoto form is judged on: the cosine, a second harmonic, and sin u + cos³u.
 FEATURES = (sp.sqrt(2) * sp.cos(U), sp.sqrt(2) * sp.cos(U) + sp.cos(2 * U), sp.sin(U) + sp.cos(U) ** 3)
@@ -147,6 +166,138 @@ class CosineSteadyOrder(Claim):
         return self._simulated("kuramoto-ode", "kuramoto", candidate)
 
 
+
+# ---------------------------------------------------------------------------- Gaussian inputs
+
+#: The teacher y = erf(2x) of the Gaussian-input claims (x ~ N(0, 1)), the initial spread (ρ_0 = N(0, 1/4)), the
+#: horizon, ξ, and the SGD step ε = SGD_STEP_SCALE/N (MMN's bound needs ε ≪ 1/N for the N^{-1/2} regime).
+TWO_LAYER_TEACHER = ((1, (2,)),)
+SPREAD, HORIZON, SGD_STEP_SCALE = 0.5, 2.0, 0.1
+#: Network sizes and replicates of the fluctuation routes, the size of the z-tests.
+NETWORK_SIZES, NETWORK_REPLICATES = (8, 32, 128), 64
+
+
+def _two_layer():
+    return two_layer_model(sp.erf(Z), TWO_LAYER_TEACHER)
+
+
+@functools.cache
+def _pde_risk(coefficient: float) -> tuple[float, float]:
+    """R(ρ_T) of the PDE with ``coefficient`` in place of 2, and the solver's own error: the gap to a rule with
+    4/3 the nodes at half the step."""
+    coarse = distributional_dynamics(_two_layer(), spread=SPREAD, nodes=48, time=HORIZON, step=0.02, coefficient=coefficient, samples=2)
+    fine = distributional_dynamics(_two_layer(), spread=SPREAD, nodes=64, time=HORIZON, step=0.01, coefficient=coefficient, samples=2)
+    return float(coarse.risk[-1, 0]), abs(float(coarse.risk[-1, 0] - fine.risk[-1, 0]))
+
+
+@functools.cache
+def _sgd(scaling: str, n: int):
+    """``NETWORK_REPLICATES`` networks of ``n`` neurons trained by one-sample SGD to the horizon (ε = 0.1/N)."""
+    return particle_sgd(_two_layer(), n, replicates=NETWORK_REPLICATES, spread=SPREAD, time=HORIZON, step=SGD_STEP_SCALE / n, scaling=scaling, seed=n, samples=2)
+
+
+@functools.cache
+def _gradient_flow(n: int) -> np.ndarray:
+    """R_N(T) of ``NETWORK_REPLICATES`` N-particle gradient flows (population gradient, RK4) from i.i.d. N(0, 1/4)."""
+    model = _two_layer()
+    start = np.random.default_rng(500 + n).normal(0.0, SPREAD, (NETWORK_REPLICATES, n, 1))
+    final = fixed_step(lambda w: (mean_field_velocity(model, w), None), start, 0.05, int(round(HORIZON / 0.05)))
+    return two_layer_risk(model, final)
+
+
+def _risk_z_test(route: str, scaling: str, coefficient: float) -> Evidence:
+    """Mean R_N(T) of SGD networks of the largest size against R(ρ_T) of the PDE with ``coefficient``: undecided
+    when the PDE solver's own error is not below a tenth of the standard error."""
+    n = NETWORK_SIZES[-1]
+    risk = _sgd(scaling, n).risk[-1]
+    target, solver_error = _pde_risk(coefficient)
+    standard_error = float(risk.std(ddof=1) / math.sqrt(risk.size))
+    z = abs(float(risk.mean()) - target) / standard_error
+    details = {"N": n, "replicates": risk.size, "scaling": scaling, "coefficient": coefficient, "pde_risk": target, "pde_solver_error": solver_error, "sgd_mean": float(risk.mean()), "standard_error": standard_error, "z": z}
+    if solver_error > 0.1 * standard_error:
+        return Evidence(route, INCONCLUSIVE, f"the PDE solver's error {solver_error:.1e} does not resolve the standard error {standard_error:.1e}", details)
+    what = f"{risk.size} {scaling} networks of N = {n} after SGD to t = {HORIZON:g}: R_N = {risk.mean():.5f}, {z:.1f} standard errors from the PDE's R(ρ_t) = {target:.5f} (solver error {solver_error:.0e})"
+    return Evidence(route, AGREE if z <= tolerance("monte_carlo_z") else DISAGREE, what, details)
+
+
+#: A configuration of particles at which the expected SGD step is estimated, and the particle whose step is judged.
+_CONFIGURATION = np.array([[-1.2], [-0.4], [0.1], [0.5], [0.9], [1.6], [2.3], [3.0]])
+
+
+@functools.cache
+def _sgd_increments(samples: int, replicates: int, seed: int) -> np.ndarray:
+    """Means over ``samples`` fresh x of the network's own SGD increment of particle 0 divided by the step s,
+    2(y − ŷ)σ′(w_0 x)x with ŷ = (1/N)Σσ(w_i x): one per replicate."""
+    from scipy.special import erf
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((replicates, samples))
+    y = erf(2 * x)
+    y_hat = erf(_CONFIGURATION[:, 0, None, None] * x[None]).mean(axis=0)
+    slope = 2 / math.sqrt(math.pi) * np.exp(-((_CONFIGURATION[0, 0] * x) ** 2))
+    return (2 * (y - y_hat) * slope * x).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class DistributionalDynamics(Claim):
+    """One-sample SGD with step εξ follows ∂_tρ = cξ∇·(ρ∇Ψ), Ψ = V + ∫U dρ, with c = ``candidate``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._expected_step, candidate, profile), timed(self._risk, candidate)]
+
+    def _expected_step(self, candidate, profile: Profile) -> Evidence:
+        """E_x[network's SGD step]/s at a fixed configuration = the PDE's velocity −c∇Ψ(w_0; ρ^N)/ξ from the closed forms."""
+        target = float(mean_field_velocity(_two_layer(), _CONFIGURATION, coefficient=float(candidate))[0, 0])
+        sizes = profile.monte_carlo_sizes[:4]
+        estimates = {m: _sgd_increments(m, profile.monte_carlo_replicates, m) for m in sizes}
+        z, slope, details = replicate_statistics(estimates, target)
+        details.update({"configuration": _CONFIGURATION[:, 0].tolist(), "velocity_closed_form": target, "coefficient": float(candidate)})
+        return judge_monte_carlo(
+            "expected-sgd-step", z, slope, details,
+            distance="the mean SGD step is {z:.1f} standard errors from −cξ∇Ψ",
+            decay="the Monte Carlo gap shrinks like M^{slope:.2f}, not M^-0.5",
+            summary="E_x[2(y − ŷ)σ′(w·x)x] by " + f"{sizes[0]}…{sizes[-1]}" + " draws against −cξ∇Ψ: |z| = {z:.2f}; gap ∝ M^{slope:.2f}",
+        )
+
+    def _risk(self, candidate) -> Evidence:
+        return _risk_z_test("particle-sgd", "mean-field", float(candidate))
+
+
+def _risk_gaps(risks: dict, claimed: float, route: str, bound: bool) -> Evidence:
+    """The exponent of |R_N(T) − R(ρ_T)| (``risks`` by N) in N against ``claimed`` (at most it, with ``bound``)."""
+    target, solver_error = _pde_risk(2.0)
+    slope, error, details = width_exponent({n: np.abs(r - target) for n, r in risks.items()})
+    details.update({"pde_risk": target, "pde_solver_error": solver_error, "replicates": NETWORK_REPLICATES})
+    return judge_width_exponent(route, slope, error, claimed, details, bound=bound, what=f"|R_N(t) − R(ρ_t)| at t = {HORIZON:g} over N = {NETWORK_SIZES}")
+
+
+@dataclass(frozen=True)
+class RiskFluctuations(Claim):
+    """The risk of N-particle networks fluctuates about R(ρ_t) with standard deviation ∝ N^``candidate``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        sgd = {n: _sgd("mean-field", n).risk[-1] for n in NETWORK_SIZES}
+        flow = {n: _gradient_flow(n) for n in NETWORK_SIZES}
+        return [timed(_risk_gaps, sgd, float(candidate), "particle-sgd", False), timed(_risk_gaps, flow, float(candidate), "gradient-flow", False)]
+
+
+@dataclass(frozen=True)
+class MeanFieldScaling(Claim):
+    """Under the output scale of ``candidate`` ("mean-field": 1/N) every feature moves O(1) and R_N(t) → R(ρ_t) at
+    least like N^{-1/2}."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        risks = {n: _sgd(candidate, n).risk[-1] for n in NETWORK_SIZES}
+        return [timed(self._displacement, candidate), timed(_risk_gaps, risks, -0.5, "risk-convergence", True)]
+
+    @staticmethod
+    def _displacement(candidate) -> Evidence:
+        moved = {n: np.abs(_sgd(candidate, n).particles[-1] - _sgd(candidate, n).particles[0]).mean(axis=(1, 2)) for n in NETWORK_SIZES}
+        slope, error, details = width_exponent(moved)
+        details["scaling"] = candidate
+        return judge_width_exponent("feature-displacement", slope, error, 0.0, details, bound=False, what=f"mean |w_i(t) − w_i(0)| at t = {HORIZON:g}")
+
+
 CLAIMS = [
     CircleKuramotoForm(
         "meanfield_training.circle_kuramoto_form",
@@ -161,5 +312,26 @@ CLAIMS = [
         r"\varphi = \sqrt2\cos:\ R(\rho) = |c e^{i\theta^*} - Z|^2,\ Z = \int e^{i\theta} d\rho,\ r_\infty = \min(c, 1)",
         literature=sp.Min(TEACHER_SCALE, 1),
         wrong=sp.Integer(1),
+    ),
+    DistributionalDynamics(
+        "meanfield_training.distributional_dynamics",
+        "Mei, Montanari & Nguyen (2018), PNAS 115 E7665: SGD on a two-layer network follows ∂_tρ = 2ξ∇·(ρ∇Ψ), Ψ = V + ∫U dρ",
+        r"\partial_t\rho_t = 2\xi(t)\,\nabla_\theta\cdot\big(\rho_t\nabla_\theta\Psi(\theta; \rho_t)\big),\ \Psi = V(\theta) + \int U(\theta, \theta')\,d\rho_t(\theta')",
+        literature=2,
+        wrong=1,
+    ),
+    RiskFluctuations(
+        "meanfield_training.risk_fluctuations",
+        "Mei, Montanari & Nguyen (2018): |R_N(θ^k) − R(ρ_{kε})| ≲ √(1/N ∨ ε): fluctuations of order N^{-1/2}",
+        r"\operatorname{sd} R_N(\theta(t)) \propto N^{-1/2}",
+        literature=-0.5,
+        wrong=-1.0,
+    ),
+    MeanFieldScaling(
+        "meanfield_training.mean_field_scaling",
+        "Mei, Montanari & Nguyen (2018); Chizat & Bach (2018): with output scale 1/N the features move O(1) (not lazily) and follow ρ_t",
+        r"\hat y = \tfrac1N\sum_i \sigma_*(x; \theta_i):\ |\theta_i(t) - \theta_i(0)| = O(1),\ R_N(t) \to R(\rho_t)",
+        literature="mean-field",
+        wrong="ntk",
     ),
 ]

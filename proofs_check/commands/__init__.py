@@ -5,4 +5,4 @@ and prints; it computes no theory itself.  :mod:`.common` holds what they share 
 vocabulary, deprecated spellings, exit statuses).
 """
 
-__all__ = ["affine", "catalogue", "common", "control", "gaussian", "gradient_descent", "identities", "kernels", "kuramoto", "meanfield", "node", "sgd"]
+__all__ = ["affine", "catalogue", "common", "control", "gaussian", "gradient_descent", "identities", "kernels", "kuramoto", "meanfield", "meanfield_training", "node", "sgd"]

@@ -71,8 +71,10 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
-        # a value such as -1e6 or -1.5e0 is a number, not an option (argparse's own pattern knows -1 and -1.5 only)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        # a value such as -1e6 or -1.5e0 is a number, not an option (argparse's own pattern knows -1 and -1.5 only),
+        # and so is a comma-separated list of numbers that starts with one (a teacher neuron -0.5,2)
+        number = r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+        self._negative_number_matcher = re.compile(rf"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,{number})*$")
 
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"dyncheck: error: {' '.join(message.split())} (see {self.prog} --help)\n")

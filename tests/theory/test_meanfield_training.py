@@ -45,3 +45,35 @@ def test_features_that_are_not_periodic_or_use_other_symbols_are_refused():
         circle_model(sp.cos(U / 2))
     with pytest.raises(UsageError, match="only u"):
         circle_model(sp.cos(U) * sp.Symbol("q"))
+
+
+def test_two_layer_model_derives_the_erf_kernel_and_refuses_what_it_cannot_use():
+    import mpmath
+
+    from dyncheck.theory.meanfield_training import two_layer_model
+    from dyncheck.theory.symbols import Z
+
+    model = two_layer_model(sp.erf(Z), ((1, (2, 0)), (sp.Rational(-1, 2), (0, 1))))
+    w, wp = model.first, model.second
+    inner = w[0] * wp[0] + w[1] * wp[1]
+    expected = 2 / sp.pi * sp.asin(2 * inner / sp.sqrt((1 + 2 * (w[0] ** 2 + w[1] ** 2)) * (1 + 2 * (wp[0] ** 2 + wp[1] ** 2))))
+    point = {w[0]: sp.Rational(3, 10), w[1]: sp.Rational(-7, 10), wp[0]: sp.Rational(11, 10), wp[1]: sp.Rational(2, 5)}
+    assert abs(sp.N((model.U - expected).subs(point), 30)) < 1e-25
+    # U against a 2-D Gauss–Hermite-free route: mpmath's double integral over x ∈ R² of erf(⟨w,x⟩) erf(⟨w′,x⟩) φ(x)
+    a, b = (0.3, -0.7), (1.1, 0.4)
+    with mpmath.workdps(20):
+        density = lambda x, y: mpmath.exp(-(x**2 + y**2) / 2) / (2 * mpmath.pi)
+        direct = mpmath.quad(lambda x, y: mpmath.erf(a[0] * x + a[1] * y) * mpmath.erf(b[0] * x + b[1] * y) * density(x, y), [-mpmath.inf, mpmath.inf], [-mpmath.inf, mpmath.inf])
+    assert abs(float(direct) - float(model.U.subs(point))) < 1e-10
+    # V = −Σ c_k U(w, w*_k), R_# = Σ c_k c_l U(w*_k, w*_l)
+    assert sp.simplify(model.V + model.pair(w, (2, 0)) - model.pair(w, (0, 1)) / 2) == 0
+    assert sp.simplify(model.baseline - (model.pair((2, 0), (2, 0)) - model.pair((2, 0), (0, 1)) + model.pair((0, 1), (0, 1)) / 4)) == 0
+    for activation, teacher, message in (
+        (sp.tanh(Z), ((1, (2,)),), "no closed form"),
+        (sp.Max(Z, 0), ((1, (2,)),), "no finite gradient"),  # d = 1: asin(w/|w|)
+        (sp.Max(Z, 0), ((1, (2, 1)),), "no finite gradient"),  # the diagonal's √(1 − ρ²)
+        (sp.erf(Z), ((1, (2,)), (1, (1, 1))), "same number"),
+        (sp.erf(Z) + U, ((1, (2,)),), "z only"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            two_layer_model(activation, teacher)
