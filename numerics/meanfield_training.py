@@ -190,15 +190,25 @@ def _components(particles: np.ndarray) -> list[np.ndarray]:
     return [particles[..., k] for k in range(particles.shape[-1])]
 
 
+#: Pair evaluations of U held at once by :func:`two_layer_risk` (32 MiB of float64).
+_PAIR_BLOCK = 1 << 22
+
+
 def two_layer_risk(model: TwoLayerModel, particles: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """R_# + 2Σβ_iV(w_i) + Σβ_iβ_jU(w_i, w_j) for ``particles`` (…, N, d) with ``weights`` β (N; default 1/N), one
-    value per leading index: the exact risk E[(y − Σβ_iσ(⟨w_i, x⟩))²] of the network with output weights β."""
+    value per leading index: the exact risk E[(y − Σβ_iσ(⟨w_i, x⟩))²] of the network with output weights β.  O(N²)
+    evaluations of U a system, in blocks of rows."""
     f = _compiled_two_layer(model)
     n = particles.shape[-2]
     beta = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, float)
     single = np.broadcast_to(f["V"](*_components(particles)), particles.shape[:-1])
-    pairs = np.broadcast_to(f["U"](*_components(particles[..., :, None, :]), *_components(particles[..., None, :, :])), particles.shape[:-1] + (n,))
-    return float(model.baseline) + 2 * single @ beta + np.einsum("...ij,i,j->...", pairs, beta, beta)
+    total = float(model.baseline) + 2 * single @ beta
+    rows = max(1, _PAIR_BLOCK // max(1, n * int(np.prod(particles.shape[:-2]))))  # U on row blocks: bounded memory
+    for start in range(0, n, rows):
+        block = particles[..., start : start + rows, None, :]
+        pairs = np.broadcast_to(f["U"](*_components(block), *_components(particles[..., None, :, :])), block.shape[:-2] + (n,))
+        total = total + np.einsum("...ij,i,j->...", pairs, beta[start : start + rows], beta)
+    return total
 
 
 def mean_field_velocity(model: TwoLayerModel, particles: np.ndarray, weights: np.ndarray | None = None, *, xi: float = 1.0, coefficient: float = 2.0) -> np.ndarray:
@@ -262,14 +272,14 @@ _INPUT_CHUNK = 1024
 
 def particle_sgd(
     model: TwoLayerModel, particles: int, *, replicates: int = 1, spread: float = 1.0, time: float = 4.0, step: float = 1e-3, xi: float = 1.0,
-    scaling: str = "mean-field", seed: int = 0, samples: int = 41, backend: str = "numpy", device: str = "cpu", progress=None,
+    scaling: str = "mean-field", seed: int = 0, samples: int = 41, backend: str = "numpy", device: str = "cpu", score: bool = True, progress=None,
 ) -> TwoLayerDynamics:
     """``replicates`` networks ŷ = αΣ_iσ(⟨w_i, x⟩) of ``particles`` neurons, w_i(0) ~ N(0, ``spread``² I_d) i.i.d., trained by
     one-sample SGD with step s = εξ (ε = ``step``; time t = kε) on fresh x ~ N(0, I_d), y the teacher's:
     w_i ← w_i + 2s(y − ŷ)σ′(⟨w_i, x⟩)x/(αN) — MMN's update at α = 1/N, and at α = 1/√N (``scaling`` "ntk") the same
     function-space speed (Δŷ = 2s(y − ŷ)·(1/N)Σσ′²|x|² in both).  The exact risk E[(y − ŷ)²] at ``samples`` times.
     numpy or torch (any device): the same initial weights and inputs (drawn by numpy from ``seed``), so the two
-    backends agree to rounding."""
+    backends agree to rounding.  ``score`` False leaves the risk (O(N²) a system and output time) empty."""
     from dyncheck.numerics.backend import ArrayBackend
 
     steps = _check_run(time, step, spread)
@@ -306,7 +316,8 @@ def particle_sgd(
         w = w + (gain * residual[:, None] * slope(pre))[..., None] * x[:, None, :]
     output = np.full(particles, alpha)
     kept_w = np.array(kept)
-    return TwoLayerDynamics(np.array(times), np.array([two_layer_risk(model, v, output) for v in kept_w]), kept_w, output)
+    risk = np.array([two_layer_risk(model, v, output) for v in kept_w]) if score else np.empty((len(times), 0))
+    return TwoLayerDynamics(np.array(times), risk, kept_w, output)
 
 
 def _pde_density(pde: TwoLayerDynamics, index: int) -> tuple[np.ndarray, np.ndarray]:

@@ -322,6 +322,11 @@ def _graphon_function(x, y):
 _GRAPHS["W-random, W(x, y) = x y"] = (lambda n: w_random_graph(_graphon_function, n, seed=13), None)
 
 
+@functools.cache
+def _graphon_nystrom() -> tuple[float, dict[int, float]]:
+    return graphon_top_eigenvalue(_graphon_function)
+
+
 @dataclass(frozen=True)
 class GraphonCriticalCoupling(CriticalCoupling):
     """K_c = ``candidate`` for Gaussian frequencies (σ = 1) on the graphon W = x y: the exact spectrum of the
@@ -343,7 +348,7 @@ class GraphonCriticalCoupling(CriticalCoupling):
         return Evidence("symbolic-spectrum", DISAGREE, f"{how} = {derived}, not {candidate}", details)
 
     def _nystrom(self, candidate) -> Evidence:
-        top, by_size = graphon_top_eigenvalue(_graphon_function)
+        top, by_size = _graphon_nystrom()
         k_c = 2 / (math.pi * float(gaussian(sp.Integer(1)).subs(OMEGA, 0)) * top)
         gap, limit = relative_difference(float(candidate), k_c), tolerance("graphon_nystrom_relative")
         details = {"mu_max_by_grid": {str(n): v for n, v in by_size.items()}, "K_c": k_c, "relative_gap": gap, "tolerance": limit}
@@ -376,13 +381,13 @@ def _graphon_critical() -> float:
 
 @functools.cache
 def _graphon_replicates(n: int, replicates: int, coupling: float) -> np.ndarray:
-    """⟨r⟩ over t ∈ [8, 20] of ``replicates`` populations, each on its own W-random graph of W = x y, with i.i.d.
+    """⟨r⟩ over t ∈ [6, 12] of ``replicates`` populations, each on its own W-random graph of W = x y, with i.i.d.
     Gaussian frequencies and phases."""
     out = []
     for b in range(replicates):
         graph = w_random_graph(_graphon_function, n, seed=1000 * n + b)
         omega = frequencies("gaussian", n, 1.0, quantiles=False, seed=2000 * n + b)
-        out.append(simulate(omega, coupling, 20.0, 0.2, graph=graph, seed=3000 * n + b).stationary(8.0)[0][0])
+        out.append(simulate(omega, coupling, 12.0, 0.2, graph=graph, seed=3000 * n + b).stationary(6.0)[0][0])
     return np.array(out)
 
 
@@ -434,8 +439,15 @@ def _complete_graph_law_at_mu_max(coupling: float) -> float:
 
 
 @functools.cache
+def _graphon_laws() -> dict[float, float]:
+    """The graphon's r∞ at the claim's couplings, in one call (one Nyström operator, one continuation in K)."""
+    couplings = [f * _graphon_critical() for f in _GRAPHON_COUPLINGS]
+    return dict(zip(couplings, graphon_steady_state(_graphon_function, gaussian(sp.Integer(1)), couplings).tolist()))
+
+
 def _graphon_law(coupling: float) -> float:
-    return float(graphon_steady_state(_graphon_function, gaussian(sp.Integer(1)), [coupling])[0])
+    laws = _graphon_laws()
+    return laws[coupling] if coupling in laws else float(graphon_steady_state(_graphon_function, gaussian(sp.Integer(1)), [coupling])[0])
 
 
 # --------------------------------------------------------------------------------- sparse graphs

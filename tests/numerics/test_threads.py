@@ -52,3 +52,17 @@ def test_a_bad_budget_is_bad_input_in_one_line():
         [sys.executable, "-m", "dyncheck.proofs_check.cli", "gauss", "z**2"], capture_output=True, text=True, env={**os.environ, "DYNCHECK_THREADS": "many"}
     )
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "DYNCHECK_THREADS" in out.stderr
+
+
+def test_freed_memory_is_kept_for_reuse_under_glibc_and_results_do_not_change():
+    import platform
+
+    import numpy as np
+
+    from dyncheck.numerics.threads import keep_freed_memory, limit_threads
+
+    before = np.random.default_rng(3).standard_normal(1 << 20).sum()
+    with limit_threads(1):
+        assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")  # glibc's mallopt; nothing elsewhere
+        after = np.random.default_rng(3).standard_normal(1 << 20).sum()
+    assert before == after
