@@ -24,6 +24,7 @@ and the minimiser of the cost over the whole control sequence.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.networks import Network
 from dyncheck.theory.activations import activation
+from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import COSTATE_GAP, HAMILTONIAN, MSA_PENALTY, STATE_GAP
 from dyncheck.theory.control import AUGMENTED_HAMILTONIAN, LITERATURE, Convention, pmp_boundary_residuals, riccati
 
@@ -41,6 +43,8 @@ __all__ = [
     "complex_step_gradient",
     "direct_lq_controls",
     "euler_adjoint_costates",
+    "mean_field_lq_direct",
+    "mean_field_lq_pmp",
     "pmp_costates",
     "pmp_lq_controls",
     "riccati_gains",
@@ -244,6 +248,67 @@ def direct_lq_controls(a, b, q, r, q_final, horizon: int, x0):
     hessian = g.T @ weights @ g + np.kron(np.eye(horizon), r)
     controls = np.linalg.solve(hessian, -g.T @ weights @ f @ x0)
     return controls.reshape(horizon, m)
+
+
+# ---------------------------------------------------------------------------
+# Mean-field linear–quadratic control (E, Han & Li 2019)
+
+
+def _mean_field_lq_grid(drift: float, horizon: float, intervals: int) -> tuple[float, np.ndarray]:
+    """(h, w): the interval length and w_k = ∫ over interval k of e^{a(T − s)}ds, the effect of a unit control on
+    it on x_T (exactly: x_T = e^{aT}x_0 + Σ_k w_k θ_k for piecewise-constant θ)."""
+    if not (horizon > 0 and intervals >= 1):
+        raise UsageError("the horizon must be positive and the control have at least one interval")
+    h = horizon / intervals
+    starts = np.arange(intervals) * h
+    factor = h if drift == 0 else np.expm1(drift * h) / drift
+    return h, np.exp(drift * (horizon - starts - h)) * factor
+
+
+def _checked_samples(x0, y, weights):
+    x0, y = np.asarray(x0, float), np.asarray(y, float)
+    weights = np.full(x0.size, 1.0 / x0.size) if weights is None else np.asarray(weights, float)
+    if x0.shape != y.shape or x0.shape != weights.shape or x0.ndim != 1 or x0.size < 1:
+        raise UsageError("give one y and one weight for every x_0 (1-D arrays of equal length)")
+    if np.any(weights < 0) or abs(weights.sum() - 1) > 1e-12:
+        raise UsageError("the samples' weights must be non-negative and sum to 1")
+    return x0, y, weights
+
+
+def mean_field_lq_direct(drift: float, control_cost: float, horizon: float, x0, y, *, weights=None, intervals: int = 200) -> np.ndarray:
+    """The piecewise-constant control θ_0 … θ_{K−1} (K = ``intervals``) minimising Σ_i β_i ½(x_T,i − y_i)² + (λ/2)∫θ²
+    for ẋ = a x + θ, every sample (x_0,i, y_i) with weight β_i (default 1/N: the empirical problem; a quadrature
+    rule of μ: the population one) — by weighted least squares on the stacked residuals, no maximum principle."""
+    x0, y, weights = _checked_samples(x0, y, weights)
+    h, w = _mean_field_lq_grid(drift, horizon, intervals)
+    roots = np.sqrt(weights)[:, None]
+    design = np.vstack([roots * w[None, :], math.sqrt(control_cost * h) * np.eye(intervals)])
+    target = np.concatenate([-roots[:, 0] * (np.exp(drift * horizon) * x0 - y), np.zeros(intervals)])
+    return np.linalg.lstsq(design, target, rcond=None)[0]
+
+
+def mean_field_lq_pmp(drift: float, control_cost: float, horizon: float, x0, y, *, weights=None, intervals: int = 200, tolerance: float = 1e-13, iterations: int = 10_000) -> np.ndarray:
+    """The same control from the mean-field maximum principle, by damped successive approximations (Li, Chen, Tai &
+    E 2018): states forward (the exact flow over each interval), costates p_t = −(x_T − y)e^{a(T − t)} backward,
+    and θ_k ← θ_k + β(θ̂_k − θ_k) with θ̂_k the maximiser of ∫_k E_β[H]dt, θ̂_k = ∫_k E_β[p]dt/(λh); β halves
+    whenever the residual ‖θ̂ − θ‖ grows.  A RuntimeError if it has not converged to ``tolerance``."""
+    x0, y, weights = _checked_samples(x0, y, weights)
+    h, w = _mean_field_lq_grid(drift, horizon, intervals)
+    theta, damping, last = np.zeros(intervals), 1.0, math.inf
+    for _ in range(iterations):
+        x = x0.copy()
+        for k in range(intervals):  # forward: x ← e^{ah}x + θ_k(e^{ah} − 1)/a over each interval
+            x = math.exp(drift * h) * x + theta[k] * (h if drift == 0 else math.expm1(drift * h) / drift)
+        terminal = -(x - y)  # p_T = −∇Φ
+        best = (weights @ terminal) * w / (control_cost * h)  # ∫_k e^{a(T − t)}dt = w_k: the costate's integral
+        residual = float(np.abs(best - theta).max())
+        if residual <= tolerance * max(1.0, float(np.abs(best).max())):
+            return best
+        if residual > last:
+            damping /= 2
+        last = residual
+        theta = theta + damping * (best - theta)
+    raise RuntimeError(f"successive approximations did not converge in {iterations} iterations (residual {last:.2e})")
 
 
 # ---------------------------------------------------------------------------

@@ -39,6 +39,14 @@ linear two-point boundary problem (:func:`pmp_boundary_residuals`).  :func:`bell
 the Riccati recursion from the Bellman equation, and :func:`lq_residuals`
 solves the boundary problem for a scalar system and returns u_t^PMP + K_t x_t
 and p_t + P_t x_t.
+
+Mean-field optimal control (E, Han & Li 2019, *A mean-field optimal control formulation of deep learning*,
+Res. Math. Sci. 6:10): training minimises a population cost E_μ[Φ(x_T, y)] + ∫L(θ_t)dt over controls θ_t shared
+by every sample (x_0, y) ~ μ; the optimal θ satisfies the *mean-field* maximum principle — each sample's costate
+follows ṗ = −∇_x H, p_T = −∇Φ, and θ_t maximises E_μ[H(x_t, p_t, θ)].  The empirical problem (μ replaced by N
+samples) has its own solution, whose distance to the population one is O(N^{-1/2}) (their Theorem 6).
+:func:`mean_field_lq_control` solves the linear–quadratic case ẋ = a x + θ, Φ = ½(x_T − y)², L = (λ/2)θ² in
+closed form by that principle.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from dyncheck.theory.symbols import COSTATE_GAP, HAMILTONIAN, MSA_PENALTY, STATE_GAP
+from dyncheck.theory.symbols import COSTATE_GAP, HAMILTONIAN, HORIZON as HORIZON_SYMBOL, MSA_PENALTY, STATE_GAP, TIME as TIME_SYMBOL
 
 __all__ = [
     "AUGMENTED_HAMILTONIAN",
@@ -63,6 +71,7 @@ __all__ = [
     "euler_costate_error_order",
     "gradient_residuals",
     "lq_residuals",
+    "mean_field_lq_control",
     "pmp_boundary_residuals",
     "residual_tanh",
     "riccati",
@@ -381,3 +390,31 @@ def lq_residuals(horizon: int = 3, bellman: Callable | None = None) -> tuple[lis
 
 def _state(solution, xs, t):
     return xs[0] if t == 0 else solution[xs[t]]
+
+
+#: Symbols of the mean-field LQ problem: the drift a, the control cost λ, the population's mean terminal residual
+#: m = E[e^{aT}x_0 − y] (what the uncontrolled flow misses on average).
+DRIFT, CONTROL_COST, MEAN_RESIDUAL = sp.Symbol("a", real=True, nonzero=True), sp.Symbol("lambda_c", positive=True), sp.Symbol("m", real=True)
+
+
+def mean_field_lq_control() -> sp.Expr:
+    r"""θ*(t) of min_θ E_μ[½(x_T − y)²] + (λ/2)∫₀ᵀθ(t)²dt, ẋ = a x + θ(t) for every sample, by the mean-field PMP.
+
+    With H = pθ + p a x − (λ/2)θ²: ṗ = −a p and p_T = −(x_T − y), so p_t = −(x_T − y)e^{a(T − t)}; maximising
+    E_μ[H] gives θ_t = E_μ[p_t]/λ = −(m + c)e^{a(T − t)}/λ, where x_T − y = (e^{aT}x_0 − y) + c and
+    c = ∫₀ᵀ e^{a(T − s)}θ(s)ds is the control's common shift; consistency solves the linear equation for c:
+
+    .. math::  θ^*(t) = −\frac{m\, e^{a(T − t)}}{λ + G}, \qquad G = \int_0^T e^{2a(T − s)}ds.
+
+    Only the mean m of the uncontrolled residual enters: its variance is a cost no shared control can remove.
+    Each step is derived here (the costate ODE by ``dsolve``, the maximiser by ``solve``)."""
+    t, s, horizon = TIME_SYMBOL, sp.Symbol("s", real=True), HORIZON_SYMBOL
+    p, shift = sp.Function("p"), sp.Symbol("c", real=True)
+    terminal = -(MEAN_RESIDUAL + shift)  # E_μ[p_T] = −E[x_T − y]
+    costate = sp.dsolve(sp.Eq(p(t).diff(t), -DRIFT * p(t)), p(t), ics={p(horizon): terminal}).rhs  # ṗ = −∂H/∂x
+    theta = sp.Symbol("theta", real=True)
+    (control,) = sp.solve(sp.diff(costate * theta - CONTROL_COST * theta**2 / 2, theta), theta)  # argmax E_μ[H]
+    # the generic antiderivative (a ≠ 0; a → 0 is its limit, G → T)
+    consistency = sp.Eq(shift, sp.integrate(sp.exp(DRIFT * (horizon - s)) * control.subs(t, s), (s, 0, horizon), conds="none"))
+    (common,) = sp.solve(consistency, shift)
+    return sp.simplify(control.subs(shift, common))

@@ -11,6 +11,8 @@ wrong sign, the 1/S lost, the Riccati update with the wrong sign.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,8 @@ from dyncheck.numerics.control import (
     complex_step_gradient,
     direct_lq_controls,
     euler_adjoint_costates,
+    mean_field_lq_direct,
+    mean_field_lq_pmp,
     msa_train,
     pmp_costates,
     pmp_lq_controls,
@@ -30,9 +34,12 @@ from dyncheck.numerics.control import (
 )
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
-from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence, judge_width_exponent, width_exponent
 from dyncheck.theory.control import (
+    CONTROL_COST,
+    DRIFT,
     LITERATURE,
+    MEAN_RESIDUAL,
     Convention,
     bellman_riccati_residual,
     concrete_costate_residuals,
@@ -41,12 +48,16 @@ from dyncheck.theory.control import (
     euler_costate_error_order,
     gradient_residuals,
     lq_residuals,
+    mean_field_lq_control,
     riccati,
 )
+from dyncheck.theory.symbols import HORIZON, TIME
 
 __all__ = [
     "CLAIMS",
     "CostateIsBackprop",
+    "MeanFieldEmpiricalRate",
+    "MeanFieldLQOptimum",
     "EulerAdjointIsCostate",
     "EulerCostateOrder",
     "ExtendedMSADescends",
@@ -282,6 +293,99 @@ class RiccatiEqualsPMP(Claim):
         return _judge("matrices", difference, f"Riccati feedback vs the PMP boundary problem and the direct minimiser, n = {n}, T = {horizon}", {"n": n, "m": m, "horizon": horizon})
 
 
+# ---------------------------------------------------------------------------------- mean-field LQ control
+
+#: The mean-field LQ problem of E, Han & Li (2019) judged here: ẋ = a x + θ(t) on [0, T], control cost λ, and
+#: μ: x_0 ~ N(1, 1/4), y = 2x_0 + 0.3ε — so m = E[e^{aT}x_0 − y] = e^{aT} − 2.
+MF_DRIFT, MF_COST, MF_HORIZON, MF_MEAN, MF_SPREAD, MF_SLOPE, MF_NOISE = -0.5, 0.1, 1.0, 1.0, 0.5, 2.0, 0.3
+#: The empirical problems' sizes and replicates, and the controls' pieces (their own discretisation cancels
+#: against the population solution on the same grid).
+MF_SIZES, MF_REPLICATES, MF_INTERVALS = (64, 256, 1024, 4096), 32, 50
+
+
+def _mean_field_population(rule: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """μ as a tensor Gauss–Hermite rule in (x_0, ε): exact for the quadratic cost of this linear problem."""
+    z, w = np.polynomial.hermite_e.hermegauss(rule)
+    w = w / w.sum()
+    first, second = (a.ravel() for a in np.meshgrid(z, z, indexing="ij"))
+    x0 = MF_MEAN + MF_SPREAD * first
+    return x0, MF_SLOPE * x0 + MF_NOISE * second, np.outer(w, w).ravel()
+
+
+def _mean_field_values() -> dict:
+    return {DRIFT: MF_DRIFT, CONTROL_COST: MF_COST, HORIZON: MF_HORIZON, MEAN_RESIDUAL: math.exp(MF_DRIFT * MF_HORIZON) * MF_MEAN - MF_SLOPE * MF_MEAN}
+
+
+@dataclass(frozen=True)
+class MeanFieldLQOptimum(Claim):
+    """The population-optimal shared control of the mean-field LQ problem is θ*(t) = ``candidate`` (in a, λ, T, m, t)."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._symbolic, candidate), timed(self._numeric, candidate, "direct"), timed(self._numeric, candidate, "pmp")]
+
+    def _symbolic(self, candidate) -> Evidence:
+        derived = mean_field_lq_control()
+        details = {"derived": str(derived)}
+        if sp.simplify(derived - candidate) == 0:
+            return Evidence("symbolic-pmp", EXACT, f"the mean-field PMP (costate by dsolve, argmax E_μ[H], consistency of the common shift) gives θ*(t) = {derived}", details)
+        return Evidence("symbolic-pmp", DISAGREE, f"the mean-field PMP gives θ*(t) = {derived}, not {candidate}", details)
+
+    def _numeric(self, candidate, method: str) -> Evidence:
+        """The population problem on 400 pieces (μ by its Gauss–Hermite rule), by least squares or by successive
+        approximations of the mean-field PMP, against the candidate at the pieces' midpoints (error O(h²))."""
+        intervals = 400
+        solve = mean_field_lq_direct if method == "direct" else mean_field_lq_pmp
+        x0, y, weights = _mean_field_population()
+        control = solve(MF_DRIFT, MF_COST, MF_HORIZON, x0, y, weights=weights, intervals=intervals)
+        midpoints = (np.arange(intervals) + 0.5) * MF_HORIZON / intervals
+        claimed = sp.lambdify(TIME, candidate.subs(_mean_field_values()), "numpy")(midpoints)
+        gap = float(np.abs(control - claimed).max() / np.abs(claimed).max())
+        limit = tolerance("mean_field_control_relative")
+        route = {"direct": "least-squares", "pmp": "successive-approximations"}[method]
+        details = {"intervals": intervals, "relative_gap": gap, "tolerance": limit, "theta_0": float(control[0]), "claimed_0": float(claimed[0])}
+        what = f"the population problem on {intervals} pieces by {route.replace('-', ' ')}: max relative gap to the candidate {gap:.1e}"
+        return Evidence(route, AGREE if gap <= limit else DISAGREE, what, details)
+
+
+@functools.cache
+def _empirical_gaps(method: str) -> dict[int, np.ndarray]:
+    """sup_k |θ^N_k − θ^μ_k| over ``MF_REPLICATES`` draws of N samples, each size, by ``method``: the empirical
+    problem's control against the population one on the same pieces."""
+    solve = mean_field_lq_direct if method == "direct" else mean_field_lq_pmp
+    x0, y, weights = _mean_field_population()
+    population = solve(MF_DRIFT, MF_COST, MF_HORIZON, x0, y, weights=weights, intervals=MF_INTERVALS)
+    gaps = {}
+    for i, n in enumerate(MF_SIZES):
+        rng = np.random.default_rng(900 + i)
+        values = []
+        for _ in range(MF_REPLICATES):
+            sample = MF_MEAN + MF_SPREAD * rng.standard_normal(n)
+            target = MF_SLOPE * sample + MF_NOISE * rng.standard_normal(n)
+            values.append(float(np.abs(solve(MF_DRIFT, MF_COST, MF_HORIZON, sample, target, intervals=MF_INTERVALS) - population).max()))
+        gaps[n] = np.array(values)
+    return gaps
+
+
+@dataclass(frozen=True)
+class MeanFieldEmpiricalRate(Claim):
+    """The empirical (N-sample) optimal control's distance to the population one falls like N^``candidate``."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._judge, candidate, "direct"), timed(self._judge, candidate, "pmp")]
+
+    @staticmethod
+    def _judge(candidate, method: str) -> Evidence:
+        slope, error, details = width_exponent(_empirical_gaps(method))
+        details.update({"replicates": MF_REPLICATES, "intervals": MF_INTERVALS})
+        route = {"direct": "least-squares", "pmp": "successive-approximations"}[method]
+        return judge_width_exponent(route, slope, error, float(candidate), details, bound=False, what=f"sup_t |θ^N(t) − θ*(t)| over N = {MF_SIZES[0]}…{MF_SIZES[-1]}")
+
+
+def _mean_field_g():
+    s = sp.Symbol("s", real=True)
+    return sp.integrate(sp.exp(2 * DRIFT * (HORIZON - s)), (s, 0, HORIZON), conds="none")
+
+
 CLAIMS = [
     CostateIsBackprop(
         "control.costate_is_backprop",
@@ -324,5 +428,19 @@ CLAIMS = [
         r"u_t^{\mathrm{PMP}} = -K_t x_t,\ K_t = (R + B^\top P_{t+1} B)^{-1} B^\top P_{t+1} A,\ p_t = -P_t x_t",
         literature=riccati,
         wrong=_wrong_riccati,
+    ),
+    MeanFieldLQOptimum(
+        "control.mean_field_lq_optimum",
+        "E, Han & Li (2019), Res. Math. Sci. 6: the mean-field maximum principle; here ẋ = a x + θ, Φ = ½(x_T − y)², L = (λ/2)θ²",
+        r"\theta^*(t) = -\frac{m\, e^{a(T - t)}}{\lambda + G},\ G = \int_0^T e^{2a(T-s)}ds,\ m = \mathbb E_\mu[e^{aT}x_0 - y]",
+        literature=-MEAN_RESIDUAL * sp.exp(DRIFT * (HORIZON - TIME)) / (CONTROL_COST + _mean_field_g()),
+        wrong=-MEAN_RESIDUAL * sp.exp(DRIFT * (HORIZON - TIME)) / CONTROL_COST,
+    ),
+    MeanFieldEmpiricalRate(
+        "control.mean_field_empirical_rate",
+        "E, Han & Li (2019), Theorem 6: the empirical problem's solution is within O(N^{-1/2}) of the population one",
+        r"\sup_t |\theta^N(t) - \theta^*(t)| \propto N^{-1/2}",
+        literature=-0.5,
+        wrong=-1.0,
     ),
 ]

@@ -115,3 +115,26 @@ def test_digits_problem_and_accuracy():
     before = accuracy(network, x0, y)
     gradient_train(network, x0, y, method="adam", learning_rate=0.01, iterations=150)
     assert accuracy(network, x0, y) > max(before, 0.8)
+
+
+def test_mean_field_lq_least_squares_and_successive_approximations_agree_and_refuse_bad_samples():
+    import numpy as np
+    import pytest
+
+    from dyncheck.numerics.control import mean_field_lq_direct, mean_field_lq_pmp
+    from dyncheck.theory.errors import UsageError
+
+    rng = np.random.default_rng(4)
+    x0 = rng.normal(1.0, 0.5, 300)
+    y = 2 * x0 + 0.3 * rng.standard_normal(300)
+    for drift in (-0.5, 0.0, 0.7):
+        direct = mean_field_lq_direct(drift, 0.1, 1.0, x0, y, intervals=40)
+        assert np.abs(direct - mean_field_lq_pmp(drift, 0.1, 1.0, x0, y, intervals=40)).max() < 1e-11
+    # only the mean residual matters: shifting every y by its own noise's mean changes nothing else
+    centred = mean_field_lq_direct(-0.5, 0.1, 1.0, x0, y - (y - 2 * x0) + (y - 2 * x0).mean(), intervals=40)
+    assert np.abs(centred - mean_field_lq_direct(-0.5, 0.1, 1.0, x0, y, intervals=40)).max() < 1e-12
+    for bad in (dict(x0=x0, y=y[:-1]), dict(x0=x0, y=y, weights=np.full(300, 0.5))):
+        with pytest.raises(UsageError):
+            mean_field_lq_direct(-0.5, 0.1, 1.0, intervals=10, **bad)
+    with pytest.raises(UsageError):
+        mean_field_lq_pmp(-0.5, 0.1, 0.0, x0, y)

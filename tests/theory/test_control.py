@@ -45,3 +45,18 @@ def test_the_riccati_recursion_is_the_bellman_equation_solved():
 def test_scalar_lq_riccati_is_pmp():
     controls, costates = lq_residuals(3)
     assert _all_zero(controls) and _all_zero(costates)
+
+
+def test_the_mean_field_lq_control_solves_its_own_optimality_conditions():
+    import sympy as sp
+
+    from dyncheck.theory.control import CONTROL_COST, DRIFT, MEAN_RESIDUAL, mean_field_lq_control
+    from dyncheck.theory.symbols import HORIZON, TIME
+
+    theta = mean_field_lq_control()
+    s = sp.Symbol("s", real=True)
+    shift = sp.integrate(sp.exp(DRIFT * (HORIZON - s)) * theta.subs(TIME, s), (s, 0, HORIZON), conds="none")
+    # θ = E_μ[p]/λ with p_t = −(m + c)e^{a(T − t)}: the maximum principle's condition, checked on the result
+    assert sp.simplify(theta + (MEAN_RESIDUAL + shift) * sp.exp(DRIFT * (HORIZON - TIME)) / CONTROL_COST) == 0
+    # a → 0: G → T, θ* → −m/(λ + T)
+    assert sp.simplify(sp.limit(theta, DRIFT, 0) + MEAN_RESIDUAL / (CONTROL_COST + HORIZON)) == 0
