@@ -40,11 +40,13 @@ import sympy as sp
 
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, THETA, R, U
+from dyncheck.theory.symbols import Z as Z_SYMBOL
 from dyncheck.theory.timelimit import SymbolicTimeout, time_limit
 
 __all__ = [
     "CircleModel",
     "TwoLayerModel",
+    "balance_rate",
     "KURAMOTO_COUPLING",
     "PINNING_STRENGTH",
     "circle_model",
@@ -230,3 +232,26 @@ def _check_generic_gradient(pair: sp.Expr, first: tuple, second: tuple) -> None:
             value = sp.N(sp.diff(pair, c).subs(point), 15)
             if not value.is_finite or not value.is_real:
                 raise UsageError(f"the closed form U = {pair} has no finite gradient at generic weights (∂U/∂{c} = {value} at {point}); the particle flow needs one")
+
+
+def balance_rate(activation: sp.Expr | None = None, dimension: int = 3) -> sp.Expr:
+    """d/dt(a² − |w|²) for one feature a·σ(⟨w, x⟩) (σ = ``activation`` in z, default relu) at one sample under the gradient flow of any loss ℓ(ŷ)
+    (ℓ′ = g undefined): 2aȧ − 2⟨w, ẇ⟩ with ȧ = −g ∂_a, ẇ = −g ∇_w and relu(u) = u H(u), each term c(w, x)δ(u) of
+    the result replaced by c on the hyperplane u = 0 (the distribution c δ(u) is c|_{u=0} δ(u)).  It is 0: a² − |w|²
+    is conserved by each neuron of a two-layer ReLU network, whatever the loss, the samples or the other neurons
+    (Euler's identity σ(u) = uσ′(u) of the positively 1-homogeneous σ, so that θ = (a, w) ↦ a σ(⟨w, x⟩) is
+    2-homogeneous), and the sign of a balanced a never changes.  Not for σ = tanh: −2a g (tanh u − u tanh′u)."""
+    a = sp.Symbol("a", real=True)
+    w = sp.symbols(f"w1:{dimension + 1}", real=True)
+    x = sp.symbols(f"x1:{dimension + 1}", real=True)
+    g = sp.Function("g")
+    pre = sum(p * q for p, q in zip(w, x))
+    sigma = (sp.Max(Z_SYMBOL, 0) if activation is None else activation).rewrite(sp.Heaviside)
+    feature = a * sigma.subs(Z_SYMBOL, pre)
+    rate = sp.expand(2 * a * (-g(feature) * sp.diff(feature, a)) - 2 * sum(c * (-g(feature) * sp.diff(feature, c)) for c in w))
+    on_plane = {w[0]: sp.solve(pre, w[0])[0]}
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(rate):
+        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.DiracDelta)]
+        total += sp.simplify((term / deltas[0]).subs(on_plane)) * deltas[0] if deltas else term
+    return sp.simplify(total)

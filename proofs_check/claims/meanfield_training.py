@@ -29,22 +29,25 @@ import sympy as sp
 
 from dyncheck.numerics.meanfield_training import (
     autograd_velocity,
+    cone_optimum,
     distributional_dynamics,
     kuramoto_velocity,
     mean_field_velocity,
     network_velocity,
     particle_sgd,
+    relu_teacher_problem,
     train,
+    train_relu_network,
     two_layer_risk,
 )
 from dyncheck.numerics.solvers import fixed_step
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, INCONCLUSIVE, Evidence, judge_monte_carlo, judge_width_exponent, replicate_statistics, width_exponent
-from dyncheck.theory.meanfield_training import circle_model, cosine_risk, kuramoto_form, particle_velocity, two_layer_model
+from dyncheck.theory.meanfield_training import balance_rate, circle_model, cosine_risk, kuramoto_form, particle_velocity, two_layer_model
 from dyncheck.theory.symbols import LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, R, U, Z
 
-__all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "DistributionalDynamics", "FEATURES", "MeanFieldScaling", "RiskFluctuations", "TWO_LAYER_TEACHER"]
+__all__ = ["CLAIMS", "CircleKuramotoForm", "CosineSteadyOrder", "DistributionalDynamics", "FEATURES", "GlobalConvergence", "MeanFieldScaling", "RiskFluctuations", "TWO_LAYER_TEACHER"]
 
 #: The features the Kuramoto form is judged on: the cosine, a second harmonic, and sin u + cos³u.
 FEATURES = (sp.sqrt(2) * sp.cos(U), sp.sqrt(2) * sp.cos(U) + sp.cos(2 * U), sp.sin(U) + sp.cos(U) ** 3)
@@ -298,6 +301,63 @@ class MeanFieldScaling(Claim):
         return judge_width_exponent("feature-displacement", slope, error, 0.0, details, bound=False, what=f"mean |w_i(t) − w_i(0)| at t = {HORIZON:g}")
 
 
+
+# ---------------------------------------------------------------- global convergence (Chizat & Bach 2018)
+
+#: Widths, steps and learning rate of the ReLU-teacher runs (mean-field scaling, full batch).
+RELU_WIDTHS, RELU_STEPS, RELU_RATE = (64, 256), 1500, 0.5
+
+
+@functools.cache
+def _relu_losses(initialisation: str, gradient: str) -> dict[int, np.ndarray]:
+    x, y = relu_teacher_problem()
+    return {n: train_relu_network(x, y, n, initialisation=initialisation, steps=RELU_STEPS, learning_rate=RELU_RATE, seed=n, gradient=gradient) for n in RELU_WIDTHS}
+
+
+@dataclass(frozen=True)
+class GlobalConvergence(Claim):
+    """Gradient descent on a wide two-layer ReLU network (2-homogeneous in θ = (a, w)), from the initialisation
+    ``candidate``, reaches the global minimum — zero loss on a realisable teacher.
+
+    Chizat & Bach (2018), the 2-homogeneous case of their global-convergence theorem.  Hypotheses: θ ↦ a relu(⟨w, x⟩)
+    is 2-homogeneous (a bias enters as a constant input); the loss is convex and smooth in ŷ (the square loss);
+    the initial measure's support covers every direction of the parameter sphere (Gaussian w and a = ±|w|, both
+    signs); and the Wasserstein gradient flow converges (here: the loss settles).  Conclusion: its limit is a
+    global minimiser.  Initialised on the half-space a > 0 the support misses half the directions, and since
+    a² − |w|² is conserved (:func:`dyncheck.theory.meanfield_training.balance_rate`) no a ever turns negative."""
+
+    def routes(self, candidate, profile: Profile) -> list[Evidence]:
+        return [timed(self._trained, candidate, "backprop"), timed(self._autograd, candidate), timed(self._reachable, candidate)]
+
+    @staticmethod
+    def _trained(candidate, gradient: str) -> Evidence:
+        losses = _relu_losses(candidate, gradient)
+        final = {n: float(v[-1]) for n, v in losses.items()}
+        limit = tolerance("global_minimum_loss")
+        details = {"initialisation": candidate, "final_loss": final, "initial_loss": {n: float(v[0]) for n, v in losses.items()}, "steps": RELU_STEPS, "tolerance": limit}
+        route = {"backprop": "gd-backprop", "autograd": "gd-autograd"}[gradient]
+        what = f"{candidate} initialisation, widths {RELU_WIDTHS}, {RELU_STEPS} full-batch steps: final loss " + ", ".join(f"{v:.1e}" for v in final.values())
+        return Evidence(route, AGREE if max(final.values()) <= limit else DISAGREE, what, details)
+
+    @needs_torch("gd-autograd")
+    def _autograd(self, torch, candidate) -> Evidence:
+        return self._trained(candidate, "autograd")
+
+    @staticmethod
+    def _reachable(candidate) -> Evidence:
+        """a² − |w|² conserved (symbolic), so the flow stays among networks whose a have the initial signs; the best
+        loss among those (NNLS over 4096 directions) is 0 only if both signs are present."""
+        rate = balance_rate()
+        if rate != 0:
+            return Evidence("conservation-and-cone", DISAGREE, f"d/dt(a² − |w|²) = {rate}, not 0: the balance is not conserved")
+        x, y = relu_teacher_problem()
+        best = cone_optimum(x, y, signs="both" if candidate == "spread" else "positive")
+        limit = tolerance("global_minimum_loss")
+        details = {"balance_rate": "0", "cone_optimum": best, "tolerance": limit}
+        signs = "a of both signs" if candidate == "spread" else "a > 0 only"
+        what = f"d/dt(a² − |w|²) = 0 (derived), so the flow keeps {signs}; the best loss of such networks (NNLS, 4096 directions) is {best:.4g}"
+        return Evidence("conservation-and-cone", AGREE if best <= limit else DISAGREE, what, details)
+
 CLAIMS = [
     CircleKuramotoForm(
         "meanfield_training.circle_kuramoto_form",
@@ -333,5 +393,12 @@ CLAIMS = [
         r"\hat y = \tfrac1N\sum_i \sigma_*(x; \theta_i):\ |\theta_i(t) - \theta_i(0)| = O(1),\ R_N(t) \to R(\rho_t)",
         literature="mean-field",
         wrong="ntk",
+    ),
+    GlobalConvergence(
+        "meanfield_training.global_convergence_relu",
+        "Chizat & Bach (2018), NeurIPS: gradient flow of wide 2-homogeneous networks from an initialisation covering every direction reaches a global minimum",
+        r"\rho_0 \text{ covers } S^{d},\ \rho_t \to \rho_\infty \Rightarrow R(\rho_\infty) = \min R = 0 \text{ (realisable teacher)}",
+        literature="spread",
+        wrong="half-space",
     ),
 ]

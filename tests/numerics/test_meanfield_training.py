@@ -91,3 +91,20 @@ def test_the_distributional_dynamics_converge_in_the_rule_and_sgd_is_the_same_on
     del torch
     other = particle_sgd(model, 16, replicates=3, spread=0.5, time=0.5, step=0.01, seed=2, backend="torch")
     assert np.abs(run.particles - other.particles).max() < 1e-12
+
+
+def test_relu_networks_converge_from_both_signs_and_stall_at_the_cone_optimum_from_one():
+    from dyncheck.numerics.meanfield_training import cone_optimum, relu_teacher_problem, train_relu_network
+    from dyncheck.theory.errors import UsageError
+
+    x, y = relu_teacher_problem()
+    spread = train_relu_network(x, y, 128, steps=1500, seed=3)
+    half = train_relu_network(x, y, 128, initialisation="half-space", steps=1500, seed=3)
+    positive = cone_optimum(x, y, signs="positive")
+    assert spread[-1] < 1e-4 < positive - 0.2 and cone_optimum(x, y) < 1e-12
+    assert positive <= half[-1] < positive * 1.01  # the stall is the best a > 0 allows, reached
+    assert abs(cone_optimum(x, y, signs="positive", directions=8192) - positive) < 1e-3  # converged in the dictionary
+    with pytest.raises(UsageError):
+        train_relu_network(x, y, 16, initialisation="lazy")
+    with pytest.raises(UsageError):
+        cone_optimum(x[:, :2], y)

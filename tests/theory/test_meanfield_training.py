@@ -77,3 +77,11 @@ def test_two_layer_model_derives_the_erf_kernel_and_refuses_what_it_cannot_use()
     ):
         with pytest.raises(UsageError, match=message):
             two_layer_model(activation, teacher)
+
+
+def test_the_balance_a2_minus_w2_is_conserved_exactly_for_homogeneous_activations():
+    from dyncheck.theory.meanfield_training import balance_rate
+    from dyncheck.theory.symbols import Z
+
+    assert balance_rate() == 0 and balance_rate(sp.Max(Z, 0) - sp.Max(-Z, 0) / 10, 2) == 0  # ReLU, leaky ReLU
+    assert balance_rate(sp.tanh(Z), 2) != 0 and balance_rate(sp.Max(Z, 0) ** 2, 2) != 0  # not 1-homogeneous

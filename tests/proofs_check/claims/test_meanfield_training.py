@@ -10,7 +10,7 @@ from dyncheck.proofs_check.verdicts import DISAGREE, PROVED, REFUTED, VERIFIED
 
 IDS = sorted(c for c in REGISTRY if c.startswith("meanfield_training."))
 #: The circle-feature claims are derived symbolically (proved); the Gaussian-input ones rest on sampling (verified).
-SAMPLED = {"meanfield_training.distributional_dynamics", "meanfield_training.mean_field_scaling", "meanfield_training.risk_fluctuations"}
+SAMPLED = {"meanfield_training.distributional_dynamics", "meanfield_training.global_convergence_relu", "meanfield_training.mean_field_scaling", "meanfield_training.risk_fluctuations"}
 
 
 @pytest.mark.parametrize("claim_id", IDS)
