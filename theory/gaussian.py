@@ -200,6 +200,11 @@ class NoClosedForm(Exception):
     """A strategy does not apply to this integrand (the message says why)."""
 
 
+class NotElementary(NoClosedForm):
+    """A rule reduced the expectation to an integral that is known not to be elementary (Owen's T, a bivariate normal
+    CDF): no later rule is tried, and the expectation is left for quadrature with that reason."""
+
+
 #: Conditions gathered while one strategy runs, and the substitutions (dummies → what they stand
 #: for) and correlation paths (Price's t from 0 to its end) needed to state them in the parameters.
 _COLLECTED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("conditions", default=None)
@@ -696,6 +701,8 @@ def _price_1d(expr: sp.Expr, z, steps, depth=0) -> sp.Expr:
             continue
         first = hard[0]
         rest = coeff * sp.Mul(*factors) / first
+        if not rest.has(z):
+            raise NoClosedForm(f"{first} is the only factor in z: Price's theorem has nothing to correlate it with")
         kernel = _price_product(first.subs(z, u), rest.subs(z, v), u, v, rho, steps, depth)
         at_one = kernel.subs(rho, 1)
         if at_one.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
@@ -767,7 +774,11 @@ def _expect_1d(expr: sp.Expr, z, depth: int = 0) -> sp.Expr:
     try:
         return _moments_1d(expr, z)
     except NoClosedForm:
+        pass
+    try:
         return _price_1d(expr, z, [], depth)
+    except NoClosedForm:
+        return _shift(expr, (z,), None, [], depth)
 
 
 def _strategies(expr, variables, rho):
@@ -777,15 +788,101 @@ def _strategies(expr, variables, rho):
             ("parity", lambda steps: _parity(expr, variables)),
             ("gaussian-moments", lambda steps: _moments_1d(expr, z)),
             ("price", lambda steps: _price_1d(expr, z, steps)),
+            ("shift", lambda steps: _shift(expr, variables, rho, steps)),
             ("sympy-integrate", lambda steps: _integrate_1d(expr, z)),
         ]
     u, v = variables
     return [
         ("parity", lambda steps: _parity(expr, variables)),
+        ("bivariate-cdf", lambda steps: _bivariate_cdf(expr, u, v, rho)),
         ("gaussian-moments", lambda steps: _moments_2d(expr, u, v, rho)),
         ("price", lambda steps: _price_2d(expr, u, v, rho, steps)),
+        ("shift", lambda steps: _shift(expr, variables, rho, steps)),
         ("sympy-integrate", lambda steps: _integrate_2d(expr, u, v, rho)),
     ]
+
+
+#: Functions whose affine-argument products are bivariate normal CDFs: their derivatives are Gaussians.
+_CDF_LIKE = (sp.erf, sp.erfc, sp.Heaviside)
+
+
+def _bivariate_cdf(expr: sp.Expr, u, v, rho) -> sp.Expr:
+    """Refuse, as not elementary, a sum of terms c·F(a u + b)·G(c v + d) with F, G among erf, erfc and the step and
+    some shift b or d nonzero: each is an affine image of the bivariate normal CDF Φ₂(h, k; ρ), whose closed form
+    needs Owen's T function (Owen 1956) — for b = d = 0 Price's theorem gives arcsines instead."""
+    if not rho.free_symbols:
+        raise NoClosedForm("the correlation is a number")
+    shifted = False
+    for term in sp.Add.make_args(sp.expand(expr)):
+        calls = [f for f in sp.Mul.make_args(term) if f.has(u, v)]
+        if len(calls) != 2 or not all(isinstance(f, _CDF_LIKE) for f in calls):
+            raise NoClosedForm("not a product of two CDF-like factors")
+        if sorted((bool(f.has(u)), bool(f.has(v))) for f in calls) != [(False, True), (True, False)]:
+            raise NoClosedForm("the factors do not split into one of u and one of v")
+        for f in calls:
+            argument = sp.expand(f.args[0])
+            try:
+                if sp.Poly(argument, u, v).total_degree() != 1:
+                    raise NoClosedForm("an argument is not affine")
+            except sp.PolynomialError:
+                raise NoClosedForm("an argument is not affine") from None
+            shifted = shifted or argument.subs({u: 0, v: 0}) != 0
+    if not shifted:
+        raise NoClosedForm("no argument is shifted (Price's theorem applies)")
+    raise NotElementary("E[F(a u + b)·G(c v + d)] with F, G among erf, erfc and H and a shift b or d ≠ 0 is a bivariate normal CDF Φ₂(h, k; ρ) — Owen's T function, not elementary")
+
+
+def _expect_any(expr: sp.Expr, variables, rho, depth: int) -> sp.Expr:
+    """Closed-form E[expr] by parity, Gaussian moments and Price's theorem (inside the shift rule)."""
+    if _is_odd(expr, variables):
+        return sp.S.Zero
+    if len(variables) == 1:
+        return _expect_1d(expr, variables[0], depth)
+    u, v = variables
+    try:
+        return _moments_2d(expr, u, v, rho)
+    except NoClosedForm:
+        return _price_2d(expr, u, v, rho, [], depth)
+
+
+def _shifted(expr: sp.Expr, variables, t: sp.Symbol) -> tuple[sp.Expr, dict]:
+    """expr with the constant term c of every function's affine argument a·x + c replaced by t·c, and the map of
+    the shifted arguments; NoClosedForm when no argument has a constant term."""
+    shifts = {}
+    for call in expr.atoms(sp.Function):
+        if not call.has(*variables) or len(call.args) != 1:
+            continue
+        argument = sp.expand(call.args[0])
+        constant = argument.subs({x: 0 for x in variables})
+        if constant != 0 and all(sp.Poly(argument, *variables).total_degree() == 1 for _ in [0]):
+            shifts[call] = call.func(argument - constant + t * constant)
+    if not shifts:
+        raise NoClosedForm("no argument of the form a·x + c with c ≠ 0")
+    return expr.xreplace(shifts), shifts
+
+
+def _shift(expr: sp.Expr, variables, rho, steps: list[str], depth: int = 0) -> sp.Expr:
+    r"""E[F(1)] for F(t) = expr with each affine argument a·x + c shifted to a·x + t·c: F(1) = F(0) + ∫₀¹F′(t)dt,
+    F(0) and F′(t) by parity, Gaussian moments and Price's theorem (differentiating an erf or a step in t leaves a
+    Gaussian or a delta, which the moments integrate), and the t-integral by ``sympy.integrate``.  For
+    E[erf(az + b)] it gives erf(b/√(1 + 2a²)); a product of two shifted erfs or steps of correlated variables
+    leaves a t-integral of a Gaussian times an erf — a bivariate normal CDF (Owen's T), not elementary — and the
+    rule says so."""
+    t = sp.Dummy("t", real=True)
+    try:
+        family, _ = _shifted(expr, variables, t)
+    except sp.PolynomialError:
+        raise NoClosedForm("an argument is not a polynomial in the variables") from None
+    start = _expect_any(family.subs(t, 0), variables, rho, depth + 1)
+    rate = _expect_any(sp.diff(family, t), variables, rho, depth + 1)
+    integral = sp.integrate(sp.simplify(rate), (t, 0, 1), conds="none")
+    if integral.has(sp.Integral):
+        raise NotElementary(
+            f"the shifted arguments leave ∫₀¹ {sp.simplify(rate)} dt, not elementary "
+            "(a bivariate normal CDF, i.e. Owen's T function)"
+        )
+    steps.append(f"shift: F(t) = E[{family}], F(0) = {start}, F′(t) = {sp.simplify(rate)}, integrated over t ∈ [0, 1]")
+    return start + integral
 
 
 def _parity(expr, variables) -> sp.Expr:
@@ -1001,6 +1098,16 @@ def _domain_conditions(variables, rho) -> list[Condition]:
     return collected["conditions"]
 
 
+def _almost_everywhere(expr: sp.Expr) -> sp.Expr:
+    """The same function up to a null set: Max/Min with a kink as steps (max(x, 0) = x·H(x)), and powers of a step
+    reduced, H(x)ⁿ = H(x) (n ≥ 1) — so relu(u)²·relu(v)² and u²H(u)·v²H(v) are one integrand."""
+    expr = expr.replace(lambda e: isinstance(e, (sp.Max, sp.Min)), lambda e: e.rewrite(sp.Heaviside))
+    return expr.replace(
+        lambda e: e.is_Pow and isinstance(e.base, sp.Heaviside) and e.exp.is_Integer and e.exp > 0,
+        lambda e: e.base,
+    )
+
+
 def _derive(integrand: sp.Expr, variables: tuple[sp.Symbol, ...], rho: sp.Expr, time_limit_s: float) -> Derivation:
     """:func:`expect`'s strategies in turn, each under ``time_limit_s`` of CPU time."""
     target = GaussianExpectation(integrand, variables, rho)
@@ -1012,8 +1119,11 @@ def _derive(integrand: sp.Expr, variables: tuple[sp.Symbol, ...], rho: sp.Expr, 
         return Derivation(target, integrand, "constant", ("the integrand does not depend on the variables",), tuple(domain))
 
     steps: list[str] = []
+    normalised = _almost_everywhere(integrand)
+    if normalised != integrand:
+        steps.append(f"almost everywhere: max(x, 0) = x·H(x) and H(x)ⁿ = H(x), so the integrand is {normalised}")
     exhausted = False
-    for rule, attempt in _strategies(integrand, variables, rho):
+    for rule, attempt in _strategies(normalised, variables, rho):
         collected = {"conditions": list(domain), "substitutions": [], "paths": []}
         token = _COLLECTED.set(collected)
         try:
@@ -1022,6 +1132,9 @@ def _derive(integrand: sp.Expr, variables: tuple[sp.Symbol, ...], rho: sp.Expr, 
                 conditions = _state_conditions(collected)
             if not enforced:
                 steps.append(f"{rule}: ran without a time limit (not in the main thread)")
+        except NotElementary as why:
+            steps.append(f"{rule}: no elementary closed form ({why})")
+            break
         except NoClosedForm as why:
             steps.append(f"{rule}: does not apply ({why})")
             continue

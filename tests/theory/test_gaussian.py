@@ -134,3 +134,29 @@ def test_a_swallowed_timeout_fires_again():
                 pass
             spin()
     assert time.monotonic() - start < 1
+
+
+@pytest.mark.parametrize("scale, shift", [(2, 1), (1, sp.Rational(-1, 2)), (sp.Rational(1, 3), 3)])
+def test_shifted_erf_has_its_classical_closed_form_and_matches_quadrature(scale, shift):
+    d = expect(sp.erf(scale * Z + shift), Z)
+    assert d.rule == "shift"
+    assert sp.simplify(d.value - sp.erf(shift / sp.sqrt(1 + 2 * scale**2))) == 0  # E[erf(az + b)] = erf(b/√(1 + 2a²))
+    with mpmath.workdps(30):
+        direct = mpmath.quad(lambda x: mpmath.erf(float(scale) * x + float(shift)) * mpmath.npdf(x), [-mpmath.inf, mpmath.inf])
+    assert abs(float(direct) - float(d.value)) < 1e-14
+    # Stein's lemma through the shift: E[v erf(u + b)] = ρ E[erf′(u + b)]
+    stein = expect(V * sp.erf(U + shift), (U, V), RHO)
+    assert sp.simplify(stein.value - RHO * 2 / sp.sqrt(3 * sp.pi) * sp.exp(-sp.S(shift) ** 2 / 3)) == 0
+
+
+def test_spellings_of_relu_powers_give_one_closed_form_and_shifted_cdfs_are_said_to_be_not_elementary():
+    reference = expect(U**2 * sp.Heaviside(U) * V**2 * sp.Heaviside(V), (U, V), RHO)
+    for spelling in (activation("relu")(U) ** 2 * activation("relu")(V) ** 2, sp.Max(U, 0) ** 2 * sp.Max(V, 0) ** 2):
+        d = expect(spelling, (U, V), RHO)
+        assert d.closed and sp.simplify(d.value - reference.value) == 0  # Cho & Saul's order-2 arc-cosine kernel
+        assert any("almost everywhere" in step for step in d.steps)
+    for integrand in (sp.erf(U + 1) * sp.erf(V - sp.Rational(1, 2)), sp.Heaviside(U + 1) * sp.Heaviside(V)):
+        d = expect(integrand, (U, V), RHO)
+        assert not d.closed and not d.exhausted
+        assert any("Owen's T" in step for step in d.steps) and "no closed form" in d.steps[-1]
+    assert expect(sp.erf(2 * U) * sp.Heaviside(V), (U, V), RHO).closed  # unshifted: Price's arcsine
