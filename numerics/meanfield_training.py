@@ -42,6 +42,7 @@ from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SC
 __all__ = [
     "INITIALISATIONS",
     "CircleTraining",
+    "Diverged",
     "SCALINGS",
     "TwoLayerDynamics",
     "autograd_velocity",
@@ -267,7 +268,18 @@ def distributional_dynamics(model: TwoLayerModel, *, spread: float = 1.0, nodes:
             risks.append(two_layer_risk(model, w, beta)[None])
 
     fixed_step(lambda w: (mean_field_velocity(model, w, beta, xi=xi, coefficient=coefficient), None), grid, step, steps, observe=observe)
-    return TwoLayerDynamics(np.array(times), np.array(risks), np.array(kept), beta)
+    return TwoLayerDynamics(np.array(times), _finite_risk(np.array(risks), times, "the distributional dynamics"), np.array(kept), beta)
+
+
+class Diverged(UsageError):
+    """A run's risk left double precision (an activation that grows too fast for the step or the horizon)."""
+
+
+def _finite_risk(risk: np.ndarray, times, what: str) -> np.ndarray:
+    bad = ~np.isfinite(np.reshape(risk, (len(times), -1))).all(axis=1)
+    if bad.any():
+        raise Diverged(f"{what} diverged: the risk is not finite from t = {times[int(np.argmax(bad))]:.3g} (an activation that grows too fast for this step and horizon)")
+    return risk
 
 
 #: SGD steps whose inputs are drawn at once (from numpy's generator, so that both backends see the same x).
@@ -320,7 +332,10 @@ def particle_sgd(
         w = w + (gain * residual[:, None] * slope(pre))[..., None] * x[:, None, :]
     output = np.full(particles, alpha)
     kept_w = np.array(kept)
-    risk = np.array([two_layer_risk(model, v, output) for v in kept_w]) if score else np.empty((len(times), 0))
+    with np.errstate(all="ignore"):
+        risk = np.array([two_layer_risk(model, v, output) for v in kept_w]) if score else np.empty((len(times), 0))
+    if score:
+        _finite_risk(risk, times, "SGD")
     return TwoLayerDynamics(np.array(times), risk, kept_w, output)
 
 

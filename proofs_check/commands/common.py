@@ -336,7 +336,7 @@ def require_memory(needed: float, what: str) -> None:
     """Refuse, before the work, a size whose arrays would not fit in memory (half of it, for the rest)."""
     available = _memory_bytes()
     if needed > available / 2:
-        raise UsageError(f"{what} needs {needed / 2**30:.1f} GiB; this machine has {available / 2**30:.0f} GiB")
+        raise UsageError(f"{what} needs {needed / 2**30:.1f} GiB, more than half of this machine's {available / 2**30:.0f} GiB")
 
 
 def check_backend(args) -> None:

@@ -127,6 +127,8 @@ def _theory(args):
 
 
 def _kuramoto(args) -> int:
+    if args.sparse_exponent is not None and args.graphon is None:
+        raise UsageError("--sparse-exponent describes sparse W-random graphs of a --graphon")
     if args.graphon is not None:
         return _kuramoto_graphon(args)
     theory = _theory(args)
@@ -178,6 +180,9 @@ def _graphon_theory(args):
     graphon = checked_graphon(parse_expression(args.graphon, {"x": x, "y": y}))
     complete = _theory(args)  # the density, on the complete graph: K_c / μ_max below
     function = generate(graphon, [x, y], "numpy")
+    top, _ = graphon_top_eigenvalue(function, (64,))  # cheap first: values in [0, 1], and not zero everywhere
+    if not top > 0:
+        raise UsageError(f"the graphon {graphon} has no positive eigenvalue: the incoherent state never loses stability")
     top, nystrom = graphon_top_eigenvalue(function)
     spectrum = separable_graphon_spectrum(graphon)
     exact = max(spectrum, key=lambda v: float(sp.re(v))) if spectrum else None
@@ -198,9 +203,11 @@ def _graphon_theory(args):
 def _sparse_regime(exponent: float | None) -> str | None:
     if exponent is None:
         return None
+    if exponent == 0:
+        return "p_n = 1: dense W-random graphs"
     if exponent < 1:
         return f"p_n = n^-{exponent:g}: mean degree ∝ n^{1 - exponent:g} → ∞; rescaled by n^{exponent:g} the graphs have the dense graphon's Vlasov limit"
-    return "p_n = 1/n: bounded mean degree, no Vlasov limit (the local fields keep O(1) fluctuations)"
+    return "p_n = 1/n: bounded mean degree, no Vlasov limit (the local fields keep O(1) fluctuations); r∞ theory is the dense limit's, which these graphs do not approach"
 
 
 def _kuramoto_graphon(args) -> int:
@@ -264,7 +271,10 @@ def _simulate_kuramoto(args) -> int:
     require_memory(needed, f"{max(together, 1)} populations of {args.oscillators} oscillators at once over {samples:.3g} steps")
     if args.sparse_exponent is not None and args.graphon is None:
         raise UsageError("--sparse-exponent samples sparse W-random graphs of a --graphon")
-    theory = _graphon_theory(args)[0] if args.graphon is not None else _theory(args)
+    if args.step > args.time / 2:
+        raise UsageError(f"--step {args.step:g} must be at most half of --time {args.time:g}: ⟨r⟩ averages over [T/2, T]")
+    if args.sweep and args.coupling is not None:
+        raise UsageError("give --coupling or --sweep LO HI COUNT, not both")
     if args.sweep:
         lo, hi, count = args.sweep
         if not (0 <= lo < hi) or int(count) < 2:
@@ -278,6 +288,7 @@ def _simulate_kuramoto(args) -> int:
         raise UsageError("the coupling K must be non-negative")
     if args.method == "dop853" and args.backend != "numpy":
         raise UsageError("the adaptive integrator (dop853) runs on numpy")
+    theory = _graphon_theory(args)[0] if args.graphon is not None else _theory(args)
     graph = _kuramoto_graph(args, args.oscillators, theory)
     where = theory.graph if args.graphon is None else f"W-random graph of {args.graphon}" + (f", p_n = n^-{args.sparse_exponent:g}" if args.sparse_exponent else "")
     label = f"{args.oscillators} oscillators × {systems} systems, {where}, {args.backend}/{args.device}"
@@ -321,7 +332,12 @@ def _simulate_kuramoto(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(f"K_c = {theory.critical_coupling:.6g} ({theory.graph}); ⟨r⟩ over t ∈ [{args.time / 2:g}, {args.time:g}], {label}")
+        if args.graphon is not None and args.sparse_exponent:
+            print(_sparse_regime(args.sparse_exponent))
         print(f"{'K':>10} {'⟨r⟩':>10} {'± s.e.':>9} {'r∞ theory':>10}")
         for k, m, e, p in zip(couplings, mean, error, predicted):
-            print(f"{k:10.4g} {m:10.5f} {e:9.1e} {p:10.5f}")
+            se = f"{e:9.1e}" if math.isfinite(e) else f"{'—':>9}"
+            print(f"{k:10.4g} {m:10.5f} {se} {p:10.5f}")
+        if args.plot:
+            print(f"wrote {args.plot}")
     return EXIT_OK

@@ -19,6 +19,7 @@ from dyncheck.proofs_check.commands.common import (
     check_backend,
     count,
     deprecated,
+    json_number,
     require_memory,
 )
 from dyncheck.theory.errors import UsageError
@@ -35,8 +36,10 @@ def _teacher_neuron(text: str) -> tuple[float, tuple[float, ...]]:
         numbers = [float(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a teacher neuron is c,w1[,w2 …] — numbers separated by commas") from None
-    if len(numbers) < 2 or not all(math.isfinite(v) and abs(v) <= _LIMIT for v in numbers):
-        raise argparse.ArgumentTypeError(f"{text!r}: a teacher neuron is c,w1[,w2 …], finite numbers of size ≤ {_LIMIT:g}")
+    if len(numbers) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: a teacher neuron is c,w1[,w2 …] — an output weight c and at least one input weight")
+    if not all(math.isfinite(v) and abs(v) <= _LIMIT for v in numbers):
+        raise argparse.ArgumentTypeError(f"{text!r}: a teacher neuron's weights are finite numbers of size ≤ {_LIMIT:g}")
     return numbers[0], tuple(numbers[1:])
 
 
@@ -46,7 +49,7 @@ def register(commands: Commands) -> None:
         examples=(
             "  dyncheck simulate two-layer --particles 256 --replicates 8 --plot two_layer.png\n"
             "  dyncheck simulate two-layer --particles 64 --teacher 0.5,2 -0.5,0.5 --time 4 --json\n"
-            '  dyncheck simulate two-layer --particles 128 --teacher 1,2,0 --activation "tanh(z)" --scaling ntk\n'
+            '  dyncheck simulate two-layer --particles 128 --teacher 1,2,0 --activation "erf(2*z)" --scaling ntk\n'
             "    (x ~ N(0, I_d), features σ(⟨w, x⟩), teacher y = Σ c σ(⟨w*, x⟩): V, U and R_# come from the Gaussian engine)"
         ),
         run=_two_layer,
@@ -81,6 +84,8 @@ def _two_layer(args) -> int:
     if any(len(w) != dimension for _, w in args.teacher):
         raise UsageError("every --teacher neuron needs the same number of weights (the input dimension d)")
     nodes = args.nodes or {1: 48, 2: 20}.get(dimension, 6)
+    if 2**dimension > 20_000:
+        raise UsageError(f"d = {dimension} inputs: the PDE solver's tensor rule has nodes^d particles, at most 20000, so d ≤ 14")
     if nodes ** dimension > 20_000:
         raise UsageError(f"--nodes {nodes} in d = {dimension} makes {nodes ** dimension} PDE particles; at most 20000")
     steps = args.steps or _OUTPUTS * math.ceil(args.time * args.particles / 0.1 / _OUTPUTS)
@@ -90,6 +95,8 @@ def _two_layer(args) -> int:
     activation = parse_expression(args.activation, {"z": Z})
     if activation.free_symbols - {Z}:
         raise UsageError(f"the activation may use only z, not {', '.join(sorted(map(str, activation.free_symbols - {Z})))}")
+    if not activation.has(Z):
+        raise UsageError(f"the activation σ = {activation} is constant: the features must depend on z")
     teacher = tuple((sp.nsimplify(c, rational=True), tuple(sp.nsimplify(v, rational=True) for v in w)) for c, w in args.teacher)
     model = two_layer_model(activation, teacher)  # the closed forms, before any simulation
     epsilon = args.time / steps
@@ -110,7 +117,7 @@ def _two_layer(args) -> int:
         "N": args.particles, "d": dimension, "activation": str(activation), "teacher": [[float(c), [float(v) for v in w]] for c, w in teacher],
         "U": str(model.U), "V": str(model.V), "R_sharp": float(model.baseline), "scaling": args.scaling, "epsilon": epsilon, "steps": steps,
         "replicates": args.replicates, "times": sgd.times.tolist(), "risk_mean": mean.tolist(),
-        "risk_standard_error": None if error is None else error.tolist(), "pde_risk": pde_risk.tolist(), "pde_nodes": nodes ** dimension,
+        "risk_standard_error": None if error is None else [json_number(e) for e in error], "pde_risk": pde_risk.tolist(), "pde_nodes": nodes ** dimension,
         "pde_solver_error": solver_error, "backend": args.backend, "device": args.device,
     }
     if args.plot:
@@ -121,7 +128,7 @@ def _two_layer(args) -> int:
         return EXIT_OK
     print(f"U(w, w') = {model.U}")
     print(f"V(w) = {model.V},  R_# = {float(model.baseline):.6g}")
-    print(f"{args.replicates} networks of N = {args.particles}, {args.scaling} scaling, one-sample SGD, ε = {epsilon:.3g} ({steps} steps); PDE on {nodes ** dimension} Gauss–Hermite particles (its error ≤ {solver_error:.1e})")
+    print(f"{args.replicates} network{'s' if args.replicates > 1 else ''} of N = {args.particles}, {args.scaling} scaling, one-sample SGD, ε = {epsilon:.3g} ({steps} steps); PDE on {nodes ** dimension} Gauss–Hermite particles (its error ≤ {solver_error:.1e})")
     print(f"{'t':>8} {'R_N (SGD)':>12} {'± s.e.':>9} {'R(ρ_t) PDE':>12}")
     for index in range(0, sgd.times.size, max(1, sgd.times.size // 10)):
         se = f"{error[index]:9.1e}" if error is not None else f"{'—':>9}"

@@ -167,7 +167,8 @@ def test_simulate_kuramoto(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert abs(out["r_mean"][0] - (2 / 3) ** 0.5) <= 1 / 2000**0.5 and plot.stat().st_size > 0
     sweep = tmp_path / "sweep.png"
-    assert main([*argv[:-6], "--oscillators", "500", "--sweep", "0.5", "3", "3", "--time", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
+    assert main([*argv[:-8], "--oscillators", "500", "--sweep", "0.5", "3", "3", "--time", "20", "--step", "0.1", "--plot", str(sweep)]) == 0
+    assert main([*argv, "--sweep", "0.5", "3", "3"]) == 2  # a coupling and a sweep: one of them, not both
     assert "r∞ theory" in capsys.readouterr().out and sweep.stat().st_size > 0
 
 

@@ -90,3 +90,6 @@ def test_simulate_kuramoto_on_a_sparse_graphon_follows_the_graphon_s_theory(caps
         err = capsys.readouterr().err.strip()
         assert stop.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert main(["simulate", "kuramoto", "--oscillators", "100", "--density", "gaussian", "--sigma", "1", "--sparse-exponent", "0.5", "--coupling", "1"]) == 2
+    assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--sparse-exponent", "0.5", "--coupling", "1"]) == 2
+    assert main(["simulate", "kuramoto", "--oscillators", "100", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--time", "2", "--step", "5"]) == 2
+    assert "at most half of --time" in capsys.readouterr().err

@@ -33,6 +33,9 @@ def test_simulate_two_layer_tracks_the_pde_and_writes_its_figure(capsys, tmp_pat
         (["--activation", "erf(q)"], "only z"),
         (["--activation", "__import__('os')"], "unknown function"),
         (["--nodes", "200", "--teacher", "1,1,1"], "at most 20000"),
+        (["--teacher", ",".join(["1"] * 16)], "d ≤ 14"),
+        (["--activation", "1"], "constant"),
+        (["--activation", "exp(z)", "--particles", "8"], "diverged"),  # in words, not NaN
     ],
 )
 def test_simulate_two_layer_refuses_bad_input_in_one_line(capsys, extra, message):
