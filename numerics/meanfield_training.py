@@ -35,6 +35,7 @@ import sympy as sp
 
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.solvers import fixed_step
+from dyncheck.numerics.sweep import sweep, task_seeds
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.meanfield_training import KURAMOTO_COUPLING, PINNING_STRENGTH, CircleModel, TwoLayerModel, linear_in_harmonics
 from dyncheck.theory.symbols import DELTA_ANGLE, LEARNING_RATE_SCALE, TEACHER_SCALE, U, Z
@@ -52,6 +53,7 @@ __all__ = [
     "mean_field_velocity",
     "network_velocity",
     "particle_sgd",
+    "particle_sgd_ensemble",
     "plot_two_layer",
     "quadrature_points",
     "relu_teacher_problem",
@@ -286,24 +288,36 @@ def _finite_risk(risk: np.ndarray, times, what: str) -> np.ndarray:
 _INPUT_CHUNK = 1024
 
 
+def _replicate_seeds(seed, replicates: int) -> list[np.random.SeedSequence]:
+    if isinstance(seed, (int, np.integer)):
+        return np.random.SeedSequence(int(seed)).spawn(replicates)
+    seeds = list(seed)
+    if len(seeds) != replicates:
+        raise ValueError(f"{len(seeds)} seeds for {replicates} replicates")
+    return seeds
+
+
 def particle_sgd(
     model: TwoLayerModel, particles: int, *, replicates: int = 1, spread: float = 1.0, time: float = 4.0, step: float = 1e-3, xi: float = 1.0,
-    scaling: str = "mean-field", seed: int = 0, samples: int = 41, backend: str = "numpy", device: str = "cpu", score: bool = True, progress=None,
+    scaling: str = "mean-field", seed=0, samples: int = 41, backend: str = "numpy", device: str = "cpu", score: bool = True, progress=None,
 ) -> TwoLayerDynamics:
     """``replicates`` networks ŷ = αΣ_iσ(⟨w_i, x⟩) of ``particles`` neurons, w_i(0) ~ N(0, ``spread``² I_d) i.i.d., trained by
     one-sample SGD with step s = εξ (ε = ``step``; time t = kε) on fresh x ~ N(0, I_d), y the teacher's:
     w_i ← w_i + 2s(y − ŷ)σ′(⟨w_i, x⟩)x/(αN) — MMN's update at α = 1/N, and at α = 1/√N (``scaling`` "ntk") the same
     function-space speed (Δŷ = 2s(y − ŷ)·(1/N)Σσ′²|x|² in both).  The exact risk E[(y − ŷ)²] at ``samples`` times.
-    numpy or torch (any device): the same initial weights and inputs (drawn by numpy from ``seed``), so the two
-    backends agree to rounding.  ``score`` False leaves the risk (O(N²) a system and output time) empty."""
-    from dyncheck.numerics.backend import ArrayBackend
+
+    Replicate b draws its initial weights and its inputs from its own :class:`numpy.random.SeedSequence` (``seed``: an
+    integer, whose ``spawn(replicates)`` they are, or the sequences themselves), so a network is the same whether it
+    runs in a batch or alone (a sweep's task), on numpy or on torch (any device; the draws are numpy's).
+    ``score`` False leaves the risk (O(N²) a system and output time) empty."""
+    from dyncheck.numerics.backend import ArrayBackend, child_seed
 
     steps = _check_run(time, step, spread)
     if particles < 1 or replicates < 1:
         raise UsageError("a network needs at least one neuron (N ≥ 1) and one replicate")
     if scaling not in SCALINGS:
         raise UsageError(f"the scaling is one of {', '.join(SCALINGS)}")
-    xp = ArrayBackend(backend, device, seed)
+    xp = ArrayBackend(backend, device, 0)
     lift = (lambda a: a) if xp.name == "numpy" else (lambda a: xp.torch.as_tensor(a, dtype=xp.torch.float64, device=device))
     sigma = generate(model.activation, [Z], backend)
     slope = generate(sp.diff(model.activation, Z), [Z], backend)
@@ -311,8 +325,10 @@ def particle_sgd(
     gain = 2 * step * xi / (alpha * particles)
     coefficients = lift(np.array([float(c) for c, _ in model.teacher]))
     teachers = lift(np.array([[float(x) for x in w] for _, w in model.teacher]).T)  # (d, k)
-    rng = np.random.default_rng(seed)
-    w = lift(rng.normal(0.0, spread, (replicates, particles, model.dimension)))
+    seeds = _replicate_seeds(seed, replicates)
+    starts = [np.random.default_rng(child_seed(q, 0)) for q in seeds]
+    streams = [np.random.default_rng(child_seed(q, 1)) for q in seeds]
+    w = lift(np.stack([g.normal(0.0, spread, (particles, model.dimension)) for g in starts]))
     every = max(1, steps // (samples - 1))
     times, kept = [], []
     for k in range(steps + 1):
@@ -324,7 +340,8 @@ def particle_sgd(
         if k == steps:
             break
         if k % _INPUT_CHUNK == 0:
-            inputs = lift(rng.standard_normal((min(_INPUT_CHUNK, steps - k), replicates, model.dimension)))
+            count = min(_INPUT_CHUNK, steps - k)
+            inputs = lift(np.stack([g.standard_normal((count, model.dimension)) for g in streams], axis=1))
         x = inputs[k % _INPUT_CHUNK]
         y = sigma(x @ teachers) @ coefficients
         pre = (w * x[:, None, :]).sum(-1)
@@ -337,6 +354,39 @@ def particle_sgd(
     if score:
         _finite_risk(risk, times, "SGD")
     return TwoLayerDynamics(np.array(times), risk, kept_w, output)
+
+
+def _two_layer_task(point: dict, seed: np.random.SeedSequence, *, model: TwoLayerModel, options: dict) -> dict:
+    """One network of ``point["particles"]`` neurons (a sweep's task): its risk and its weights at the output times."""
+    run = particle_sgd(model, int(point["particles"]), replicates=1, seed=[seed], **options)
+    return {"times": run.times, "risk": run.risk[:, 0], "particles": run.particles[:, 0]}
+
+
+def particle_sgd_ensemble(
+    model: TwoLayerModel, sizes, replicates: int, *, seed: int = 0, jobs: int | None = 1, scheduler=None, store=None, progress=False, step_of=None, **options,
+) -> dict[int, TwoLayerDynamics]:
+    """:func:`particle_sgd` for ``replicates`` networks of each size in ``sizes``.  Size i gets the integer seed s_i of
+    ``SeedSequence(seed).spawn(len(sizes))[i]`` and its network r the child r of ``SeedSequence(s_i).spawn(replicates)``,
+    so a network is the same in a batch here (``jobs`` 1, no ``scheduler`` or ``store``: one batch a size) and as a
+    task of :func:`dyncheck.numerics.sweep.sweep` (one sweep a size: local processes, Dask, a store to resume from,
+    under ``store``/N=…) — bit for bit.  ``options`` go to :func:`particle_sgd`; ``step_of(N)``, if given, is each
+    size's SGD step (ε = 0.1/N keeps every size in MMN's N^{-1/2} regime)."""
+    from pathlib import Path
+
+    sizes = [int(n) for n in sizes]
+    size_seeds = [int(q.generate_state(1)[0]) for q in np.random.SeedSequence(seed).spawn(len(sizes))]
+    runs = {}
+    for n, size_seed in zip(sizes, size_seeds):
+        these = dict(options, **({"step": step_of(n)} if step_of is not None else {}))
+        if (jobs or 1) == 1 and scheduler is None and store is None:
+            runs[n] = particle_sgd(model, n, replicates=replicates, seed=task_seeds(size_seed, 1, replicates), progress=progress or None, **these)
+            continue
+        task = functools.partial(_two_layer_task, model=model, options=these)
+        folder = None if store is None else Path(store) / f"N={n}"
+        result = sweep(task, [{"particles": n}], replicates, seed=size_seed, jobs=jobs, scheduler=scheduler, store=folder, progress=bool(progress), description=f"simulate two-layer, N = {n}")
+        weights = np.moveaxis(result.values["particles"][0], 0, 1)  # (times, replicates, N, d)
+        runs[n] = TwoLayerDynamics(result.values["times"][0, 0], result.values["risk"][0].T, weights, np.full(n, SCALINGS[options.get("scaling", "mean-field")](n)))
+    return runs
 
 
 def _pde_density(pde: TwoLayerDynamics, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -354,13 +404,23 @@ def _pde_density(pde: TwoLayerDynamics, index: int) -> tuple[np.ndarray, np.ndar
     return (edges[1:] + edges[:-1]) / 2, counts
 
 
-def plot_two_layer(sgd: TwoLayerDynamics, pde: TwoLayerDynamics, path: str, title: str) -> None:
+def plot_two_layer(sgd: TwoLayerDynamics, pde: TwoLayerDynamics, path: str, title: str, fluctuations: dict | None = None) -> None:
     """Risk against time (each SGD network, their mean, the PDE's R(ρ_t)) and the first weight's density at three
-    times (the SGD networks' neurons pooled, against the PDE's ρ_t)."""
+    times (the SGD networks' neurons pooled, against the PDE's ρ_t); with ``fluctuations`` ({N: standard deviation
+    of R_N(T) over the networks}, two sizes or more) a third panel, that deviation against N on log axes beside N^{-1/2}."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10.5, 4.2))
-    left, right = fig.subplots(1, 2)
+    panels = 3 if fluctuations and len(fluctuations) > 1 else 2
+    fig = Figure(figsize=(5.25 * panels, 4.2))
+    left, right, *rest = fig.subplots(1, panels)
+    if rest:
+        sizes = np.array(sorted(fluctuations), float)
+        spread = np.array([fluctuations[int(n)] for n in sizes])
+        slope = float(np.polyfit(np.log(sizes), np.log(spread), 1)[0])
+        rest[0].loglog(sizes, spread, "o", color="tab:blue", label=f"SGD networks: $\\propto N^{{{slope:.2f}}}$")
+        rest[0].loglog(sizes, spread[0] * (sizes / sizes[0]) ** -0.5, color="black", ls="--", label=r"$N^{-1/2}$ (Mei, Montanari & Nguyen)")
+        rest[0].set(xlabel="neurons N", ylabel=f"sd of R_N(t = {sgd.times[-1]:.3g})", title="fluctuations of the risk")
+        rest[0].legend(fontsize=7)
     left.plot(sgd.times, sgd.risk, color="tab:blue", lw=0.5, alpha=0.35)
     left.plot(sgd.times, sgd.risk.mean(axis=1), color="tab:blue", lw=1.5, label="SGD networks (thin) and their mean")
     left.plot(pde.times, pde.risk[:, 0], color="black", lw=1.2, ls="--", label="PDE: R(ρ_t)")

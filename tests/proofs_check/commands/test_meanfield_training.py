@@ -43,3 +43,16 @@ def test_simulate_two_layer_refuses_bad_input_in_one_line(capsys, extra, message
         raise SystemExit(main(["simulate", "two-layer", "--time", "0.1"] + extra))
     err = capsys.readouterr().err.strip()
     assert stop.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
+
+
+def test_several_sizes_give_the_fluctuation_law_and_local_processes_the_same_networks(capsys, tmp_path):
+    argv = ["simulate", "two-layer", "--particles", "8", "32", "--replicates", "6", "--time", "0.5", "--json"]
+    assert main(argv) == 0
+    batch = json.loads(capsys.readouterr().out)
+    assert [row["N"] for row in batch["fluctuations"]] == [8, 32] and batch["N"] == 32
+    assert batch["fluctuation_exponent"] < 0  # six networks a size: the sign, not the rate (the claim fits the rate)
+    assert main([*argv, "--jobs", "2", "--store", str(tmp_path / "store")]) == 0
+    spread = json.loads(capsys.readouterr().out)
+    assert spread["risk_mean"] == pytest.approx(batch["risk_mean"], rel=1e-12, abs=1e-15)
+    for one, other in zip(spread["fluctuations"], batch["fluctuations"]):
+        assert one["N"] == other["N"] and one["risk_sd"] == pytest.approx(other["risk_sd"], rel=1e-10)
