@@ -861,10 +861,22 @@ def _shifted(expr: sp.Expr, variables, t: sp.Symbol) -> tuple[sp.Expr, dict]:
     return expr.xreplace(shifts), shifts
 
 
+def _antiderivative(rate: sp.Expr, t: sp.Symbol) -> sp.Expr:
+    """An antiderivative of ``rate`` in t without a case split on the signs of its real parameters: SymPy's, found
+    with each of them taken positive and kept only if its t-derivative is ``rate`` identically (so it holds for every
+    sign); else SymPy's own, whatever cases it splits."""
+    positive = {p: sp.Dummy(p.name, positive=True) for p in rate.free_symbols - {t} if not p.is_positive}
+    candidate = sp.integrate(rate.xreplace(positive), t).xreplace({v: k for k, v in positive.items()})
+    if not candidate.has(sp.Integral, sp.Piecewise) and sp.simplify(sp.diff(candidate, t) - rate) == 0:
+        return candidate
+    return sp.integrate(rate, t)
+
+
 def _shift(expr: sp.Expr, variables, rho, steps: list[str], depth: int = 0) -> sp.Expr:
     r"""E[F(1)] for F(t) = expr with each affine argument a·x + c shifted to a·x + t·c: F(1) = F(0) + ∫₀¹F′(t)dt,
     F(0) and F′(t) by parity, Gaussian moments and Price's theorem (differentiating an erf or a step in t leaves a
-    Gaussian or a delta, which the moments integrate), and the t-integral by ``sympy.integrate``.  For
+    Gaussian or a delta, which the moments integrate), and the t-integral from an antiderivative
+    (:func:`_antiderivative`: no case split on the shifts' signs).  For
     E[erf(az + b)] it gives erf(b/√(1 + 2a²)); a product of two shifted erfs or steps of correlated variables
     leaves a t-integral of a Gaussian times an erf — a bivariate normal CDF (Owen's T), not elementary — and the
     rule says so."""
@@ -875,7 +887,8 @@ def _shift(expr: sp.Expr, variables, rho, steps: list[str], depth: int = 0) -> s
         raise NoClosedForm("an argument is not a polynomial in the variables") from None
     start = _expect_any(family.subs(t, 0), variables, rho, depth + 1)
     rate = _expect_any(sp.diff(family, t), variables, rho, depth + 1)
-    integral = sp.integrate(sp.simplify(rate), (t, 0, 1), conds="none")
+    antiderivative = _antiderivative(sp.simplify(rate), t)
+    integral = antiderivative.subs(t, 1) - antiderivative.subs(t, 0)
     if integral.has(sp.Integral):
         raise NotElementary(
             f"the shifted arguments leave ∫₀¹ {sp.simplify(rate)} dt, not elementary "

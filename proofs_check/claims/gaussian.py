@@ -252,6 +252,9 @@ _pi = sp.pi
 _RHO_RANGE = (-0.999, 0.999, "linear")
 _Q_RANGE = (1e-3, 1e3, "log")
 _AB_RANGE = (0.05, 5.0, "log")
+#: A bias of a unit: the shift c of an affine argument az + c, and its range.
+_SHIFT = sp.Symbol("c", real=True)
+_SHIFT_RANGE = (-3.0, 3.0, "linear")
 
 relu, erf, lrelu, gelu = activation("relu"), activation("erf"), activation("leaky_relu"), activation("gelu")
 
@@ -325,6 +328,26 @@ CLAIMS = [
         literature=_relu_kernel(RHO),
         wrong=(sp.sqrt(1 - RHO**2) + sp.acos(RHO) * RHO) / (2 * _pi),
         domain={RHO: _RHO_RANGE},
+    ),
+    GaussianClosedForm(
+        "gaussian.relu_order2_kernel",
+        "Cho & Saul (2009), Kernel methods for deep learning (arc-cosine kernel, degree 2): k₂/2 = J₂(θ)/(2π), cos θ = ρ",
+        r"\mathbb E[\operatorname{relu}(au)^2\operatorname{relu}(bv)^2] = a^2b^2\,\frac{3\sin\theta\cos\theta + (\pi - \theta)(1 + 2\cos^2\theta)}{2\pi},\ \theta = \arccos\rho",
+        integrand=relu(a * U) ** 2 * relu(b * V) ** 2,
+        variables=(U, V),
+        literature=a**2 * b**2 * (3 * sp.sqrt(1 - RHO**2) * RHO + (_pi - sp.acos(RHO)) * (1 + 2 * RHO**2)) / (2 * _pi),
+        wrong=a**2 * b**2 * (3 * sp.sqrt(1 - RHO**2) * RHO + (_pi - sp.acos(RHO)) * (1 + RHO**2)) / (2 * _pi),
+        domain={a: _AB_RANGE, b: _AB_RANGE, RHO: _RHO_RANGE},
+    ),
+    GaussianClosedForm(
+        "gaussian.shifted_erf_mean",
+        "Classical (e.g. Ng & Geller 1969, integrals of the error function): E[erf(az + c)] = erf(c/√(1 + 2a²)), the mean of an erf unit with a bias",
+        r"\mathbb E[\operatorname{erf}(az + c)] = \operatorname{erf}\frac{c}{\sqrt{1 + 2a^2}}",
+        integrand=sp.erf(a * Z + _SHIFT),
+        variables=(Z,),
+        literature=sp.erf(_SHIFT / sp.sqrt(1 + 2 * a**2)),
+        wrong=sp.erf(_SHIFT / sp.sqrt(1 + a**2)),
+        domain={a: _AB_RANGE, _SHIFT: _SHIFT_RANGE},
     ),
     GaussianClosedForm(
         "gaussian.relu_derivative_kernel",
