@@ -72,6 +72,7 @@ __all__ = [
     "GaussianExpectation",
     "Derivation",
     "NoClosedForm",
+    "NotElementary",
     "expect",
     "normal_pdf",
 ]
