@@ -95,6 +95,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _line_buffered(stream) -> None:
+    """Each line written as it is printed, also into a pipe (``verify | tee``: a long run shows its rows as they
+    come, not in blocks of 8 KiB); a stream that cannot be reconfigured (a test's capture) is left as it is."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(line_buffering=True)
+        except (ValueError, OSError):
+            pass
+
+
 def main(argv=None) -> int:
     """Run one command; the error policy of the module docstring."""
     parser = build_parser()
@@ -112,6 +123,7 @@ def main(argv=None) -> int:
         return done.code if isinstance(done.code, int) else EXIT_BAD_INPUT
     import numpy as np
 
+    _line_buffered(sys.stdout)
     handlers = {signal.SIGTERM: _terminate, signal.SIGINT: _interrupt} if in_main_thread() else {}
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     _interrupts.clear()

@@ -308,3 +308,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 141 and run.stderr == ""
+
+
+def test_piped_output_is_written_line_by_line():
+    # a process that ends without flushing (os._exit) has written every printed line only if stdout is line-buffered
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    code = "import os; from dyncheck.proofs_check.cli import main; main(['list', 'activations']); os._exit(0)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120).stdout
+    assert "tanh" in out
