@@ -230,11 +230,14 @@ def graphon_top_eigenvalue(graphon: Callable[[np.ndarray, np.ndarray], np.ndarra
 
 
 @functools.lru_cache(maxsize=32)
-def _locked_response(g: sp.Expr):
-    """s ↦ (Φ(s), Φ′(s)) for an array of field strengths s ≥ 0, where Φ(s) is the order a population contributes in a
-    local field of strength s: the self-consistency's right side (:func:`dyncheck.theory.kuramoto.self_consistency`)
-    at K r = s, Φ(s) = s ∫_{−π/2}^{π/2} cos²θ g(s sin θ) dθ, and Φ′ its derivative under the integral sign, both by
-    one adaptive Gauss–Kronrod integration (to 1e-14 relative) of a symmetric g's even integrands over [0, π/2]."""
+def _locked_order(g: sp.Expr):
+    """(s, derivative) ↦ I(s) = ∫_{−π/2}^{π/2} cos²θ g(s sin θ) dθ — the self-consistency's right side
+    (:func:`dyncheck.theory.kuramoto.self_consistency`) over K r at K r = s — and, with ``derivative``, I′(s)
+    under the integral sign, one value per field strength s ≥ 0.  One adaptive Gauss–Kronrod integration
+    (:func:`scipy.integrate.quad_vec`, to 1e-14 relative) serves every s at once: a symmetric g makes the integrands
+    even in θ, so they are twice those over [0, π/2], whose peak at θ = 0 (strong fields squeeze g(s sin θ) into a
+    width ~ scale/s there) is an end point that quad_vec refines.  Φ(s) = s I(s) is the order a population
+    contributes in a local field of strength s."""
     from scipy.integrate import quad_vec
 
     strength = sp.Symbol("s", nonnegative=True)
@@ -245,18 +248,23 @@ def _locked_response(g: sp.Expr):
         raise ValueError(f"the self-consistency integrand depends on K and r other than through K r: {kernel}")
     if sp.simplify(kernel - kernel.subs(theta, -theta)) != 0 or lower != -upper:
         raise ValueError("the self-consistency integrand must be even over a symmetric range (g symmetric)")
-    integrands = generate(sp.Tuple(kernel, sp.diff(kernel, strength)), (theta, strength))
+    value_only = generate(kernel, (theta, strength))
+    with_slope = generate(sp.Tuple(kernel, sp.diff(kernel, strength)), (theta, strength))
 
-    def response(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        def both(t):
-            value, slope = integrands(t, s)
-            return np.concatenate([np.broadcast_to(value, s.shape), np.broadcast_to(slope, s.shape)])
+    def order(s: np.ndarray, derivative: bool = False):
+        s = np.asarray(s, float)
+        if derivative:
+            def integrand(t):
+                value, slope = with_slope(t, s)
+                return np.concatenate([np.broadcast_to(value, s.shape).ravel(), np.broadcast_to(slope, s.shape).ravel()])
+        else:
+            def integrand(t):
+                return np.broadcast_to(value_only(t, s), s.shape).ravel()
+        total, _ = quad_vec(integrand, 0.0, float(upper), epsabs=1e-300, epsrel=1e-14, norm="max")
+        total = 2 * total
+        return (total[: s.size].reshape(s.shape), total[s.size :].reshape(s.shape)) if derivative else total.reshape(s.shape)
 
-        total, _ = quad_vec(both, 0.0, float(upper), epsabs=1e-300, epsrel=1e-14, norm="max")
-        value, slope = 2 * total[: s.size], 2 * total[s.size :]
-        return s * value, value + s * slope
-
-    return response
+    return order
 
 
 #: Midpoint grids of :func:`graphon_steady_state` (its error is O(n⁻²) for a smooth W).
@@ -281,9 +289,14 @@ def graphon_steady_state(graphon: Callable[[np.ndarray, np.ndarray], np.ndarray]
         operator = np.broadcast_to(np.asarray(graphon(x[:, None], x[None, :]), float), (size, size)) / size
     if not np.isfinite(operator).all() or operator.min() < 0:
         raise UsageError("a graphon's values are probabilities: W(x, y) must lie in [0, 1] on [0, 1]²")
-    response = _locked_response(g)
+    locked = _locked_order(g)
+
+    def response(s):  # Φ(s) = s I(s) and Φ′(s) = I(s) + s I′(s)
+        value, slope = locked(s, derivative=True)
+        return s * value, value + s * slope
+
     top = float(np.linalg.eigvalsh(operator)[-1])
-    _, onset_slope = response(np.zeros(1))  # Φ′(0) = π g(0)/2
+    onset_slope = locked(np.zeros(1))  # Φ′(0) = I(0) = π g(0)/2
     out = np.zeros_like(couplings)
     r = np.ones(size)
     for index in np.argsort(-couplings):  # the solution at a larger K lies above: each Newton starts from the last
@@ -562,44 +575,23 @@ def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 5
     """r∞(K): the largest root of 1 = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ in (0, 1], 0 below K_c.
 
     ``g`` is a SymPy density in ω (smooth and unimodal: the right side falls in
-    r, so bisection brackets the root).  Generated code evaluates g, and one
-    adaptive Gauss–Kronrod integration (:func:`scipy.integrate.quad_vec`, to
-    1e-14 relative) serves every K at once — strong coupling squeezes
-    g(K r sin θ) into a peak of width ~ scale/(K r) at θ = 0, which it refines.
+    r, so bisection brackets the root); the integral is :func:`_locked_order`'s
+    I(K r), one adaptive integration for every K of a bisection step.
     Near K_c the root is ill-conditioned, r ∝ √(K − K_c): an error ε in the
     integral moves r by ~ ε/r.
     """
-    slope = _self_consistency_slope(g)
+    locked = _locked_order(g)
     couplings = np.atleast_1d(np.asarray(couplings, float))
+
+    def slope(k, r):  # the self-consistency over r: K I(K r)
+        return k * locked(k * r)
+
     lo, hi = np.zeros_like(couplings), np.ones_like(couplings)
     for _ in range(iterations):
         mid = (lo + hi) / 2
         above = slope(couplings, mid) > 1
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
     return np.where(slope(couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
-
-
-@functools.lru_cache(maxsize=32)
-def _self_consistency_slope(g: sp.Expr):
-    """(K, r) ↦ [self-consistency of :mod:`dyncheck.theory.kuramoto`]/r = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ,
-    compiled, one value per (K, r).  A symmetric g makes the integrand even in θ: the integral is twice the
-    one over [0, π/2], whose peak at θ = 0 (strong coupling) is then an end point that quad_vec refines."""
-    from scipy.integrate import quad_vec
-
-    ratio = sp.expand(self_consistency(g) / R)
-    (integral,) = ratio.atoms(sp.Integral)
-    ((theta, lower, upper),) = integral.limits
-    if sp.simplify(integral.function - integral.function.subs(theta, -theta)) != 0 or lower != -upper:
-        raise ValueError("the self-consistency integrand must be even over a symmetric range (g symmetric)")
-    integrand = generate(integral.function, (theta, K, R))
-    total = sp.Symbol("I")
-    outside = generate(ratio.xreplace({integral: total}), (total, K, R))
-
-    def slope(couplings, r):
-        value, _ = quad_vec(lambda t: integrand(t, couplings, r), 0.0, float(upper), epsabs=1e-300, epsrel=1e-14, norm="max")
-        return outside(2 * value, couplings, r)
-
-    return slope
 
 
 def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray:
