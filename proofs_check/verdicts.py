@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo", "judge_width_exponent", "replicate_statistics", "width_exponent"]
+__all__ = ["PROVED", "VERIFIED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Evidence", "combine", "judge_monte_carlo", "judge_width_exponent", "replicate_statistics", "standard_error", "width_exponent", "z_score"]
 
 PROVED = "proved"
 VERIFIED = "verified"
@@ -79,6 +79,16 @@ def judge_monte_carlo(route: str, z: float, slope: float, details: dict, *, dist
     return Evidence(route, AGREE, summary.format(z=z, slope=slope), details)
 
 
+def standard_error(replicates: np.ndarray) -> float:
+    """The standard error of independent replicates' mean (sample standard deviation over √n)."""
+    return float(np.std(replicates, ddof=1) / math.sqrt(np.size(replicates)))
+
+
+def z_score(replicates: np.ndarray, target: float) -> float:
+    """|mean − ``target``| in units of the replicates' standard error."""
+    return abs(float(np.mean(replicates)) - target) / standard_error(replicates)
+
+
 def replicate_statistics(estimates: dict[int, np.ndarray], target: float) -> tuple[float, float, dict]:
     """z of the largest-N replicates' mean against ``target``, and the fitted slope of log RMS error vs log N.
 
@@ -86,7 +96,7 @@ def replicate_statistics(estimates: dict[int, np.ndarray], target: float) -> tup
     """
     sizes = np.array(sorted(estimates), float)
     largest = estimates[int(sizes[-1])]
-    z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(largest.size))
+    z = z_score(largest, target)
     rms = np.array([math.sqrt(np.mean((estimates[int(n)] - target) ** 2)) for n in sizes])
     slope = float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
     return float(z), slope, {"rate_sizes": sizes.tolist(), "rate_rms": rms.tolist(), "mean_largest": float(largest.mean()), "target": target}

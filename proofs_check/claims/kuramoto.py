@@ -46,6 +46,7 @@ from dyncheck.proofs_check.verdicts import (
     judge_width_exponent,
     replicate_statistics,
     width_exponent,
+    z_score,
 )
 from dyncheck.theory.kuramoto import GRAPHON_VARIABLES, circulant_eigenvalue, critical_coupling, gaussian, graph_critical_coupling, lorentzian, lorentzian_self_consistency, ott_antonsen_amplitude_equations, ott_antonsen_order_parameter_equation, ott_antonsen_rate, ott_antonsen_solution, ring_lattice_eigenvalue, separable_graphon_spectrum
 from dyncheck.theory.symbols import GAMMA, OMEGA, SIGMA, K, R, TIME
@@ -416,7 +417,7 @@ class GraphonSteadyState(Claim):
         replicates = 8 if profile.name == "quick" else 32
         estimates = {n: _graphon_replicates(n, replicates, coupling) for n in sizes}
         largest = estimates[sizes[-1]]
-        z = abs(largest.mean() - target) / (largest.std(ddof=1) / math.sqrt(replicates))
+        z = z_score(largest, target)
         details = {"K": coupling, "target": target, "replicates": replicates, "mean_largest": float(largest.mean()), "z": float(z)}
         if len(sizes) == 1:
             details["rate"] = "not tested in the quick profile (one size); `verify --profile full` fits it over N = 128…2048"

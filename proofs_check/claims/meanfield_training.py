@@ -43,7 +43,7 @@ from dyncheck.numerics.meanfield_training import (
 from dyncheck.numerics.solvers import fixed_step
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
-from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, INCONCLUSIVE, Evidence, judge_monte_carlo, judge_width_exponent, replicate_statistics, width_exponent
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, INCONCLUSIVE, Evidence, judge_monte_carlo, judge_width_exponent, replicate_statistics, standard_error, width_exponent, z_score
 from dyncheck.theory.meanfield_training import balance_rate, circle_model, cosine_risk, kuramoto_form, particle_velocity, two_layer_model
 from dyncheck.theory.symbols import LEARNING_RATE_SCALE, PSI, TEACHER_ANGLE, TEACHER_SCALE, R, U, Z
 
@@ -214,11 +214,10 @@ def _risk_z_test(route: str, scaling: str, coefficient: float) -> Evidence:
     n = NETWORK_SIZES[-1]
     risk = _sgd(scaling, n).risk[-1]
     target, solver_error = _pde_risk(coefficient)
-    standard_error = float(risk.std(ddof=1) / math.sqrt(risk.size))
-    z = abs(float(risk.mean()) - target) / standard_error
-    details = {"N": n, "replicates": risk.size, "scaling": scaling, "coefficient": coefficient, "pde_risk": target, "pde_solver_error": solver_error, "sgd_mean": float(risk.mean()), "standard_error": standard_error, "z": z}
-    if solver_error > 0.1 * standard_error:
-        return Evidence(route, INCONCLUSIVE, f"the PDE solver's error {solver_error:.1e} does not resolve the standard error {standard_error:.1e}", details)
+    error, z = standard_error(risk), z_score(risk, target)
+    details = {"N": n, "replicates": risk.size, "scaling": scaling, "coefficient": coefficient, "pde_risk": target, "pde_solver_error": solver_error, "sgd_mean": float(risk.mean()), "standard_error": error, "z": z}
+    if solver_error > 0.1 * error:
+        return Evidence(route, INCONCLUSIVE, f"the PDE solver's error {solver_error:.1e} does not resolve the standard error {error:.1e}", details)
     what = f"{risk.size} {scaling} networks of N = {n} after SGD to t = {HORIZON:g}: R_N = {risk.mean():.5f}, {z:.1f} standard errors from the PDE's R(ρ_t) = {target:.5f} (solver error {solver_error:.0e})"
     return Evidence(route, AGREE if z <= tolerance("monte_carlo_z") else DISAGREE, what, details)
 

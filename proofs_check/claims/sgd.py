@@ -40,7 +40,7 @@ from dyncheck.numerics.sgd import (
     schedule_moment,
 )
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
-from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence, judge_monte_carlo, replicate_statistics
+from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, UNDECIDED, Evidence, judge_monte_carlo, replicate_statistics, standard_error
 from dyncheck.theory.sgd import (
     COMMON_SCHEDULES,
     WITHOUT_REPLACEMENT,
@@ -400,7 +400,7 @@ class OptimalSchedule(Claim):
         for name, rival in rivals.items():
             theirs = test_model_sgd(eta, schedule=rival, **problem)
             difference = mine - theirs  # the same noise: a paired difference
-            excess, error = float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(difference.size))
+            excess, error = float(difference.mean()), standard_error(difference)
             details["rivals"][name] = {"mean": float(theirs.mean()), "excess": excess, "standard_error": error}
             if excess > z * error + limit * float(theirs.mean()):
                 beaten.append(f"{name} ({float(theirs.mean()):.5g} against {float(mine.mean()):.5g})")
