@@ -51,6 +51,7 @@ __all__ = [
     "evaluate_mp",
     "expectation_mc",
     "expectation_mp",
+    "normal_rule",
     "replicate_means",
 ]
 
@@ -529,3 +530,12 @@ def evaluate_mp(expr: sp.Expr, values: Mapping[sp.Symbol, object], dps: int = 40
     real, imag = result.as_real_imag()
     with mpmath.workdps(dps):
         return mpmath.mpc(mpmath.mpf(str(sp.N(real, dps))), mpmath.mpf(str(sp.N(imag, dps))))
+
+
+def normal_rule(nodes: int, dimension: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(points, weights) of the tensor Gauss–Hermite rule of ``nodes`` points an axis for z ~ N(0, I_d): points of shape
+    (nodes^d, d), weights summing to 1.  Exact for polynomials of degree < 2·``nodes`` in each coordinate."""
+    points, weights = np.polynomial.hermite_e.hermegauss(nodes)  # ∫ f e^{−z²/2} dz: weights sum to √(2π)
+    weights = weights / weights.sum()
+    grid = np.stack(np.meshgrid(*[points] * dimension, indexing="ij"), axis=-1).reshape(-1, dimension)
+    return grid, np.prod(np.stack(np.meshgrid(*[weights] * dimension, indexing="ij"), axis=-1).reshape(-1, dimension), axis=-1)

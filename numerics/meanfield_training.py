@@ -34,6 +34,7 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.codegen import generate
+from dyncheck.numerics.gaussian import normal_rule
 from dyncheck.numerics.solvers import fixed_step
 from dyncheck.numerics.sweep import sweep, task_seeds
 from dyncheck.theory.errors import UsageError
@@ -257,9 +258,8 @@ def distributional_dynamics(model: TwoLayerModel, *, spread: float = 1.0, nodes:
     steps = _check_run(time, step, spread)
     if nodes < 2 or nodes ** model.dimension > 20_000:
         raise UsageError(f"between 2 and {int(20_000 ** (1 / model.dimension))} Gauss–Hermite nodes an axis in d = {model.dimension}")
-    points, weights = np.polynomial.hermite_e.hermegauss(nodes)  # ∫ f e^{−z²/2} dz: weights sum to √(2π)
-    grid = np.stack(np.meshgrid(*[points] * model.dimension, indexing="ij"), axis=-1).reshape(-1, model.dimension) * spread
-    beta = np.prod(np.stack(np.meshgrid(*[weights / math.sqrt(2 * math.pi)] * model.dimension, indexing="ij"), axis=-1).reshape(-1, model.dimension), axis=-1)
+    points, beta = normal_rule(nodes, model.dimension)
+    grid = points * spread
     every = max(1, steps // (samples - 1))
     times, kept, risks = [], [], []
 

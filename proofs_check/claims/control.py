@@ -32,6 +32,7 @@ from dyncheck.numerics.control import (
     pmp_lq_controls,
     sin_problem,
 )
+from dyncheck.numerics.gaussian import normal_rule
 from dyncheck.proofs_check.claim import Claim, Profile, needs_torch, timed
 from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, EXACT, Evidence, judge_width_exponent, width_exponent
@@ -305,11 +306,9 @@ MF_SIZES, MF_REPLICATES, MF_INTERVALS = (64, 256, 1024, 4096), 32, 50
 
 def _mean_field_population(rule: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """μ as a tensor Gauss–Hermite rule in (x_0, ε): exact for the quadratic cost of this linear problem."""
-    z, w = np.polynomial.hermite_e.hermegauss(rule)
-    w = w / w.sum()
-    first, second = (a.ravel() for a in np.meshgrid(z, z, indexing="ij"))
-    x0 = MF_MEAN + MF_SPREAD * first
-    return x0, MF_SLOPE * x0 + MF_NOISE * second, np.outer(w, w).ravel()
+    points, weights = normal_rule(rule, 2)
+    x0 = MF_MEAN + MF_SPREAD * points[:, 0]
+    return x0, MF_SLOPE * x0 + MF_NOISE * points[:, 1], weights
 
 
 def _mean_field_values() -> dict:
