@@ -182,7 +182,7 @@ class TwoLayerModel:
 
     def pair(self, left, right) -> sp.Expr:
         """U(w, w′) at the given component vectors."""
-        return self.U.subs({**dict(zip(self.first, left)), **dict(zip(self.second, right))}, simultaneous=True)
+        return _pair_at(self.U, self.first, self.second, left, right)
 
 
 @functools.lru_cache(maxsize=16)
@@ -210,11 +210,20 @@ def two_layer_model(activation: sp.Expr, teacher: tuple) -> TwoLayerModel:
     norm_second = sp.sqrt(sum(c**2 for c in second))
     inner = sum(p * q for p, q in zip(first, second))
     pair = sp.simplify(derivation.value.subs({a: norm_first, b: norm_second, RHO: inner / (norm_first * norm_second)}, simultaneous=True))
-    model = TwoLayerModel(activation, dimension, tuple((sp.nsimplify(c), tuple(sp.nsimplify(x) for x in w)) for c, w in teacher), first, second, derivation.value, pair, sp.Integer(0), sp.Integer(0))
     _check_generic_gradient(pair, first, second)
-    single = -sum(c * model.pair(first, w) for c, w in model.teacher)
-    baseline = sp.simplify(sum(c * d * model.pair(w, v) for c, w in model.teacher for d, v in model.teacher))
-    return TwoLayerModel(activation, dimension, model.teacher, first, second, derivation.value, pair, sp.simplify(single), baseline)
+    neurons = tuple((sp.nsimplify(c), tuple(sp.nsimplify(x) for x in w)) for c, w in teacher)
+
+    def at(left, right):
+        return _pair_at(pair, first, second, left, right)
+
+    single = -sum(c * at(first, w) for c, w in neurons)
+    baseline = sp.simplify(sum(c * d * at(w, v) for c, w in neurons for d, v in neurons))
+    return TwoLayerModel(activation, dimension, neurons, first, second, derivation.value, pair, sp.simplify(single), baseline)
+
+
+def _pair_at(pair: sp.Expr, first: tuple, second: tuple, left, right) -> sp.Expr:
+    """U(w, w′) at the component vectors ``left`` and ``right``."""
+    return pair.subs({**dict(zip(first, left)), **dict(zip(second, right))}, simultaneous=True)
 
 
 def _check_generic_gradient(pair: sp.Expr, first: tuple, second: tuple) -> None:
