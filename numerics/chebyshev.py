@@ -34,6 +34,14 @@ large is halved and rebuilt.
 After construction the table is checked against the evaluator at points
 between the Chebyshev nodes (midpoints of each cell), and the largest relative
 difference is kept in :attr:`ChebyshevTable.verified_error`.
+
+A caller that can name its function (``key``: the activation and the
+expectation) keeps its tables on disk in the derivation cache
+(:mod:`dyncheck.theory.cache`): cells, coefficients and scales as JSON numbers,
+keyed by the name, the table's domain, coordinates, accuracy and degree, and
+the source of every ``numerics`` module.  A stored table is used only if the
+check above, run again against the evaluator, is within
+:data:`TRUSTED_ERROR` × ``rtol``; a table that is not is never stored.
 """
 
 from __future__ import annotations
@@ -41,14 +49,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import functools
+import hashlib
+from pathlib import Path
+
 import numpy as np
 
+from dyncheck.numerics.threads import on_every_core
 from dyncheck.proofs_check.tolerances import tolerance
+from dyncheck.theory.cache import cached
 
 __all__ = [
     "MAX_CELLS",
     "TABLE_DEGREE",
     "TABLE_RTOL",
+    "TRUSTED_ERROR",
     "ChebyshevTable",
     "TableError",
     "tabulate",
@@ -69,6 +84,12 @@ MAX_CELLS = 4096
 MIN_WIDTH = 1e-9
 #: Points a chunk in two-parameter evaluation (bounds the basis arrays to a few MB).
 EVALUATION_CHUNK = 16384
+#: Points a chunk of one-parameter evaluation: its few working arrays stay in the L2 cache.
+CLENSHAW_CHUNK = 16384
+#: A table read from the cache is used when its check against the evaluator (cell midpoints and
+#: quarter points, as at construction) is within this many times its ``rtol`` (the table's
+#: ``chebyshev_cache_check``, with its reason).
+TRUSTED_ERROR = tolerance("chebyshev_cache_check")
 
 
 class TableError(RuntimeError):
@@ -150,13 +171,15 @@ def _transform_matrix(n: int) -> np.ndarray:
 
 
 def _basis(t: np.ndarray, n: int) -> np.ndarray:
-    """T_0 … T_{n−1} at t, shape t.shape + (n,)."""
-    out = np.empty(t.shape + (n,))
-    out[..., 0] = 1.0
+    """T_0 … T_{n−1} at the points t (one-dimensional), shape (n, t.size): each row contiguous."""
+    out = np.empty((n, t.size))
+    out[0] = 1.0
     if n > 1:
-        out[..., 1] = t
+        out[1] = t
+    twice = 2 * t
     for k in range(2, n):
-        out[..., k] = 2 * t * out[..., k - 1] - out[..., k - 2]
+        np.multiply(twice, out[k - 1], out=out[k])
+        out[k] -= out[k - 2]
     return out
 
 
@@ -183,6 +206,7 @@ class ChebyshevTable:
         rtol: float,
         degree: int,
         magnitude: Callable | None = None,
+        data: dict | None = None,
     ):
         if len(domain) not in (1, 2) or len(coordinates) != len(domain):
             raise ValueError(
@@ -198,7 +222,9 @@ class ChebyshevTable:
         self._nodes = _chebyshev_nodes(self.degree)
         self._transform = _transform_matrix(self.degree)
         self.function_evaluations = 0
-        if len(self.axes) == 1:
+        if data is not None:
+            self._restore(data)
+        elif len(self.axes) == 1:
             self._build_1d()
         else:
             self._build_2d()
@@ -357,6 +383,36 @@ class ChebyshevTable:
         self._coefficients = np.array([c for _, _, c, _ in ordered])
         self._scales = np.array([sc for *_, sc in ordered])
 
+    # -- storage -----------------------------------------------------------
+    #: The arrays that define a table once built, by the number of parameters.
+    _STORED = {1: ("_lower", "_upper", "_coefficients", "_scales"),
+               2: ("_column_lower", "_column_upper", "_cell_column", "_keys", "_row_lower", "_row_upper", "_coefficients", "_scales")}
+
+    def to_data(self) -> dict:
+        """The table's cells, coefficients and scales as JSON-compatible lists (no code)."""
+        return {name: getattr(self, name).tolist() for name in self._STORED[len(self.axes)]}
+
+    def _restore(self, data: dict):
+        """The arrays of :meth:`to_data`, checked for shape and finiteness (``ValueError`` otherwise)."""
+        names = self._STORED[len(self.axes)]
+        if not isinstance(data, dict) or set(data) != set(names):
+            raise ValueError("not a stored table")
+        arrays = {name: np.asarray(data[name], dtype=float) for name in names}
+        cells = arrays["_coefficients"].shape[0]
+        coefficient_shape = (cells,) + (self.degree,) * len(self.axes)
+        if arrays["_coefficients"].shape != coefficient_shape or cells == 0:
+            raise ValueError("a stored table's coefficients have the wrong shape")
+        for name, a in arrays.items():
+            if not np.all(np.isfinite(a)) or (name != "_coefficients" and a.ndim != 1):
+                raise ValueError("a stored table is damaged")
+        if len(self.axes) == 2:
+            arrays["_cell_column"] = arrays["_cell_column"].astype(int)
+            columns = arrays["_column_lower"].size
+            if arrays["_cell_column"].size != cells or np.any((arrays["_cell_column"] < 0) | (arrays["_cell_column"] >= columns)):
+                raise ValueError("a stored table is damaged")
+        for name, a in arrays.items():
+            setattr(self, name, a)
+
     # -- evaluation --------------------------------------------------------
     @property
     def cells(self) -> int:
@@ -367,15 +423,32 @@ class ChebyshevTable:
         return np.clip(index, 0, len(self._lower) - 1)
 
     def _call_1d(self, x):
+        out = np.empty(x.shape)
+        # cache-sized chunks (a few arrays of 128 kB stay in L2 through the recurrence), on every core
+        coefficients = np.ascontiguousarray(self._coefficients.T)
+
+        def evaluate(i):
+            part = slice(i, i + CLENSHAW_CHUNK)
+            out[part] = self._clenshaw_1d(x[part], coefficients)
+
+        on_every_core(evaluate, range(0, x.size, CLENSHAW_CHUNK))
+        return out
+
+    def _clenshaw_1d(self, x, coefficients):
         s = self.axes[0].forward(x)
         index = self._locate_1d(s)
         t = _local(s, self._lower[index], self._upper[index])
-        # Clenshaw's recurrence, gathering one coefficient column at a time
+        # Clenshaw's recurrence b_k = 2t b_{k+1} − b_{k+2} + c_k, gathering one coefficient of each
+        # point's cell at a time from a row of the transposed coefficients (not a strided column)
+        twice = 2 * t
         b1 = np.zeros_like(t)
         b2 = np.zeros_like(t)
         for k in range(self.degree - 1, 0, -1):
-            b1, b2 = 2 * t * b1 - b2 + self._coefficients[index, k], b1
-        return t * b1 - b2 + self._coefficients[index, 0]
+            b = twice * b1
+            b -= b2
+            b += coefficients[k].take(index)
+            b1, b2 = b, b1
+        return t * b1 - b2 + coefficients[0].take(index)
 
     def torch(self, x):
         """A one-parameter table at a 1-d float64 torch tensor, on the tensor's device (the same Clenshaw sums)."""
@@ -410,19 +483,21 @@ class ChebyshevTable:
         )
         t0 = _local(s0, self._column_lower[column], self._column_upper[column])
         t1 = _local(s1, self._row_lower[index], self._row_upper[index])
-        # cell by cell: T(t0)ᵀ C T(t1) as one matrix product for all the cell's points
+        # cell by cell, in chunks on every core: T(t0)ᵀ C T(t1) as one matrix product for the chunk's points
         out = np.empty(s0.shape)
         order = np.argsort(index, kind="stable")
         cells, starts = np.unique(index[order], return_index=True)
         ends = np.append(starts[1:], order.size)
-        for cell, start, end in zip(cells, starts, ends):
-            for i in range(start, end, EVALUATION_CHUNK):
-                part = order[i : min(i + EVALUATION_CHUNK, end)]
-                basis0 = _basis(t0[part], self.degree)
-                basis1 = _basis(t1[part], self.degree)
-                out[part] = np.einsum(
-                    "mj,mj->m", basis0 @ self._coefficients[cell], basis1
-                )
+        chunks = [(cell, order[i : min(i + EVALUATION_CHUNK, end)]) for cell, start, end in zip(cells, starts, ends) for i in range(start, end, EVALUATION_CHUNK)]
+
+        def evaluate(chunk):
+            cell, part = chunk
+            basis0 = _basis(t0[part], self.degree)
+            basis1 = _basis(t1[part], self.degree)
+            # Σ_ij T_i(t0) C_ij T_j(t1): (Cᵀ T(t0)) · T(t1), summed over j
+            out[part] = np.einsum("jm,jm->m", self._coefficients[cell].T @ basis0, basis1)
+
+        on_every_core(evaluate, chunks)
         return out
 
     def __call__(self, *params) -> np.ndarray:
@@ -474,6 +549,7 @@ def tabulate(
     rtol: float = TABLE_RTOL,
     degree: int = TABLE_DEGREE,
     magnitude: Callable | None = None,
+    key: tuple[str, ...] | None = None,
 ) -> ChebyshevTable:
     """A :class:`ChebyshevTable` of ``function`` (vectorized, one array per parameter) over ``domain``.
 
@@ -486,6 +562,9 @@ def tabulate(
     magnitude.  For a kernel K(q, ρ) pass its diagonal K(q, 1), which bounds
     |K(q, ρ)| by Cauchy–Schwarz: relative accuracy on the diagonal's scale,
     without refining towards the zeros of K in ρ.
+
+    ``key`` (strings that determine ``function`` and ``magnitude``, e.g. the ``srepr`` of the
+    activation and the expectation's name) keeps the table in the disk cache (module docstring).
     """
     if degree < 4:
         raise ValueError("a table needs at least 4 Chebyshev points per cell")
@@ -493,4 +572,31 @@ def tabulate(
     coordinates = [
         c or _Axis.default_coordinate(*d) for c, d in zip(coordinates, domain)
     ]
-    return ChebyshevTable(function, domain, coordinates, rtol, degree, magnitude)
+    domain = [(float(lo), float(hi)) for lo, hi in domain]
+
+    def build(data=None):
+        return ChebyshevTable(function, domain, coordinates, rtol, degree, magnitude, data)
+
+    if key is None:
+        return build()
+    full_key = (_numerics_fingerprint(), *key, repr(domain), repr(coordinates), repr(float(rtol)), str(int(degree)))
+    within = TRUSTED_ERROR * float(rtol)
+    return cached(
+        "chebyshev",
+        full_key,
+        build,
+        encode=ChebyshevTable.to_data,
+        decode=build,
+        definitive=lambda table: table.verified_error <= within,
+        trusted=lambda table: table.verified_error <= within,
+    )
+
+
+@functools.cache
+def _numerics_fingerprint() -> str:
+    """numpy's version and the source of every ``numerics`` module: what a table's values depend on
+    besides the derivation (whose ``theory`` modules the cache fingerprints itself)."""
+    digest = hashlib.sha256(np.__version__.encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()

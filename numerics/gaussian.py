@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import mpmath
@@ -37,7 +36,7 @@ import numpy as np
 import sympy as sp
 
 from dyncheck.numerics.codegen import generate
-from dyncheck.numerics.threads import budget
+from dyncheck.numerics.threads import on_every_core
 from dyncheck.theory.activations import kinks, smooth_scale_points
 from dyncheck.theory.gaussian import GaussianExpectation
 
@@ -315,13 +314,7 @@ class CompiledExpectation:
             with np.errstate(over="ignore"):  # an expectation too large for double precision is inf, for the caller to see
                 out[i : i + size] = self._evaluate_2d(chunk, size) if bivariate else self._evaluate_1d(chunk)
 
-        # numpy releases the GIL inside its array operations: chunks run on every core
-        starts = range(0, out.size, step)
-        if len(starts) == 1:
-            evaluate(0)
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(starts), budget())) as pool:
-                list(pool.map(evaluate, starts))
+        on_every_core(evaluate, range(0, out.size, step))
         return out.reshape(shape)
 
 

@@ -16,8 +16,9 @@ Fixed points (vectorized over arrays of σ_w², σ_b²):
   crosses from + to − is the fixed point that attracts the variance from
   below (the q-map's slope there is < 1).  lo = σ_b² (F(σ_b²) = σ_w² E[φ²] ≥ 0);
   hi grows tenfold until F(hi) < 0 or hi reaches :data:`Q_MAX`; F is scanned on
-  a geometric grid of [lo, hi] (:data:`SCAN_PER_DECADE` points a decade) for its
-  first sign change, which Newton's method then refines inside its bracket
+  [lo, hi] at the points of one geometric grid shared by all (σ_w², σ_b²),
+  q_j = 10^(j/:data:`SCAN_PER_DECADE`), for its first sign change, which
+  Newton's method then refines inside its bracket from the secant's root
   (bisection in log q when a step leaves it).  Where F stays positive up to
   Q_MAX, no fixed point exists below it and the point is reported as such.  For
   σ_b² = 0 and φ(0) = 0, q = 0 is a fixed point; it is q* when F < 0 just above
@@ -228,8 +229,10 @@ _KERNELS = {"kernel": "second_moment", "slope_kernel": "slope_moment"}
 
 @functools.lru_cache(maxsize=48)
 def _table(functions: MeanFieldFunctions, name: str, q_range: tuple[float, float]):
-    """The Chebyshev table of ``functions.<name>`` over ``q_range`` (× c ∈ [0, 1] for a kernel)."""
+    """The Chebyshev table of ``functions.<name>`` over ``q_range`` (× c ∈ [0, 1] for a kernel),
+    kept in the disk cache under the activation and the expectation's name."""
     coordinate = "log" if q_range[1] / q_range[0] >= 100 else "linear"
+    key = ("meanfield", sp.srepr(functions.theory.phi), name)
     if name in _KERNELS:
         diagonal = getattr(functions, _KERNELS[name])
         return tabulate(
@@ -239,8 +242,9 @@ def _table(functions: MeanFieldFunctions, name: str, q_range: tuple[float, float
             rtol=TABLE_RTOL_2D,
             degree=TABLE_DEGREE_2D,
             magnitude=lambda q, c: diagonal(q),
+            key=key,
         )
-    return tabulate(getattr(functions, name), [q_range], [coordinate])
+    return tabulate(getattr(functions, name), [q_range], [coordinate], key=key)
 
 
 @functools.lru_cache(maxsize=64)
@@ -307,30 +311,60 @@ def solve_q_star(functions: MeanFieldFunctions, sw2, sb2):
         hi = np.where(grow, hi * 10, hi)
     hi = np.minimum(hi, Q_MAX)
     if todo.any():
-        # The first sign change of F on a geometric grid of [lo, hi]: F may cross back and forth.
         idx = np.nonzero(todo)
-        decades = int(np.ceil(np.max(np.log10(hi[idx] / lo[idx])))) or 1
-        steps = np.linspace(0.0, 1.0, SCAN_PER_DECADE * decades + 1)
-        grid = lo[idx][:, None] * (hi[idx] / lo[idx])[:, None] ** steps
-        rows = np.broadcast_to(np.arange(grid.shape[0])[:, None], grid.shape)
-        values = residual(grid.ravel(), sw2[idx][rows].ravel(), sb2[idx][rows].ravel()).reshape(grid.shape)
-        crossing = (values[:, :-1] >= 0) & (values[:, 1:] < 0)
-        found = crossing.any(axis=1)
-        first = np.argmax(crossing, axis=1)
+        lo_b, hi_b, f_lo_b, f_hi_b, found = _first_sign_change(residual, sw2[idx], sb2[idx], lo[idx], hi[idx], f_lo[idx], f_hi[idx])
         status[tuple(a[~found] for a in idx)] = NO_FIXED_POINT
         keep = tuple(a[found] for a in idx)
         if keep[0].size:
-            k = first[found]
-            roots = bracketed_newton(
-                lambda q, i: F(q, tuple(a[i] for a in keep)),
+            a, b, fa, fb = lo_b[found], hi_b[found], f_lo_b[found], f_hi_b[found]
+            q_star[keep] = bracketed_newton(
+                lambda q, i: F(q, tuple(k[i] for k in keep)),
                 lambda q, i: residual_slope(q, sw2[keep][i]),
-                grid[found, k],
-                grid[found, k + 1],
+                a,
+                b,
                 log_scale=True,
                 what="q*",
+                start=a - fa * (b - a) / (fb - fa),  # the secant's root: Newton then takes a few steps
             )
-            q_star[keep] = roots
     return q_star, status
+
+
+#: Points a chunk of the sign-change scan (bounds its arrays to a few MB).
+SCAN_CHUNK = 8192
+
+
+def _first_sign_change(residual, sw2, sb2, lo, hi, f_lo, f_hi):
+    """The bracket of the first sign change of F from + to − on each point's [lo, hi], scanned on
+    the shared geometric grid q_j = 10^(j/:data:`SCAN_PER_DECADE`) inside it (with lo and hi themselves).
+
+    One grid for every point: the expectations in F are evaluated at its q_j once a chunk, and the
+    scan is σ_w² V(q_j) + σ_b² − q_j, arithmetic broadcast over the points.  F(lo) ≥ 0 is given;
+    so is F(hi), which is < 0 unless hi = :data:`Q_MAX` and F stays positive up to it.
+    Returns ``(a, b, F(a), F(b), found)``.
+    """
+    first = math.floor(SCAN_PER_DECADE * math.log10(lo.min()))
+    last = math.ceil(SCAN_PER_DECADE * math.log10(hi.max()))
+    grid = 10.0 ** (np.arange(first, last + 1) / SCAN_PER_DECADE)
+    a, b, fa, fb = lo.copy(), hi.copy(), f_lo.copy(), f_hi.copy()
+    found = f_hi < 0
+    for start in range(0, lo.size, SCAN_CHUNK):
+        part = slice(start, start + SCAN_CHUNK)
+        values = residual(grid[None, :], sw2[part, None], sb2[part, None])
+        inside = (grid > lo[part, None]) & (grid < hi[part, None])
+        negative = inside & (values < 0)
+        crosses = negative.any(axis=1)
+        j = np.argmax(negative, axis=1)
+        rows = np.arange(values.shape[0])
+        # where F < 0 first on the grid: the bracket ends there, and starts at the grid point before (if inside)
+        end, f_end = np.where(crosses, grid[j], b[part]), np.where(crosses, values[rows, j], fb[part])
+        # the last grid point below the bracket's end, if inside: F ≥ 0 there
+        below = np.where(crosses, j, np.searchsorted(grid, hi[part], side="left")) - 1
+        previous_inside = (below >= 0) & (grid[np.maximum(below, 0)] > lo[part])
+        b[part], fb[part] = end, f_end
+        a[part] = np.where(previous_inside, grid[np.maximum(below, 0)], lo[part])
+        fa[part] = np.where(previous_inside, values[rows, np.maximum(below, 0)], f_lo[part])
+        found[part] |= crosses
+    return a, b, fa, fb, found
 
 
 def _slope_moment_at_zero(functions: MeanFieldFunctions) -> float:
@@ -386,15 +420,20 @@ def fixed_points(theory: MeanField, sw2: float, sb2: float) -> list[FixedPoint]:
 def solve_c_star(functions: MeanFieldFunctions, q_star, sw2, sb2):
     """c* ∈ [0, 1) at each chaotic point (Newton from c = 0 on the convex G; see the module docstring)."""
     residual, residual_slope = functions.formula("correlation_residual"), functions.formula("correlation_residual_slope")
+    q_star, sw2, sb2 = np.broadcast_arrays(*(np.asarray(a, float) for a in (q_star, sw2, sb2)))
     c = np.zeros(q_star.shape)
+    active = np.nonzero(np.ones(q_star.shape, bool))  # the points still iterating: most take 5–8 steps, those near χ₁ = 1 twenty
     for _ in range(NEWTON_MAX_ITERATIONS):
-        g = residual(q_star, c, sw2, sb2)
-        dg = residual_slope(q_star, c, sw2)
-        new = np.clip(c - g / dg, 0.0, 1.0)
-        if np.all((np.abs(new - c) <= NEWTON_STEP_RTOL * new) | (np.abs(g) <= NEWTON_RESIDUAL_RTOL)):
-            return np.where(np.abs(g) <= NEWTON_RESIDUAL_RTOL, c, new)
-        c = new
-    raise FixedPointError(f"c*: did not converge in {NEWTON_MAX_ITERATIONS} Newton iterations")
+        if active[0].size == 0:
+            return c
+        q, ca, w = q_star[active], c[active], sw2[active]
+        g = residual(q, ca, w, sb2[active])
+        new = np.clip(ca - g / residual_slope(q, ca, w), 0.0, 1.0)
+        at_root = np.abs(g) <= NEWTON_RESIDUAL_RTOL
+        c[active] = np.where(at_root, ca, new)
+        done = at_root | (np.abs(new - ca) <= NEWTON_STEP_RTOL * new)
+        active = tuple(a[~done] for a in active)
+    raise FixedPointError(f"c*: {active[0].size} point(s) did not converge in {NEWTON_MAX_ITERATIONS} Newton iterations")
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,7 @@ def bracketed_newton(
     log_scale: bool,
     what: str,
     max_iterations: int = NEWTON_MAX_ITERATIONS,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Roots of ``f`` in [lo, hi], one per entry (f(lo) ≥ 0 > f(hi)), vectorized.
 
@@ -208,10 +209,15 @@ def bracketed_newton(
     arrays into the shape of ``lo``), f on the scale of x.  A Newton step that leaves the bracket is
     replaced by its midpoint (geometric with ``log_scale``); an entry has converged when its Newton
     step or its bracket is a few ulp, or when its residual is rounding noise, and then the point whose
-    residual that is is returned (not a midpoint taken after it).  Raises :class:`NonConvergence` naming ``what``.
+    residual that is is returned (not a midpoint taken after it).  The first iterate is ``start`` where
+    it lies inside its bracket (a caller that knows f at the ends passes the secant's root), else the
+    bracket's midpoint.  Raises :class:`NonConvergence` naming ``what``.
     """
     lo, hi = np.array(lo, float), np.array(hi, float)
     x = np.sqrt(lo * hi) if log_scale else (lo + hi) / 2
+    if start is not None:
+        start = np.broadcast_to(np.asarray(start, float), x.shape)
+        x = np.where((start > lo) & (start < hi), start, x)
     active = np.ones(x.shape, bool)
     for _ in range(max_iterations):
         if not active.any():

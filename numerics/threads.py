@@ -30,10 +30,20 @@ import contextlib
 import functools
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from dyncheck.theory.errors import UsageError
 
-__all__ = ["THREAD_VARIABLES", "available_cores", "budget", "environment", "keep_freed_memory", "limit_threads", "worker_environment"]
+__all__ = [
+    "THREAD_VARIABLES",
+    "available_cores",
+    "budget",
+    "environment",
+    "keep_freed_memory",
+    "limit_threads",
+    "on_every_core",
+    "worker_environment",
+]
 
 #: Environment variables through which BLAS and OpenMP runtimes read their thread counts at load time.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
@@ -58,6 +68,17 @@ def budget() -> int:
     if threads < 1:
         raise UsageError(f"DYNCHECK_THREADS must be a positive integer, got {chosen!r}")
     return threads
+
+
+def on_every_core(function, items) -> list:
+    """``[function(item) for item in items]``, the items shared among :func:`budget` threads when there are
+    several (numpy releases the GIL inside its array operations, so chunks of an array computation run on
+    every core); a single item runs in the calling thread."""
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), budget())) as pool:
+        return list(pool.map(function, items))
 
 
 #: glibc's mallopt parameters: arrays below 1 GiB come from the heap (not their own mapping), and the heap is not

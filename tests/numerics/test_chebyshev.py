@@ -115,3 +115,65 @@ def test_a_kernel_held_to_its_diagonal_is_tabulated_up_to_its_zero():
 def test_a_magnitude_must_be_positive():
     with pytest.raises(TableError, match="magnitude must be positive"):
         tabulate(np.sin, [(0.0, 1.0)], magnitude=lambda x: x - 0.5)
+
+
+def _stored_tables(directory):
+    return sorted((directory / "chebyshev").glob("*.json"))
+
+
+def test_a_named_table_is_kept_on_disk_read_back_identical_and_checked(tmp_path, monkeypatch):
+    from dyncheck.theory.cache import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr("dyncheck.theory.cache._remember", lambda namespace, digest, result: result)  # read the disk each time
+    calls = []
+
+    def kernel(qv, rho):
+        calls.append(qv.size)
+        return erf_kernel(qv, rho)
+
+    key = ("test", "erf kernel")
+    built = tabulate(kernel, [(1e-2, 1e2), (-1, 1)], [None, "angle"], key=key)
+    (entry,) = _stored_tables(tmp_path)
+    x = (np.geomspace(1e-2, 1e2, 7)[:, None] * np.ones(5)).ravel(), np.tile(np.linspace(-1, 1, 5), 7)
+    calls.clear()
+    read = tabulate(kernel, [(1e-2, 1e2), (-1, 1)], [None, "angle"], key=key)
+    assert sum(calls) == 2 * read.cells  # only the check at each cell's two off-node points
+    assert np.array_equal(read(*x), built(*x)) and read.verified_error == built.verified_error
+    # another domain, accuracy or degree is another table
+    tabulate(kernel, [(1e-2, 1e1), (-1, 1)], [None, "angle"], key=key)
+    assert len(_stored_tables(tmp_path)) == 2
+    # damaged: rebuilt
+    entry.write_text("{}")
+    calls.clear()
+    tabulate(kernel, [(1e-2, 1e2), (-1, 1)], [None, "angle"], key=key)
+    assert sum(calls) > 10 * built.cells
+
+
+def test_a_planted_table_with_a_valid_checksum_is_caught_by_its_check(tmp_path, monkeypatch):
+    import json
+
+    from dyncheck.theory.cache import CACHE_ENV, _checksum
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr("dyncheck.theory.cache._remember", lambda namespace, digest, result: result)
+    direct = compile_expectation(sp.tanh(sp.sqrt(q) * Z) ** 2, [q], Z)
+    good = tabulate(direct, [(1e-3, 1e3)], key=("test", "tanh"))
+    (entry,) = _stored_tables(tmp_path)
+    stored = json.loads(entry.read_text())
+    stored["payload"]["_coefficients"][2][0] *= 1 + 1e-9  # a one-part-in-1e9 error in one cell
+    stored["checksum"] = _checksum(stored["payload"])
+    entry.write_text(json.dumps(stored))
+    again = tabulate(direct, [(1e-3, 1e3)], key=("test", "tanh"))
+    x = np.geomspace(1e-3, 1e3, 301)
+    assert np.array_equal(again(x), good(x))  # built afresh, not read
+    assert json.loads(entry.read_text())["payload"] == json.loads(json.dumps(good.to_data()))
+
+
+def test_a_table_is_not_stored_unless_its_check_passes(tmp_path, monkeypatch):
+    from dyncheck.theory.cache import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr("dyncheck.numerics.chebyshev.TRUSTED_ERROR", 1e-6)  # no table can meet 1e-6 × rtol
+    tabulate(np.exp, [(0.0, 1.0)], key=("test", "exp"))
+    assert _stored_tables(tmp_path) == []

@@ -217,3 +217,22 @@ def test_jacobian_spectrum_moments_at_relu_s_critical_point_where_every_q_is_fix
     assert jacobian_spectrum_moments(relu, 2.0, 0.0, 10, "orthogonal") == pytest.approx((1.0, 10.0), rel=1e-12)
     with pytest.raises(UsageError, match="depend on q"):  # softplus diverges here and its moments move with q
         jacobian_spectrum_moments(mean_field(activation("softplus").expr(), "softplus"), 4.0, 0.1, 10)
+
+
+def test_the_shared_scan_finds_the_first_crossing_in_every_chunk(monkeypatch):
+    """φ = x³ has a stable and an unstable positive fixed point when σ_b² is small (and none when it is
+    large): q* is the first, chunk by chunk, as the per-point scan of fixed_points finds it."""
+    from dyncheck.numerics.meanfield import fixed_points
+
+    theory = mean_field(X**3, "x**3")
+    sw2 = np.array([0.5, 0.3, 0.8, 1.2, 0.5, 2.0, 0.05])
+    sb2 = np.array([0.01, 0.05, 0.02, 0.001, 0.5, 0.0004, 1.0])
+    monkeypatch.setattr("dyncheck.numerics.meanfield.SCAN_CHUNK", 2)
+    state = mean_field_state(theory, sw2, sb2)
+    for w, b, q_star, phase in zip(sw2, sb2, state.q_star, state.phase):
+        stable = [p.q for p in fixed_points(theory, w, b) if p.stable and p.q > 0]
+        if stable:
+            assert q_star == pytest.approx(stable[0], rel=1e-13)
+        else:
+            assert phase == NO_FIXED_POINT and np.isnan(q_star)
+    assert np.sum(state.phase == NO_FIXED_POINT) >= 1 and np.sum(np.isfinite(state.q_star)) >= 4

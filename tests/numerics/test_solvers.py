@@ -152,3 +152,19 @@ def test_the_delay_solver_ends_at_t_end_by_a_partial_step():
         solution = delay_fixed_step(lambda t, y, d: -0.38 * d, lambda t: np.ones(1), 1.0, t_end, m)
         assert solution.times[-1] == t_end and len(solution.times) == len(solution.states)
         assert abs(solution.states[-1, 0] - float(delayed_exponential(0.38, 1.0, t_end))) < 1e-9
+
+
+def test_a_start_inside_the_bracket_is_taken_and_one_outside_is_not():
+    a = np.array([2.0, 5.0, 9.0])
+    f, df = (lambda x, i: a[i] / x - x), (lambda x, i: -a[i] / x**2 - 1)
+    steps = []
+
+    def counted(x, i):
+        steps.append(x.size)
+        return f(x, i)
+
+    exact = np.sqrt(a)
+    roots = bracketed_newton(counted, df, np.ones(3), np.full(3, 4.0), log_scale=True, what="√a", start=exact * (1 + 1e-9))
+    assert np.allclose(roots, exact, rtol=1e-15, atol=0) and len(steps) <= 3
+    far = bracketed_newton(f, df, np.ones(3), np.full(3, 4.0), log_scale=True, what="√a", start=np.array([0.5, 7.0, np.nan]))
+    assert np.allclose(far, exact, rtol=1e-15, atol=0)
