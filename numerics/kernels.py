@@ -55,10 +55,24 @@ _input_nngp = generate(KERNEL_FORMULAS["input_nngp"], (INNER_PRODUCT, SIGMA_W2, 
 #: (the table's ``equal_diagonal_relative``).
 EQUAL_DIAGONAL_RTOL = tolerance("equal_diagonal_relative")
 
-#: Rows of the kernel matrices updated at once: a block of 128 × N keeps the layer maps' temporaries
-#: in cache, and blocks run on threads (numpy releases the GIL).  Measured on 2 cores, erf, 2000
-#: inputs, depth 10: 1.06 s for whole-matrix updates, 0.33 s in blocks of 128 on the upper triangle.
-BLOCK_ROWS = 128
+#: Entries of the upper triangle updated at once: consecutive rows from their diagonal rightwards, as
+#: many as keep a block within this size (at least one row); blocks run on threads (numpy releases the
+#: GIL).  Measured on 2 cores, erf, 2000 inputs, depth 10 (best of three): 16384 entries a block 0.31 s
+#: on two threads (the layer maps' many light operations then contend for the GIL), 131072 (1 MB an
+#: array) 0.19 s, 262144 0.19 s; one thread 0.26–0.31 s throughout.
+BLOCK_ENTRIES = 131072
+
+
+def _row_blocks(n: int) -> list[tuple[int, int]]:
+    """Consecutive rows (first, stop) of an n × n upper triangle, each ≤ :data:`BLOCK_ENTRIES` entries or one row."""
+    blocks, first = [], 0
+    while first < n:
+        stop = first + 1
+        while stop < n and (stop + 1 - first) * (n - first) <= BLOCK_ENTRIES:
+            stop += 1
+        blocks.append((first, stop))
+        first = stop
+    return blocks
 
 
 class _LayerMap:
@@ -121,8 +135,7 @@ def _correlations(kernel, q1, q2):
     if isinstance(kernel, np.ndarray):
         rho = kernel * (1 / np.sqrt(q1))  # the column and the row scaled apart: two passes over the block
         rho *= 1 / np.sqrt(q2)
-        np.minimum(rho, 1.0, out=rho)
-        np.maximum(rho, -1.0, out=rho)
+        np.clip(rho, -1.0, 1.0, out=rho)
         np.fill_diagonal(rho, 1.0)
     else:
         rho = (kernel * q1.rsqrt() * q2.rsqrt()).clamp_(-1.0, 1.0)
@@ -139,10 +152,10 @@ def kernel_matrices(
     entry by entry).  Closed-form layer maps run as generated code (numpy or torch); the others by
     quadrature, to ~1e-13 relative on the scale of the diagonal: a Chebyshev table in ρ for inputs of
     one norm (numpy or torch, on the tensor's device), pair by pair otherwise (numpy).  With numpy the upper
-    triangle is updated in blocks of :data:`BLOCK_ROWS` rows on threads and mirrored, so the
-    matrices are exactly symmetric.
+    triangle is updated in blocks of rows of at most :data:`BLOCK_ENTRIES` entries on threads and mirrored,
+    so the matrices are exactly symmetric.
     """
-    for nngp, ntk in kernel_layers(maps, x, depth, sw2, sb2, step=step, nngp_step=nngp_step, backend=backend):
+    for nngp, ntk in _layers(maps, x, depth, sw2, sb2, step, nngp_step, backend, every_layer_symmetric=False):
         pass  # one layer held at a time
     return nngp, ntk
 
@@ -151,12 +164,23 @@ def kernel_layers(
     maps: LayerMaps, x, depth: int, sw2: float, sb2: float, *, step=ntk_step, nngp_step=nngp_step, backend: str = "numpy"
 ):
     """(K^l, Θ^l) for l = 1 … ``depth`` + 1, layer by layer: :func:`kernel_matrices` with every layer kept."""
+    return _layers(maps, x, depth, sw2, sb2, step, nngp_step, backend, every_layer_symmetric=True)
+
+
+def _layers(maps: LayerMaps, x, depth: int, sw2: float, sb2: float, step, nngp_step, backend: str, *, every_layer_symmetric: bool):
+    """The layers of :func:`kernel_layers`; without ``every_layer_symmetric`` the numpy recursion fills only the
+    upper triangle of the layers before the last (all it reads), sparing two matrices' worth of transposed copies
+    a layer."""
     if depth < 0 or sw2 <= 0 or sb2 < 0:
         raise UsageError("depth ≥ 0, σ_w² > 0 and σ_b² ≥ 0 are needed")
     nngp_map, slope_map = _compiled(maps, backend)
     nngp = _input_nngp((x @ x.T) / x.shape[1], sw2, sb2)
-    recursion = _numpy_recursion if backend == "numpy" else _torch_recursion
-    return _finite_layers(recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step), slope_infinite_on_diagonal(maps))
+    infinite_diagonal = slope_infinite_on_diagonal(maps)
+    if backend == "numpy":
+        layers = _numpy_recursion(nngp_map, slope_map, nngp, depth, (sw2, sb2, step, nngp_step, infinite_diagonal), every_layer_symmetric)
+    else:
+        layers = ((nngp, ntk, None) for nngp, ntk in _torch_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step))
+    return _finite_layers(layers, infinite_diagonal)
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,19 +216,23 @@ def _finite(matrix, *, except_diagonal: bool = False) -> bool:
 def _finite_layers(layers, infinite_ntk_diagonal: bool):
     """The layers K^1, K^2, … as they come, stopping with :class:`KernelOverflow` — in words, naming the layer — at the
     first kernel that is not finite, or whose layer map could not be tabulated because its values overflow.  With
-    ``infinite_ntk_diagonal`` (:func:`slope_infinite_on_diagonal`) the NTK's diagonal may be +∞: that is its value."""
+    ``infinite_ntk_diagonal`` (:func:`slope_infinite_on_diagonal`) the NTK's diagonal may be +∞: that is its value.
+
+    ``layers`` yields ``(K, Θ, finite)``: ``finite`` as the recursion found it, or None to be checked here."""
     level, largest = 1, 0.0
     iterator = iter(layers)
     while True:
         try:
-            nngp, ntk = next(iterator)
+            nngp, ntk, finite = next(iterator)
         except StopIteration:
             return
         except TableError as error:
             if "not finite" not in str(error):
                 raise
-            nngp = None
-        if nngp is None or not (_finite(nngp) and _finite(ntk, except_diagonal=infinite_ntk_diagonal)):
+            nngp = finite = None
+        if finite is None and nngp is not None:
+            finite = _finite(nngp) and _finite(ntk, except_diagonal=infinite_ntk_diagonal)
+        if not finite:
             raise KernelOverflow(f"the kernels overflow double precision at layer {level}: K^{level - 1}(x, x) reached {largest:.3g} and K^{level} exceeds ~1.8e308 (reduce the depth, σ_w² or the inputs' norms)")
         largest = float(abs(nngp.diagonal()).max())
         level += 1
@@ -224,38 +252,61 @@ def _torch_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step
         yield nngp, ntk
 
 
-def _numpy_recursion(nngp_map, slope_map, nngp, depth, sw2, sb2, step, nngp_step):
+def _numpy_recursion(nngp_map, slope_map, nngp, depth, recursion, every_layer_symmetric: bool):
+    """(K^l, Θ^l, whether finite) layer by layer, the upper triangle in blocks on threads; each layer mirrored below
+    the diagonal when ``every_layer_symmetric``, else the last only, and then a layer's matrices are overwritten
+    two layers later (four matrices in all, not two a layer: fresh memory costs page faults).  ``recursion`` = (σ_w², σ_b², the NTK step,
+    the NNGP step, whether Θ's diagonal may be +∞)."""
     n = nngp.shape[0]
-    starts = range(0, n, BLOCK_ROWS)
+    blocks = _row_blocks(n)
+    tiles = range(0, n, MIRROR_TILE)
     ntk = nngp.copy()
-    yield nngp, ntk
-    with ThreadPoolExecutor(min(len(starts), budget())) as pool:
-        for _ in range(depth):
+    yield nngp, ntk, None
+    spare = None  # without every layer kept, the layer before last's matrices take the next layer
+    with ThreadPoolExecutor(min(len(blocks), budget())) as pool:
+        for layer in range(depth):
             q = nngp.diagonal().copy()
-            out = np.empty_like(nngp), np.empty_like(ntk)
+            out = spare or (np.empty_like(nngp), np.empty_like(ntk))
             maps = nngp_map.at_layer(q), slope_map.at_layer(q)
-            update = functools.partial(_update_block, nngp, ntk, q, maps, out, (sw2, sb2, step, nngp_step))
-            list(pool.map(update, starts))
-            for first in starts:  # mirror the upper triangle, block by block
-                stop = min(first + BLOCK_ROWS, n)
-                for matrix in out:
-                    square = matrix[first:stop, first:stop]
-                    square[...] = np.triu(square) + np.triu(square, 1).T
-                    matrix[stop:, first:stop] = matrix[first:stop, stop:].T
+            finite = all(pool.map(functools.partial(_update_block, nngp, ntk, q, maps, out, recursion), blocks))
+            if every_layer_symmetric or layer == depth - 1:
+                list(pool.map(functools.partial(_mirror_tile_row, out), tiles))
+            spare = None if every_layer_symmetric else (nngp, ntk)
             nngp, ntk = out
-            yield nngp, ntk
+            yield nngp, ntk, finite
 
 
-def _update_block(nngp, ntk, q, maps, out, recursion, first: int) -> None:
-    """K^{l+1} and Θ^{l+1} on rows first … first + BLOCK_ROWS, from their diagonal entry rightwards."""
-    sw2, sb2, step, nngp_step = recursion
-    rows, columns = slice(first, first + BLOCK_ROWS), slice(first, None)
+def _update_block(nngp, ntk, q, maps, out, recursion, block: tuple[int, int]) -> bool:
+    """K^{l+1} and Θ^{l+1} on the rows ``block`` = (first, stop), from their diagonal entry rightwards (the
+    recursion reads the upper triangle only); whether they are finite (Θ's diagonal aside where it may be +∞)."""
+    sw2, sb2, step, nngp_step, infinite_diagonal = recursion
+    first, stop = block
+    rows, columns = slice(first, stop), slice(first, None)
     q1, q2 = q[rows, None], q[None, columns]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # ±∞ past double precision (or δ² at ρ = 1): _finite_layers judges
         rho = _correlations(nngp[rows, columns], q1, q2)
-        block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
-        out[1][rows, columns] = step(block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)
-    out[0][rows, columns] = block
+        nngp_block = nngp_step(maps[0](q1, q2, rho), sw2, sb2)
+        ntk_block = step(nngp_block, maps[1](q1, q2, rho), ntk[rows, columns], sw2)
+    out[0][rows, columns] = nngp_block
+    out[1][rows, columns] = ntk_block
+    return _finite(nngp_block) and _finite(ntk_block, except_diagonal=infinite_diagonal)
+
+
+#: Side of the square tiles in which the upper triangle is copied below the diagonal (a tile of 128 kB is
+#: transposed in cache; measured 3 ms for a 2000 × 2000 matrix, against 16 ms row block by row block).
+MIRROR_TILE = 128
+
+
+def _mirror_tile_row(matrices, first: int) -> None:
+    """The tiles of rows first … first + :data:`MIRROR_TILE` on and above the diagonal, copied below it
+    (each call writes its own columns: calls run on threads)."""
+    rows = slice(first, first + MIRROR_TILE)
+    for matrix in matrices:
+        square = matrix[rows, rows]
+        square[...] = np.triu(square) + np.triu(square, 1).T
+        for start in range(first + MIRROR_TILE, matrix.shape[0], MIRROR_TILE):
+            columns = slice(start, start + MIRROR_TILE)
+            matrix[columns, rows] = matrix[rows, columns].T
 
 
 def inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, dimension: int = 3, cosine: float = 0.5) -> np.ndarray:

@@ -90,14 +90,14 @@ def test_kernels_at_equal_and_opposite_inputs_have_no_nan(name):
 
 @pytest.mark.parametrize("name", ["erf", "tanh"])
 def test_blocked_threaded_recursion_is_the_whole_matrix_recursion(name, monkeypatch):
-    """Blocks of 3 rows on threads, upper triangle mirrored, against one block: unequal norms, so tanh runs
+    """Blocks of ≤ 20 entries (1–3 rows) on threads, upper triangle mirrored, against one block: unequal norms, so tanh runs
     pair by pair; and against the recursion written out on whole matrices (erf)."""
     from dyncheck.numerics import kernels as numerics_kernels
 
     x = np.random.default_rng(6).standard_normal((10, 4)) * np.linspace(0.5, 2, 10)[:, None]
     maps = layer_maps(activation(name).expr(), time_limit_s=3.0)
     whole = kernel_matrices(maps, x, 3, 1.5, 0.1)
-    monkeypatch.setattr(numerics_kernels, "BLOCK_ROWS", 3)
+    monkeypatch.setattr(numerics_kernels, "BLOCK_ENTRIES", 20)
     blocked = kernel_matrices(maps, x, 3, 1.5, 0.1)
     for u, v in zip(whole, blocked):
         assert np.array_equal(u, u.T) and np.array_equal(v, v.T)
