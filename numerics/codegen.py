@@ -99,7 +99,16 @@ def stable_form(expr: sp.Expr) -> sp.Expr:
     """
     if expr.has(sp.Heaviside):
         expr = _split_at_steps(expr)
-    return optimize(_softplus_form(expr), optims_numpy)
+    expr = _softplus_form(expr)
+    if not _numpy_optims_apply(expr):  # the rewrites match nothing: spare their tree walks (~10 ms a formula)
+        return expr
+    return optimize(expr, optims_numpy)
+
+
+def _numpy_optims_apply(expr: sp.Expr) -> bool:
+    """Whether ``expr`` has what SymPy's numpy rewrites act on: exp and log (expm1, log1p, logaddexp, log2),
+    powers of 2 (exp2) and sin (sinc)."""
+    return expr.has(sp.exp, sp.log, sp.sin) or any(p.base == 2 for p in expr.atoms(sp.Pow))
 
 
 def _vectorized(f: Callable, piecewise: bool) -> Callable:
