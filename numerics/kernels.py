@@ -30,6 +30,7 @@ from dyncheck.theory.kernels import FORMULAS as KERNEL_FORMULAS
 from dyncheck.theory.kernels import INNER_PRODUCT, LAYER_MAP, NNGP_NEXT, NTK, SLOPE_MAP, LayerMaps
 
 __all__ = [
+    "MARGINAL_INPUT_VARIANCE",
     "KernelOverflow",
     "DepthProfile",
     "kernel_layers",
@@ -319,6 +320,10 @@ def inputs_at_fixed_point(q_star: float, sw2: float, sb2: float, dimension: int 
     return radius * np.stack([np.eye(dimension)[0], second])
 
 
+#: The inputs' variance where every q is a fixed point (ReLU at (2, 0)): any would do.
+MARGINAL_INPUT_VARIANCE = 1.0
+
+
 @dataclass(frozen=True)
 class DepthProfile:
     """The NTK layer by layer (l = 1 … L + 1) for two inputs at the variance fixed point q*, beside the
@@ -332,6 +337,9 @@ class DepthProfile:
     diagonal: np.ndarray
     normalised: np.ndarray
     predicted: np.ndarray
+    #: Every q is a fixed point (an affine q-map of slope 1 and no bias: ReLU at (2, 0)); q_star is then
+    #: :data:`MARGINAL_INPUT_VARIANCE`, the inputs' variance.
+    every_q_fixed: bool = False
 
 
 def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5) -> list[DepthProfile]:
@@ -346,6 +354,9 @@ def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5)
     profiles = []
     for i in range(sw2.size):
         q_star, chi_1 = float(state.q_star[i]), float(state.chi_1[i])
+        every_q_fixed = bool(not np.isfinite(q_star) and state.phase_names()[i] == "critical" and np.isfinite(chi_1))
+        if every_q_fixed:  # the marginal point (mean_field_state gives its slopes, not a q*): inputs at any q stay there
+            q_star = MARGINAL_INPUT_VARIANCE
         if not np.isfinite(q_star):
             raise UsageError(f"no variance fixed point at σ_w² = {sw2[i]:g}, σ_b² = {sb2[i]:g}")
         x = inputs_at_fixed_point(q_star, sw2[i], sb2[i], cosine=cosine)
@@ -353,7 +364,7 @@ def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5)
         with np.errstate(divide="ignore", invalid="ignore"):
             predicted = np.where(chi_1 == 1, q_star * (layers + 1), ntk_diagonal(q_star, chi_1, layers))
         phase = str(state.phase_names()[i])
-        profiles.append(DepthProfile(sw2[i], sb2[i], q_star, chi_1, phase, ntks[:, 0, 0], ntks[:, 0, 1] / ntks[:, 0, 0], predicted))
+        profiles.append(DepthProfile(sw2[i], sb2[i], q_star, chi_1, phase, ntks[:, 0, 0], ntks[:, 0, 1] / ntks[:, 0, 0], predicted, every_q_fixed))
     return profiles
 
 

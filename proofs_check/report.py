@@ -21,23 +21,34 @@ def passed(results: list[ClaimResult]) -> bool:
     return all(r.verdict != REFUTED and r.error is None and r.control_refuted and not r.control_accepted_by for r in results)
 
 
-def table(results: list[ClaimResult]) -> str:
-    width = max((len(r.claim_id) for r in results), default=10)
-    lines = [f"{'claim':<{width}}  {'verdict':<12}  {'control':<12}  {'time':>6}"]
-    lines.append("-" * len(lines[0]))
-    for r in results:
-        lines.append(f"{r.claim_id:<{width}}  {r.verdict:<12}  {r.control_verdict:<12}  {r.seconds:5.1f}s")
+def table_header(width: int) -> str:
+    """The verdict table's heading, for claim ids of up to ``width`` characters."""
+    head = f"{'claim':<{width}}  {'verdict':<12}  {'control':<12}  {'time':>6}"
+    return head + "\n" + "-" * len(head)
+
+
+def table_row(result: ClaimResult, width: int) -> str:
+    return f"{result.claim_id:<{width}}  {result.verdict:<12}  {result.control_verdict:<12}  {result.seconds:5.1f}s"
+
+
+def table_summary(results: list[ClaimResult]) -> str:
+    """The counts of verdicts and refuted controls, and a line for each control accepted and each error."""
     counts = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    lines.append("")
-    lines.append(", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + f"; negative controls refuted: {sum(r.control_refuted for r in results)}/{len(results)}")
+    lines = [", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + f"; negative controls refuted: {sum(r.control_refuted for r in results)}/{len(results)}"]
     for r in results:
         if r.control_accepted_by:
             lines.append(f"{r.claim_id}: the negative control was accepted by {', '.join(r.control_accepted_by)}")
         if r.error:
             lines.append(f"{r.claim_id}: {r.reason}")
     return "\n".join(lines)
+
+
+def table(results: list[ClaimResult]) -> str:
+    """The verdict table: heading, a row a claim, and the summary."""
+    width = max((len(r.claim_id) for r in results), default=10)
+    return "\n".join([table_header(width), *(table_row(r, width) for r in results), "", table_summary(results)])
 
 
 def run_summary(results: list[ClaimResult], profile: Profile, complete: bool = True) -> dict:

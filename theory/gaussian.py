@@ -516,7 +516,7 @@ def _bivariate_term(term: sp.Expr, u, v, cond: _Conditional) -> sp.Expr:
         if not _steps_in(term, inner):
             conditional = _moments_1d(term.subs(inner, rho * outer + s * w), w)
             return _moments_1d(sp.powsimp(conditional, force=True), outer)
-    raise NoClosedForm("steps in both variables (Price's theorem applies)")
+    raise NoClosedForm("steps in both variables: Price's theorem applies")
 
 
 def _moments_2d(expr: sp.Expr, u, v, rho) -> sp.Expr:
@@ -640,6 +640,11 @@ def _integrate_radical(expr: sp.Expr, t: sp.Symbol, upper: sp.Expr) -> sp.Expr:
     return total
 
 
+def _factor(e: sp.Expr) -> str:
+    """A factor of a product as text: a sum in brackets."""
+    return f"({e})" if e.is_Add else str(e)
+
+
 def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: int) -> sp.Expr:
     r"""E[f(u) g(v)] at correlation rho by Price's theorem."""
     t = sp.Dummy("t", real=True)
@@ -660,8 +665,9 @@ def _price_product(f: sp.Expr, g: sp.Expr, u, v, rho, steps: list[str], depth: i
         integral = _integrate_from_zero((rho - t) ** (n - 1) / sp.factorial(n - 1) * kernel, t, rho)
         if integral.has(sp.Integral):
             raise NoClosedForm(f"could not integrate the order-{n} Price kernel {kernel} back in rho")
+        derivative = "d/drho" if n == 1 else f"d^{n}/drho^{n}"
         steps.append(
-            f"Price's theorem, order {n}: d^{n}/drho^{n} E[{f}·{g}] = E[{fn}·{gn}] = {kernel}; "
+            f"Price's theorem, order {n}: {derivative} E[{_factor(f)}·{_factor(g)}] = E[{_factor(fn)}·{_factor(gn)}] = {kernel.subs(t, rho)}; "
             f"integrated back from rho = 0 with boundary terms {sp.simplify(boundary)}"
         )
         return boundary + integral

@@ -63,16 +63,21 @@ def _verify(args) -> int:
 def _judge(claims, profile, args, client) -> int:
     from tqdm import tqdm
 
-    from dyncheck.proofs_check.report import passed, run_summary, table, write_report
+    from dyncheck.proofs_check.report import passed, run_summary, table_header, table_row, table_summary, write_report
     from dyncheck.proofs_check.runner import judge
 
     results = []
     bar = tqdm(total=len(claims), desc=f"verify ({profile.name})", unit="claim", file=sys.stderr, disable=args.json or None)
+    width = max(len(claim.id) for claim in claims)
+    if not args.json:  # the table's rows as the claims finish (in that order), the bar redrawn below them
+        bar.write(table_header(width), file=sys.stdout)
     stream = judge(claims, profile, args.jobs or budget(), client)
     interrupted = False
     try:
         for result in stream:
             results.append(result)
+            if not args.json:
+                bar.write(table_row(result, width), file=sys.stdout)
             bar.update(1)
             bar.set_postfix_str(result.claim_id)
     except KeyboardInterrupt:
@@ -85,14 +90,14 @@ def _judge(claims, profile, args, client) -> int:
         complete = not interrupted and len(results) == len(claims)
         order = {claim.id: i for i, claim in enumerate(claims)}
         results.sort(key=lambda r: order[r.claim_id])
-        if args.report:
-            paths = write_report(results, profile, args.report, complete)
-            if not args.json:
-                print("report: " + ", ".join(str(p) for p in paths), file=sys.stderr)
         if args.json:
             print(json.dumps(run_summary(results, profile, complete), indent=2, default=str))
         else:
-            print(table(results))
+            print("\n" + table_summary(results))
+        if args.report:
+            paths = write_report(results, profile, args.report, complete)
+            if not args.json:
+                print("report: " + ", ".join(str(p) for p in paths))
     finally:
         for sig, handler in held.items():
             signal.signal(sig, handler)

@@ -355,6 +355,8 @@ def activation_expr(spec: str) -> sp.Expr:
     if spec in ACTIVATIONS or spec in ALIASES:
         return activation(spec).expr()
     phi = parse_expression(spec)
+    if isinstance(phi, sp.Symbol) and phi != X:  # a bare name: meant as an activation's name
+        raise UsageError(f"unknown activation {spec!r}: give a name among {', '.join(sorted(ACTIVATIONS))} (dyncheck list activations), or an expression in x")
     if phi.free_symbols - {X}:
         raise UsageError(f"the activation may depend on x only, not on {', '.join(sorted(map(str, phi.free_symbols - {X})))}")
     if not phi.has(X):

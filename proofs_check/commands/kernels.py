@@ -172,7 +172,7 @@ def _ntk_depth(args) -> int:
     profiles = ntk_depth_profiles(layer_maps(phi), [(w, args.sb2) for w in args.sw2], args.depth, args.cosine)
     rows = [
         {
-            "sigma_w2": p.sigma_w2, "sigma_b2": p.sigma_b2, "q_star": p.q_star, "chi_1": p.chi_1, "phase": p.phase,
+            "sigma_w2": p.sigma_w2, "sigma_b2": p.sigma_b2, "q_star": p.q_star, "every_q_fixed": p.every_q_fixed, "chi_1": p.chi_1, "phase": p.phase,
             "ntk_diagonal": p.diagonal.tolist(), "predicted_diagonal": p.predicted.tolist(), "normalised_off_diagonal": p.normalised.tolist(),
         }
         for p in profiles
@@ -185,6 +185,9 @@ def _ntk_depth(args) -> int:
     print(f"{'σ_w²':>6} {'σ_b²':>6} {'q*':>9} {'χ₁':>7} {'phase':>8} {'Θ(x,x) at L':>13} {'q*(1−χ₁^{L+1})/(1−χ₁)':>22} {'Θ(x,x′)/Θ(x,x)':>16}")
     for p in profiles:
         print(f"{p.sigma_w2:6.3g} {p.sigma_b2:6.3g} {p.q_star:9.4g} {p.chi_1:7.4f} {p.phase:>8} {p.diagonal[-1]:13.6g} {p.predicted[-1]:22.6g} {p.normalised[-1]:16.4g}")
+    for p in profiles:
+        if p.every_q_fixed:
+            print(f"at σ_w² = {p.sigma_w2:g}, σ_b² = {p.sigma_b2:g} every q is a fixed point (the q-map is the identity): the inputs sit at q = {p.q_star:g}")
     if args.plot:
         print(f"wrote {args.plot}")
     return EXIT_OK

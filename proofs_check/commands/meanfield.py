@@ -199,10 +199,7 @@ def _phase_diagram(args) -> int:
     except ValueError:
         pass
     plot_phase_diagram(state, theory, args.plot, line)
-    print(
-        f"expectations derived in {derived:.2f} s; {args.grid}×{args.grid} grid in {seconds:.2f} s; written {args.plot}",
-        file=sys.stderr,
-    )
+    print(f"expectations derived in {derived:.2f} s; {args.grid}×{args.grid} grid in {seconds:.2f} s; wrote {args.plot}")
     return EXIT_OK
 
 
@@ -253,10 +250,13 @@ def _simulate(args) -> int:
         "jacobian_msv": float(sim.jacobian_msv.mean()), "width": sim.width, "depth": sim.depth,
         "backend": sim.backend, "device": sim.device,
     }
+    written = [path for path in (args.plot, args.spectrum_plot) if path]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "plots": written}, indent=2))
     else:
         print(f"layer  q_l (± s.e.)            c_l (± s.e.)   [{args.replicates} networks, N = {args.width}, {args.backend}/{args.device}]")
         for layer in range(0, sim.depth + 1, max(1, sim.depth // 10)):
             print(f"{layer:5d}  {q_mean[layer]:.6f} ± {q_error[layer]:.1e}  {c_mean[layer]:.6f} ± {c_error[layer]:.1e}")
+        for path in written:
+            print(f"wrote {path}")
     return EXIT_OK

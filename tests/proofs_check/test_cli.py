@@ -129,6 +129,13 @@ def test_verify_subset_writes_report(tmp_path, capsys):
     assert (tmp_path / "report.md").exists() and (tmp_path / "monte_carlo_rates.png").exists()
 
 
+def test_verify_prints_each_row_as_it_comes_then_the_summary_then_the_files(tmp_path, capsys):
+    assert main(["verify", "--only", "gaussian.relu_v*", "--report", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["claim", "verdict", "control", "time"] and lines[2].startswith("gaussian.relu_variance  proved")
+    assert lines[-2] == "1 proved; negative controls refuted: 1/1" and lines[-1].startswith(f"report: {tmp_path}")
+
+
 def test_bad_arguments_exit_2():
     assert main(["verify", "--profile", "huge"]) == 2
 

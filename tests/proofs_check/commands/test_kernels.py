@@ -67,3 +67,14 @@ def test_sign_s_infinite_ntk_diagonal_is_said_and_the_almost_everywhere_conventi
     assert summary["ntk_diagonal_infinite"] is False and summary["layer_maps"]["ntk"] == "0"
     arrays = np.load(tmp_path / "k.npz")
     assert np.allclose(arrays["ntk"], arrays["nngp"], rtol=1e-14)  # Ṫ = 0: the NTK is the last layer's NNGP, as in neural-tangents
+
+
+def test_ntk_depth_at_relu_s_marginal_point_agrees_with_meanfield(capsys):
+    """At ReLU's (2, 0) every q is a fixed point (meanfield says so): ntk-depth puts the inputs at q = 1 and says
+    why, and the NTK diagonal grows as q(L + 1), the edge of chaos's law."""
+    assert main(["ntk-depth", "--phi", "relu", "--sw2", "2", "--sb2", "0", "--depth", "10", "--json"]) == 0
+    (point,) = json.loads(capsys.readouterr().out)["points"]
+    assert point["every_q_fixed"] and point["q_star"] == 1.0 and point["phase"] == "critical"
+    assert np.allclose(point["ntk_diagonal"], np.arange(1, 12), rtol=1e-14, atol=0)
+    assert main(["ntk-depth", "--phi", "relu", "--sw2", "2", "--sb2", "0", "--depth", "10"]) == 0
+    assert "every q is a fixed point" in capsys.readouterr().out

@@ -40,3 +40,20 @@ def test_cli_simulate_writes_the_jacobian_spectra(tmp_path):
     argv = ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1.76", "--sb2", "0.05", "--width", "64", "--depth", "4"]
     assert main([*argv, "--replicates", "2", "--spectrum-plot", str(out)]) == 0
     assert out.stat().st_size > 10_000
+
+
+def test_an_unknown_activation_name_is_said_so_with_the_names(capsys):
+    assert main(["meanfield", "--phi", "foo", "--sw2", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown activation 'foo'" in err and "tanh" in err and err.count("\n") == 1
+    assert main(["meanfield", "--phi", "foo*x", "--sw2", "1.5"]) == 2
+    assert "depend on x only, not on foo" in capsys.readouterr().err
+
+
+def test_simulate_meanfield_names_its_plots(tmp_path, capsys):
+    plot = tmp_path / "traj.png"
+    argv = ["simulate", "meanfield", "--phi", "tanh", "--sw2", "1.5", "--sb2", "0.05", "--width", "64", "--depth", "5", "--replicates", "2"]
+    assert main([*argv, "--plot", str(plot)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {plot}" and plot.exists()
+    assert main([*argv, "--plot", str(plot), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plots"] == [str(plot)]
