@@ -48,7 +48,7 @@ from dyncheck.proofs_check.verdicts import INCONCLUSIVE, PROVED, REFUTED, VERIFI
 from dyncheck.theory.gaussian import CONVERGENCE, Condition, GaussianExpectation, expect
 from dyncheck.theory.timelimit import BudgetExceeded, SymbolicTimeout, run_bounded, time_limit
 
-__all__ = ["IdentityResult", "PointJudgement", "check_identity", "domain_points", "implied", "judge_point"]
+__all__ = ["IdentityResult", "PointJudgement", "check_identity", "domain_points", "implied", "judge_point", "point_text"]
 
 #: CPU seconds for ``simplify(LHS − RHS)`` and for deciding one condition.
 SIMPLIFY_SECONDS = 10.0
@@ -662,6 +662,11 @@ def _outside_domain(conditions: dict, point: dict) -> str | None:
     return None
 
 
+def point_text(point: dict[str, str]) -> str:
+    """A point of the covering for reading: ``q = 1/10, rho = 0.5``, a value of more than 16 characters in 6 digits."""
+    return ", ".join(f"{name} = {value if len(value) <= 16 else format(float(sp.Rational(value)) if '/' in value else float(value), '.6g')}" for name, value in point.items())
+
+
 def check_identity(
     lhs: str | sp.Expr,
     rhs: str | sp.Expr,
@@ -669,8 +674,12 @@ def check_identity(
     *,
     points: int = RANDOM_POINTS,
     seed: int = 0,
+    worst: bool = False,
 ) -> IdentityResult:
-    """Decide LHS = RHS under ``assume`` (strings such as ``"q > 0"``); see the module docstring."""
+    """Decide LHS = RHS under ``assume`` (strings such as ``"q > 0"``); see the module docstring.
+
+    A refutation stops at the first point where the sides differ, unless ``worst``: then every point of the
+    covering is judged and the counterexample is the one with the largest relative difference."""
     left, right, merged, symbols = _parse(lhs, rhs, assume)
     provenance: list[str] = []
     conditions: dict[GaussianExpectation, tuple[Condition, ...]] = {}
@@ -728,6 +737,7 @@ def check_identity(
         provenance.append(f"bivariate quadrature is costly: {BIVARIATE_REGION_POINTS} point per region of the covering")
     regions_seen: set[str] = set()
     regions_agreeing: set[str] = set()
+    differing = []  # (judgement, record, point shown) where the sides differ
     for values, regions in candidates:
         point = {by_name[n]: v for n, v in values.items()}
         shown = {n: str(v) for n, v in values.items()}
@@ -747,16 +757,10 @@ def check_identity(
         record = {"point": shown, "lhs": judgement.lhs, "rhs": judgement.rhs, "relative_difference": judgement.relative_difference}
         result.points.append(record)
         if judgement.outcome == "differ":
-            result.verdict = REFUTED
-            result.counterexample = {**record, "why": judgement.why, "relative_differences": list(judgement.differences)}
-            if math.isinf(judgement.relative_difference):
-                result.reason = f"at {shown}: {judgement.why}, while the other side is finite"
-            else:
-                result.reason = (
-                    f"LHS and RHS differ by a relative {judgement.relative_difference:.3g} at {shown}; "
-                    f"{judgement.why}"
-                )
-            return result
+            differing.append((judgement, record, shown))
+            if not worst:
+                break
+            continue
         if steering and not steering[0].atoms(GaussianExpectation):
             # The sides agree relative to their size; the simplified difference itself (exactly LHS − RHS)
             # is judged relative to its own terms, so that 1 on top of 10⁶⁰ is not lost in the sides' rounding.
@@ -772,6 +776,17 @@ def check_identity(
             result.counterexample = {**record, "why": f"LHS − RHS = {constant_difference} exactly"}
             result.reason = f"LHS − RHS simplifies to the nonzero constant {constant_difference}; both sides are defined at {shown}"
             return result
+    if differing:
+        judgement, record, shown = max(differing, key=lambda d: d[0].relative_difference)
+        result.verdict = REFUTED
+        result.counterexample = {**record, "why": judgement.why, "relative_differences": list(judgement.differences)}
+        where = point_text(shown)
+        among = f" (the largest of {len(differing)} differing point(s) among {len(result.points)} checked)" if worst else ""
+        if math.isinf(judgement.relative_difference):
+            result.reason = f"at {where}: {judgement.why}, while the other side is finite{among}"
+        else:
+            result.reason = f"LHS and RHS differ by a relative {judgement.relative_difference:.3g} at {where}{among}; {judgement.why}"
+        return result
     notes = []
     if result.ill_conditioned:
         notes.append(f"{len(result.ill_conditioned)} ill-conditioned point(s) reported, not used")

@@ -29,10 +29,10 @@ def register(commands: Commands) -> None:
 
 
 def _check(args) -> int:
-    from dyncheck.proofs_check.identity import check_identity
+    from dyncheck.proofs_check.identity import check_identity, point_text
     from dyncheck.proofs_check.verdicts import INCONCLUSIVE, REFUTED
 
-    result = check_identity(args.lhs, args.rhs, args.assume, points=args.points, seed=args.seed)
+    result = check_identity(args.lhs, args.rhs, args.assume, points=args.points, seed=args.seed, worst=True)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
     else:
@@ -42,7 +42,7 @@ def _check(args) -> int:
             print(f"  RHS = {result.derived_rhs}")
         if result.counterexample:
             c = result.counterexample
-            print(f"  counterexample at {c['point']}:\n    LHS = {c['lhs']}\n    RHS = {c['rhs']}")
+            print(f"  counterexample at {point_text(c['point'])}:\n    LHS = {c['lhs']}\n    RHS = {c['rhs']}")
     if result.verdict == REFUTED:
         return EXIT_REFUTED
     return EXIT_INCONCLUSIVE if result.verdict == INCONCLUSIVE else EXIT_OK

@@ -180,3 +180,17 @@ _REWRITINGS = [
 def test_true_identities_are_never_refuted(pair, assume):
     r = check_identity(*pair, assume, points=1)
     assert r.verdict in ("proved", "verified"), r.reason
+
+
+def test_the_check_command_reports_the_worst_point_and_verify_the_first():
+    """erf's variance map against a wrong denominator: the sides differ everywhere, least at small q; the command
+    (worst=True) names the point of largest difference, q = 1e100 where the sides tend to 1 and (2/π)asin(2/3)."""
+    from dyncheck.proofs_check.identity import check_identity
+
+    lhs, rhs = "E(erf(sqrt(q)*z)**2, z)", "2/pi*asin(2*q/(1+3*q))"
+    first = check_identity(lhs, rhs, ["q > 0"])
+    worst = check_identity(lhs, rhs, ["q > 0"], worst=True)
+    assert first.verdict == worst.verdict == "refuted" and len(first.points) == 1
+    assert worst.counterexample["relative_difference"] == max(p["relative_difference"] for p in worst.points)
+    assert worst.counterexample["relative_difference"] > 5 * first.counterexample["relative_difference"]
+    assert "q = 1e+100" in worst.reason and "largest of" in worst.reason
