@@ -759,31 +759,46 @@ def jacobian_spectrum_moments(theory: MeanField, sw2: float, sb2: float, depth: 
 
 
 def plot_phase_diagram(state: MeanFieldState, theory: MeanField, path, critical_line=None):
-    """χ₁ and ξ_c over the (σ_w², σ_b²) grid, with the critical line; written to ``path``."""
-    from matplotlib.figure import Figure
-    from matplotlib.colors import LogNorm, TwoSlopeNorm
+    """χ₁ and ξ_c over the (σ_w², σ_b²) grid, with the critical line; written to ``path``.
+
+    χ₁'s colours diverge at 1; ξ_c's scale is logarithmic and clipped at its 99th percentile (ξ_c → ∞ on the
+    critical line, and one pixel there would otherwise set the scale).  Every line and hatch is in the legend."""
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from dyncheck.numerics.figures import colorbar, figure, robust_norm
 
     extent = [state.sigma_w2.min(), state.sigma_w2.max(), state.sigma_b2.min(), state.sigma_b2.max()]
-    fig = Figure(figsize=(11, 4.3), layout="constrained")
-    axes = fig.subplots(1, 2)
-    chi = np.ma.masked_invalid(state.chi_1.T)
-    image = axes[0].imshow(chi, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=TwoSlopeNorm(1.0, max(chi.min(), 1e-3), max(chi.max(), 1 + 1e-3)))
-    fig.colorbar(image, ax=axes[0], label=r"$\chi_1$")
-    xi = np.ma.masked_invalid(np.where(np.isfinite(state.xi_c), state.xi_c, np.nan).T)
-    image = axes[1].imshow(xi, origin="lower", extent=extent, aspect="auto", cmap="viridis", norm=LogNorm(max(xi.min(), 1e-2), xi.max()))
-    fig.colorbar(image, ax=axes[1], label=r"$\xi_c$ (layers)")
-    for ax, title in zip(axes, (r"$\chi_1$ (ordered < 1 < chaotic)", r"correlation depth scale $\xi_c$")):
-        ax.contour(state.sigma_w2[:, 0], state.sigma_b2[0], state.chi_1.T, levels=[1.0], colors="k", linewidths=1.2)
-        if critical_line is not None:
-            ax.plot(*critical_line, "w--", linewidth=1, label="critical line (parametric)")
+    with figure(path, figsize=(11, 4.4)) as fig:
+        axes = fig.subplots(1, 2)
+        chi = np.ma.masked_invalid(state.chi_1.T)
+        low, high = max(chi.min(), 1e-3), max(chi.max(), 1 + 1e-3)
+        image = axes[0].imshow(chi, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", norm=TwoSlopeNorm(1.0, low, high))
+        bar = colorbar(fig, image, axes[0], r"$\chi_1$")
+        bar.ax.set_yscale("linear")  # TwoSlopeNorm's two halves: ticks on both sides of 1, however short the upper one
+        upper = np.linspace(1, high, 4) if high - 1 > 0.1 * (1 - low) else [1.0]  # no crowded ticks above 1 when nothing is chaotic
+        bar.set_ticks(np.unique(np.round(np.concatenate([np.linspace(low, 1, 5), upper]), 3)))
+        xi = np.where(np.isposinf(state.xi_c), np.finfo(float).max, state.xi_c).T  # ξ_c = ∞ (χ_c = 1): the top colour
+        norm, clipped = robust_norm(xi, log=True)
+        image = axes[1].imshow(np.ma.masked_invalid(xi), origin="lower", extent=extent, aspect="auto", cmap="viridis", norm=norm)
+        colorbar(fig, image, axes[1], r"$\xi_c$ (layers)", clipped)
         none = state.phase == NO_FIXED_POINT
+        legend = [Line2D([], [], color="k", lw=1.2, label=r"$\chi_1 = 1$ on the grid")]
+        if critical_line is not None and len(critical_line[0]):
+            legend.append(Line2D([], [], color="w", ls="--", lw=1.2, label="critical line, parametric in q*"))
         if none.any():
-            ax.contourf(state.sigma_w2[:, 0], state.sigma_b2[0], none.T.astype(float), levels=[0.5, 1.5], colors="0.6", hatches=["//"])
-        ax.set_xlabel(r"$\sigma_w^2$")
-        ax.set_ylabel(r"$\sigma_b^2$")
-        ax.set_title(title)
-    fig.suptitle(f"mean-field phase diagram of {theory.name}")
-    fig.savefig(path, dpi=130)
+            legend.append(Patch(facecolor="0.6", hatch="//", label=f"no fixed point q* ≤ {Q_MAX:g}"))
+        for ax, title in zip(axes, (r"$\chi_1$: ordered < 1 < chaotic", r"correlation depth scale $\xi_c$")):
+            ax.contour(state.sigma_w2[:, 0], state.sigma_b2[0], state.chi_1.T, levels=[1.0], colors="k", linewidths=1.2)
+            if critical_line is not None:
+                ax.plot(*critical_line, "w--", linewidth=1.2)
+            if none.any():
+                ax.contourf(state.sigma_w2[:, 0], state.sigma_b2[0], none.T.astype(float), levels=[0.5, 1.5], colors="0.6", hatches=["//"])
+            ax.set(xlabel=r"$\sigma_w^2$", ylabel=r"$\sigma_b^2$", title=title)
+            ax.grid(False)
+        axes[0].legend(handles=legend, loc="upper left", facecolor="0.75")
+        fig.suptitle(f"mean-field phase diagram of {theory.name}")
 
 
 def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSimulation, q0: float, c0: float, path):
