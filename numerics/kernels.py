@@ -369,22 +369,24 @@ def ntk_depth_profiles(maps: LayerMaps, points, depth: int, cosine: float = 0.5)
 
 
 def plot_ntk_depth(profiles: list[DepthProfile], title: str, path) -> None:
-    """Two panels against depth: Θ^l(x, x)/q* with the mean-field prediction (dashed), and Θ^l(x, x′)/Θ^l(x, x)."""
-    from matplotlib.figure import Figure
+    """Two panels against depth: Θ^l(x, x)/q* (points) under the mean-field prediction (1 − χ₁^l)/(1 − χ₁) (dashed,
+    drawn on top), and Θ^l(x, x′)/Θ^l(x, x); each panel with its legend."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(10, 4.0))
-    left, right = fig.subplots(1, 2)
-    for profile in profiles:
-        layers = np.arange(1, profile.diagonal.size + 1)
-        label = f"σ_w² = {profile.sigma_w2:g}, σ_b² = {profile.sigma_b2:g}: χ₁ = {profile.chi_1:.3f} ({profile.phase})"
-        (line,) = left.plot(layers, profile.diagonal / profile.q_star, "o", ms=3, label=label)
-        left.plot(layers, profile.predicted / profile.q_star, "--", color=line.get_color(), lw=1)
-        right.plot(layers, profile.normalised, "o-", ms=3, color=line.get_color(), label=label)
-    left.set(yscale="log", xlabel="layer l", ylabel="Θ^l(x, x) / q*", title="NTK diagonal; dashed: (1 − χ₁^l)/(1 − χ₁)")
-    right.set(xlabel="layer l", ylabel="Θ^l(x, x′) / Θ^l(x, x)", title="normalised NTK: → 1 ordered, → 0 chaotic", ylim=(-0.05, 1.05))
-    left.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(10, 4.2)) as fig:
+        left, right = fig.subplots(1, 2)
+        for profile in profiles:
+            layers = np.arange(1, profile.diagonal.size + 1)
+            label = rf"$\sigma_w^2$ = {profile.sigma_w2:.4g}, $\sigma_b^2$ = {profile.sigma_b2:g}: $\chi_1$ = {profile.chi_1:.3f} ({profile.phase})"
+            (points,) = left.plot(layers, profile.diagonal / profile.q_star, "o", ms=3.5, alpha=0.8, zorder=DATA, label=label)
+            left.plot(layers, profile.predicted / profile.q_star, "--", color="k", lw=1.1, zorder=THEORY)
+            right.plot(layers, profile.normalised, "o-", ms=3, color=points.get_color(), zorder=DATA, label=label)
+        left.plot([], [], "--", color="k", lw=1.1, label=r"mean field: $(1 - \chi_1^{\,l})/(1 - \chi_1)$")
+        left.set(yscale="log", xlabel="layer $l$", ylabel=r"$\Theta^l(x, x)\,/\,q^*$", title="NTK diagonal against the mean-field law")
+        right.set(xlabel="layer $l$", ylabel=r"$\Theta^l(x, x')\,/\,\Theta^l(x, x)$", ylim=(-0.05, 1.05),
+                  title="normalised NTK: → 1 ordered, → 0 chaotic")
+        left.legend(loc="upper left")
+        right.legend(loc="best")
+        fig.suptitle(title)
 
 

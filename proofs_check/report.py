@@ -93,39 +93,34 @@ def _markdown(results: list[ClaimResult], profile: Profile, plot: str | None, co
     return "\n".join(out) + "\n"
 
 
-#: The two panels of the convergence plot: evidence of sampling an expectation (route "monte-carlo"),
-#: and evidence of simulating finite systems (networks of growing width, oscillator populations).
-_RATE_PANELS = (
-    ("expectations by sampling", "samples N", lambda route: route == "monte-carlo"),
-    ("finite systems → their limits", "size of the system: width n or oscillators N", lambda route: route != "monte-carlo"),
-)
-
-
 def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
-    """Log–log RMS error against size for every claim's route that measured a rate, beside N^{-1/2}."""
-    from matplotlib.figure import Figure
+    """Small multiples, one panel a topic: log–log RMS error against size, relative to the smallest, for every
+    claim's route that measured a rate (sampling an expectation, or simulating finite systems of growing size),
+    beside size^(−1/2); the legend gives each claim and its fitted slope."""
+    import math
+
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
     rows = [(r.claim_id, e.route, e.details) for r in results for e in r.evidence if "rate_rms" in e.details]
-    panels = [(title, xlabel, [row for row in rows if belongs(row[1])]) for title, xlabel, belongs in _RATE_PANELS]
-    panels = [panel for panel in panels if panel[2]]
-    if not panels:
+    if not rows:
         return False
-    fig = Figure(figsize=(7 * len(panels), 5.5))
-    axes = fig.subplots(1, len(panels), squeeze=False)
-    for ax, (title, xlabel, chosen) in zip(axes[0], panels):
-        for i, (claim_id, route, d) in enumerate(chosen):
-            n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
-            name = claim_id.split(".", 1)[1] + ("" if route == "monte-carlo" else f", {route}")
-            style = ("-", ":", "-.")[i // 10 % 3]  # the colour cycle repeats after ten lines
-            ax.loglog(n / n[0], rms / rms[0], marker="o", ls=style, lw=1, ms=3, label=f"{name} ({d['rate_slope']:.2f})")
-        span = np.geomspace(1, max(d["rate_sizes"][-1] / d["rate_sizes"][0] for _, _, d in chosen), 20)
-        ax.loglog(span, span**-0.5, "k--", lw=2, label="size^-1/2")
-        ax.set_xlabel(f"{xlabel}, relative to the smallest")
-        ax.set_ylabel("RMS error / RMS error at the smallest size")
-        ax.set_title(title)
-        ax.legend(fontsize=5, ncol=2, title="claim (fitted slope)", title_fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    topics = list(dict.fromkeys(claim_id.split(".", 1)[0] for claim_id, _, _ in rows))
+    columns = min(3, len(topics))
+    lines = math.ceil(len(topics) / columns)
+    with figure(path, figsize=(4.6 * columns, 3.9 * lines)) as fig:
+        axes = fig.subplots(lines, columns, squeeze=False).ravel()
+        for ax, topic in zip(axes, topics):
+            chosen = [row for row in rows if row[0].split(".", 1)[0] == topic]
+            for claim_id, route, d in chosen:
+                n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
+                ax.loglog(n / n[0], rms / rms[0], marker="o", ms=3, zorder=DATA, label=f"{claim_id.split('.', 1)[1]}, {route} ({d['rate_slope']:.2f})")
+            span = np.geomspace(1, max(d["rate_sizes"][-1] / d["rate_sizes"][0] for _, _, d in chosen), 20)
+            ax.loglog(span, span**-0.5, "k--", lw=1.6, zorder=THEORY, label=r"size$^{-1/2}$")
+            ax.set(title=topic, xlabel="size (samples, width or oscillators) / smallest", ylabel="RMS error / at the smallest size")
+            ax.legend(loc="lower left", fontsize=6.5, title="claim, route (fitted slope)", title_fontsize=6.5)
+        for ax in axes[len(topics):]:
+            ax.set_visible(False)
+        fig.suptitle("Convergence of the sampling and finite-system routes, by topic")
     return True
 
 
