@@ -99,25 +99,33 @@ def _rate_plot(results: list[ClaimResult], path: Path) -> bool:
     beside size^(−1/2); the legend gives each claim and its fitted slope."""
     import math
 
+    import matplotlib
+
     from dyncheck.numerics.figures import DATA, THEORY, figure
 
     rows = [(r.claim_id, e.route, e.details) for r in results for e in r.evidence if "rate_rms" in e.details]
     if not rows:
         return False
     topics = list(dict.fromkeys(claim_id.split(".", 1)[0] for claim_id, _, _ in rows))
-    columns = min(3, len(topics))
+    columns = min(2, len(topics))
     lines = math.ceil(len(topics) / columns)
-    with figure(path, figsize=(4.6 * columns, 3.9 * lines)) as fig:
-        axes = fig.subplots(lines, columns, squeeze=False).ravel()
-        for ax, topic in zip(axes, topics):
+    series = [sum(row[0].split(".", 1)[0] == topic for row in rows) for topic in topics]
+    # each panel: its axes, and its legend beside them (0.12 in a line)
+    heights = [max(3.2, 0.12 * (max(series[k : k + columns]) + 3)) for k in range(0, len(topics), columns)]
+    with figure(path, figsize=(6.6 * columns, sum(heights))) as fig:
+        axes = fig.subplots(lines, columns, squeeze=False, gridspec_kw={"height_ratios": heights}).ravel()
+        for ax, topic, count in zip(axes, topics, series):
             chosen = [row for row in rows if row[0].split(".", 1)[0] == topic]
-            for claim_id, route, d in chosen:
+            colours = matplotlib.colormaps["tab20" if count > 10 else "tab10"].colors
+            for k, (claim_id, route, d) in enumerate(chosen):
                 n, rms = np.array(d["rate_sizes"]), np.array(d["rate_rms"])
-                ax.loglog(n / n[0], rms / rms[0], marker="o", ms=3, zorder=DATA, label=f"{claim_id.split('.', 1)[1]}, {route} ({d['rate_slope']:.2f})")
+                ax.loglog(n / n[0], rms / rms[0], marker="o", ms=3, color=colours[k % len(colours)], zorder=DATA,
+                          label=f"{claim_id.split('.', 1)[1]}, {route} ({d['rate_slope']:.2f})")
             span = np.geomspace(1, max(d["rate_sizes"][-1] / d["rate_sizes"][0] for _, _, d in chosen), 20)
             ax.loglog(span, span**-0.5, "k--", lw=1.6, zorder=THEORY, label=r"size$^{-1/2}$")
-            ax.set(title=topic, xlabel="size (samples, width or oscillators) / smallest", ylabel="RMS error / at the smallest size")
-            ax.legend(loc="lower left", fontsize=6.5, title="claim, route (fitted slope)", title_fontsize=6.5)
+            ax.set(title=topic, xlabel="size (samples, width or oscillators) / smallest", ylabel="RMS error / at the smallest")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6.5, title="claim, route (fitted slope)",
+                      title_fontsize=6.5, frameon=False)
         for ax in axes[len(topics):]:
             ax.set_visible(False)
         fig.suptitle("Convergence of the sampling and finite-system routes, by topic")
