@@ -706,38 +706,31 @@ def continuum_theory(
 
 
 def plot_bifurcation(couplings, measured: dict, theory_couplings, theory_r, title: str, path: str, *, critical: float | None = None) -> None:
-    """r∞(K) measured — ``measured[label] = (mean, standard error)`` at ``couplings`` — against theory, with K_c marked."""
-    from matplotlib.figure import Figure
+    """The time-averaged order parameter ⟨r⟩ over [T/2, T] measured — ``measured[label] = (mean, standard error)`` at
+    ``couplings`` — under the theory's r∞(K) (drawn on top), with K_c marked."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
-    ax.plot(theory_couplings, theory_r, color="black", lw=1.5, label="theory: self-consistency")
-    for label, (r, e) in measured.items():
-        ax.errorbar(couplings, r, yerr=e, fmt="o", ms=4, capsize=2, label=label)
-    if critical is not None:
-        ax.axvline(critical, color="grey", ls=":", label=f"K_c = {critical:.4g}")
-    ax.set_xlabel("coupling K")
-    ax.set_ylabel("r∞ (time average)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(6.4, 4.2)) as fig:
+        ax = fig.subplots()
+        for label, (r, e) in measured.items():
+            ax.errorbar(couplings, r, yerr=e, fmt="o", ms=4, capsize=2, zorder=DATA, label=f"{label}: " + r"$\langle r \rangle$ over $[T/2, T]$ ± s.e.")
+        ax.plot(theory_couplings, theory_r, color="black", lw=1.4, zorder=THEORY, label=r"theory: $r_\infty(K)$ from the self-consistency")
+        if critical is not None:
+            ax.axvline(critical, color="grey", ls=":", label=f"$K_c$ = {critical:.4g}")
+        ax.set(xlabel="coupling $K$", ylabel=r"order parameter: $\langle r \rangle$ (points), $r_\infty$ (line)", ylim=(-0.02, 1.02))
+        ax.set_title(title)
+        ax.legend()
 
 
 def plot_order_parameter(trajectory: Trajectory, r_inf: float, title: str, path: str) -> None:
-    """r(t) of every system against the theory's r∞."""
-    from matplotlib.figure import Figure
+    """r(t) of every system against the theory's r∞ (drawn on top)."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.0))
-    ax = fig.subplots()
-    for row in trajectory.r:
-        ax.plot(trajectory.times, row, lw=0.8, alpha=0.7)
-    ax.axhline(r_inf, color="black", ls="--", label=f"r∞ theory = {r_inf:.4f}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("r(t)")
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(6.4, 4.0)) as fig:
+        ax = fig.subplots()
+        for row in trajectory.r:
+            ax.plot(trajectory.times, row, lw=0.8, alpha=0.7, zorder=DATA)
+        ax.axhline(r_inf, color="black", ls="--", zorder=THEORY, label=rf"theory: $r_\infty$ = {r_inf:.4f}")
+        ax.set(xlabel="$t$", ylabel="$r(t)$", ylim=(0, 1))
+        ax.set_title(title)
+        ax.legend()
