@@ -451,19 +451,23 @@ def gradient_train(network: ResidualNetwork, x0, y, *, method: str, learning_rat
 
 
 def plot_training(runs: dict, title: str, path):
-    """Loss against iteration and against wall-clock seconds, one line per method."""
-    from matplotlib.figure import Figure
+    """Loss against iteration and against wall-clock seconds, one line per method; both axes logarithmic (the methods'
+    costs a step differ by orders of magnitude), distinct line styles and markers so that coinciding curves stay visible."""
+    from dyncheck.numerics.figures import figure
 
-    fig = Figure(figsize=(11, 4), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for label, run in runs.items():
-        axes[0].plot(np.arange(len(run["loss"])), run["loss"], label=label)
-        axes[1].plot(run["seconds"], run["loss"], label=label)
-    axes[0].set_xscale("symlog", linthresh=1)
-    for ax, xlabel in zip(axes, ("iteration", "wall-clock seconds")):
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("training loss J")
-        ax.legend()
-    fig.suptitle(title)
-    fig.savefig(path, dpi=130)
+    styles = ("-", "--", "-.", ":")
+    markers = ("o", "s", "^", "D", "v")
+    with figure(path, figsize=(11, 4)) as fig:
+        axes = fig.subplots(1, 2)
+        for k, (label, run) in enumerate(runs.items()):
+            style = {"ls": styles[k % len(styles)], "marker": markers[k % len(markers)], "markevery": 0.1, "ms": 4, "label": label}
+            axes[0].plot(np.arange(len(run["loss"])), run["loss"], **style)
+            seconds = np.asarray(run["seconds"], float)
+            keep = seconds > 0  # the start, at 0 s, has no place on a log axis
+            axes[1].plot(seconds[keep], np.asarray(run["loss"])[keep], **style)
+        axes[0].set_xscale("symlog", linthresh=1)
+        axes[1].set_xscale("log")
+        for ax, xlabel in zip(axes, ("iteration", "wall-clock seconds")):
+            ax.set(yscale="log", xlabel=xlabel, ylabel="training loss $J$")
+            ax.legend()
+        fig.suptitle(title)
