@@ -802,30 +802,30 @@ def plot_phase_diagram(state: MeanFieldState, theory: MeanField, path, critical_
 
 
 def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSimulation, q0: float, c0: float, path):
-    """q_l and c_l from the maps (lines) and from the simulated networks (points ± s.e.); gradient variance."""
-    from matplotlib.figure import Figure
+    """q_l and c_l from the maps (lines, drawn on top) and from the simulated networks (points ± s.e.); the
+    gradient variance q̃_l/q̃_L against the maps' ∏_{k=l}^{L−1} χ₁(q_k) — the layers' own slopes, which fit the
+    first layers too, before q_l reaches q* — and against χ₁(q*)^{L−l}, the law at the fixed point."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
     q_theory, c_theory = iterate_maps(theory, sw2, sb2, q0, c0, sim.depth)
     layers = np.arange(sim.depth + 1)
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
-    axes = fig.subplots(1, 3)
-    for ax, theory_values, measured, label in ((axes[0], q_theory, sim.q, "$q_l$"), (axes[1], c_theory, sim.c, "$c_l$")):
-        mean, error = sim.mean_and_error(measured)
-        ax.plot(layers, theory_values, "k-", label="mean-field map")
-        ax.errorbar(layers, mean, yerr=error, fmt="o", ms=3, label=f"N = {sim.width}, {measured.shape[0]} seeds")
-        ax.set_xlabel("layer $l$")
-        ax.set_ylabel(label)
-        ax.legend()
-    mean, error = sim.mean_and_error(sim.gradient)
-    axes[2].errorbar(layers, mean / mean[-1], yerr=error / mean[-1], fmt="o", ms=3, label="simulation")
-    chi = float(np.ravel(functions_for(theory).formula("chi_1")(np.array([q_theory[-1]]), sw2))[0])
-    axes[2].plot(layers, chi ** (sim.depth - layers), "k-", label=r"$\chi_1^{L-l}$")
-    axes[2].set_yscale("log")
-    axes[2].set_xlabel("layer $l$")
-    axes[2].set_ylabel(r"gradient variance $\tilde q_l / \tilde q_L$")
-    axes[2].legend()
-    fig.suptitle(f"{theory.name}: σ_w² = {sw2:g}, σ_b² = {sb2:g} ({sim.weights} weights, {sim.backend} on {sim.device})")
-    fig.savefig(path, dpi=130)
+    with figure(path, figsize=(13, 3.9)) as fig:
+        axes = fig.subplots(1, 3)
+        for ax, theory_values, measured, label in ((axes[0], q_theory, sim.q, "$q_l$"), (axes[1], c_theory, sim.c, "$c_l$")):
+            mean, error = sim.mean_and_error(measured)
+            ax.errorbar(layers, mean, yerr=error, fmt="o", ms=3, zorder=DATA, label=f"N = {sim.width}, {measured.shape[0]} seeds")
+            ax.plot(layers, theory_values, "k-", lw=1.2, zorder=THEORY, label="mean-field map")
+            ax.set(xlabel="layer $l$", ylabel=label)
+            ax.legend()
+        mean, error = sim.mean_and_error(sim.gradient)
+        axes[2].errorbar(layers, mean / mean[-1], yerr=error / mean[-1], fmt="o", ms=3, zorder=DATA, label="simulation")
+        chi = np.broadcast_to(np.ravel(functions_for(theory).formula("chi_1")(np.asarray(q_theory, float), sw2)), layers.shape)
+        along = np.array([np.prod(chi[l : sim.depth]) for l in layers])
+        axes[2].plot(layers, along, "k-", lw=1.2, zorder=THEORY, label=r"$\prod_{k=l}^{L-1} \chi_1(q_k)$ along the map")
+        axes[2].plot(layers, chi[-1] ** (sim.depth - layers), color="0.5", ls="--", lw=1, zorder=THEORY, label=r"$\chi_1(q^*)^{L-l}$")
+        axes[2].set(yscale="log", xlabel="layer $l$", ylabel=r"gradient variance $\tilde q_l / \tilde q_L$")
+        axes[2].legend()
+        fig.suptitle(rf"{theory.name}: $\sigma_w^2$ = {sw2:g}, $\sigma_b^2$ = {sb2:g}, $q_0$ = {q0:g} ({sim.weights} weights, {sim.backend} on {sim.device})")
 
 
 def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, tuple[float, float]], title: str, path):
