@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from dyncheck.proofs_check.verdicts import AGREE, EXACT, INCONCLUSIVE, REFUTED, UNDECIDED, Evidence, combine
 
-__all__ = ["PROFILES", "Claim", "ClaimResult", "Profile", "failed_result", "needs_torch", "timed"]
+__all__ = ["PROFILES", "TORCH_ABSENT", "Claim", "ClaimResult", "Profile", "failed_result", "needs_torch", "timed"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ class ClaimResult:
         mistake, so it is not evidence, and the claim does not pass until its design is fixed."""
         return [e.route for e in self.control_evidence if e.outcome in (EXACT, AGREE)]
 
+    @property
+    def skipped_without_torch(self) -> list[str]:
+        """Routes (of the claim or its control) not run because torch is not installed."""
+        return list(dict.fromkeys(e.route for e in self.evidence + self.control_evidence if e.outcome == UNDECIDED and e.summary == TORCH_ABSENT))
+
     def to_json(self) -> dict:
         return {
             "id": self.claim_id,
@@ -99,6 +104,10 @@ def timed(route, *args) -> Evidence:
     return evidence
 
 
+#: The summary of a route that needs torch where torch is absent.
+TORCH_ABSENT = "torch is not installed"
+
+
 def needs_torch(route: str):
     """Decorate a route that needs torch: it gets the module, or is undecided where torch is absent."""
 
@@ -108,7 +117,7 @@ def needs_torch(route: str):
             try:
                 import torch
             except ImportError:
-                return Evidence(route, UNDECIDED, "torch is not installed")
+                return Evidence(route, UNDECIDED, TORCH_ABSENT)
             return method(self, torch, *args)
 
         return run

@@ -17,8 +17,12 @@ SCHEMA_VERSION = 1
 
 
 def passed(results: list[ClaimResult]) -> bool:
-    """No claim refuted or failed, and every negative control refuted."""
-    return all(r.verdict != REFUTED and r.error is None and r.control_refuted and not r.control_accepted_by for r in results)
+    """No claim refuted or failed, and every negative control refuted — or, where torch is not installed, left
+    undecided by the routes that need it (never accepted by a route that ran)."""
+    return all(
+        r.verdict != REFUTED and r.error is None and not r.control_accepted_by and (r.control_refuted or bool(r.skipped_without_torch))
+        for r in results
+    )
 
 
 def table_header(width: int) -> str:
@@ -37,6 +41,13 @@ def table_summary(results: list[ClaimResult]) -> str:
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     lines = [", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + f"; negative controls refuted: {sum(r.control_refuted for r in results)}/{len(results)}"]
+    skipped = [r for r in results if r.skipped_without_torch]
+    if skipped:
+        lines.append(
+            f"torch is not installed: {len(skipped)} claim(s) ran without their torch routes, and rest on the others "
+            f"(inconclusive where fewer than two remain; install torch as the README's Set-up says to run them):"
+        )
+        lines += [f"  {r.claim_id}: {r.verdict} without {', '.join(r.skipped_without_torch)}" for r in skipped]
     for r in results:
         if r.control_accepted_by:
             lines.append(f"{r.claim_id}: the negative control was accepted by {', '.join(r.control_accepted_by)}")
@@ -58,6 +69,7 @@ def run_summary(results: list[ClaimResult], profile: Profile, complete: bool = T
         "profile": profile.name,
         "complete": complete,
         "passed": complete and passed(results),
+        "skipped_without_torch": {r.claim_id: r.skipped_without_torch for r in results if r.skipped_without_torch},
         "python": platform.python_version(),
         "claims": [r.to_json() for r in results],
     }

@@ -250,11 +250,16 @@ class SharpeningPastTheEdge(Claim):
     start, the sharpness at time η·T is above the 2/η at which GD with step η hovers — iff ``candidate`` is True."""
 
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
-        flow, small = _flow_and_small_step_sharpness()
-        return [
-            timed(self._judge, "gradient-flow", flow, candidate, "gradient flow (DOP853, the substrate's ∇L)", None),
-            timed(self._judge, "small-step-gd", small, candidate, f"GD at η/10 = {EOS_ETA / 10:g}", EOS_ETA / 10),
-        ]
+        return [timed(self._flow, candidate), timed(self._small_step, candidate)]
+
+    # both measure the sharpness by Lanczos on Hessian–vector products, which torch's autograd computes
+    @needs_torch("gradient-flow")
+    def _flow(self, torch, candidate) -> Evidence:
+        return self._judge("gradient-flow", _flow_and_small_step_sharpness()[0], candidate, "gradient flow (DOP853, the substrate's ∇L)", None)
+
+    @needs_torch("small-step-gd")
+    def _small_step(self, torch, candidate) -> Evidence:
+        return self._judge("small-step-gd", _flow_and_small_step_sharpness()[1], candidate, f"GD at η/10 = {EOS_ETA / 10:g}", EOS_ETA / 10)
 
     def _judge(self, route: str, value: float, candidate: bool, what: str, own_step: float | None) -> Evidence:
         """Past GD's edge 2/η (as ``candidate`` says) — and, for GD at a smaller step, still below its own edge."""
@@ -289,7 +294,8 @@ class EdgeOfStability(Claim):
     def routes(self, candidate, profile: Profile) -> list[Evidence]:
         return [timed(self._substrate, candidate), timed(self._torch, candidate)]
 
-    def _substrate(self, candidate) -> Evidence:
+    @needs_torch("substrate-lanczos")  # Lanczos on Hessian–vector products by torch's autograd
+    def _substrate(self, torch, candidate) -> Evidence:
         run = _eos_substrate_run()
         late = run.late_sharpness(EOS_STEPS // 2)
         details = {"eta": EOS_ETA, "steps": EOS_STEPS, "initial_sharpness": float(run.sharpness[0]), "loss_start": float(run.loss[0]), "loss_end": float(run.loss[-1])}

@@ -1,4 +1,5 @@
 import json
+import sys
 
 import pytest
 
@@ -327,3 +328,17 @@ def test_piped_output_is_written_line_by_line():
     code = "import os; from dyncheck.proofs_check.cli import main; main(['list', 'activations']); os._exit(0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120).stdout
     assert "tanh" in out
+
+
+def test_verify_without_torch_says_what_it_skipped_and_passes_on_the_rest(monkeypatch, capsys):
+    """torch hidden: the routes that need it are undecided, never an error; a claim whose control only they could
+    refute does not fail the run, and the summary names each claim and the routes it ran without."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    assert main(["verify", "--only", "gradient_descent.edge_of_stability"]) == 0
+    out = capsys.readouterr().out
+    assert "torch is not installed: 1 claim(s)" in out
+    assert "gradient_descent.edge_of_stability: inconclusive without substrate-lanczos, torch-dense" in out
+    assert main(["verify", "--only", "kernels.erf_nngp", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] and data["claims"][0]["error"] is None
+    assert list(data["skipped_without_torch"]) == ["kernels.erf_nngp"]
