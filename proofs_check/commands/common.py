@@ -280,7 +280,7 @@ def figure_file(text: str) -> str:
 
 
 def add_plot(parser, what: str, *, old: str | None = None, option: str = "--plot") -> None:
-    action = parser.add_argument(option, metavar="FILE", type=figure_file, help=f"write {what} (png, pdf or svg)")
+    action = parser.add_argument(option, metavar="FILE", type=figure_file, help=f"write {what} (png, pdf or svg; the file is named on stdout)")
     if old:
         deprecated(parser, old, action)
 

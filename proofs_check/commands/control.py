@@ -84,4 +84,6 @@ def _train_msa(args) -> int:
         for label, r in runs.items():
             line = f"{label:14s} {len(r['loss']) - 1:10d} {r['loss'][-1]:12.6g} {r['seconds'][-1]:9.2f}"
             print(line + (f"  {r['accuracy']:8.3f}" if digits else ""))
+        if args.plot:
+            print(f"wrote {args.plot}")
     return EXIT_OK

@@ -60,7 +60,7 @@ def register(commands: Commands) -> None:
     diagram.add_argument("--grid", type=count(2, 4096), default=256, help="points per axis (2 … 4096; default 256)")
     diagram.add_argument("--sw2-range", type=at_least(0, strict=True, high=1e6), nargs=2, default=(0.5, 4.0), metavar=("LO", "HI"), help="σ_w² axis (default 0.5 4)")
     diagram.add_argument("--sb2-range", type=at_least(0, high=1e6), nargs=2, default=(0.0, 0.3), metavar=("LO", "HI"), help="σ_b² axis (default 0 0.3)")
-    add_plot(diagram, "the diagram", old="--out")
+    add_plot(diagram, "the diagram; required", old="--out")
     add_executor(diagram, store=False, jobs_default="1: the whole grid at once, in this process")
     diagram.get_default("required_options").append(("plot", "--plot"))
 
