@@ -831,29 +831,27 @@ def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSim
 def plot_jacobian_spectra(spectra: dict[str, np.ndarray], predicted: dict[str, tuple[float, float]], title: str, path):
     """Histograms of the squared singular values of the Jacobian, one per weight ensemble,
     with the measured and the predicted (:func:`jacobian_spectrum_moments`) mean and variance."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import figure
 
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    ax = fig.subplots()
-    for label, values in spectra.items():
-        mean, variance = predicted[label]
-        # an SVD of an n × n matrix in double precision resolves singular values down to ~n·u·σ_max, so squared ones
-        # down to (n·u)²σ²_max; below that (dead ReLU units make exact zeros) they are rounding: counted, not drawn
-        resolved = values > (values.size * np.finfo(float).eps) ** 2 * values.max()
-        hidden = int(values.size - resolved.sum())
-        ax.hist(
-            np.log10(values[resolved]),
-            bins=60,
-            histtype="step",
-            density=True,
-            label=f"{label}: mean {values.mean():.3g} (theory {mean:.3g}), var {values.var():.3g} (theory {variance:.3g})"
-            + (f"; {hidden} below double precision's floor not drawn" if hidden else ""),
-        )
-    ax.set_xlabel(r"$\log_{10}\sigma^2$ (squared singular values of $J$)")
-    ax.set_ylabel("density")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", title="one network's measured moments against the infinite-width theory", title_fontsize=7)
-    fig.savefig(path, dpi=130)
+    with figure(path, figsize=(8, 5)) as fig:
+        ax = fig.subplots()
+        for label, values in spectra.items():
+            mean, variance = predicted[label]
+            # an SVD of an n × n matrix in double precision resolves singular values down to ~n·u·σ_max, so squared ones
+            # down to (n·u)²σ²_max; below that (dead ReLU units make exact zeros) they are rounding: counted, not drawn
+            resolved = values > (values.size * np.finfo(float).eps) ** 2 * values.max()
+            hidden = int(values.size - resolved.sum())
+            ax.hist(
+                np.log10(values[resolved]),
+                bins=60,
+                histtype="step",
+                lw=1.4,
+                density=True,
+                label=f"{label}: mean {values.mean():.3g} (theory {mean:.3g}), var {values.var():.3g} (theory {variance:.3g})"
+                + (f"; {hidden} below double precision's floor not drawn" if hidden else ""),
+            )
+        ax.set(xlabel=r"$\log_{10}\sigma^2$ (squared singular values of $J$)", ylabel="density", title=title)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), title="one network's measured moments against the infinite-width theory")
 
 
 # ---------------------------------------------------------------------------

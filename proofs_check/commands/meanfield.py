@@ -221,7 +221,7 @@ def _plot_spectra(theory, args):
         e: jacobian_singular_values(theory, args.sw2, args.sb2, q, width=args.width, depth=args.depth, weights=e, seed=args.seed)
         for e in ensembles
     }
-    title = f"{args.phi}: Jacobian of one network of depth {args.depth}, N = {args.width}, σ_w² = {args.sw2:g}, σ_b² = {args.sb2:g}"
+    title = rf"{args.phi}: Jacobian of one network of depth {args.depth}, $N$ = {args.width}, $\sigma_w^2$ = {args.sw2:g}, $\sigma_b^2$ = {args.sb2:g}"
     plot_jacobian_spectra(spectra, predicted, title, args.spectrum_plot)
 
 
