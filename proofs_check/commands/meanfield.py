@@ -128,9 +128,9 @@ def _meanfield(args) -> int:
         for key, value in result.items():
             if key == "fixed_points":
                 continue
+            if key == "q_star" and value is None:  # the marginal point: no one q*
+                value = "every q (the q-map is the identity: q* is the input's variance)"
             print(f"{key:>9}: {value:.12g}" if isinstance(value, float) else f"{key:>9}: {value}")
-        if result["q_star"] is None:
-            print("  every q is a fixed point here (the q-map is the identity): q* is the input's variance")
         if len(points) > 1:
             print("  fixed points of the variance map in [0, 1e4] (q* is the smallest stable one above σ_b²):")
             for p in points:

@@ -57,3 +57,9 @@ def test_simulate_meanfield_names_its_plots(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == f"wrote {plot}" and plot.exists()
     assert main([*argv, "--plot", str(plot), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["plots"] == [str(plot)]
+
+
+def test_meanfield_at_relu_s_marginal_point_says_every_q_is_fixed(capsys):
+    assert main(["meanfield", "--phi", "relu", "--sw2", "2", "--sb2", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "q_star: every q (the q-map is the identity" in out and "None" not in out
