@@ -54,6 +54,7 @@ __all__ = [
     "json_number",
     "output_file",
     "output_folder",
+    "readable",
     "require_memory",
     "scheduler_of",
     "theory_for",
@@ -396,6 +397,33 @@ def in_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+def readable(expr) -> str:
+    """A SymPy expression for reading in text output: Greek letters for their names, |x| for Abs(x), π, and a
+    piecewise function as "a if condition; …; b otherwise" (JSON keeps ``str``, which SymPy reads back)."""
+    from sympy.printing.str import StrPrinter
+
+    class _Readable(StrPrinter):
+        _GREEK = {"omega": "ω", "rho": "ρ", "sigma": "σ", "gamma": "γ", "delta": "δ", "theta": "θ", "mu": "μ"}
+
+        def _print_Symbol(self, s):
+            return self._GREEK.get(s.name, s.name)
+
+        def _print_Abs(self, e):
+            return f"|{self._print(e.args[0])}|"
+
+        def _print_Pi(self, e):
+            return "π"
+
+        def _print_Piecewise(self, e):
+            parts = [f"{self._print(value)} otherwise" if cond == True else f"{self._print(value)} if {self._print(cond)}" for value, cond in e.args]  # noqa: E712 (SymPy's true)
+            return "; ".join(parts)
+
+        def _print_Float(self, f):
+            return f"{float(f):.12g}"
+
+    return _Readable().doprint(sp.sympify(expr))
 
 
 def json_number(value: float):

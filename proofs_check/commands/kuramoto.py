@@ -22,6 +22,7 @@ from dyncheck.proofs_check.commands.common import (
     count,
     deprecated,
     json_number,
+    readable,
     require_memory,
     scheduler_of,
     units_here,
@@ -157,8 +158,10 @@ def _kuramoto(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
-            if key == "locking":
+            if key == "locking" or value is None:  # a density given as an expression has no width
                 continue
+            if key == "density":
+                value = readable(theory.density)
             print(f"{key:>14}: {value:.12g}" if isinstance(value, float) else f"{key:>14}: {value}")
         for row in result.get("locking", []):
             print(f"  N = {row['N']:>9}: full locking from K_L = {row['K_L']:.12g}" + ("  (K is past it: a locked state exists)" if row["locked_at_K"] else ""))

@@ -93,3 +93,18 @@ def test_simulate_kuramoto_on_a_sparse_graphon_follows_the_graphon_s_theory(caps
     assert main(["kuramoto", "--density", "gaussian", "--sigma", "1", "--sparse-exponent", "0.5", "--coupling", "1"]) == 2
     assert main(["simulate", "kuramoto", "--oscillators", "100", "--density", "gaussian", "--sigma", "1", "--coupling", "1", "--time", "2", "--step", "5"]) == 2
     assert "at most half of --time" in capsys.readouterr().err
+
+
+def test_the_density_is_printed_for_reading_and_kept_exact_in_json(capsys):
+    import json
+
+    from dyncheck.proofs_check.cli import main
+
+    assert main(["kuramoto", "--density", "uniform", "--delta", "1", "--coupling", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "density: 0.5 if |ω| <= 1; 0 otherwise" in out and "Piecewise" not in out
+    assert main(["kuramoto", "--density-expression", "1/(pi*cosh(omega))", "--coupling", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "density: 1/(π*cosh(ω))" in out and "None" not in out
+    assert main(["kuramoto", "--density", "uniform", "--delta", "1", "--coupling", "1.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["density"].startswith("Piecewise(")
