@@ -269,7 +269,7 @@ def _numpy_recursion(nngp_map, slope_map, nngp, depth, recursion, every_layer_sy
             q = nngp.diagonal().copy()
             out = spare or (np.empty_like(nngp), np.empty_like(ntk))
             maps = nngp_map.at_layer(q), slope_map.at_layer(q)
-            finite = all(pool.map(functools.partial(_update_block, nngp, ntk, q, maps, out, recursion), blocks))
+            finite = all(list(pool.map(functools.partial(_update_block, nngp, ntk, q, maps, out, recursion), blocks)))  # every block done
             if every_layer_symmetric or layer == depth - 1:
                 list(pool.map(functools.partial(_mirror_tile_row, out), tiles))
             spare = None if every_layer_symmetric else (nngp, ntk)
