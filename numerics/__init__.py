@@ -11,6 +11,7 @@ __all__ = [
     "chebyshev",
     "codegen",
     "control",
+    "figures",
     "gaussian",
     "gradient_descent",
     "kernels",

@@ -11,7 +11,7 @@ import numpy as np
 from dyncheck.proofs_check.claim import ClaimResult, Profile
 from dyncheck.proofs_check.verdicts import REFUTED
 
-__all__ = ["table", "write_report", "run_summary", "passed"]
+__all__ = ["passed", "run_summary", "table", "table_header", "table_row", "table_summary", "write_report"]
 
 SCHEMA_VERSION = 1
 
