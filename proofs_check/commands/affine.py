@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, at_least, count, figure_file, finite, json_number, output_folder
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, at_least, count, figure_file, finite, json_number, output_folder, wrote
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -251,5 +251,4 @@ def _print(result: dict) -> None:
             print(f"joint spectral radius of the region matrices: {result['jsr_lower']:.6g} ≤ ρ̂ ≤ {result['jsr_upper']:.6g} (products up to length {result['jsr_product_length']})")
         verdict = {True: "globally stable", False: "not globally stable", None: "undecided"}[result["globally_stable"]]
         print(f"global stability: {verdict} — {result['reason']}")
-    for path in result["figures"]:
-        print(f"wrote {path}")
+    wrote(*result["figures"])

@@ -59,6 +59,7 @@ __all__ = [
     "scheduler_of",
     "theory_for",
     "units_here",
+    "wrote",
 ]
 
 EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -397,6 +398,13 @@ def in_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+def wrote(*paths) -> None:
+    """Name on stdout each file a command wrote (None: nothing written)."""
+    for path in paths:
+        if path:
+            print(f"wrote {path}")
 
 
 def readable(expr) -> str:

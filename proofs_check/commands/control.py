@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_plot, at_least, count, deprecated
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_plot, at_least, count, deprecated, wrote
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -84,6 +84,5 @@ def _train_msa(args) -> int:
         for label, r in runs.items():
             line = f"{label:14s} {len(r['loss']) - 1:10d} {r['loss'][-1]:12.6g} {r['seconds'][-1]:9.2f}"
             print(line + (f"  {r['accuracy']:8.3f}" if digits else ""))
-        if args.plot:
-            print(f"wrote {args.plot}")
+        wrote(args.plot)
     return EXIT_OK

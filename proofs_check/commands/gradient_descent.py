@@ -18,6 +18,7 @@ from dyncheck.proofs_check.commands.common import (
     finite,
     require_memory,
     scheduler_of,
+    wrote,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -168,8 +169,7 @@ def _train_eos(args) -> int:
             f"{row['eta']:8.4g} {row['two_over_eta']:8.4g} {row['initial_sharpness']:17.4g} {row['late_sharpness_mean']:10.4g} "
             f"{row['late_sharpness_min']:8.4g}–{row['late_sharpness_max']:<8.4g} {row['final_loss']:11.3e}"
         )
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK
 
 
@@ -228,6 +228,5 @@ def _train_implicit_bias(args) -> int:
     if args.problem == "logistic":
         print(f"gradient flow in log-time: angle to ŵ · log t = {flow[-1] * log_times[-1]:.4f} at t = e^{log_times[-1]:g} "
               f"({flow[len(flow) // 2] * log_times[len(flow) // 2]:.4f} at e^{log_times[len(flow) // 2]:g}): the 1/log t law")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK

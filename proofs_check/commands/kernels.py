@@ -24,6 +24,7 @@ from dyncheck.proofs_check.commands.common import (
     output_file,
     require_memory,
     activation_expr,
+    wrote,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -188,8 +189,7 @@ def _ntk_depth(args) -> int:
     for p in profiles:
         if p.every_q_fixed:
             print(f"at σ_w² = {p.sigma_w2:g}, σ_b² = {p.sigma_b2:g} every q is a fixed point (the q-map is the identity): the inputs sit at q = {p.q_star:g}")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK
 
 
@@ -240,6 +240,5 @@ def _train_linearized(args) -> int:
         kernel = f"{sweep.kernel_errors[w].mean():15.3e}" if w in sweep.kernel_errors else ""
         print(f"{w:>8} {row} {kernel}")
     print("fitted exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in exponents.items()))
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK

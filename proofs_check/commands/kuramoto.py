@@ -26,6 +26,7 @@ from dyncheck.proofs_check.commands.common import (
     require_memory,
     scheduler_of,
     units_here,
+    wrote,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -341,6 +342,5 @@ def _simulate_kuramoto(args) -> int:
         for k, m, e, p in zip(couplings, mean, error, predicted):
             se = f"{e:9.1e}" if math.isfinite(e) else f"{'—':>9}"
             print(f"{k:10.4g} {m:10.5f} {se} {p:10.5f}")
-        if args.plot:
-            print(f"wrote {args.plot}")
+        wrote(args.plot)
     return EXIT_OK

@@ -25,6 +25,7 @@ from dyncheck.proofs_check.commands.common import (
     scheduler_of,
     theory_for,
     units_here,
+    wrote,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -257,6 +258,5 @@ def _simulate(args) -> int:
         print(f"layer  q_l (± s.e.)            c_l (± s.e.)   [{args.replicates} networks, N = {args.width}, {args.backend}/{args.device}]")
         for layer in range(0, sim.depth + 1, max(1, sim.depth // 10)):
             print(f"{layer:5d}  {q_mean[layer]:.6f} ± {q_error[layer]:.1e}  {c_mean[layer]:.6f} ± {c_error[layer]:.1e}")
-        for path in written:
-            print(f"wrote {path}")
+        wrote(*written)
     return EXIT_OK

@@ -23,6 +23,7 @@ from dyncheck.proofs_check.commands.common import (
     json_number,
     require_memory,
     scheduler_of,
+    wrote,
 )
 from dyncheck.theory.errors import UsageError
 
@@ -170,6 +171,5 @@ def _two_layer(args) -> int:
             print(f"{row['N']:8d} {row['epsilon']:10.3g} {row['risk_mean']:12.6f} {sd}")
         if "fluctuation_exponent" in result:
             print(f"sd R_N ∝ N^{result['fluctuation_exponent']:.2f} (Mei, Montanari & Nguyen: N^-1/2)")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK

@@ -9,7 +9,7 @@ import json
 import math
 import zipfile
 
-from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_plot, add_seed, at_least, count, finite, json_number
+from dyncheck.proofs_check.commands.common import EXIT_OK, Commands, add_json, add_plot, add_seed, at_least, count, finite, json_number, wrote
 from dyncheck.theory.errors import UsageError
 
 __all__ = ["register"]
@@ -224,8 +224,7 @@ def _stability(args) -> int:
     if args.plot:
         shown = ", ".join(f"{k.replace('_', '-')} {'—' if v is None else f'{v:.4g}'}" for k, v in result["boundaries"].items())
         print(f"first unstable η on the plot's grid: {shown}")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK
 
 
@@ -253,8 +252,7 @@ def _sme(args) -> int:
     for i, eta in enumerate(etas):
         print(f"{eta:10.4g} " + " ".join(f"{values[i]:14.4e}" for values in errors.values()))
     print(f"{'order':>10} " + " ".join(f"{'—' if o is None else f'{o[-1]:.3f}':>14}" for o in orders.values()) + "   (last halving; SME-1 claims 1, SME-2 claims 2)")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK
 
 
@@ -325,6 +323,5 @@ def _schedule(args) -> int:
     print(f"{'schedule':>16} {'SME m(T)':>12} {'SGD E x_T²':>14} {'± s.e.':>10}")
     for name, row in rows.items():
         print(f"{name:>16} {row['sme_terminal']:12.6g} {row['sgd_terminal']:14.6g} {row['sgd_standard_error']:10.2g}")
-    if args.plot:
-        print(f"wrote {args.plot}")
+    wrote(args.plot)
     return EXIT_OK
