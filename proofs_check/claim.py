@@ -67,6 +67,12 @@ class ClaimResult:
         return [e.route for e in self.control_evidence if e.outcome in (EXACT, AGREE)]
 
     @property
+    def control_waits_for_torch(self) -> bool:
+        """The control is unrefuted only because torch is not installed: every route of it left undecided needs torch."""
+        undecided = [e for e in self.control_evidence if e.outcome == UNDECIDED]
+        return bool(undecided) and all(e.summary == TORCH_ABSENT for e in undecided)
+
+    @property
     def skipped_without_torch(self) -> list[str]:
         """Routes (of the claim or its control) not run because torch is not installed."""
         return list(dict.fromkeys(e.route for e in self.evidence + self.control_evidence if e.outcome == UNDECIDED and e.summary == TORCH_ABSENT))

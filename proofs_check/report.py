@@ -20,7 +20,7 @@ def passed(results: list[ClaimResult]) -> bool:
     """No claim refuted or failed, and every negative control refuted — or, where torch is not installed, left
     undecided by the routes that need it (never accepted by a route that ran)."""
     return all(
-        r.verdict != REFUTED and r.error is None and not r.control_accepted_by and (r.control_refuted or bool(r.skipped_without_torch))
+        r.verdict != REFUTED and r.error is None and not r.control_accepted_by and (r.control_refuted or r.control_waits_for_torch)
         for r in results
     )
 

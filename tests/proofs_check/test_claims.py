@@ -87,3 +87,17 @@ def test_a_claim_whose_route_raises_is_reported_failed_and_the_others_still_run(
     results = list(judge(claims, PROFILES["quick"], jobs=1))
     assert [r.claim_id for r in results] == [c.id for c in claims]
     assert "a bug in a route" in results[0].error and not passed(results)
+
+
+def test_a_control_is_excused_only_when_every_undecided_route_of_it_needs_torch():
+    from dyncheck.proofs_check.claim import TORCH_ABSENT, ClaimResult
+    from dyncheck.proofs_check.report import passed
+    from dyncheck.proofs_check.verdicts import INCONCLUSIVE, UNDECIDED, VERIFIED, Evidence
+
+    def result(control_evidence):
+        return ClaimResult("x.y", "", "", VERIFIED, "", [], INCONCLUSIVE, "", control_evidence, 0.0)
+
+    torch_only = result([Evidence("autograd", UNDECIDED, TORCH_ABSENT), Evidence("backprop", UNDECIDED, TORCH_ABSENT)])
+    mixed = result([Evidence("autograd", UNDECIDED, TORCH_ABSENT), Evidence("quadrature", UNDECIDED, "did not converge")])
+    assert passed([torch_only]) and torch_only.skipped_without_torch == ["autograd", "backprop"]
+    assert not passed([mixed]) and not passed([result([])])
