@@ -39,6 +39,7 @@ from dyncheck.numerics.backend import ArrayBackend, child_seed
 from dyncheck.numerics.codegen import generate
 from dyncheck.numerics.sweep import sweep, task_seeds
 from dyncheck.numerics.solvers import ADAPTIVE_ATOL, ADAPTIVE_RTOL, FIXED_STEP_METHODS, adaptive, fixed_step
+from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.theory.errors import UsageError
 from dyncheck.theory.kuramoto import DENSITIES as DENSITY_EXPRESSIONS
 from dyncheck.theory.kuramoto import FORMULAS, QUANTILES, WIDTHS, self_consistency
@@ -571,6 +572,10 @@ def _populations(point, system_seeds, *, density, n, scale, t_end, step, graph, 
 # ----------------------------------------------------------------------------- theory, numerically
 
 
+#: K·I(0) within this of 1 is K = K_c to rounding (the table's ``kuramoto_critical_slope``).
+CRITICAL_SLOPE_ROUNDING = tolerance("kuramoto_critical_slope")
+
+
 def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 56) -> np.ndarray:
     """r∞(K): the largest root of 1 = K ∫_{−π/2}^{π/2} cos²θ g(K r sin θ) dθ in (0, 1], 0 below K_c.
 
@@ -591,7 +596,8 @@ def steady_state_order(g: sp.Expr, couplings: np.ndarray, *, iterations: int = 5
         mid = (lo + hi) / 2
         above = slope(couplings, mid) > 1
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return np.where(slope(couplings, np.zeros_like(couplings)) > 1, (lo + hi) / 2, 0.0)
+    # at K_c to rounding (the table's kuramoto_critical_slope) r∞ is 0, not the ~1e-8 that rounding alone puts there
+    return np.where(slope(couplings, np.zeros_like(couplings)) > 1 + CRITICAL_SLOPE_ROUNDING, (lo + hi) / 2, 0.0)
 
 
 def uniform_steady_state(couplings: np.ndarray, half_width: float) -> np.ndarray:

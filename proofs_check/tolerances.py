@@ -195,6 +195,12 @@ _TABLE = [
         "fixed-point residual q-map(q) − q is a difference of two numbers of size q, each ~2 ulp).",
     ),
     Tolerance(
+        "kuramoto_critical_slope",
+        8 * 2.0**-52,
+        "The self-consistency's slope at r = 0, K·πg(0)/2 (quadrature, ~2 ulp), within 8 ulp of 1 is K = K_c to "
+        "rounding: r∞ is 0 there (r∞ ∝ √(K − K_c) would read ~1e-8 from rounding alone).",
+    ),
+    Tolerance(
         "critical_chi_1",
         1e-11,
         "|χ₁ − 1| below which a point is called critical: χ₁ in double precision is accurate to "

@@ -67,6 +67,13 @@ EXIT_OK, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 
 SB2_DEFAULT = 0.05
 
 
+def _sentence(text: str) -> str:
+    """A command's one-line help as its description: a capital first letter where it is Latin (χ₁ stays χ₁, not Χ₁)."""
+    first = text[:1]
+    capital = first.upper() if first.isascii() else first
+    return capital + text[1:] + "."
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit 2, with a pointer to ``--help``."""
 
@@ -99,7 +106,7 @@ class Commands:
     def _group(self, name: str):
         if name not in self._groups:
             help, metavar, what = self._GROUPS[name]
-            parser = self.top.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+            parser = self.top.add_parser(name, help=help, description=_sentence(help))
             self._groups[name] = parser.add_subparsers(dest=metavar.lower(), metavar=metavar, required=True, parser_class=Parser, title=f"{what} ({metavar})", help="one of:")
         return self._groups[name]
 
@@ -122,7 +129,7 @@ class Commands:
     @staticmethod
     def add(group, name: str, *, help: str, examples: str, run) -> Parser:
         """A command ``name`` in ``group`` with its one-line ``help``, the ``examples`` shown by its --help, and ``run(args)``."""
-        parser = group.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog="examples:\n" + examples)
+        parser = group.add_parser(name, help=help, description=_sentence(help), epilog="examples:\n" + examples)
         parser.set_defaults(run=run, required_options=[], command_parser=parser)
         return parser
 

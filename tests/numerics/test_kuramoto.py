@@ -244,3 +244,16 @@ def test_sparse_w_random_graphs_have_the_expected_edges_and_refuse_bad_scales():
             sparse_exponent_scale(n, bad)
     with pytest.raises(UsageError, match="scale"):
         w_random_graph(lambda x, y: x * y, n, edge_scale=0.0)
+
+
+def test_r_inf_is_zero_at_k_c_to_rounding_and_grows_as_the_root_of_k_minus_k_c():
+    """sech(ω)/π has K_c = 2 exactly: at K = 2 r∞ is 0 (rounding put ~1e-8 there), and just above it r∞ ∝ √(K − K_c)."""
+    import sympy as sp
+
+    from dyncheck.numerics.kuramoto import steady_state_order
+    from dyncheck.theory.symbols import OMEGA
+
+    g = 1 / (sp.pi * sp.cosh(OMEGA))
+    at, near, four_times_as_far = steady_state_order(g, 2.0 * (1 + np.array([0.0, 1e-4, 4e-4])))
+    assert at == 0.0 and near > 0
+    assert four_times_as_far / near == pytest.approx(2.0, rel=1e-2)

@@ -342,3 +342,10 @@ def test_verify_without_torch_says_what_it_skipped_and_passes_on_the_rest(monkey
     data = json.loads(capsys.readouterr().out)
     assert data["passed"] and data["claims"][0]["error"] is None
     assert list(data["skipped_without_torch"]) == ["kernels.erf_nngp"]
+
+
+def test_a_description_keeps_its_greek_lower_case(capsys):
+    with pytest.raises(SystemExit):
+        main(["phase-diagram", "--help"])
+    out = capsys.readouterr().out
+    assert "χ₁ and ξ_c over a" in out and "Χ₁" not in out
