@@ -295,7 +295,7 @@ def _simulate_kuramoto(args) -> int:
     theory = _graphon_theory(args)[0] if args.graphon is not None else _theory(args)
     graph = _kuramoto_graph(args, args.oscillators, theory)
     where = theory.graph if args.graphon is None else f"W-random graph of {args.graphon}" + (f", p_n = n^-{args.sparse_exponent:g}" if args.sparse_exponent else "")
-    label = f"{args.oscillators} oscillators × {systems} systems, {where}, {args.backend}/{args.device}"
+    label = f"{args.oscillators} oscillators × {systems} system{'s' if systems != 1 else ''}, {where}, {args.backend}/{args.device}"
     in_batch = together == systems
     bar = tqdm(total=round(args.time / args.step), desc="simulate kuramoto", unit="step", file=sys.stderr, disable=args.json or not in_batch or None)
 
@@ -335,7 +335,7 @@ def _simulate_kuramoto(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"K_c = {theory.critical_coupling:.6g} ({theory.graph}); ⟨r⟩ over t ∈ [{args.time / 2:g}, {args.time:g}], {label}")
+        print(f"K_c = {theory.critical_coupling:.6g}; ⟨r⟩ over t ∈ [{args.time / 2:g}, {args.time:g}], {label}")
         if args.graphon is not None and args.sparse_exponent:
             print(_sparse_regime(args.sparse_exponent))
         print(f"{'K':>10} {'⟨r⟩':>10} {'± s.e.':>9} {'r∞ theory':>10}")
