@@ -439,34 +439,31 @@ def _edge_of_stability_task(point, _seed, *, steps, every, width, depth, samples
 def plot_edge_of_stability(runs: list[TrainingRun], path, title: str) -> None:
     """Sharpness against step beside each run's 2/η, and the loss (log scale): the figure of Cohen et al. (2021); with
     three runs or more, a third panel: the late-time sharpness (second half: mean and range) against 2/η."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
     sweep = len(runs) >= 3
-    fig = Figure(figsize=(13.0 if sweep else 9.0, 3.6))
-    panels = fig.subplots(1, 3 if sweep else 2)
-    sharp, loss = panels[0], panels[1]
-    if sweep:
-        edges = np.array([2 / run.eta for run in runs])
-        late = [run.late_sharpness(run.loss.size // 2) for run in runs]
-        means = np.array([v.mean() for v in late])
-        spread = np.array([[m - v.min() for m, v in zip(means, late)], [v.max() - m for m, v in zip(means, late)]])
-        panels[2].errorbar(edges, means, yerr=spread, fmt="o", capsize=3, label="late sharpness (mean, range)")
-        panels[2].plot([0, edges.max() * 1.1], [0, edges.max() * 1.1], "k--", lw=0.8, label="2/η")
-        panels[2].set_xlabel("2/η")
-        panels[2].set_ylabel("sharpness over the second half")
-        panels[2].legend(fontsize=8)
-    for run in runs:
-        line = sharp.plot(run.sharpness_steps, run.sharpness, lw=1.2, label=f"η = {run.eta:g}")[0]
-        sharp.axhline(2 / run.eta, color=line.get_color(), ls="--", lw=0.8)
-        loss.semilogy(np.arange(run.loss.size), run.loss, lw=0.8, color=line.get_color())
-    sharp.set_xlabel("step")
-    sharp.set_ylabel("sharpness λ_max (dashed: 2/η)")
-    sharp.legend(fontsize=8)
-    loss.set_xlabel("step")
-    loss.set_ylabel("½-mean squared error")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(13.0 if sweep else 9.0, 3.8)) as fig:
+        panels = fig.subplots(1, 3 if sweep else 2)
+        sharp, loss = panels[0], panels[1]
+        if sweep:
+            edges = np.array([2 / run.eta for run in runs])
+            late = [run.late_sharpness(run.loss.size // 2) for run in runs]
+            means = np.array([v.mean() for v in late])
+            spread = np.array([[m - v.min() for m, v in zip(means, late)], [v.max() - m for m, v in zip(means, late)]])
+            panels[2].errorbar(edges, means, yerr=spread, fmt="o", capsize=3, zorder=DATA, label="late sharpness (mean, range)")
+            panels[2].plot([0, edges.max() * 1.1], [0, edges.max() * 1.1], "k--", lw=1, zorder=THEORY, label=r"$2/\eta$")
+            panels[2].set(xlabel=r"$2/\eta$", ylabel="sharpness over the second half")
+            panels[2].legend()
+        for run in runs:
+            line = sharp.plot(run.sharpness_steps, run.sharpness, zorder=DATA, label=rf"$\eta$ = {run.eta:g}")[0]
+            sharp.axhline(2 / run.eta, color=line.get_color(), ls="--", lw=1, zorder=THEORY)
+            loss.semilogy(np.arange(run.loss.size), run.loss, lw=0.9, color=line.get_color(), label=rf"$\eta$ = {run.eta:g}")
+        sharp.plot([], [], "k--", lw=1, label=r"$2/\eta$ of each run")
+        sharp.set(xlabel="step", ylabel=r"sharpness $\lambda_{\max}$")
+        sharp.legend()
+        loss.set(xlabel="step", ylabel="½-mean squared error")
+        loss.legend()
+        fig.suptitle(title)
 
 
 # ---------------------------------------------------------------------------

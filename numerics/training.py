@@ -223,32 +223,33 @@ def _train_beside_linearization(point, seed, *, phi, x, y, x_test, analytic_ntk,
 
 def plot_width_sweep(sweep: WidthSweep, exponents: dict[str, float], title: str, path: str) -> None:
     """Two log–log panels against width: the empirical NTK's distance from the analytic one, and
-    sup_t ‖f_t − f^lin_t‖ per parameterisation; replicate means with standard errors and fitted exponents."""
-    from matplotlib.figure import Figure
+    sup_t ‖f_t − f^lin_t‖ per parameterisation; replicate means with standard errors and fitted exponents,
+    the reference power laws drawn over them."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
     widths = np.array(sweep.widths, float)
 
     def band(ax, values: dict[int, np.ndarray], label: str, marker: str):
         mean = np.array([values[w].mean() for w in sweep.widths])
         error = np.array([values[w].std(ddof=1) / np.sqrt(values[w].size) for w in sweep.widths])
-        ax.errorbar(widths, mean, yerr=error, fmt=marker + "-", ms=5, capsize=2, label=label)
+        ax.errorbar(widths, mean, yerr=error, fmt=marker + "-", ms=5, capsize=2, zorder=DATA, label=label)
         return mean
 
-    fig = Figure(figsize=(10, 4.0))
-    left, right = fig.subplots(1, 2)
-    if sweep.kernel_errors:
-        mean = band(left, sweep.kernel_errors, f"measured (∝ width^{exponents.get('kernel', np.nan):.2f})", "o")
-        left.plot(widths, mean[0] * (widths / widths[0]) ** -0.5, "k:", label="width^-1/2")
-    left.set(xscale="log", yscale="log", xlabel="width n", ylabel="‖Θ₀ − Θ∞‖_F / ‖Θ∞‖_F", title="empirical NTK → analytic NTK")
-    left.legend(fontsize=8)
-    for parameterisation, marker in zip(sweep.gaps, "os"):
-        label = f"{parameterisation} (∝ width^{exponents.get(parameterisation, np.nan):.2f})"
-        mean = band(right, sweep.gaps[parameterisation], label, marker)
-    reference = np.array([sweep.gaps["ntk"][w].mean() for w in sweep.widths])[0] if "ntk" in sweep.gaps else mean[0]
-    right.plot(widths, reference * (widths / widths[0]) ** -0.5, "k:", label="width^-1/2 (Lee et al. bound)")
-    right.plot(widths, reference * (widths / widths[0]) ** -1.0, "k--", lw=0.8, label="width^-1")
-    right.set(xscale="log", yscale="log", xlabel="width n", ylabel="sup_t ‖f_t − f^lin_t‖ (RMS over inputs)", title="distance from the linearized model")
-    right.legend(fontsize=8)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(10, 4.2)) as fig:
+        left, right = fig.subplots(1, 2)
+        if sweep.kernel_errors:
+            mean = band(left, sweep.kernel_errors, rf"measured ($\propto n^{{{exponents.get('kernel', np.nan):.2f}}}$) ± s.e.", "o")
+            left.plot(widths, mean[0] * (widths / widths[0]) ** -0.5, "k:", zorder=THEORY, label=r"$n^{-1/2}$")
+        left.set(xscale="log", yscale="log", xlabel="width $n$", ylabel=r"$\|\Theta_0 - \Theta_\infty\|_F \,/\, \|\Theta_\infty\|_F$",
+                 title="empirical NTK → analytic NTK")
+        left.legend()
+        for parameterisation, marker in zip(sweep.gaps, "os"):
+            label = rf"{parameterisation} ($\propto n^{{{exponents.get(parameterisation, np.nan):.2f}}}$) ± s.e."
+            mean = band(right, sweep.gaps[parameterisation], label, marker)
+        reference = np.array([sweep.gaps["ntk"][w].mean() for w in sweep.widths])[0] if "ntk" in sweep.gaps else mean[0]
+        right.plot(widths, reference * (widths / widths[0]) ** -0.5, "k:", zorder=THEORY, label=r"$n^{-1/2}$ (Lee et al.'s bound)")
+        right.plot(widths, reference * (widths / widths[0]) ** -1.0, "k--", lw=1, zorder=THEORY, label=r"$n^{-1}$")
+        right.set(xscale="log", yscale="log", xlabel="width $n$", ylabel=r"$\sup_t \|f_t - f^{\mathrm{lin}}_t\|$ (RMS over inputs)",
+                  title="distance from the linearized model")
+        right.legend()
+        fig.suptitle(title)
