@@ -820,7 +820,7 @@ def plot_trajectories(theory: MeanField, sw2: float, sb2: float, sim: NetworkSim
         mean, error = sim.mean_and_error(sim.gradient)
         axes[2].errorbar(layers, mean / mean[-1], yerr=error / mean[-1], fmt="o", ms=3, zorder=DATA, label="simulation")
         chi = np.broadcast_to(np.ravel(functions_for(theory).formula("chi_1")(np.asarray(q_theory, float), sw2)), layers.shape)
-        along = np.array([np.prod(chi[l : sim.depth]) for l in layers])
+        along = np.append(np.cumprod(chi[: sim.depth][::-1])[::-1], 1.0)  # ∏_{k=l}^{L−1} χ₁(q_k), 1 at l = L
         axes[2].plot(layers, along, "k-", lw=1.2, zorder=THEORY, label=r"$\prod_{k=l}^{L-1} \chi_1(q_k)$ along the map")
         axes[2].plot(layers, chi[-1] ** (sim.depth - layers), color="0.5", ls="--", lw=1, zorder=THEORY, label=r"$\chi_1(q^*)^{L-l}$")
         axes[2].set(yscale="log", xlabel="layer $l$", ylabel=r"gradient variance $\tilde q_l / \tilde q_L$")

@@ -663,8 +663,18 @@ def _outside_domain(conditions: dict, point: dict) -> str | None:
 
 
 def point_text(point: dict[str, str]) -> str:
-    """A point of the covering for reading: ``q = 1/10, rho = 0.5``, a value of more than 16 characters in 6 digits."""
-    return ", ".join(f"{name} = {value if len(value) <= 16 else format(float(sp.Rational(value)) if '/' in value else float(value), '.6g')}" for name, value in point.items())
+    """A point of the covering for reading: ``q = 1/10, rho = 0.5``; a number of more than 16 characters in 6 digits
+    (a longer form that is not a plain number, ``sqrt(2)/…``, as it is)."""
+
+    def short(value: str) -> str:
+        if len(value) <= 16:
+            return value
+        try:
+            return format(float(sp.Rational(value)), ".6g")
+        except (TypeError, ValueError):
+            return value
+
+    return ", ".join(f"{name} = {short(value)}" for name, value in point.items())
 
 
 def check_identity(

@@ -11,7 +11,7 @@ import numpy as np
 from dyncheck.proofs_check.claim import ClaimResult, Profile
 from dyncheck.proofs_check.verdicts import REFUTED
 
-__all__ = ["passed", "run_summary", "table", "table_header", "table_row", "table_summary", "write_report"]
+__all__ = ["passed", "run_summary", "table_header", "table_row", "table_summary", "write_report"]
 
 SCHEMA_VERSION = 1
 
@@ -54,12 +54,6 @@ def table_summary(results: list[ClaimResult]) -> str:
         if r.error:
             lines.append(f"{r.claim_id}: {r.reason}")
     return "\n".join(lines)
-
-
-def table(results: list[ClaimResult]) -> str:
-    """The verdict table: heading, a row a claim, and the summary."""
-    width = max((len(r.claim_id) for r in results), default=10)
-    return "\n".join([table_header(width), *(table_row(r, width) for r in results), "", table_summary(results)])
 
 
 def run_summary(results: list[ClaimResult], profile: Profile, complete: bool = True) -> dict:

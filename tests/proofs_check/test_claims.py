@@ -65,13 +65,13 @@ def test_every_route_of_the_erf_critical_line_judges_both_parts():
 
 def test_a_route_that_accepts_the_negative_control_fails_the_claim():
     from dyncheck.proofs_check.claim import ClaimResult
-    from dyncheck.proofs_check.report import passed, table
+    from dyncheck.proofs_check.report import passed, table_summary
     from dyncheck.proofs_check.verdicts import AGREE, DISAGREE, Evidence
 
     control = [Evidence("weak", AGREE, "cannot tell"), Evidence("strong", DISAGREE, "off by 2")]
     result = ClaimResult("x.y", "s", "a = b", VERIFIED, "r", [], REFUTED, "c", control, 0.1)
     assert result.control_refuted and result.control_accepted_by == ["weak"]
-    assert not passed([result]) and "accepted by weak" in table([result])
+    assert not passed([result]) and "accepted by weak" in table_summary([result])
 
 
 def test_a_claim_whose_route_raises_is_reported_failed_and_the_others_still_run(monkeypatch):
