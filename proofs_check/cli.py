@@ -77,22 +77,22 @@ def build_parser() -> Parser:
     return parser
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as an interrupt: workers are ended and a partial report says so."""
-
-
-def _terminate(signum, frame):
-    raise _Terminated()
-
-
 #: Interrupts received during this run: one raised where Python ignores exceptions (a ``__del__``, an
 #: at-fork handler) is lost there, but the run still ends as interrupted.
 _interrupts: list[int] = []
 
+#: The interrupt that ends a run at once, even while it is ending on an earlier one.  The second is only
+#: recorded: raised while the first one's clean-up runs (workers joined, queues finalized), it would be lost
+#: there with a traceback, or cut short the partial report.
+FORCED_INTERRUPT = 3
+
 
 def _interrupt(signum, frame):
+    """SIGINT or SIGTERM (handled alike: workers are ended and a partial report says so): the first raises
+    ``KeyboardInterrupt``, the second is recorded, the third raises again."""
     _interrupts.append(signum)
-    raise KeyboardInterrupt
+    if len(_interrupts) == 1 or len(_interrupts) >= FORCED_INTERRUPT:
+        raise KeyboardInterrupt
 
 
 def _line_buffered(stream) -> None:
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     _line_buffered(sys.stdout)
-    handlers = {signal.SIGTERM: _terminate, signal.SIGINT: _interrupt} if in_main_thread() else {}
+    handlers = {signal.SIGTERM: _interrupt, signal.SIGINT: _interrupt} if in_main_thread() else {}
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     _interrupts.clear()
     try:

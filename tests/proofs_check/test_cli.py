@@ -1,4 +1,5 @@
 import json
+import signal
 import sys
 
 import pytest
@@ -348,3 +349,19 @@ def test_a_description_keeps_its_greek_lower_case(capsys):
     assert main(["phase-diagram", "--help"]) == 0
     out = capsys.readouterr().out
     assert "χ₁ and ξ_c over a" in out and "Χ₁" not in out
+
+
+def test_a_second_interrupt_while_the_first_is_handled_is_recorded_and_a_third_ends_the_run():
+    from dyncheck.proofs_check import cli
+
+    cli._interrupts.clear()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cli._interrupt(signal.SIGTERM, None)
+        cli._interrupt(signal.SIGINT, None)  # the first one's clean-up is not cut short
+        for _ in range(2):
+            with pytest.raises(KeyboardInterrupt):
+                cli._interrupt(signal.SIGINT, None)
+        assert cli._interrupts == [signal.SIGTERM] + [signal.SIGINT] * 3
+    finally:
+        cli._interrupts.clear()
