@@ -5,6 +5,7 @@ import pytest
 import sympy as sp
 
 from dyncheck.numerics.gaussian import compile_expectation, expectation_mc, expectation_mp
+from dyncheck.proofs_check.tolerances import tolerance
 from dyncheck.theory.activations import ACTIVATIONS, activation
 from dyncheck.theory.symbols import Q, RHO, U, V, Z
 
@@ -99,3 +100,69 @@ def test_a_closed_form_is_used_only_if_it_compiles_and_agrees_with_quadrature():
     # the rejected forms fall back to quadrature, which gives the right values
     points = (np.array([0.6, 2.0]), np.array([1.7, 0.5]), np.array([0.35, -0.9]))
     assert np.allclose(compile_derivation(wrong, parameters)(*points), compile_derivation(derivation, parameters)(*points), rtol=1e-12)
+
+
+# -- the polar rule: many correlations at one parameter point -------------------------------------
+A, B = sp.symbols("a b", real=True)
+RHOS = np.cos(np.linspace(0.0, np.pi, 33))  # a column of correlations, −1 and 1 included
+
+
+def _column(integrand, values):
+    """The expectation on one column of correlations (a polar group) and, point by point, by the iterated rule."""
+    compiled = compile_expectation(integrand, [A, B, RHO], (U, V), RHO)
+    a, b = (np.full(RHOS.shape, x) for x in values)
+    one_by_one = np.array([compiled(a[:1], b[:1], RHOS[i : i + 1])[0] for i in range(RHOS.size)])
+    return compiled, compiled(a, b, RHOS), one_by_one
+
+
+@pytest.mark.parametrize("a, b", [(0.3, -0.7), (1.0, 1.5), (2.0, 0.5)])
+def test_polar_rule_against_the_closed_form_of_exponentials(a, b):
+    # E[e^{au} e^{bv}] = exp((a² + b² + 2abρ)/2) (the bivariate normal's moment generating function)
+    compiled, column, one_by_one = _column(sp.exp(A * U) * sp.exp(B * V), (a, b))
+    assert compiled._polar is not None
+    exact = np.exp((a * a + b * b + 2 * a * b * RHOS) / 2)
+    assert np.max(np.abs(column / exact - 1)) <= tolerance("double_quadrature_relative")
+    assert np.max(np.abs(one_by_one / exact - 1)) <= tolerance("double_quadrature_relative")
+    # negative control: the same column read against ρ in reverse order (θ ↦ π − θ) is far off
+    assert np.max(np.abs(column[::-1] / exact - 1)) > 1e-2
+
+
+def test_polar_rule_with_features_away_from_the_origin():
+    # shifted centres: the radius rule is anchored where the circle meets them; against the iterated rule
+    integrand = sp.tanh(3 * U + A) * sp.erf(2 * V - B)
+    compiled, column, one_by_one = _column(integrand, (1.0, 0.5))
+    assert compiled._polar is not None
+    assert np.max(np.abs(column - one_by_one)) <= tolerance("double_quadrature_absolute")
+    # E[erf(au + c) erf(bv + d)] has no elementary form; E[sin(au) sin(bv)] = e^{−(a² + b²)/2} sinh(abρ) does
+    _, column, _ = _column(sp.sin(A * U) * sp.sin(B * V), (1.3, 0.8))
+    exact = np.exp(-(1.3**2 + 0.8**2) / 2) * np.sinh(1.3 * 0.8 * RHOS)
+    assert np.max(np.abs(column - exact)) <= tolerance("double_quadrature_absolute")
+
+
+def test_polar_rule_hands_features_too_sharp_for_it_to_the_iterated_rule():
+    # erf(100u)erf(100v) (q = 10⁴): the α-grid would need more than POLAR_LAST_GRID points
+    compiled, column, _ = _column(sp.erf(A * U) * sp.erf(B * V), (100.0, 100.0))
+    assert compiled._polar_group([100.0, 100.0, 0.5], np.arccos(RHOS)) is None
+    exact = 2 / np.pi * np.arcsin(2e4 * RHOS / (1 + 2e4))
+    assert np.max(np.abs(column - exact)) <= tolerance("double_quadrature_relative")
+
+
+def test_kinked_or_inseparable_integrands_never_take_the_polar_rule():
+    relu = activation("relu")
+    assert compile_expectation(relu(U) * relu(V), [RHO], (U, V), RHO)._polar is None
+    assert compile_expectation(sp.tanh(U * V), [RHO], (U, V), RHO)._polar is None
+
+
+def test_a_mixed_batch_takes_each_point_to_its_rule_and_agrees_with_the_iterated_one(monkeypatch):
+    integrand = sp.tanh(sp.sqrt(q) * U) * sp.tanh(sp.sqrt(q) * V)
+    compiled = compile_expectation(integrand, [q, RHO], (U, V), RHO)
+    rng = np.random.default_rng(3)
+    qs = np.concatenate([np.full(40, 0.7), rng.uniform(0.1, 5, 7), np.full(9, 2.0)])  # groups of 40 and 9, 7 alone
+    rhos = rng.uniform(-1, 1, qs.size)
+    groups, polar_group = [], compiled._polar_group
+    monkeypatch.setattr(compiled, "_polar_group", lambda values, thetas: groups.append(values[0]) or polar_group(values, thetas))
+    batch = compiled(qs, rhos)
+    assert sorted(groups) == [0.7, 2.0]
+    monkeypatch.undo()
+    alone = np.array([compiled(qs[i : i + 1], rhos[i : i + 1])[0] for i in range(qs.size)])
+    assert np.max(np.abs(batch - alone)) <= tolerance("double_quadrature_absolute")
