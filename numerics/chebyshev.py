@@ -81,8 +81,8 @@ ZERO_ZONE = 1e-3
 MAX_CELLS = 4096
 #: Narrowest cell, as a fraction of the domain in the working coordinate.
 MIN_WIDTH = 1e-9
-#: Points a chunk in two-parameter evaluation (bounds the basis arrays to a few MB).
-EVALUATION_CHUNK = 16384
+#: Points a chunk in two-parameter evaluation: its two bases (degree × chunk, 1 MB each at degree 32) stay in L2.
+EVALUATION_CHUNK = 4096
 #: Points a chunk of one-parameter evaluation: its few working arrays stay in the L2 cache.
 CLENSHAW_CHUNK = 16384
 #: A table read from the cache is used when its check against the evaluator (cell midpoints and
@@ -180,6 +180,20 @@ def _basis(t: np.ndarray, n: int) -> np.ndarray:
         np.multiply(twice, out[k - 1], out=out[k])
         out[k] -= out[k - 2]
     return out
+
+
+def _clenshaw(t: np.ndarray, coefficient: Callable, n: int) -> np.ndarray:
+    """Σ_{k<n} c_k T_k(t) by Clenshaw's recurrence b_k = 2t b_{k+1} − b_{k+2} + c_k, where ``coefficient(k)``
+    gives c_k at every point (an array of t's shape)."""
+    twice = 2 * t
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    for k in range(n - 1, 0, -1):
+        b = twice * b1
+        b -= b2
+        b += coefficient(k)
+        b1, b2 = b, b1
+    return t * b1 - b2 + coefficient(0)
 
 
 def _local(s, a, b):
@@ -437,17 +451,9 @@ class ChebyshevTable:
         s = self.axes[0].forward(x)
         index = self._locate_1d(s)
         t = _local(s, self._lower[index], self._upper[index])
-        # Clenshaw's recurrence b_k = 2t b_{k+1} − b_{k+2} + c_k, gathering one coefficient of each
-        # point's cell at a time from a row of the transposed coefficients (not a strided column)
-        twice = 2 * t
-        b1 = np.zeros_like(t)
-        b2 = np.zeros_like(t)
-        for k in range(self.degree - 1, 0, -1):
-            b = twice * b1
-            b -= b2
-            b += coefficients[k].take(index)
-            b1, b2 = b, b1
-        return t * b1 - b2 + coefficients[0].take(index)
+        # one coefficient of each point's cell at a time, gathered from a row of the transposed
+        # coefficients (not a strided column)
+        return _clenshaw(t, lambda k: coefficients[k].take(index), self.degree)
 
     def torch(self, x):
         """A one-parameter table at a 1-d float64 torch tensor, on the tensor's device (the same Clenshaw sums)."""
@@ -491,10 +497,9 @@ class ChebyshevTable:
 
         def evaluate(chunk):
             cell, part = chunk
-            basis0 = _basis(t0[part], self.degree)
-            basis1 = _basis(t1[part], self.degree)
-            # Σ_ij T_i(t0) C_ij T_j(t1): (Cᵀ T(t0)) · T(t1), summed over j
-            out[part] = np.einsum("jm,jm->m", self._coefficients[cell].T @ basis0, basis1)
+            # Σ_ij T_i(t0) C_ij T_j(t1): the coefficients in t1 of each point, Cᵀ T(t0), summed by Clenshaw
+            along_t1 = self._coefficients[cell].T @ _basis(t0[part], self.degree)
+            out[part] = _clenshaw(t1[part], along_t1.__getitem__, self.degree)
 
         on_every_core(evaluate, chunks)
         return out

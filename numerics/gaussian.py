@@ -89,6 +89,11 @@ POLAR_MIN_GROUP = 8
 #: whose coefficients have not converged on the last grid (a feature much sharper than the Gaussian's scale)
 #: sends its group to the iterated rule.
 POLAR_FIRST_GRID, POLAR_LAST_GRID = 32, 4096
+#: The longest panel in t of the polar rule's radius: its weight r e^{−r²/2} (times the integrand's growth) puts
+#: more mass in the tail than the Gaussian's, and panels of 1.2 leave 3e-14 on E[u²v²] (0.8: 2e-16).
+POLAR_PANEL_LENGTH = 0.8
+#: Points of a radius's first α-grid across the narrowest feature it crosses (width scale/r in α).
+POLAR_NODES_PER_SCALE = 2
 #: A radius's α-grid is fine enough when the upper half of its cosine coefficients is within this many
 #: ulp of the largest (rounding), or when their sum bounds its contribution's error below one ulp of the
 #: group's scale (the radius's weight is small).
@@ -143,9 +148,9 @@ def _pieces(anchors: np.ndarray, scale: np.ndarray):
     return start, direction, c, np.arcsinh(length / c)
 
 
-def _panel_counts(t_max: np.ndarray) -> np.ndarray:
-    """Gauss–Legendre panels each piece of length ``t_max`` in t needs (none for an empty piece)."""
-    return np.ceil(t_max / PANEL_LENGTH).astype(int)
+def _panel_counts(t_max: np.ndarray, length: float = PANEL_LENGTH) -> np.ndarray:
+    """Gauss–Legendre panels of at most ``length`` each piece of length ``t_max`` in t needs (none for an empty piece)."""
+    return np.ceil(t_max / length).astype(int)
 
 
 @functools.lru_cache(maxsize=64)
@@ -256,7 +261,9 @@ class CompiledExpectation:
         if not (outer.has(v) or inner.has(u) or kinks(e.integrand, u) or kinks_v):
             x = sp.Dummy("x", real=True)
             shared = outer.free_symbols | inner.free_symbols  # the parameters a group shares
-            self._polar = (generate(outer.subs(u, x), (x, *params)), generate(inner.subs(v, x), (x, *params)),
+            f, g = outer.subs(u, x), inner.subs(v, x)
+            # g is None for a symmetric integrand f(u)f(v) (a kernel): f's coefficients serve twice
+            self._polar = (generate(f, (x, *params)), None if f == g else generate(g, (x, *params)),
                            [k for k, p in enumerate(params) if p in shared])
 
     # -- one variable ------------------------------------------------------
@@ -341,31 +348,40 @@ class CompiledExpectation:
         scale = min([1.0] + [scalar(h) for h in (*self._scales_u, *self._scales_v)])
         start, direction, c, t_max = _pieces(anchors, np.float64(scale))
         t_max = np.where((start < 0) | ((start == 0) & (direction < 0)), 0.0, t_max)  # the half-line r ≥ 0
-        r, w = _sinh_rule(start, direction, c, t_max, tuple(_panel_counts(t_max)))
+        r, w = _sinh_rule(start, direction, c, t_max, tuple(_panel_counts(t_max, POLAR_PANEL_LENGTH)))
         w = w * r * np.exp(-r * r / 2)  # the polar density r e^{−r²/2} dr dα / 2π
 
         def coefficients(h, x):
             return dct(np.broadcast_to(np.asarray(h(x, *params), float), x.shape), type=1, axis=1) / (x.shape[1] - 1)
 
+        # A radius's first grid resolves the features it crosses (width ≥ scale/r in α) before its
+        # coefficients' tail is trusted: a coarser grid could step over a narrow feature and read smooth.
+        first = np.maximum(POLAR_FIRST_GRID, 2 ** np.ceil(np.log2(np.maximum(np.pi * r / scale * POLAR_NODES_PER_SCALE, 1))))
+        if np.any(first > POLAR_LAST_GRID):
+            return None
         correlation = np.zeros(POLAR_LAST_GRID + 1)  # Σ_r w_r × the cosine coefficients of the α-average of f·g
-        todo, grid, group_scale, used = np.arange(r.size), POLAR_FIRST_GRID, None, 1
+        todo, grid, group_scale, used = np.arange(r.size), POLAR_FIRST_GRID, 0.0, 1
         while todo.size:
             if grid > POLAR_LAST_GRID:
                 return None
-            x = r[todo, None] * np.cos(np.linspace(0.0, np.pi, grid + 1))
-            a, b = coefficients(f, x), coefficients(g, x)
-            size_a, size_b = np.abs(a).max(axis=1), np.abs(b).max(axis=1)
-            tail_a, tail_b = np.abs(a[:, grid // 2 :]).max(axis=1), np.abs(b[:, grid // 2 :]).max(axis=1)
-            if group_scale is None:
-                group_scale = float(np.sum(w * size_a * size_b))
-            rounding = (tail_a <= POLAR_ROUNDING_ULP * _EPS * size_a) & (tail_b <= POLAR_ROUNDING_ULP * _EPS * size_b)
-            negligible = w[todo] * (tail_a * size_b + tail_b * size_a) <= _EPS * group_scale / r.size
-            done = rounding | negligible
-            product = a[done] * b[done] / 2  # mean over α of f(r cos α) g(r cos(α − θ)) = Σ_k this_k cos kθ,
-            product[:, [0, -1]] /= 2  # with the DCT-I's halved end terms
-            correlation[: grid + 1] += w[todo[done]] @ product
-            used = grid + 1 if done.any() else used
-            todo, grid = todo[~done], 2 * grid
+            active = todo[first[todo] <= grid]
+            if active.size:
+                x = r[active, None] * np.cos(np.linspace(0.0, np.pi, grid + 1))
+                a = coefficients(f, x)
+                b = a if g is None else coefficients(g, x)
+                size_a, size_b = np.abs(a).max(axis=1), np.abs(b).max(axis=1)
+                tail_a, tail_b = np.abs(a[:, grid // 2 :]).max(axis=1), np.abs(b[:, grid // 2 :]).max(axis=1)
+                new = first[active] == grid
+                group_scale += float(np.sum(w[active[new]] * size_a[new] * size_b[new]))  # the scale seen so far
+                rounding = (tail_a <= POLAR_ROUNDING_ULP * _EPS * size_a) & (tail_b <= POLAR_ROUNDING_ULP * _EPS * size_b)
+                negligible = w[active] * (tail_a * size_b + tail_b * size_a) <= _EPS * group_scale / r.size
+                done = rounding | negligible
+                product = a[done] * b[done] / 2  # mean over α of f(r cos α) g(r cos(α − θ)) = Σ_k this_k cos kθ,
+                product[:, [0, -1]] /= 2  # with the DCT-I's halved end terms
+                correlation[: grid + 1] += w[active[done]] @ product
+                used = grid + 1 if done.any() else used
+                todo = np.setdiff1d(todo, active[done], assume_unique=True)
+            grid *= 2
         return np.cos(np.outer(thetas, np.arange(used))) @ correlation[:used]
 
     def _evaluate_polar(self, flat: list[np.ndarray], out: np.ndarray) -> np.ndarray:

@@ -166,3 +166,16 @@ def test_a_mixed_batch_takes_each_point_to_its_rule_and_agrees_with_the_iterated
     monkeypatch.undo()
     alone = np.array([compiled(qs[i : i + 1], rhos[i : i + 1])[0] for i in range(qs.size)])
     assert np.max(np.abs(batch - alone)) <= tolerance("double_quadrature_absolute")
+
+
+def test_polar_rule_resolves_a_narrow_feature_before_trusting_its_coefficients():
+    # (a u e^{−a u²/2})(a v e^{−a v²/2}) at a = 100: on a circle of radius r the factor is a spike of width
+    # ~1/(√a r) in α, which a coarse grid steps over (it then reads smooth, and converged, and 6e-8 off).
+    # E[uv e^{−a(u² + v²)/2}] = ρ / ((1 + a)² − a²ρ²)^{3/2} (Σ(I + aΣ)⁻¹ and det(I + aΣ)^{−1/2}).
+    a = 100.0
+    integrand = A * U * sp.exp(-A * U**2 / 2) * A * V * sp.exp(-A * V**2 / 2)
+    compiled = compile_expectation(integrand, [A, RHO], (U, V), RHO)
+    assert compiled._polar is not None
+    column = compiled(np.full(RHOS.shape, a), RHOS)
+    exact = a * a * RHOS / ((1 + a) ** 2 - a * a * RHOS**2) ** 1.5
+    assert np.max(np.abs(column - exact)) <= tolerance("double_quadrature_relative") * np.max(np.abs(exact))
