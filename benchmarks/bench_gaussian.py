@@ -93,7 +93,7 @@ def main():
     )
     print(
         f"  table     : {table_time:8.2f} s total incl. construction ({table.cells} cells, "
-        f"{table.function_evaluations} quadratures), {table_time / args.n1 * 1e6:8.3f} us/point, "
+        f"{table.function_evaluations} values), {table_time / args.n1 * 1e6:8.3f} us/point, "
         f"max rel err {err_table:.1e}; vs quadrature at all {args.n1} points {table_vs_direct:.1e}"
     )
     print(
@@ -142,7 +142,7 @@ def main():
     )
     print(
         f"  table     : {table2_time:8.2f} s total incl. construction ({table2.cells} cells, "
-        f"{table2.function_evaluations} quadratures), {table2_time / args.n2 * 1e6:8.3f} us/point, "
+        f"{table2.function_evaluations} values, by columns of correlations), {table2_time / args.n2 * 1e6:8.3f} us/point, "
         f"max rel err %.1e, %.1e; vs quadrature at {nd} points %.1e (diagonal scale)"
         % (*errors(tabled2), table_vs_direct)
     )
