@@ -966,58 +966,57 @@ def mp_orbit(network: Network, start, steps: int, *, dps: int = 40) -> list:
 # Figures
 
 
-def _unit_circle(ax) -> None:
+def _unit_circle(ax, limit: float | None = None, label: str | None = "unit circle") -> None:
+    """The unit circle (the stability boundary of a map's eigenvalues) on equal axes, drawn over the eigenvalues."""
+    from dyncheck.numerics.figures import THEORY
+
     angles = np.linspace(0, 2 * np.pi, 400)
-    ax.plot(np.cos(angles), np.sin(angles), color="0.4", lw=0.8, label="unit circle")
+    ax.plot(np.cos(angles), np.sin(angles), color="0.25", lw=0.9, zorder=THEORY, label=label)
     ax.set_aspect("equal")
-    ax.set_xlabel("Re λ")
-    ax.set_ylabel("Im λ")
+    if limit is not None:
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit))
 
 
 def plot_spectrum(network: Network, samples: np.ndarray, path: str, title: str) -> None:
     """Eigenvalues of A*(x) and of the Jacobian J(x) over the samples x, in the complex plane with the unit circle."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, figure
 
-    fig = Figure(figsize=(5.2, 5.0))
-    ax = fig.subplots()
-    _unit_circle(ax)
-    for matrices, colour, label in ((A_star(network, samples), "tab:blue", "eigenvalues of A*(x)"), (jacobian(network, samples), "tab:orange", "eigenvalues of J(x)")):
-        values = np.linalg.eigvals(matrices).ravel()
-        ax.scatter(values.real, values.imag, s=3, alpha=0.35, color=colour, label=label, linewidths=0)
-    ax.legend(fontsize=7, loc="upper right", markerscale=3)
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(5.2, 5.0)) as fig:
+        ax = fig.subplots()
+        # A*(x) in larger dots under J(x): where they coincide (a piecewise-linear σ, A*(x) = J(x) a.e.) both show
+        for matrices, colour, size, label in ((A_star(network, samples), "tab:blue", 16, "eigenvalues of $A^*(x)$"), (jacobian(network, samples), "tab:orange", 4, "eigenvalues of $J(x)$")):
+            values = np.linalg.eigvals(matrices).ravel()
+            ax.scatter(values.real, values.imag, s=size, alpha=0.5, color=colour, label=label, linewidths=0, zorder=DATA)
+        _unit_circle(ax)
+        ax.set(xlabel=r"Re $\lambda$", ylabel=r"Im $\lambda$")
+        ax.legend(loc="best", markerscale=1.5)
+        ax.set_title(title)
 
 
 def plot_parameterisation_spectra(activations: tuple[str, ...], families: tuple[str, ...], path: str, *, dim: int = 8, width: int = 8, depth: int = 2, low: float = 0.5, high: float = 1.0, samples: int = 400, seed: int = 0) -> None:
     """A grid of the eigenvalues of A*(x) over ``samples`` inputs x ~ N(0, 4I), one panel per activation (rows) and
     weight parameterisation (columns), each network square (dim = width), with the unit circle (as Drgoňa et al.)."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, figure
 
-    fig = Figure(figsize=(2.2 * len(families), 2.2 * len(activations)))
-    axes = np.atleast_2d(fig.subplots(len(activations), len(families), squeeze=False))
     x = np.random.default_rng(seed).normal(0, 2, (samples, dim))
     spectra = {(name, family): np.linalg.eigvals(A_star(random_dynamics(activation(name).expr(), dim, width, depth, family, seed=seed, low=low, high=high, readout=False), x)).ravel() for name in activations for family in families}
     limit = max(1.3, 1.05 * max(float(np.abs(v).max()) for v in spectra.values()))
-    for row, name in enumerate(activations):
-        for column, family in enumerate(families):
-            values = spectra[name, family]
-            ax = axes[row, column]
-            angles = np.linspace(0, 2 * np.pi, 200)
-            ax.plot(np.cos(angles), np.sin(angles), color="0.5", lw=0.6)
-            ax.scatter(values.real, values.imag, s=1.5, alpha=0.3, linewidths=0)
-            ax.set_aspect("equal")
-            ax.set_xlim(-limit, limit)
-            ax.set_ylim(-limit, limit)
-            ax.tick_params(labelsize=6)
-            if row == 0:
-                ax.set_title(family, fontsize=8)
-            if column == 0:
-                ax.set_ylabel(name, fontsize=8)
-    fig.suptitle(f"eigenvalues of A*(x) at {samples} inputs: {depth} layer{'s' if depth > 1 else ''} of width {width}, bounds [{low:g}, {high:g}]; the unit circle in grey", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(2.2 * len(families) + 0.4, 2.2 * len(activations) + 0.6)) as fig:
+        axes = np.atleast_2d(fig.subplots(len(activations), len(families), squeeze=False, sharex=True, sharey=True))
+        for row, name in enumerate(activations):
+            for column, family in enumerate(families):
+                values = spectra[name, family]
+                ax = axes[row, column]
+                ax.scatter(values.real, values.imag, s=2, alpha=0.3, linewidths=0, zorder=DATA)
+                _unit_circle(ax, limit, label=None)
+                if row == 0:
+                    ax.set_title(family)
+                if column == 0:
+                    ax.set_ylabel(f"{name}\n" + r"Im $\lambda$")
+                if row == len(activations) - 1:
+                    ax.set_xlabel(r"Re $\lambda$")
+        layers = f"{depth} layer{'s' if depth > 1 else ''}"
+        fig.suptitle(f"eigenvalues of $A^*(x)$ at {samples} inputs: {layers} of width {width}, bounds [{low:g}, {high:g}]; the unit circle in grey")
 
 
 def plot_phase_portrait(network: Network, fixed_points: list[FixedPoint], box: float, path: str, title: str, *, resolution: int = 200, regions: list[Region] | None = None) -> None:
@@ -1025,54 +1024,61 @@ def plot_phase_portrait(network: Network, fixed_points: list[FixedPoint], box: f
     ρ(A*(x)) (smooth σ), the displacement field f(x) − x, a few orbits and the fixed points marked by type;
     right, the basins of attraction of the stable fixed points (grey: diverging, white: neither)."""
     from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from dyncheck.numerics.figures import DATA, THEORY, colorbar, figure, robust_norm
 
     axis = np.linspace(-box, box, resolution)
     grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), axis=-1).reshape(-1, 2)
-    fig = Figure(figsize=(11, 5))
-    left, right = fig.subplots(1, 2)
-    if regions is not None:
-        labels = np.full(len(grid), -1)
-        for index, region in enumerate(regions):
-            inside = np.all(grid @ region.constraints.T - region.bounds <= 1e-12, axis=1)
-            labels[inside] = index
-        left.imshow(labels.reshape(resolution, resolution), origin="lower", extent=(-box, box, -box, box), cmap="tab20", alpha=0.45, interpolation="nearest")
-        left.set_title(f"{len(regions)} activation regions, fixed points and orbits", fontsize=9)
-    else:
-        radius = spectral_radius(A_star(network, grid)).reshape(resolution, resolution)
-        image = left.imshow(radius, origin="lower", extent=(-box, box, -box, box), cmap="viridis")
-        fig.colorbar(image, ax=left, label="ρ(A*(x))", shrink=0.8)
-        left.set_title("ρ(A*(x)), fixed points and orbits", fontsize=9)
     coarse = np.linspace(-box, box, 21)
     points = np.stack(np.meshgrid(coarse, coarse, indexing="xy"), axis=-1).reshape(-1, 2)
     step = network.forward(points)[0][-1] - points
-    left.quiver(points[:, 0], points[:, 1], step[:, 0], step[:, 1], angles="xy", color="0.3", width=0.002)
     orbits = iterate(network, np.random.default_rng(0).uniform(-box, box, (6, 2)), 30)
-    for k in range(orbits.shape[1]):
-        inside = np.all(np.abs(orbits[:, k]) <= 2 * box, axis=1)
-        left.plot(orbits[inside, k, 0], orbits[inside, k, 1], "-o", ms=2, lw=0.7, color="tab:red", alpha=0.7)
-    markers = {"node": "o", "focus": "s", "saddle": "X", "non-hyperbolic": "D", "kink": "P", "non-isolated": "*"}
-    fills = {True: "k", False: "w", None: "0.6"}
-    for point in fixed_points:
-        left.scatter(*point.x, marker=markers[point.type], s=70, facecolor=fills[point.stable], edgecolor="k", zorder=5)
-    handles = [Line2D([], [], marker=m, ls="", color="k", markerfacecolor="0.85", label=t) for t, m in markers.items() if any(p.type == t for p in fixed_points)]
-    handles += [Line2D([], [], marker="o", ls="", color="k", markerfacecolor=fills[v], label=label) for v, label in ((True, "stable (black)"), (False, "unstable (white)"), (None, "undecided (grey)")) if any(p.stable is v for p in fixed_points)]
-    handles += [Line2D([], [], color="tab:red", label="orbits")]
-    left.legend(handles=handles, fontsize=7, loc="upper right")
-    left.set_xlim(-box, box)
-    left.set_ylim(-box, box)
     stable = [p for p in fixed_points if p.stable]
     labels = basins(network, stable, box, resolution)
-    colours = ListedColormap(["1.0", "0.55", *[f"C{i % 10}" for i in range(len(stable))]])  # labels −2 (neither), −1 (diverges), 0, 1, …
-    right.imshow(labels + 2, origin="lower", extent=(-box, box, -box, box), cmap=colours, vmin=0, vmax=len(stable) + 1, interpolation="nearest")
-    for index, point in enumerate(stable):
-        right.scatter(*point.x, marker="o", s=60, color="k", zorder=5)
-        right.annotate(f"x*{index}", point.x, fontsize=7, xytext=(4, 4), textcoords="offset points")
-    right.set_title(f"basins of the {len(stable)} stable fixed point(s); grey: diverges, white: neither (400 steps)", fontsize=9)
-    for ax in (left, right):
-        ax.set_xlabel("x₁")
-        ax.set_ylabel("x₂")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    extent = (-box, box, -box, box)
+    with figure(path, figsize=(11, 5)) as fig:
+        left, right = fig.subplots(1, 2)
+        if regions is not None:
+            region_of = np.full(len(grid), -1)
+            for index, region in enumerate(regions):
+                inside = np.all(grid @ region.constraints.T - region.bounds <= 1e-12, axis=1)
+                region_of[inside] = index
+            left.imshow(region_of.reshape(resolution, resolution), origin="lower", extent=extent, cmap="tab20", alpha=0.45, interpolation="nearest")
+            left.set_title(f"{len(regions)} activation regions (colours), fixed points and orbits")
+        else:
+            radius = spectral_radius(A_star(network, grid)).reshape(resolution, resolution)
+            norm, clipped = robust_norm(radius)
+            image = left.imshow(radius, origin="lower", extent=extent, cmap="viridis", norm=norm)
+            colorbar(fig, image, left, r"$\rho(A^*(x))$", clipped)
+            left.set_title(r"$\rho(A^*(x))$ (colours), fixed points and orbits")
+        left.quiver(points[:, 0], points[:, 1], step[:, 0], step[:, 1], angles="xy", color="0.3", width=0.002)
+        for k in range(orbits.shape[1]):
+            inside = np.all(np.abs(orbits[:, k]) <= 2 * box, axis=1)
+            left.plot(orbits[inside, k, 0], orbits[inside, k, 1], "-o", ms=2, lw=0.7, color="tab:red", alpha=0.7, zorder=DATA)
+        markers = {"node": "o", "focus": "s", "saddle": "X", "non-hyperbolic": "D", "kink": "P", "non-isolated": "*"}
+        fills = {True: "k", False: "w", None: "0.6"}
+        for point in fixed_points:
+            left.scatter(*point.x, marker=markers[point.type], s=70, facecolor=fills[point.stable], edgecolor="k", zorder=THEORY + 1)
+        handles = [Line2D([], [], marker=m, ls="", color="k", markerfacecolor="0.85", label=t) for t, m in markers.items() if any(p.type == t for p in fixed_points)]
+        handles += [Line2D([], [], marker="o", ls="", color="k", markerfacecolor=fills[v], label=label) for v, label in ((True, "stable (black)"), (False, "unstable (white)"), (None, "undecided (grey)")) if any(p.stable is v for p in fixed_points)]
+        handles += [Line2D([], [], color="tab:red", marker="o", ms=2, label="orbits (30 steps)"), Line2D([], [], color="0.3", marker=r"$\rightarrow$", ls="", ms=8, label="$f(x) - x$")]
+        left.legend(handles=handles, loc="upper right")
+        colours = ListedColormap(["1.0", "0.55", *[f"C{i % 10}" for i in range(len(stable))]])  # labels −2 (neither), −1 (diverges), 0, 1, …
+        right.imshow(labels + 2, origin="lower", extent=extent, cmap=colours, vmin=0, vmax=len(stable) + 1, interpolation="nearest")
+        basin_handles = []
+        for index, point in enumerate(stable):
+            where = f"$x^*_{index}$"
+            if np.all(np.abs(point.x) <= box):
+                right.scatter(*point.x, marker="o", s=60, color="k", zorder=THEORY + 1)
+                right.annotate(where, point.x, xytext=(4, 4), textcoords="offset points")
+            else:  # its basin reaches into the box, the point itself lies outside
+                where += f" = ({point.x[0]:.3g}, {point.x[1]:.3g}), outside the box"
+            basin_handles.append(Patch(color=f"C{index % 10}", label=f"basin of {where}"))
+        basin_handles += [patch for label, patch in ((-1, Patch(facecolor="0.55", label="diverges")), (-2, Patch(facecolor="1.0", edgecolor="0.6", label="neither: bounded, at no stable fixed point after 400 steps"))) if np.any(labels == label)]
+        right.legend(handles=basin_handles, loc="upper right")
+        right.set_title(f"basins of the {len(stable)} stable fixed point(s)" if stable else "no stable fixed point: where orbits go in 400 steps")
+        for ax in (left, right):
+            ax.set(xlabel="$x_1$", ylabel="$x_2$", xlim=(-box, box), ylim=(-box, box))
+        fig.suptitle(title)

@@ -699,17 +699,17 @@ def separable_points(samples: int, dimension: int, margin: float, seed: int = 0)
     return np.array(rows)
 
 
-def plot_implicit_bias(steps, distances: dict[str, np.ndarray], path, title: str) -> None:
-    """Distance (or angle) to each candidate limit against the step, log–log."""
-    from matplotlib.figure import Figure
+def plot_implicit_bias(steps, distances: dict[str, np.ndarray], path, title: str, ylabel: str, reference: tuple | None = None) -> None:
+    """Distance (or angle: ``ylabel`` says which) to each candidate limit against the step, log–log, and a
+    ``reference`` law (steps, values, label) drawn over them."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.0))
-    ax = fig.subplots()
-    for label, values in distances.items():
-        ax.loglog(steps, np.maximum(values, 1e-300), marker="o", ms=3, label=label)
-    ax.set_xlabel("step t")
-    ax.set_ylabel("distance to the limit")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(6.4, 4.0)) as fig:
+        ax = fig.subplots()
+        for label, values in distances.items():
+            ax.loglog(steps, np.maximum(values, 1e-300), marker="o", ms=3, zorder=DATA, label=label)
+        if reference is not None:
+            ax.loglog(reference[0], reference[1], color="black", ls="--", lw=1.0, zorder=THEORY, label=reference[2])
+        ax.set(xlabel="step $t$", ylabel=ylabel)
+        ax.set_title(title)
+        ax.legend()

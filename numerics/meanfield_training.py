@@ -408,37 +408,35 @@ def plot_two_layer(sgd: TwoLayerDynamics, pde: TwoLayerDynamics, path: str, titl
     """Risk against time (each SGD network, their mean, the PDE's R(ρ_t)) and the first weight's density at three
     times (the SGD networks' neurons pooled, against the PDE's ρ_t); with ``fluctuations`` ({N: standard deviation
     of R_N(T) over the networks}, two sizes or more) a third panel, that deviation against N on log axes beside N^{-1/2}."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
     panels = 3 if fluctuations and len(fluctuations) > 1 else 2
-    fig = Figure(figsize=(5.25 * panels, 4.2))
-    left, right, *rest = fig.subplots(1, panels)
-    if rest:
-        sizes = np.array(sorted(fluctuations), float)
-        spread = np.array([fluctuations[int(n)] for n in sizes])
-        slope = float(np.polyfit(np.log(sizes), np.log(spread), 1)[0])
-        rest[0].loglog(sizes, spread, "o", color="tab:blue", label=f"SGD networks: $\\propto N^{{{slope:.2f}}}$")
-        rest[0].loglog(sizes, spread[0] * (sizes / sizes[0]) ** -0.5, color="black", ls="--", label=r"$N^{-1/2}$ (Mei, Montanari & Nguyen)")
-        rest[0].set(xlabel="neurons N", ylabel=f"sd of R_N(t = {sgd.times[-1]:.3g})", title="fluctuations of the risk")
-        rest[0].legend(fontsize=7)
-    left.plot(sgd.times, sgd.risk, color="tab:blue", lw=0.5, alpha=0.35)
-    left.plot(sgd.times, sgd.risk.mean(axis=1), color="tab:blue", lw=1.5, label="SGD networks (thin) and their mean")
-    left.plot(pde.times, pde.risk[:, 0], color="black", lw=1.2, ls="--", label="PDE: R(ρ_t)")
-    left.set(xlabel="t = kε", ylabel="risk E[(y − ŷ)²]", yscale="log", title="risk")
-    left.legend(fontsize=7)
-    for colour, fraction in zip(("tab:green", "tab:orange", "tab:red"), (0.0, 0.25, 1.0)):
-        k = int(round(fraction * (sgd.times.size - 1)))
-        j = int(np.argmin(np.abs(pde.times - sgd.times[k])))
-        right.hist(sgd.particles[k][..., 0].ravel(), bins=60, density=True, color=colour, alpha=0.3, label=f"SGD neurons, t = {sgd.times[k]:.3g}")
-        w, density = _pde_density(pde, j)
-        right.plot(w, density, color=colour, lw=1.4)
-    right.plot([], [], color="grey", lw=1.4, label="PDE density ρ_t (lines)")
-    low, high = np.percentile(sgd.particles[..., 0], [0.5, 99.5])
-    right.set(xlabel="first weight w₁", ylabel="density", xlim=(low - 0.2 * (high - low), high + 0.2 * (high - low)), title="neurons against ρ_t")
-    right.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(5.25 * panels, 4.2)) as fig:
+        left, right, *rest = fig.subplots(1, panels)
+        if rest:
+            sizes = np.array(sorted(fluctuations), float)
+            spread = np.array([fluctuations[int(n)] for n in sizes])
+            slope = float(np.polyfit(np.log(sizes), np.log(spread), 1)[0])
+            rest[0].loglog(sizes, spread, "o", color="tab:blue", zorder=DATA, label=f"SGD networks: $\\propto N^{{{slope:.2f}}}$")
+            rest[0].loglog(sizes, spread[0] * (sizes / sizes[0]) ** -0.5, color="black", ls="--", zorder=THEORY, label=r"$N^{-1/2}$ (Mei, Montanari & Nguyen)")
+            rest[0].set(xlabel="neurons $N$", ylabel=f"sd of $R_N(t = {sgd.times[-1]:.3g})$ over the networks", title="fluctuations of the risk")
+            rest[0].legend()
+        left.plot(sgd.times, sgd.risk, color="tab:blue", lw=0.5, alpha=0.35, zorder=DATA)
+        left.plot(sgd.times, sgd.risk.mean(axis=1), color="tab:blue", lw=1.5, zorder=DATA, label="SGD networks (thin) and their mean")
+        left.plot(pde.times, pde.risk[:, 0], color="black", lw=1.2, ls="--", zorder=THEORY, label=r"PDE: $R(\rho_t)$")
+        left.set(xlabel=r"$t = k\varepsilon$", ylabel=r"risk $\mathbb{E}[(y - \hat y)^2]$ (log scale)", yscale="log", title="risk")
+        left.legend()
+        for colour, fraction in zip(("tab:green", "tab:orange", "tab:red"), (0.0, 0.25, 1.0)):
+            k = int(round(fraction * (sgd.times.size - 1)))
+            j = int(np.argmin(np.abs(pde.times - sgd.times[k])))
+            right.hist(sgd.particles[k][..., 0].ravel(), bins=60, density=True, color=colour, alpha=0.3, zorder=DATA, label=f"SGD neurons, $t$ = {sgd.times[k]:.3g}")
+            w, density = _pde_density(pde, j)
+            right.plot(w, density, color=colour, lw=1.4, zorder=THEORY)
+        right.plot([], [], color="grey", lw=1.4, label=r"PDE density $\rho_t$ (lines)")
+        low, high = np.percentile(sgd.particles[..., 0], [0.5, 99.5])
+        right.set(xlabel="first weight $w_1$", ylabel="density", xlim=(low - 0.2 * (high - low), high + 0.2 * (high - low)), title=r"neurons against $\rho_t$")
+        right.legend()
+        fig.suptitle(title)
 
 
 # ------------------------------------------------------------------ 2-homogeneous ReLU networks (Chizat & Bach 2018)

@@ -616,65 +616,62 @@ def reversing_gain(tau: float, horizon: float, digits: int = 30) -> float | None
 
 def plot_flow(field, low: float, high: float, horizon: float, path: str, title: str, starts: int = 25) -> None:
     """Trajectories φ_t(x) of a 1-D field (left) and the time-T map with ∂φ_T/∂x = e^Λ (right)."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import figure
 
-    fig = Figure(figsize=(9, 3.8))
-    left, right = fig.subplots(1, 2)
     x = np.linspace(low, high, starts)
     times = np.linspace(0, horizon, 101)
     paths = [x]
     for k in range(1, len(times)):
         paths.append(flow_with_divergence(field, paths[-1], horizon / 100, 8)[0])
-    left.plot(times, np.array(paths), lw=0.8, color="tab:blue")
-    left.set(xlabel="t", ylabel="φ_t(x)", title="trajectories: they never cross")
     fine = np.linspace(low, high, 400)
     end, divergence = flow_with_divergence(field, fine, horizon)
-    right.plot(fine, end, color="tab:blue", label="φ_T(x)")
-    twin = right.twinx()
-    twin.semilogy(fine, np.exp(divergence), color="tab:orange", lw=0.8, label="∂φ_T/∂x = e^Λ > 0")
-    right.set(xlabel="x", ylabel="φ_T(x)", title=f"the time-{horizon:g} map is increasing")
-    twin.set_ylabel("∂φ_T/∂x (log)")
-    fig.legend(loc="lower right", fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(9, 3.8)) as fig:
+        left, right = fig.subplots(1, 2)
+        left.plot(times, np.array(paths), lw=0.8, color="tab:blue")
+        left.set(xlabel="$t$", ylabel=r"$\varphi_t(x)$", title=f"{starts} trajectories: they never cross")
+        right.plot(fine, end, color="tab:blue", label=r"$\varphi_T(x)$ (left axis)")
+        twin = right.twinx()
+        twin.grid(False)
+        twin.semilogy(fine, np.exp(divergence), color="tab:orange", lw=1.0, label=r"$\partial\varphi_T/\partial x = e^{\Lambda} > 0$ (right axis)")
+        right.set(xlabel="$x$", ylabel=r"$\varphi_T(x)$", title=f"the time-{horizon:g} map is increasing")
+        twin.set_ylabel(r"$\partial\varphi_T/\partial x$ (log scale)")
+        handles = right.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        right.legend(handles=handles, loc="upper left")
+        fig.suptitle(title)
 
 
 def plot_isotonic(bound: IsotonicBound, path: str, fits: list[NeuralODEFit] = ()) -> None:
     """The target, its best monotone fit (the bound's witness) and any trained fits."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
     step = max(1, len(bound.fit_x) // 2000)
-    ax.plot(bound.fit_x[::step], bound.values[::step], color="black", lw=1.5, label=f"target {bound.target}")
-    ax.plot(bound.fit_x[::step], bound.fit[::step], color="tab:green", lw=1.2, ls="--", label=f"best {bound.direction} fit: ‖g − m‖ = {bound.bound:.4g}")
-    for fit in fits:
-        kind = "non-augmented" if fit.augment == 0 else f"augmented (+{fit.augment})"
-        ax.plot(fit.x, fit.prediction, lw=1, label=f"{kind} neural ODE: ‖f − g‖ = {fit.error:.3g}")
-    ax.set(xlabel="x", title="the monotone obstruction: no non-augmented neural ODE gets below the bound")
-    ax.title.set_fontsize(8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(6.4, 4.2)) as fig:
+        ax = fig.subplots()
+        ax.plot(bound.fit_x[::step], bound.values[::step], color="black", lw=1.5, zorder=DATA, label=f"target $g$: {bound.target}")
+        for fit in fits:
+            kind = "non-augmented" if fit.augment == 0 else f"augmented (+{fit.augment})"
+            ax.plot(fit.x, fit.prediction, lw=1, zorder=DATA, label=f"{kind} neural ODE $f$: " + r"$\|f - g\|$" + f" = {fit.error:.3g}")
+        ax.plot(bound.fit_x[::step], bound.fit[::step], color="tab:green", lw=1.4, ls="--", zorder=THEORY,
+                label=f"best {bound.direction} fit $m$: " + r"$\|g - m\|$" + f" = {bound.bound:.4g} (the bound)")
+        ax.set(xlabel="$x$", ylabel="value")
+        ax.set_title("the monotone obstruction: no non-augmented neural ODE gets below the bound")
+        ax.legend()
 
 
 def plot_delay_solutions(tau: float, t_end: float, gains: list[float], path: str, asked: tuple | None = None) -> None:
     """Constant-history solutions of x′ = −a x(t − τ) at the ``gains``, labelled by aτ against 1/e, and the
     ``asked`` solution (times, values, label) drawn over them."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
-    for a in gains:
-        solution = linear_delay_solution(a, tau, t_end)
-        label = f"aτ = {a * tau:.3g}" + (" ≤ 1/e: keeps its sign" if a * tau <= math.exp(-1) else " > 1/e: oscillates")
-        ax.plot(solution.times, solution.states[:, 0], lw=1, label=label)
-    if asked is not None:
-        ax.plot(asked[0], asked[1], color="black", lw=1.6, ls="--", label=asked[2])
-    ax.axhline(0, color="grey", lw=0.6)
-    ax.set(xlabel="t", ylabel="x(t)", title=f"x′(t) = −a x(t − τ), τ = {tau:g}, x ≡ 1 on [−τ, 0]: sign threshold aτ = 1/e, stability aτ < π/2")
-    ax.title.set_fontsize(8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(6.4, 4.2)) as fig:
+        ax = fig.subplots()
+        for a in gains:
+            solution = linear_delay_solution(a, tau, t_end)
+            label = f"$a\\tau$ = {a * tau:.3g}" + (r" $\leq 1/e$: keeps its sign" if a * tau <= math.exp(-1) else r" $> 1/e$: oscillates")
+            ax.plot(solution.times, solution.states[:, 0], lw=1, label=label)
+        if asked is not None:
+            ax.plot(asked[0], asked[1], color="black", lw=1.6, ls="--", zorder=THEORY, label=asked[2])
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set(xlabel="$t$", ylabel="$x(t)$")
+        ax.set_title(f"$x'(t) = -a\\,x(t - \\tau)$, $\\tau$ = {tau:g}, $x \\equiv 1$ on $[-\\tau, 0]$:\nsign threshold " + r"$a\tau = 1/e$, stability $a\tau < \pi/2$")
+        ax.legend()

@@ -459,33 +459,28 @@ def stability_boundaries(family: CurvatureFamily, batch: int, etas, *, steps: in
 def plot_stability(curve: StabilityCurve, paths: np.ndarray, eta: float, path, title: str) -> None:
     """Left: the Lyapunov exponent against η with the three stability boundaries (GD, mean-square, almost-sure);
     right: sample paths of log‖x_k − x*‖ at ``eta``."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(10.5, 4.0))
-    left, right = fig.subplots(1, 2)
-    finite = np.isfinite(curve.lyapunov)
-    left.plot(curve.etas[finite], curve.lyapunov[finite], color="k", label="top Lyapunov exponent λ")
-    if np.any(curve.lyapunov_half_width > 0):
-        left.fill_between(curve.etas, curve.lyapunov - curve.lyapunov_half_width, curve.lyapunov + curve.lyapunov_half_width, color="0.8", label="95 % interval")
-    left.axhline(0, color="0.5", lw=0.8)
-    styles = {"gd": ("GD: ρ(I − ηH̄) = 1", "tab:blue", "--"), "mean_square": ("mean-square factor = 1", "tab:orange", ":"), "almost_sure": ("almost-sure: λ = 0", "tab:green", "-.")}
-    for key, where in curve.boundaries.items():
-        if where is not None:
-            label, color, dashes = styles[key]
-            left.axvline(where, color=color, ls=dashes, lw=1.6, label=f"{label} (η ≈ {where:.3g})")
-    left.axvline(eta, color="tab:red", lw=0.8, label=f"η = {eta:g}")
-    left.set_xlabel("step size η")
-    left.set_ylabel("λ per step")
-    left.legend(fontsize=7)
-    steps = np.arange(paths.shape[1])
-    for run in paths:
-        right.plot(steps, np.where(np.isfinite(run), run, np.nan), lw=0.8)
-    right.set_xlabel("step k")
-    right.set_ylabel("log ‖x_k − x*‖")
-    right.set_title(f"linearised SGD at η = {eta:g}", fontsize=9)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(10.5, 4.0)) as fig:
+        left, right = fig.subplots(1, 2)
+        finite = np.isfinite(curve.lyapunov)
+        left.plot(curve.etas[finite], curve.lyapunov[finite], color="k", zorder=DATA, label=r"top Lyapunov exponent $\lambda$ (Benettin)")
+        if np.any(curve.lyapunov_half_width > 0):
+            left.fill_between(curve.etas, curve.lyapunov - curve.lyapunov_half_width, curve.lyapunov + curve.lyapunov_half_width, color="0.8", zorder=DATA, label="95 % interval")
+        left.axhline(0, color="0.5", lw=0.8)
+        styles = {"gd": (r"GD: $\rho(I - \eta\bar H) = 1$", "tab:blue", "--"), "mean_square": ("mean-square factor = 1", "tab:orange", ":"), "almost_sure": (r"almost-sure: $\lambda = 0$", "tab:green", "-.")}
+        for key, where in curve.boundaries.items():
+            if where is not None:
+                label, color, dashes = styles[key]
+                left.axvline(where, color=color, ls=dashes, lw=1.6, zorder=THEORY, label=f"{label} ($\\eta$ ≈ {where:.3g})")
+        left.axvline(eta, color="tab:red", lw=0.8, label=f"$\\eta$ = {eta:g} (right panel)")
+        left.set(xlabel=r"step size $\eta$", ylabel=r"$\lambda$ per step", title=r"stability boundaries ($\lambda \to -\infty$ where a sample's $I - \eta H_i$ is singular)")
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)  # below: the curve fills the panel
+        steps = np.arange(paths.shape[1])
+        for run in paths:
+            right.plot(steps, np.where(np.isfinite(run), run, np.nan), lw=0.8, zorder=DATA)
+        right.set(xlabel="step $k$", ylabel=r"$\log\|x_k - x^*\|$", title=f"{len(paths)} runs of linearised SGD at $\\eta$ = {eta:g}")
+        fig.suptitle(title)
 
 
 # ---------------------------------------------------------------------------
@@ -608,23 +603,26 @@ def sgd_second_moment(eta: float, *, runs: int = 1_000_000, **model) -> tuple[fl
 
 
 def plot_weak_errors(etas, errors: dict[str, list], path, title: str) -> None:
-    """Each weak error against η on log axes, beside reference slopes 1 and 2 through the smallest η's errors."""
-    from matplotlib.figure import Figure
+    """Each weak error against η on log axes, with reference slopes 1 and 2, each drawn through the smallest-η
+    error of the series whose fitted slope is closest to it."""
+    from dyncheck.numerics.figures import DATA, THEORY, figure
 
-    fig = Figure(figsize=(6.4, 4.4))
-    ax = fig.subplots()
     etas = np.asarray(etas, float)
-    for name, values in errors.items():
-        ax.loglog(etas, np.maximum(values, 1e-300), marker="o", ms=4, label=name)
-    anchor = min(min(v) for v in errors.values() if min(v) > 0)
-    for slope, style in ((1, ":"), (2, "--")):
-        ax.loglog(etas, anchor * (etas / etas.min()) ** slope, color="0.4", ls=style, lw=0.9, label=f"slope {slope}")
-    ax.set_xlabel("step size η")
-    ax.set_ylabel("|E g(x_k) − E g(X_T)|")
-    ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    positive = {name: np.asarray(values, float) for name, values in errors.items() if np.all(np.asarray(values) > 0)}
+    fitted = {name: float(np.polyfit(np.log(etas), np.log(values), 1)[0]) for name, values in positive.items()}
+    smallest = int(np.argmin(etas))
+    with figure(path, figsize=(6.4, 4.4)) as fig:
+        ax = fig.subplots()
+        for name, values in errors.items():
+            ax.loglog(etas, np.maximum(values, 1e-300), marker="o", zorder=DATA, label=name + (f" (slope {fitted[name]:.2f})" if name in fitted else ""))
+        for slope, style in ((1, ":"), (2, "--")):
+            if fitted:
+                nearest = min(fitted, key=lambda name: abs(fitted[name] - slope))
+                anchor = positive[nearest][smallest]
+                ax.loglog(etas, anchor * (etas / etas[smallest]) ** slope, color="0.2", ls=style, lw=1.0, zorder=THEORY, label=f"order {slope}: " + r"$\propto \eta^{" + str(slope) + "}$")
+        ax.set(xlabel=r"step size $\eta$", ylabel=r"weak error $|\mathbb{E}\,g(x_k) - \mathbb{E}\,g(X_T)|$")
+        ax.set_title(title)
+        ax.legend(loc="lower right")
 
 
 # ---------------------------------------------------------------------------
@@ -722,19 +720,15 @@ def best_piecewise_schedule(*, curvature: float, noise_scale: float, start: floa
 
 def plot_schedules(schedules: dict[str, Callable[[float], float]], moments: dict[str, np.ndarray], times: np.ndarray, path, title: str) -> None:
     """Left: each schedule ν(t); right: its second moment m(t) on a log axis."""
-    from matplotlib.figure import Figure
+    from dyncheck.numerics.figures import figure
 
-    fig = Figure(figsize=(10.5, 4.0))
-    left, right = fig.subplots(1, 2)
-    for name, schedule in schedules.items():
-        left.plot(times, [schedule(t) for t in times], label=name)
-        right.semilogy(times, moments[name], label=name)
-    left.set_xlabel("time t = kη")
-    left.set_ylabel("ν(t): the learning rate over η")
-    right.set_xlabel("time t = kη")
-    right.set_ylabel("m(t) = E x²")
-    left.legend(fontsize=7)
-    right.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    with figure(path, figsize=(10.5, 4.0)) as fig:
+        left, right = fig.subplots(1, 2)
+        for name, schedule in schedules.items():
+            left.plot(times, [schedule(t) for t in times], label=name)
+            right.semilogy(times, moments[name], label=name)
+        left.set(xlabel=r"time $t = k\eta$", ylabel=r"$\nu(t)$: the learning rate over $\eta$", title="schedules")
+        right.set(xlabel=r"time $t = k\eta$", ylabel=r"$m(t) = \mathbb{E}\,x^2$ (log scale)", title="second moment under each schedule (SME)")
+        left.legend()
+        right.legend()
+        fig.suptitle(title)

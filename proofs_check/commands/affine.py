@@ -201,7 +201,7 @@ def _run(args) -> int:
     if args.plot:
         samples = np.random.default_rng(args.seed).uniform(-args.box, args.box, (400, d_in))
         path = os.path.join(args.plot, "spectrum.png")
-        affine.plot_spectrum(network, samples, path, f"{name}: eigenvalues of A*(x) and J(x), 400 x in [−{args.box:g}, {args.box:g}]^{d_in}")
+        affine.plot_spectrum(network, samples, path, f"{name}\neigenvalues at 400 inputs $x$ uniform in $[-{args.box:g}, {args.box:g}]^{{{d_in}}}$")
         figures.append(path)
         if d_in == 2:
             if not args.fixed_points:

@@ -217,7 +217,14 @@ def _train_implicit_bias(args) -> int:
     if args.problem == "logistic":
         result["flow"] = {"log_t": log_times.tolist(), "angle_to_svm": flow.tolist(), "angle_times_log_t": (flow * log_times).tolist()}
     if args.plot:
-        gdn.plot_implicit_bias(checkpoints, {k: np.array(v) for k, v in distances.items()}, args.plot, what)
+        if args.problem == "least-squares":
+            ylabel, reference = r"relative distance $\|w_t - w\| / \|w\|$ to the limit $w$", None
+        else:  # the direction converges to ŵ as 1/log t (Soudry et al. 2018): drawn through the last angle
+            late = checkpoints[checkpoints >= 10]
+            last = distances["angle to the max-margin ŵ"][-1]
+            ylabel = r"angle between $w_t$ and the direction (radians)"
+            reference = (late, last * np.log(checkpoints[-1]) / np.log(late), r"$\propto 1/\log t$: the asymptotic law (Soudry et al. 2018)")
+        gdn.plot_implicit_bias(checkpoints, {k: np.array(v) for k, v in distances.items()}, args.plot, what, ylabel, reference)
     if args.json:
         print(json.dumps(result, indent=2))
         return EXIT_OK

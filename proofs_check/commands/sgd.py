@@ -243,7 +243,7 @@ def _sme(args) -> int:
     orders = {name: sgd.observed_orders(etas, values) if all(v > 0 for v in values) else None for name, values in errors.items()}
     result = {"model": model, "etas": etas, "errors": errors, "observed_orders": orders, "claimed_orders": {"SME-1": 1, "SME-2": 2}}
     if args.plot:
-        sgd.plot_weak_errors(etas, errors, args.plot, f"SGD vs its SMEs at T = {args.horizon:g}: a = {args.curvature:g}, σ_m² = {args.multiplicative:g}, σ_a² = {args.additive:g}, x₀ = {args.start:g}")
+        sgd.plot_weak_errors(etas, errors, args.plot, f"SGD vs its SMEs at $T$ = {args.horizon:g}: $a$ = {args.curvature:g}, " + r"$\sigma_m^2$" + f" = {args.multiplicative:g}, " + r"$\sigma_a^2$" + f" = {args.additive:g}, $x_0$ = {args.start:g}")
     if args.json:
         print(json.dumps(result, indent=2))
         return EXIT_OK
@@ -309,7 +309,7 @@ def _schedule(args) -> int:
         kinks["best piecewise"] = list(np.arange(1, args.pieces) * args.horizon / args.pieces)
         static = {k: v for k, v in problem.items() if k != "horizon"}
         moments = {name: sgd.schedule_moments(function, times, breaks=kinks[name], **static) for name, function in functions.items()}
-        sgd.plot_schedules(functions, moments, times, args.plot, f"SME of ½ax²: a = {args.curvature:g}, ηΣ = {noise_scale:g}, x₀ = {args.start:g}")
+        sgd.plot_schedules(functions, moments, times, args.plot, "SME of " + r"$\frac{1}{2}ax^2$" + f": $a$ = {args.curvature:g}, " + r"$\eta\Sigma$" + f" = {noise_scale:g}, $x_0$ = {args.start:g}")
     if args.json:
         print(json.dumps(result, indent=2))
         return EXIT_OK
