@@ -42,6 +42,8 @@ def _gauss(args) -> int:
             raise UsageError("a bivariate expectation is over u and v (correlation rho), not z")
         derivation = expect(expr, (U, V), RHO)
     else:
+        if not expr.has(Z) and expr.free_symbols & {U, V}:
+            raise UsageError("the integrand has u or v but not z: add --bivariate for E over the pair (u, v) with correlation rho")
         derivation = expect(expr, Z)
     value = derivation.value if derivation.closed else None
     if args.json:

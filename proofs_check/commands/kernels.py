@@ -22,6 +22,7 @@ from dyncheck.proofs_check.commands.common import (
     deprecated,
     finite,
     output_file,
+    readable,
     require_memory,
     activation_expr,
     wrote,
@@ -138,12 +139,24 @@ def _kernel(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"T(q1, q2, rho) = {maps.nngp.value}\n  ({how['nngp']})\nṪ(q1, q2, rho) = {maps.ntk.value}\n  ({how['ntk']})")
+        for name, key in (("T", "nngp"), ("Ṫ", "ntk")):
+            print(f"{name}(q1, q2, ρ) = {_formula_text(getattr(maps, key).value, key)}\n  ({how[key]})")
         if summary["ntk_diagonal_infinite"]:
             print("Θ(x, x) = +∞ on the diagonal, exactly: φ′ holds a Dirac delta and E[δ(u)δ(v)] diverges as ρ → 1 "
                   "(--derivative almost-everywhere drops the deltas, as neural-tangents does)")
         print(f"wrote {', '.join(kinds)} ({x.shape[0]} × {x.shape[0]}) to {args.output}")
     return EXIT_OK
+
+
+#: Characters of a layer map printed in text output; a longer closed form (GELU's: 5 500) is named, and --json prints it.
+FORMULA_TEXT_LIMIT = 300
+
+
+def _formula_text(value, key: str) -> str:
+    text = readable(value)
+    if len(text) <= FORMULA_TEXT_LIMIT:
+        return text
+    return f"a closed form of {len(text)} characters, too long to read here (--json prints it, as layer_maps.{key})"
 
 
 def _how_evaluated(derivation) -> str:

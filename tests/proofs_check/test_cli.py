@@ -54,6 +54,7 @@ _MSA = ["train", "msa", "--iterations", "1", "--baseline-iterations", "1"]
     [
         ["check", "E(relu(z), z)", "0", "--assume", "z > 0"],  # an assumption on an integrated variable
         ["gauss", "z**2", "--positive", "z"],
+        ["gauss", "erf(u)*erf(v)"],  # a pair without --bivariate: not a constant in z
         ["check", "q", "q", "--assume", "1 < q < 1"],  # an empty domain
         ["check", "e", "1"],
         ["check", "(((((3**64)**64)**64)**64)**64)**64", "1"],

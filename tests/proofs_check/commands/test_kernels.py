@@ -78,3 +78,15 @@ def test_ntk_depth_at_relu_s_marginal_point_agrees_with_meanfield(capsys):
     assert np.allclose(point["ntk_diagonal"], np.arange(1, 12), rtol=1e-14, atol=0)
     assert main(["ntk-depth", "--phi", "relu", "--sw2", "2", "--sb2", "0", "--depth", "10"]) == 0
     assert "every q is a fixed point" in capsys.readouterr().out
+
+
+def test_a_closed_form_too_long_to_read_is_named_and_left_to_the_json():
+    import sympy as sp
+
+    from dyncheck.proofs_check.commands.kernels import FORMULA_TEXT_LIMIT, _formula_text
+
+    rho = sp.Symbol("rho")
+    assert _formula_text(sp.asin(rho) / sp.pi, "nngp") == "asin(ρ)/π"
+    long = sum(sp.asin(rho * k) / (k + 1) for k in range(1, 40))
+    text = _formula_text(long, "ntk")
+    assert len(text) < FORMULA_TEXT_LIMIT and f"{len(str(long).replace('rho', 'ρ'))} characters" in text and "layer_maps.ntk" in text
