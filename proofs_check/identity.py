@@ -748,6 +748,7 @@ def check_identity(
     regions_seen: set[str] = set()
     regions_agreeing: set[str] = set()
     differing = []  # (judgement, record, point shown) where the sides differ
+    exactly_differing = []  # (the difference's judgement, the sides', record, point shown) where only LHS − RHS, exactly, does
     for values, regions in candidates:
         point = {by_name[n]: v for n, v in values.items()}
         shown = {n: str(v) for n, v in values.items()}
@@ -776,10 +777,10 @@ def check_identity(
             # is judged relative to its own terms, so that 1 on top of 10⁶⁰ is not lost in the sides' rounding.
             own = judge_point(steering[0], sp.S.Zero, point)
             if own.outcome == "differ":
-                result.verdict = REFUTED
-                result.counterexample = {**record, "difference": own.lhs, "why": own.why, "relative_differences": list(own.differences)}
-                result.reason = f"LHS − RHS = {steering[0]} is {own.lhs} at {shown} ({own.why}), although the sides agree to {judgement.relative_difference:.1e} of their size"
-                return result
+                exactly_differing.append((own, judgement, record, shown))
+                if not worst:
+                    break
+                continue
         regions_agreeing.update(regions)
         if constant_difference is not None:
             result.verdict = REFUTED
@@ -796,6 +797,13 @@ def check_identity(
             result.reason = f"at {where}: {judgement.why}, while the other side is finite{among}"
         else:
             result.reason = f"LHS and RHS differ by a relative {judgement.relative_difference:.3g} at {where}{among}; {judgement.why}"
+        return result
+    if exactly_differing:
+        own, judgement, record, shown = max(exactly_differing, key=lambda d: d[1].relative_difference)  # the largest part of the sides
+        result.verdict = REFUTED
+        result.counterexample = {**record, "difference": own.lhs, "why": own.why, "relative_differences": list(own.differences)}
+        among = f" (the largest of {len(exactly_differing)} such point(s))" if worst else ""
+        result.reason = f"LHS − RHS = {steering[0]} is {own.lhs} at {point_text(shown)} ({own.why}), although the sides agree to {judgement.relative_difference:.1e} of their size{among}"
         return result
     notes = []
     if result.ill_conditioned:

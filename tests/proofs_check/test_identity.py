@@ -194,3 +194,14 @@ def test_the_check_command_reports_the_worst_point_and_verify_the_first():
     assert worst.counterexample["relative_difference"] == max(p["relative_difference"] for p in worst.points)
     assert worst.counterexample["relative_difference"] > 5 * first.counterexample["relative_difference"]
     assert "q = 1e+100" in worst.reason and "largest of" in worst.reason
+
+
+def test_worst_also_weighs_points_where_only_the_exact_difference_differs():
+    """1 on top of q² + 1 beyond q = 10³⁰: the sides agree to their size, LHS − RHS = −H(q − 10³⁰) does not.
+    The first such point refutes; with ``worst`` every one is judged and the largest part of the sides is shown."""
+    lhs, rhs = "q**2 + 1", "q**2 + 1 + Heaviside(q - 10**30)"
+    first = check_identity(lhs, rhs, ["q > 0"])
+    worst = check_identity(lhs, rhs, ["q > 0"], worst=True)
+    assert first.verdict == worst.verdict == "refuted"
+    assert "largest of" in worst.reason and "largest of" not in first.reason
+    assert worst.counterexample["relative_difference"] >= first.counterexample["relative_difference"]
