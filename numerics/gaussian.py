@@ -12,7 +12,8 @@ Three independent routes to :math:`\mathbb E[f]` over standard normal variables
   ``1/√q`` for ``tanh(√q z)``) to the Gaussian's, so tanh at q = 10⁴ is as
   accurate as at q = 10⁻⁶ (≤ 1e-13 relative; tests pin this against mpmath).
   Periodic integrands (sin/cos of √q z) are held to this accuracy only for
-  q ≤ 1 (2e-9 at q = 10): the map resolves saturating features, not many periods.
+  q ≤ 1 (2e-9 at q = 10): the map resolves saturating features, not many periods;
+  integrands that decay faster than the Gaussian (exp(−a z⁴)) reach ~2e-10.
   Each piece gets as many panels as its own length in t needs.
   A bivariate expectation is iterated: outer over ``u = z₁``, inner over
   ``z₂`` with ``v = ρ z₁ + √(1−ρ²) z₂``, the inner pieces anchored where ``v``

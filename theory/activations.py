@@ -238,9 +238,11 @@ def smooth_scale_points(expr: sp.Expr, var: sp.Symbol) -> tuple[tuple[sp.Expr, s
 
     For ``tanh(a·var + b)`` the integrand changes over a length ``1/|a|``
     around ``−b/a``; for ``exp(a·var² + b·var + c)`` over ``|a|^{-1/2}``
-    around ``−b/(2a)``.  Quadrature maps are anchored there (see
-    :mod:`numerics.gaussian`).  Arguments of higher degree or not polynomial
-    are skipped (their scale is left to the Gaussian's).
+    around ``−b/(2a)``; for a polynomial aₙvarⁿ + aₙ₋₁varⁿ⁻¹ + … of any degree
+    n, over ``|aₙ|^{-1/n}`` around the mean of its roots, ``−aₙ₋₁/(n·aₙ)``
+    (``exp(−a·var⁴)``: a^{-1/4} around 0).  Quadrature maps are anchored there
+    (see :mod:`numerics.gaussian`).  Arguments that are not polynomial are
+    skipped (their scale is left to the Gaussian's).
     """
     found = set()
     for call in expr.atoms(sp.Function):
@@ -253,10 +255,8 @@ def smooth_scale_points(expr: sp.Expr, var: sp.Symbol) -> tuple[tuple[sp.Expr, s
             poly = sp.Poly(arg, var)
         except sp.PolynomialError:
             continue
-        if poly.degree() == 1:
-            a, b = poly.all_coeffs()
-            found.add((-b / a, 1 / sp.Abs(a)))
-        elif poly.degree() == 2:
-            a, b, _ = poly.all_coeffs()
-            found.add((-b / (2 * a), 1 / sp.sqrt(sp.Abs(a))))
+        n = poly.degree()
+        if n >= 1:
+            a, b = (poly.all_coeffs() + [sp.S.Zero])[:2]
+            found.add((-b / (n * a), sp.Abs(a) ** sp.Rational(-1, n)))
     return tuple(sorted(found, key=sp.default_sort_key))
