@@ -62,7 +62,12 @@ def _gauss(args) -> int:
             )
         )
         return EXIT_OK
-    print(f"{derivation.expectation} = {sp.latex(value) if args.latex and value is not None else value if value is not None else 'none (no closed form)'}")
+    if value is not None:
+        print(f"{derivation.expectation} = {sp.latex(value) if args.latex else value}")
+    elif derivation.exhausted:
+        print(f"{derivation.expectation}: undecided (a budget ran out before a closed form was found; quadrature evaluates it)")
+    else:
+        print(f"{derivation.expectation}: no closed form (quadrature evaluates it)")
     print(f"  rule: {derivation.rule or 'none'}")
     for condition in derivation.conditions:
         print(f"  holds where {condition.relation} ({condition.meaning})")

@@ -122,7 +122,10 @@ def test_gauss_json(capsys):
 
 def test_gauss_none(capsys):
     assert main(["gauss", "sigmoid(sqrt(q)*z)**2"]) == 0
-    assert "none" in capsys.readouterr().out
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.endswith(("no closed form (quadrature evaluates it)", "quadrature evaluates it)")) and " = " not in header
+    assert main(["gauss", "tanh(z)**2"]) == 0  # every rule declines: no closed form, not a budget run out
+    assert capsys.readouterr().out.splitlines()[0] == "E(tanh(z)**2, z): no closed form (quadrature evaluates it)"
 
 
 def test_verify_subset_writes_report(tmp_path, capsys):
