@@ -123,7 +123,7 @@ def test_gauss_json(capsys):
 def test_gauss_none(capsys):
     assert main(["gauss", "sigmoid(sqrt(q)*z)**2"]) == 0
     header = capsys.readouterr().out.splitlines()[0]
-    assert header.endswith(("no closed form (quadrature evaluates it)", "quadrature evaluates it)")) and " = " not in header
+    assert header.endswith("quadrature evaluates it)") and " = " not in header  # no closed form, or undecided
     assert main(["gauss", "tanh(z)**2"]) == 0  # every rule declines: no closed form, not a budget run out
     assert capsys.readouterr().out.splitlines()[0] == "E(tanh(z)**2, z): no closed form (quadrature evaluates it)"
 
