@@ -201,6 +201,13 @@ def _grouped(panels: np.ndarray, evaluate):
     return out
 
 
+def _correlations(rho: np.ndarray) -> np.ndarray:
+    """``rho``, checked to lie in [−1, 1] (``ValueError`` otherwise)."""
+    if np.any(np.abs(rho) > 1):
+        raise ValueError("a correlation must lie in [−1, 1]")
+    return rho
+
+
 def _broadcast_params(params: Sequence) -> list[np.ndarray]:
     return list(np.broadcast_arrays(*[np.asarray(p, dtype=float) for p in params])) if params else []
 
@@ -289,9 +296,7 @@ class CompiledExpectation:
         def bcast(f):
             return np.broadcast_to(np.asarray(f(*params), float), shape)
 
-        rho = bcast(self._rho)
-        if np.any(np.abs(rho) > 1):
-            raise ValueError("a correlation must lie in [−1, 1]")
+        rho = _correlations(bcast(self._rho))
         s = np.sqrt(np.maximum(1 - rho**2, 0.0))
         s_safe = np.maximum(s, MIN_SCALE)
         scale_u = np.ones(shape)
@@ -396,9 +401,7 @@ class CompiledExpectation:
             keys, group = np.unique(np.stack([flat[k] for k in shared], axis=1), axis=0, return_inverse=True)
             group = group.reshape(-1)
         counts = np.bincount(group, minlength=len(keys))
-        rho = np.broadcast_to(np.asarray(self._rho(*flat), float), out.shape)
-        if np.any(np.abs(rho) > 1):
-            raise ValueError("a correlation must lie in [−1, 1]")
+        rho = _correlations(np.broadcast_to(np.asarray(self._rho(*flat), float), out.shape))
 
         def evaluate(g):
             members = np.nonzero(group == g)[0]
