@@ -395,16 +395,16 @@ class CompiledExpectation:
         :data:`POLAR_MIN_GROUP`; returns the mask of the points filled."""
         shared = self._polar[2]
         filled = np.zeros(out.size, bool)
-        if not shared:
-            keys, group = np.zeros((1, 0)), np.zeros(out.size, int)
-        else:
-            keys, group = np.unique(np.stack([flat[k] for k in shared], axis=1), axis=0, return_inverse=True)
-            group = group.reshape(-1)
-        counts = np.bincount(group, minlength=len(keys))
+        group = np.zeros(out.size, int)
+        if shared:
+            group = np.unique(np.stack([flat[k] for k in shared], axis=1), axis=0, return_inverse=True)[1].reshape(-1)
+        order = np.argsort(group, kind="stable")  # the members of each group, one slice each
+        counts = np.bincount(group)
+        ends = np.cumsum(counts)
         rho = _correlations(np.broadcast_to(np.asarray(self._rho(*flat), float), out.shape))
 
         def evaluate(g):
-            members = np.nonzero(group == g)[0]
+            members = order[ends[g] - counts[g] : ends[g]]
             values = [flat[k][members[0]] for k in range(len(flat))]
             result = self._polar_group(values, np.arccos(rho[members]))
             if result is not None:

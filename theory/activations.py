@@ -257,6 +257,6 @@ def smooth_scale_points(expr: sp.Expr, var: sp.Symbol) -> tuple[tuple[sp.Expr, s
             continue
         n = poly.degree()
         if n >= 1:
-            a, b = (poly.all_coeffs() + [sp.S.Zero])[:2]
+            a, b = poly.all_coeffs()[:2]
             found.add((-b / (n * a), sp.Abs(a) ** sp.Rational(-1, n)))
     return tuple(sorted(found, key=sp.default_sort_key))

@@ -148,7 +148,7 @@ def _kernel(args) -> int:
     return EXIT_OK
 
 
-#: Characters of a layer map printed in text output; a longer closed form (GELU's: 5 500) is named, and --json prints it.
+#: Characters of a layer map printed in text output; a longer closed form (GELU's: 5 300) is named, and --json prints it.
 FORMULA_TEXT_LIMIT = 300
 
 
